@@ -1,0 +1,551 @@
+//! RSA keys as merchants hold them: PKCS#8 PEM, PKCS#1 PEM, encrypted PKCS#8 PEM (or legacy
+//! `Proc-Type: 4,ENCRYPTED` PKCS#1), or bare base64 of the DER pasted from a dashboard.
+//!
+//! OpenSSL 3 needs about as long to decode a PEM key through its generic decoders as to sign
+//! with it, so this module does the cheap part itself: it strips the armour, reads the outer
+//! DER structure, and hands the inner RSAPrivateKey to the legacy DER parser (microseconds).
+//! On top of that, parsed keys are kept in a small process-wide cache keyed by a digest of the
+//! key text, so stateless `doku_sign` calls and per-request clients (PHP-FPM) parse each key once.
+//!
+//! Copies of key text and DER made here are zeroized when dropped.
+
+use std::sync::{Arc, Mutex};
+
+use once_cell::sync::Lazy;
+use openssl::pkey::{Id, PKey, Private, Public};
+use openssl::rsa::Rsa;
+use openssl::sha::Sha256;
+use openssl::x509::X509;
+use zeroize::Zeroizing;
+
+use crate::error::{openssl_reason, Error, Result};
+
+/// DOKU's floor, and the norm: anything shorter is refused.
+pub const MIN_RSA_BITS: u32 = 2048;
+/// How many parsed keys the process keeps; a terminal or a web worker uses one or two.
+const KEY_CACHE_CAPACITY: usize = 16;
+
+/// A parsed RSA private key of at least 2048 bits.
+///
+/// Thread safety: immutable after parsing; shared between threads through `Arc`.
+pub struct PrivateKey {
+    pkey: PKey<Private>,
+    fingerprint: [u8; 32],
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PrivateKey(RSA-{})", self.pkey.bits())
+    }
+}
+
+/// A parsed RSA public key of at least 2048 bits.
+#[derive(Clone)]
+pub struct PublicKey {
+    pkey: PKey<Public>,
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey(RSA-{})", self.pkey.bits())
+    }
+}
+
+type CacheEntry = ([u8; 32], Arc<PrivateKey>);
+static KEY_CACHE: Lazy<Mutex<Vec<CacheEntry>>> = Lazy::new(|| Mutex::new(Vec::new()));
+
+impl PrivateKey {
+    /// Parses key text, consulting the process-wide cache first. `passphrase` is needed only for
+    /// encrypted keys and is ignored otherwise.
+    pub fn from_text(text: &str, passphrase: Option<&[u8]>) -> Result<Arc<PrivateKey>> {
+        let digest = cache_digest(text.as_bytes(), passphrase);
+        {
+            let mut cache = KEY_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(pos) = cache.iter().position(|(d, _)| *d == digest) {
+                // Most recently used goes last, so eviction takes the front.
+                let entry = cache.remove(pos);
+                let key = Arc::clone(&entry.1);
+                cache.push(entry);
+                return Ok(key);
+            }
+        }
+        let key = Arc::new(Self::parse(text, passphrase)?);
+        let mut cache = KEY_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if !cache.iter().any(|(d, _)| *d == digest) {
+            if cache.len() >= KEY_CACHE_CAPACITY {
+                cache.remove(0);
+            }
+            cache.push((digest, Arc::clone(&key)));
+        }
+        Ok(key)
+    }
+
+    /// Parses key text without the cache.
+    pub fn parse(text: &str, passphrase: Option<&[u8]>) -> Result<PrivateKey> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(Error::key("the private key is empty"));
+        }
+        let pkey = if text.contains("-----BEGIN ") {
+            let pem = Pem::parse(text)?;
+            match pem.label {
+                "PRIVATE KEY" => private_from_der(&pem.der, None)?,
+                "RSA PRIVATE KEY" if pem.encrypted_headers => {
+                    let pass = passphrase.ok_or_else(|| {
+                        Error::key("the private key is encrypted (Proc-Type: 4,ENCRYPTED): set private_key_passphrase")
+                    })?;
+                    let rsa = Rsa::private_key_from_pem_passphrase(pem.block.as_bytes(), pass)
+                        .map_err(|_| Error::key("cannot decrypt the private key: wrong passphrase or corrupt key"))?;
+                    PKey::from_rsa(rsa).map_err(|e| Error::key(format!("invalid RSA key: {}", openssl_reason(&e))))?
+                }
+                "RSA PRIVATE KEY" => private_from_der(&pem.der, None)?,
+                "ENCRYPTED PRIVATE KEY" => private_from_der(&pem.der, Some(passphrase))?,
+                "PUBLIC KEY" | "RSA PUBLIC KEY" | "CERTIFICATE" => {
+                    return Err(Error::key(format!(
+                        "expected a private key but got a {} (BEGIN {})",
+                        if pem.label == "CERTIFICATE" { "certificate" } else { "public key" },
+                        pem.label
+                    )))
+                }
+                "EC PRIVATE KEY" | "DSA PRIVATE KEY" | "OPENSSH PRIVATE KEY" => {
+                    return Err(Error::key(format!("not an RSA private key (BEGIN {}); DOKU needs RSA", pem.label)))
+                }
+                other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY"))),
+            }
+        } else {
+            let der = decode_base64(text).map_err(|()| {
+                Error::key("the private key is neither PEM (-----BEGIN ...) nor base64 of a DER key")
+            })?;
+            private_from_der(&der, Some(passphrase))?
+        };
+        let rsa = pkey.rsa().map_err(|e| Error::key(format!("invalid RSA key: {}", openssl_reason(&e))))?;
+        check_bits(rsa.size() * 8)?;
+        // A structurally valid key with wrong numbers would sign garbage; catch it once, here.
+        match rsa.check_key() {
+            Ok(true) => {}
+            _ => return Err(Error::key("the RSA private key is inconsistent (its numbers do not form a valid key)")),
+        }
+        let fingerprint = rsa_fingerprint(rsa.n().to_vec(), rsa.e().to_vec());
+        Ok(PrivateKey { pkey, fingerprint })
+    }
+
+    pub fn pkey(&self) -> &PKey<Private> {
+        &self.pkey
+    }
+
+    pub fn bits(&self) -> u32 {
+        self.pkey.bits()
+    }
+
+    /// SHA-256 over the public modulus and exponent: the same key in any format has the same
+    /// fingerprint. Used to key the token cache; it reveals nothing of the private key.
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
+    }
+
+    /// The matching public key (PEM), e.g. for registering a merchant with the sandbox.
+    pub fn public_key_pem(&self) -> Result<String> {
+        let pem = self.pkey.public_key_to_pem().map_err(|e| Error::key(openssl_reason(&e)))?;
+        Ok(String::from_utf8_lossy(&pem).into_owned())
+    }
+}
+
+impl PublicKey {
+    /// Parses `BEGIN PUBLIC KEY`, `BEGIN RSA PUBLIC KEY`, `BEGIN CERTIFICATE`, or bare base64 of
+    /// an SPKI or PKCS#1 DER.
+    pub fn from_text(text: &str) -> Result<PublicKey> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(Error::key("the public key is empty"));
+        }
+        let pkey = if text.contains("-----BEGIN ") {
+            let pem = Pem::parse(text)?;
+            match pem.label {
+                "PUBLIC KEY" => PKey::public_key_from_der(&pem.der).map_err(|e| malformed("public key", &e))?,
+                "RSA PUBLIC KEY" => rsa_public_pkcs1(&pem.der)?,
+                "CERTIFICATE" => X509::from_der(&pem.der)
+                    .and_then(|c| c.public_key())
+                    .map_err(|e| malformed("certificate", &e))?,
+                l if l.contains("PRIVATE KEY") => {
+                    return Err(Error::key(format!("expected a public key but got a private key (BEGIN {l})")))
+                }
+                other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected BEGIN PUBLIC KEY"))),
+            }
+        } else {
+            let der = decode_base64(text)
+                .map_err(|()| Error::key("the public key is neither PEM (-----BEGIN ...) nor base64 of a DER key"))?;
+            match PKey::public_key_from_der(&der) {
+                Ok(pkey) => pkey,
+                Err(_) => rsa_public_pkcs1(&der)?,
+            }
+        };
+        if pkey.id() != Id::RSA {
+            return Err(Error::key(format!("not an RSA public key ({}); DOKU uses RSA", algorithm_name(pkey.id()))));
+        }
+        check_bits(pkey.bits())?;
+        Ok(PublicKey { pkey })
+    }
+
+    pub fn pkey(&self) -> &PKey<Public> {
+        &self.pkey
+    }
+
+    pub fn bits(&self) -> u32 {
+        self.pkey.bits()
+    }
+}
+
+fn rsa_public_pkcs1(der: &[u8]) -> Result<PKey<Public>> {
+    Rsa::public_key_from_der_pkcs1(der)
+        .and_then(PKey::from_rsa)
+        .map_err(|e| malformed("public key", &e))
+}
+
+fn malformed(what: &str, e: &openssl::error::ErrorStack) -> Error {
+    Error::key(format!("malformed {what}: {}", openssl_reason(e)))
+}
+
+fn check_bits(bits: u32) -> Result<()> {
+    if bits < MIN_RSA_BITS {
+        return Err(Error::key(format!("RSA key of {bits} bits is too short: DOKU requires at least {MIN_RSA_BITS}")));
+    }
+    Ok(())
+}
+
+fn algorithm_name(id: Id) -> &'static str {
+    match id {
+        Id::EC => "EC",
+        Id::ED25519 => "Ed25519",
+        Id::ED448 => "Ed448",
+        Id::DSA => "DSA",
+        Id::DH => "DH",
+        Id::RSA_PSS => "RSASSA-PSS",
+        _ => "unknown algorithm",
+    }
+}
+
+/// `passphrase` is `None` when encrypted DER is not acceptable here (plain PEM labels), and
+/// `Some(p)` when it is (encrypted PEM label, or bare base64 which can hold anything).
+fn private_from_der(der: &[u8], passphrase: Option<Option<&[u8]>>) -> Result<PKey<Private>> {
+    match der::classify(der) {
+        der::Shape::Pkcs1 => Rsa::private_key_from_der(der)
+            .and_then(PKey::from_rsa)
+            .map_err(|e| malformed("RSA private key", &e)),
+        der::Shape::Pkcs8Rsa(inner) => Rsa::private_key_from_der(inner)
+            .and_then(PKey::from_rsa)
+            .map_err(|e| malformed("RSA private key", &e)),
+        der::Shape::Pkcs8Other => {
+            let pkey = PKey::private_key_from_pkcs8(der).map_err(|e| malformed("PKCS#8 private key", &e))?;
+            Err(Error::key(format!("not an RSA private key ({}); DOKU needs RSA", algorithm_name(pkey.id()))))
+        }
+        der::Shape::EncryptedPkcs8 => {
+            let pass = match passphrase {
+                None => return Err(Error::key("the private key is encrypted DER inside an unencrypted PEM label")),
+                Some(None) => {
+                    return Err(Error::key(
+                        "the private key is encrypted (ENCRYPTED PRIVATE KEY): set private_key_passphrase",
+                    ))
+                }
+                Some(Some(p)) => p,
+            };
+            let pkey = PKey::private_key_from_pkcs8_passphrase(der, pass)
+                .map_err(|_| Error::key("cannot decrypt the private key: wrong passphrase or corrupt key"))?;
+            if pkey.id() != Id::RSA {
+                return Err(Error::key(format!("not an RSA private key ({}); DOKU needs RSA", algorithm_name(pkey.id()))));
+            }
+            Ok(pkey)
+        }
+        der::Shape::PublicSpki => Err(Error::key("expected a private key but got a public key")),
+        der::Shape::Unknown => Err(Error::key("malformed private key: the DER is not PKCS#8, PKCS#1 or encrypted PKCS#8")),
+    }
+}
+
+fn rsa_fingerprint(n: Vec<u8>, e: Vec<u8>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"doku-rsa-public-v1\0");
+    h.update(&(n.len() as u64).to_be_bytes());
+    h.update(&n);
+    h.update(&e);
+    h.finish()
+}
+
+fn cache_digest(text: &[u8], passphrase: Option<&[u8]>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"doku-key-text-v1\0");
+    h.update(&(text.len() as u64).to_be_bytes());
+    h.update(text);
+    if let Some(p) = passphrase {
+        h.update(&[1]);
+        h.update(p);
+    }
+    h.finish()
+}
+
+/// One PEM block. `der` and `block` are zeroized on drop.
+struct Pem<'a> {
+    label: &'a str,
+    encrypted_headers: bool,
+    block: Zeroizing<String>,
+    der: Zeroizing<Vec<u8>>,
+}
+
+impl<'a> Pem<'a> {
+    fn parse(text: &'a str) -> Result<Pem<'a>> {
+        let start = text.find("-----BEGIN ").ok_or_else(|| Error::key("no -----BEGIN line in the PEM"))?;
+        let after = &text[start + "-----BEGIN ".len()..];
+        let label_end = after.find("-----").ok_or_else(|| Error::key("malformed PEM: unterminated BEGIN line"))?;
+        let label = &after[..label_end];
+        let body_and_rest = &after[label_end + 5..];
+        let end_marker = format!("-----END {label}-----");
+        let end = body_and_rest
+            .find(&end_marker)
+            .ok_or_else(|| Error::key(format!("malformed PEM: missing \"{end_marker}\" (truncated key?)")))?;
+        let body = &body_and_rest[..end];
+        let mut encrypted_headers = false;
+        let mut b64 = Zeroizing::new(String::with_capacity(body.len()));
+        for line in body.lines() {
+            if line.contains(':') {
+                // RFC 1421 headers, e.g. "Proc-Type: 4,ENCRYPTED" / "DEK-Info: ...".
+                encrypted_headers |= line.contains("ENCRYPTED");
+                continue;
+            }
+            b64.extend(line.chars().filter(|c| !c.is_ascii_whitespace()));
+        }
+        let der = decode_base64(&b64).map_err(|()| Error::key(format!("malformed PEM: the BEGIN {label} body is not valid base64")))?;
+        let block = Zeroizing::new(text[start..start + "-----BEGIN ".len() + label_end + 5 + end + end_marker.len()].to_owned());
+        Ok(Pem { label, encrypted_headers, block, der })
+    }
+}
+
+/// Standard base64, padded; whitespace inside is ignored (keys pasted with line breaks).
+fn decode_base64(text: &str) -> std::result::Result<Zeroizing<Vec<u8>>, ()> {
+    let compact: Zeroizing<String> = Zeroizing::new(text.chars().filter(|c| !c.is_ascii_whitespace()).collect());
+    if compact.is_empty()
+        || compact.len() % 4 != 0
+        || !compact.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    {
+        return Err(());
+    }
+    openssl::base64::decode_block(&compact).map(Zeroizing::new).map_err(|_| ())
+}
+
+/// Just enough DER to tell key containers apart and to unwrap PKCS#8 around an RSA key.
+mod der {
+    const SEQUENCE: u8 = 0x30;
+    const INTEGER: u8 = 0x02;
+    const OCTET_STRING: u8 = 0x04;
+    const BIT_STRING: u8 = 0x03;
+    const OID: u8 = 0x06;
+    /// 1.2.840.113549.1.1.1 rsaEncryption
+    const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+    pub enum Shape<'a> {
+        Pkcs1,
+        Pkcs8Rsa(&'a [u8]),
+        Pkcs8Other,
+        EncryptedPkcs8,
+        PublicSpki,
+        Unknown,
+    }
+
+    /// Splits one TLV off the front: (tag, contents, rest).
+    fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = input.split_first()?;
+        let (&first, mut rest) = rest.split_first()?;
+        let len = if first < 0x80 {
+            first as usize
+        } else {
+            let n = (first & 0x7f) as usize;
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | b as usize);
+            rest = &rest[n..];
+            len
+        };
+        if rest.len() < len {
+            return None;
+        }
+        Some((tag, &rest[..len], &rest[len..]))
+    }
+
+    pub fn classify(der: &[u8]) -> Shape<'_> {
+        let Some((SEQUENCE, body, _)) = tlv(der) else { return Shape::Unknown };
+        let Some((first_tag, _, rest)) = tlv(body) else { return Shape::Unknown };
+        let Some((second_tag, second, rest)) = tlv(rest) else { return Shape::Unknown };
+        match (first_tag, second_tag) {
+            (INTEGER, INTEGER) => Shape::Pkcs1,
+            (INTEGER, SEQUENCE) => {
+                let is_rsa = matches!(tlv(second), Some((OID, oid, _)) if oid == RSA_ENCRYPTION);
+                match (is_rsa, tlv(rest)) {
+                    (true, Some((OCTET_STRING, inner, _))) => Shape::Pkcs8Rsa(inner),
+                    (false, Some((OCTET_STRING, _, _))) => Shape::Pkcs8Other,
+                    _ => Shape::Unknown,
+                }
+            }
+            (SEQUENCE, OCTET_STRING) => Shape::EncryptedPkcs8,
+            (SEQUENCE, BIT_STRING) => Shape::PublicSpki,
+            _ => Shape::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use openssl::symm::Cipher;
+
+    pub fn rsa_pkcs8_pem(bits: u32) -> String {
+        let rsa = Rsa::generate(bits).unwrap();
+        let pkey = PKey::from_rsa(rsa).unwrap();
+        String::from_utf8(pkey.private_key_to_pem_pkcs8().unwrap()).unwrap()
+    }
+
+    /// One 2048-bit key for the module's tests; generating one takes a while.
+    pub fn test_key() -> &'static PKey<Private> {
+        static KEY: Lazy<PKey<Private>> = Lazy::new(|| PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap());
+        &KEY
+    }
+
+    fn fp(text: &str, pass: Option<&[u8]>) -> [u8; 32] {
+        *PrivateKey::parse(text, pass).unwrap().fingerprint()
+    }
+
+    #[test]
+    fn every_format_gives_the_same_key() {
+        let k = test_key();
+        let pkcs8 = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        let pkcs1 = String::from_utf8(k.rsa().unwrap().private_key_to_pem().unwrap()).unwrap();
+        let bare = openssl::base64::encode_block(&k.private_key_to_pkcs8().unwrap());
+        let bare_pkcs1 = openssl::base64::encode_block(&k.rsa().unwrap().private_key_to_der().unwrap());
+        let enc = String::from_utf8(
+            k.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"s3cret").unwrap(),
+        )
+        .unwrap();
+        let legacy_enc = String::from_utf8(
+            k.rsa().unwrap().private_key_to_pem_passphrase(Cipher::aes_128_cbc(), b"s3cret").unwrap(),
+        )
+        .unwrap();
+        assert!(pkcs1.contains("BEGIN RSA PRIVATE KEY"));
+        assert!(legacy_enc.contains("Proc-Type: 4,ENCRYPTED"));
+        let want = fp(&pkcs8, None);
+        assert_eq!(fp(&pkcs1, None), want);
+        assert_eq!(fp(&bare, None), want);
+        assert_eq!(fp(&bare_pkcs1, None), want);
+        assert_eq!(fp(&enc, Some(b"s3cret")), want);
+        assert_eq!(fp(&legacy_enc, Some(b"s3cret")), want);
+        assert_eq!(fp(&pkcs8.replace('\n', "\r\n"), None), want, "CRLF line endings");
+        assert_eq!(fp(&format!("  \n{pkcs8}\n\n"), None), want, "surrounding whitespace");
+        assert_eq!(fp(&pkcs8, Some(b"ignored")), want, "a passphrase on a plain key is ignored");
+        let enc_der = k.private_key_to_pkcs8_passphrase(Cipher::aes_256_cbc(), b"pw").unwrap();
+        assert_eq!(fp(&openssl::base64::encode_block(&enc_der), Some(b"pw")), want, "bare encrypted");
+    }
+
+    #[test]
+    fn public_key_in_every_format() {
+        let k = test_key();
+        let spki_pem = String::from_utf8(k.public_key_to_pem().unwrap()).unwrap();
+        let pkcs1_pem = String::from_utf8(k.rsa().unwrap().public_key_to_pem_pkcs1().unwrap()).unwrap();
+        let bare = openssl::base64::encode_block(&k.public_key_to_der().unwrap());
+        for text in [&spki_pem, &pkcs1_pem, &bare] {
+            let p = PublicKey::from_text(text).unwrap();
+            assert_eq!(p.bits(), 2048);
+            assert!(p.pkey().public_eq(k));
+        }
+    }
+
+    fn key_err(text: &str, pass: Option<&[u8]>) -> String {
+        let e = PrivateKey::parse(text, pass).unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Key, "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn refusals_name_the_problem() {
+        let k = test_key();
+        let pkcs8 = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        let enc = String::from_utf8(k.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"right").unwrap()).unwrap();
+        assert!(key_err(&enc, Some(b"wrong")).contains("wrong passphrase"));
+        assert!(key_err(&enc, None).contains("set private_key_passphrase"));
+        assert!(key_err(&rsa_pkcs8_pem(1024), None).contains("1024 bits is too short"));
+        let ec = PKey::from_ec_key(
+            openssl::ec::EcKey::generate(&openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        let ec_pem = String::from_utf8(ec.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        assert!(key_err(&ec_pem, None).contains("not an RSA private key (EC)"));
+        let pub_pem = String::from_utf8(k.public_key_to_pem().unwrap()).unwrap();
+        assert!(key_err(&pub_pem, None).contains("got a public key"));
+        assert!(key_err(&pkcs8[..pkcs8.len() / 2], None).contains("truncated"));
+        assert!(key_err("", None).contains("empty"));
+        assert!(key_err("not a key at all!", None).contains("neither PEM"));
+        let bad_body = pkcs8.replacen("MII", "M*I", 1);
+        assert!(key_err(&bad_body, None).contains("not valid base64"));
+        let wrong_armour = pkcs8.replace("PRIVATE KEY", "PRIVATE KEX");
+        assert!(key_err(&wrong_armour, None).contains("unsupported PEM block"));
+        // Valid base64 of something that is not a key.
+        assert!(key_err("aGVsbG8gd29ybGQh", None).contains("malformed private key"));
+        // Messages never echo key material.
+        let body_line = pkcs8.lines().nth(1).unwrap();
+        for msg in [key_err(&pkcs8[..pkcs8.len() / 2], None), key_err(&bad_body, None)] {
+            assert!(!msg.contains(&body_line[..16]), "{msg}");
+        }
+    }
+
+    #[test]
+    fn inconsistent_keys_are_refused() {
+        let k = test_key().rsa().unwrap();
+        // Swap in a wrong private exponent: the DER still parses.
+        let bad = Rsa::from_private_components(
+            k.n().to_owned().unwrap(),
+            k.e().to_owned().unwrap(),
+            openssl::bn::BigNum::from_u32(12345).unwrap(),
+            k.p().unwrap().to_owned().unwrap(),
+            k.q().unwrap().to_owned().unwrap(),
+            k.dmp1().unwrap().to_owned().unwrap(),
+            k.dmq1().unwrap().to_owned().unwrap(),
+            k.iqmp().unwrap().to_owned().unwrap(),
+        )
+        .unwrap();
+        let pem = String::from_utf8(bad.private_key_to_pem().unwrap()).unwrap();
+        assert!(key_err(&pem, None).contains("inconsistent"));
+    }
+
+    #[test]
+    fn public_key_refusals() {
+        let k = test_key();
+        let priv_pem = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        assert!(PublicKey::from_text(&priv_pem).unwrap_err().to_string().contains("got a private key"));
+        let small = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
+        let small_pem = String::from_utf8(small.public_key_to_pem().unwrap()).unwrap();
+        assert!(PublicKey::from_text(&small_pem).unwrap_err().to_string().contains("too short"));
+        assert!(PublicKey::from_text("@@@").unwrap_err().to_string().contains("neither PEM"));
+    }
+
+    #[test]
+    fn the_cache_returns_the_same_parsed_key() {
+        let pem = String::from_utf8(test_key().private_key_to_pem_pkcs8().unwrap()).unwrap();
+        let a = PrivateKey::from_text(&pem, None).unwrap();
+        let b = PrivateKey::from_text(&pem, None).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        // A different passphrase is a different cache entry, and a wrong one still fails.
+        let enc = String::from_utf8(test_key().private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"pw").unwrap()).unwrap();
+        assert!(PrivateKey::from_text(&enc, Some(b"nope")).is_err());
+        assert_eq!(PrivateKey::from_text(&enc, Some(b"pw")).unwrap().fingerprint(), a.fingerprint());
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let first = rsa_pkcs8_pem(2048);
+        let a = PrivateKey::from_text(&first, None).unwrap();
+        // Re-wrapping the same key with different whitespace gives distinct texts, hence entries.
+        for i in 0..KEY_CACHE_CAPACITY + 2 {
+            let text = format!("{}{}", "\n".repeat(i + 1), first);
+            PrivateKey::from_text(&text, None).unwrap();
+        }
+        assert!(KEY_CACHE.lock().unwrap().len() <= KEY_CACHE_CAPACITY);
+        let again = PrivateKey::from_text(&first, None).unwrap();
+        assert!(!Arc::ptr_eq(&a, &again), "the oldest entry was evicted");
+    }
+}
