@@ -26,4 +26,201 @@
 #define DOKU_VERSION_PATCH 0
 
 
+/**
+ * Status of a fallible call. The values are fixed: bindings depend on them.
+ */
+typedef enum DokuStatus {
+  /**
+   * Success.
+   */
+  DOKU_OK = 0,
+  /**
+   * A required pointer argument was NULL.
+   */
+  DOKU_ERR_NULL_ARGUMENT = 1,
+  /**
+   * An argument or the config is invalid: bad JSON, unknown key, invalid UTF-8, a header value
+   * with CR/LF, plain http:// to a non-loopback host, ...
+   */
+  DOKU_ERR_INVALID_ARGUMENT = 2,
+  /**
+   * The private key cannot be used: unreadable, malformed, encrypted without (or with a wrong)
+   * passphrase, not RSA, or shorter than 2048 bits.
+   */
+  DOKU_ERR_KEY = 3,
+  /**
+   * OpenSSL failed while signing or verifying.
+   */
+  DOKU_ERR_CRYPTO = 4,
+  /**
+   * DNS failure, connection refused or reset, proxy failure.
+   */
+  DOKU_ERR_NETWORK = 5,
+  /**
+   * No complete answer within timeout_ms (or no connection within connect_timeout_ms).
+   */
+  DOKU_ERR_TIMEOUT = 6,
+  /**
+   * TLS failed, e.g. the server's certificate is not trusted.
+   */
+  DOKU_ERR_TLS = 7,
+  /**
+   * DOKU refused the request with an error responseCode; see doku_last_response_code().
+   */
+  DOKU_ERR_API = 8,
+  /**
+   * DOKU's answer is unusable: not JSON, missing fields, over 1 MiB, not HTTP.
+   */
+  DOKU_ERR_PROTOCOL = 9,
+  /**
+   * A signature did not verify.
+   */
+  DOKU_ERR_SIGNATURE_INVALID = 10,
+  /**
+   * An internal error (a Rust panic) was caught at the boundary.
+   */
+  DOKU_ERR_PANIC = 99,
+} DokuStatus;
+
+/**
+ * A DOKU client: credentials, an HTTP connection pool and a handle on the process-wide token
+ * cache. Opaque; create with doku_client_new(), release with doku_client_free().
+ *
+ * Thread safety: one DokuClient may be used from any number of threads at once.
+ */
+typedef struct DokuClient DokuClient;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * The library's version, e.g. "0.1.0"; equal to DOKU_VERSION of the header it was built with.
+ *
+ * Returns a static string: never NULL, never freed. Thread-safe.
+ */
+const char *doku_version(void);
+
+/**
+ * The message of the last failed doku_* call on this thread, or "" if it succeeded.
+ *
+ * Never NULL. Borrowed: valid until the next doku_* call on the same thread; do not free.
+ * Messages name the cause and never contain keys, passphrases or tokens. Thread-local.
+ */
+const char *doku_last_error(void);
+
+/**
+ * DOKU's responseCode (e.g. "4017300") when the last call on this thread failed with
+ * DOKU_ERR_API; "" otherwise.
+ *
+ * Never NULL. Borrowed: valid until the next doku_* call on the same thread; do not free.
+ * Thread-local.
+ */
+const char *doku_last_response_code(void);
+
+/**
+ * The name of a status value, e.g. "DOKU_ERR_KEY"; "DOKU_UNKNOWN_STATUS" for other values.
+ *
+ * Takes an int so that any value is safe to pass. Returns a static string: never NULL, never
+ * freed. Thread-safe.
+ */
+const char *doku_status_name(int status);
+
+/**
+ * Writes the current time, UTC, as "YYYY-MM-DDTHH:MM:SSZ" to *timestamp_out.
+ *
+ * *timestamp_out is owned by the caller: release it with doku_free(). NULL timestamp_out gives
+ * DOKU_ERR_NULL_ARGUMENT. Thread-safe.
+ */
+enum DokuStatus doku_timestamp(char **timestamp_out);
+
+/**
+ * Signs `client_id + "|" + timestamp` with SHA256withRSA (PKCS#1 v1.5) and writes the base64
+ * signature (standard alphabet, padded, one line) to *signature_out: the X-SIGNATURE of a B2B
+ * token request. Equal byte for byte to `openssl dgst -sha256 -sign`.
+ *
+ * private_key is key text: PKCS#8 PEM, PKCS#1 PEM, or bare base64 of the DER. Encrypted keys
+ * need a client (private_key_passphrase). Parsed keys are cached process-wide by a digest of
+ * the text, so repeated calls with the same key do not parse it again.
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT for any NULL pointer; DOKU_ERR_INVALID_ARGUMENT for invalid
+ * UTF-8 or an empty client_id/timestamp; DOKU_ERR_KEY for a key that is malformed, encrypted,
+ * not RSA or under 2048 bits.
+ *
+ * *signature_out is owned by the caller: release it with doku_free(). Thread-safe.
+ */
+enum DokuStatus doku_sign(const char *client_id,
+                          const char *timestamp,
+                          const char *private_key,
+                          char **signature_out);
+
+/**
+ * Creates a client from a JSON config and writes it to *client_out.
+ *
+ * Config keys: "client_id" (required); "private_key" (key text) or "private_key_file" (path);
+ * "private_key_passphrase" (for encrypted keys); "environment" ("sandbox" default, or
+ * "production"); "base_url" (overrides environment; http:// only for loopback hosts);
+ * "timeout_ms" (whole request, default 30000); "connect_timeout_ms" (default 10000);
+ * "ca_file" (extra trusted CAs, PEM, added to the system store); "refresh_margin_s" (default
+ * 60); "timestamp_offset" ("Z" default, or e.g. "+07:00"); "proxy" ("http://host:port"; ""
+ * disables proxies; absent: HTTPS_PROXY/ALL_PROXY/NO_PROXY from the environment, as curl).
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for bad JSON, an unknown key, a
+ * wrong type or value (the message names the key); DOKU_ERR_KEY for key problems (unreadable
+ * file, malformed, wrong passphrase, not RSA, too short). No network traffic happens here.
+ *
+ * *client_out is owned by the caller: release it with doku_client_free(). Thread-safe; the
+ * client may then be shared between threads. Clients with the same base URL, client id and
+ * key share one process-wide token cache, even after earlier ones were freed.
+ */
+enum DokuStatus doku_client_new(const char *config_json, struct DokuClient **client_out);
+
+/**
+ * Writes a valid B2B access token (without "Bearer ") to *access_token_out: the cached one,
+ * or a new one fetched from POST /authorization/v1/access-token/b2b when none is cached or it
+ * is within min(refresh_margin_s, lifetime/2) of expiry.
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_API (DOKU refused: see doku_last_response_code());
+ * DOKU_ERR_NETWORK, DOKU_ERR_TIMEOUT, DOKU_ERR_TLS, DOKU_ERR_PROTOCOL for transport problems.
+ *
+ * *access_token_out is owned by the caller: release it with doku_free(). Thread-safe and
+ * single-flight: any number of threads calling at once on a cold or stale cache cause one
+ * HTTP request, and all of them get its result, error included. The cached path takes no lock.
+ */
+enum DokuStatus doku_get_token(struct DokuClient *client, char **access_token_out);
+
+/**
+ * Writes the current token as JSON to *json_out, fetching one as doku_get_token() does:
+ * {"accessToken":"...","tokenType":"Bearer","expiresIn":<seconds left, rounded>,
+ *  "expiresAt":"YYYY-MM-DDTHH:MM:SSZ"}.
+ *
+ * Errors as doku_get_token(). *json_out is owned by the caller: release it with doku_free().
+ * Thread-safe.
+ */
+enum DokuStatus doku_token_info(struct DokuClient *client, char **json_out);
+
+/**
+ * Drops the cached token of this client's cache entry (shared with every client of the same
+ * base URL, client id and key), so that the next doku_get_token() fetches a new one. Call it
+ * after DOKU answers 401xx01 (Invalid Token).
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT. Thread-safe.
+ */
+enum DokuStatus doku_client_invalidate_token(struct DokuClient *client);
+
+/**
+ * Releases a client. NULL is a no-op. The client must not be in use by another thread, nor
+ * used afterwards. The process-wide token cache keeps its token for later clients.
+ */
+void doku_client_free(struct DokuClient *client);
+
+/**
+ * Releases a string returned through a char ** out-parameter. NULL is a no-op. Thread-safe.
+ */
+void doku_free(char *s);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
 #endif  /* DOKU_H */

@@ -6,11 +6,16 @@
 
 #![deny(unsafe_code)]
 
+pub mod config;
 pub mod error;
+pub mod http;
 pub mod jwt;
 pub mod key;
 pub mod signature;
 pub mod timestamp;
+pub mod token;
+
+pub mod ffi;
 
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

@@ -1,1 +1,317 @@
-//! placeholder
+//! The C ABI. The only module with `unsafe`: it turns C pointers into Rust references and
+//! results back into statuses, out-parameters and thread-local error details. All protocol,
+//! crypto, HTTP and caching work happens in the safe modules.
+//!
+//! Signatures stay macro-free so that cbindgen (on stable Rust) sees every function; the body
+//! of each runs inside `ffi_panic_boundary!`.
+
+#![allow(unsafe_code)]
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+mod error;
+mod panic;
+
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
+use std::ptr;
+
+use self::panic::ffi_panic_boundary;
+use crate::error::{Error, ErrorKind, Result};
+use crate::key::PrivateKey;
+use crate::token::Client;
+use crate::{signature, timestamp};
+
+/// Status of a fallible call. The values are fixed: bindings depend on them.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DokuStatus {
+    /// Success.
+    DOKU_OK = 0,
+    /// A required pointer argument was NULL.
+    DOKU_ERR_NULL_ARGUMENT = 1,
+    /// An argument or the config is invalid: bad JSON, unknown key, invalid UTF-8, a header value
+    /// with CR/LF, plain http:// to a non-loopback host, ...
+    DOKU_ERR_INVALID_ARGUMENT = 2,
+    /// The private key cannot be used: unreadable, malformed, encrypted without (or with a wrong)
+    /// passphrase, not RSA, or shorter than 2048 bits.
+    DOKU_ERR_KEY = 3,
+    /// OpenSSL failed while signing or verifying.
+    DOKU_ERR_CRYPTO = 4,
+    /// DNS failure, connection refused or reset, proxy failure.
+    DOKU_ERR_NETWORK = 5,
+    /// No complete answer within timeout_ms (or no connection within connect_timeout_ms).
+    DOKU_ERR_TIMEOUT = 6,
+    /// TLS failed, e.g. the server's certificate is not trusted.
+    DOKU_ERR_TLS = 7,
+    /// DOKU refused the request with an error responseCode; see doku_last_response_code().
+    DOKU_ERR_API = 8,
+    /// DOKU's answer is unusable: not JSON, missing fields, over 1 MiB, not HTTP.
+    DOKU_ERR_PROTOCOL = 9,
+    /// A signature did not verify.
+    DOKU_ERR_SIGNATURE_INVALID = 10,
+    /// An internal error (a Rust panic) was caught at the boundary.
+    DOKU_ERR_PANIC = 99,
+}
+
+/// A DOKU client: credentials, an HTTP connection pool and a handle on the process-wide token
+/// cache. Opaque; create with doku_client_new(), release with doku_client_free().
+///
+/// Thread safety: one DokuClient may be used from any number of threads at once.
+pub struct DokuClient {
+    client: Client,
+}
+
+/// The library's version, e.g. "0.1.0"; equal to DOKU_VERSION of the header it was built with.
+///
+/// Returns a static string: never NULL, never freed. Thread-safe.
+#[no_mangle]
+pub extern "C" fn doku_version() -> *const c_char {
+    ffi_panic_boundary! {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    }
+}
+
+/// The message of the last failed doku_* call on this thread, or "" if it succeeded.
+///
+/// Never NULL. Borrowed: valid until the next doku_* call on the same thread; do not free.
+/// Messages name the cause and never contain keys, passphrases or tokens. Thread-local.
+#[no_mangle]
+pub extern "C" fn doku_last_error() -> *const c_char {
+    ffi_panic_boundary! {
+        error::last_error()
+    }
+}
+
+/// DOKU's responseCode (e.g. "4017300") when the last call on this thread failed with
+/// DOKU_ERR_API; "" otherwise.
+///
+/// Never NULL. Borrowed: valid until the next doku_* call on the same thread; do not free.
+/// Thread-local.
+#[no_mangle]
+pub extern "C" fn doku_last_response_code() -> *const c_char {
+    ffi_panic_boundary! {
+        error::last_response_code()
+    }
+}
+
+/// The name of a status value, e.g. "DOKU_ERR_KEY"; "DOKU_UNKNOWN_STATUS" for other values.
+///
+/// Takes an int so that any value is safe to pass. Returns a static string: never NULL, never
+/// freed. Thread-safe.
+#[no_mangle]
+pub extern "C" fn doku_status_name(status: c_int) -> *const c_char {
+    ffi_panic_boundary! {
+        error::status_name(status).as_ptr()
+    }
+}
+
+/// Writes the current time, UTC, as "YYYY-MM-DDTHH:MM:SSZ" to *timestamp_out.
+///
+/// *timestamp_out is owned by the caller: release it with doku_free(). NULL timestamp_out gives
+/// DOKU_ERR_NULL_ARGUMENT. Thread-safe.
+#[no_mangle]
+pub extern "C" fn doku_timestamp(timestamp_out: *mut *mut c_char) -> DokuStatus {
+    ffi_panic_boundary! {
+        with_out(timestamp_out, "timestamp_out", || Ok(malloc_str(timestamp::now_utc().as_bytes())))
+    }
+}
+
+/// Signs `client_id + "|" + timestamp` with SHA256withRSA (PKCS#1 v1.5) and writes the base64
+/// signature (standard alphabet, padded, one line) to *signature_out: the X-SIGNATURE of a B2B
+/// token request. Equal byte for byte to `openssl dgst -sha256 -sign`.
+///
+/// private_key is key text: PKCS#8 PEM, PKCS#1 PEM, or bare base64 of the DER. Encrypted keys
+/// need a client (private_key_passphrase). Parsed keys are cached process-wide by a digest of
+/// the text, so repeated calls with the same key do not parse it again.
+///
+/// Errors: DOKU_ERR_NULL_ARGUMENT for any NULL pointer; DOKU_ERR_INVALID_ARGUMENT for invalid
+/// UTF-8 or an empty client_id/timestamp; DOKU_ERR_KEY for a key that is malformed, encrypted,
+/// not RSA or under 2048 bits.
+///
+/// *signature_out is owned by the caller: release it with doku_free(). Thread-safe.
+#[no_mangle]
+pub extern "C" fn doku_sign(
+    client_id: *const c_char,
+    timestamp: *const c_char,
+    private_key: *const c_char,
+    signature_out: *mut *mut c_char,
+) -> DokuStatus {
+    ffi_panic_boundary! {
+        with_out(signature_out, "signature_out", || {
+            let client_id = non_empty(arg(client_id, "client_id")?, "client_id")?;
+            let timestamp = non_empty(arg(timestamp, "timestamp")?, "timestamp")?;
+            let key = PrivateKey::from_text(arg(private_key, "private_key")?, None)?;
+            let to_sign = signature::b2b_string_to_sign(client_id, timestamp);
+            Ok(malloc_str(signature::sign_rsa_sha256(&key, to_sign.as_bytes())?.as_bytes()))
+        })
+    }
+}
+
+/// Creates a client from a JSON config and writes it to *client_out.
+///
+/// Config keys: "client_id" (required); "private_key" (key text) or "private_key_file" (path);
+/// "private_key_passphrase" (for encrypted keys); "environment" ("sandbox" default, or
+/// "production"); "base_url" (overrides environment; http:// only for loopback hosts);
+/// "timeout_ms" (whole request, default 30000); "connect_timeout_ms" (default 10000);
+/// "ca_file" (extra trusted CAs, PEM, added to the system store); "refresh_margin_s" (default
+/// 60); "timestamp_offset" ("Z" default, or e.g. "+07:00"); "proxy" ("http://host:port"; ""
+/// disables proxies; absent: HTTPS_PROXY/ALL_PROXY/NO_PROXY from the environment, as curl).
+///
+/// Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for bad JSON, an unknown key, a
+/// wrong type or value (the message names the key); DOKU_ERR_KEY for key problems (unreadable
+/// file, malformed, wrong passphrase, not RSA, too short). No network traffic happens here.
+///
+/// *client_out is owned by the caller: release it with doku_client_free(). Thread-safe; the
+/// client may then be shared between threads. Clients with the same base URL, client id and
+/// key share one process-wide token cache, even after earlier ones were freed.
+#[no_mangle]
+pub extern "C" fn doku_client_new(config_json: *const c_char, client_out: *mut *mut DokuClient) -> DokuStatus {
+    ffi_panic_boundary! {
+        with_out(client_out, "client_out", || {
+            let client = Client::from_json(arg(config_json, "config_json")?)?;
+            Ok(Box::into_raw(Box::new(DokuClient { client })))
+        })
+    }
+}
+
+/// Writes a valid B2B access token (without "Bearer ") to *access_token_out: the cached one,
+/// or a new one fetched from POST /authorization/v1/access-token/b2b when none is cached or it
+/// is within min(refresh_margin_s, lifetime/2) of expiry.
+///
+/// Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_API (DOKU refused: see doku_last_response_code());
+/// DOKU_ERR_NETWORK, DOKU_ERR_TIMEOUT, DOKU_ERR_TLS, DOKU_ERR_PROTOCOL for transport problems.
+///
+/// *access_token_out is owned by the caller: release it with doku_free(). Thread-safe and
+/// single-flight: any number of threads calling at once on a cold or stale cache cause one
+/// HTTP request, and all of them get its result, error included. The cached path takes no lock.
+#[no_mangle]
+pub extern "C" fn doku_get_token(client: *mut DokuClient, access_token_out: *mut *mut c_char) -> DokuStatus {
+    ffi_panic_boundary! {
+        with_out(access_token_out, "access_token_out", || {
+            client_ref(client)?.with_token(|t| malloc_str(t.access_token.as_bytes()))
+        })
+    }
+}
+
+/// Writes the current token as JSON to *json_out, fetching one as doku_get_token() does:
+/// {"accessToken":"...","tokenType":"Bearer","expiresIn":<seconds left, rounded>,
+///  "expiresAt":"YYYY-MM-DDTHH:MM:SSZ"}.
+///
+/// Errors as doku_get_token(). *json_out is owned by the caller: release it with doku_free().
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn doku_token_info(client: *mut DokuClient, json_out: *mut *mut c_char) -> DokuStatus {
+    ffi_panic_boundary! {
+        with_out(json_out, "json_out", || {
+            let info = client_ref(client)?.token_info()?;
+            let json = serde_json::json!({
+                "accessToken": info.access_token,
+                "tokenType": info.token_type,
+                "expiresIn": info.expires_in,
+                "expiresAt": timestamp::format_utc(info.expires_at),
+            });
+            Ok(malloc_str(json.to_string().as_bytes()))
+        })
+    }
+}
+
+/// Drops the cached token of this client's cache entry (shared with every client of the same
+/// base URL, client id and key), so that the next doku_get_token() fetches a new one. Call it
+/// after DOKU answers 401xx01 (Invalid Token).
+///
+/// Errors: DOKU_ERR_NULL_ARGUMENT. Thread-safe.
+#[no_mangle]
+pub extern "C" fn doku_client_invalidate_token(client: *mut DokuClient) -> DokuStatus {
+    ffi_panic_boundary! {
+        error::clear();
+        match client_ref(client) {
+            Ok(c) => {
+                c.invalidate_token();
+                DokuStatus::DOKU_OK
+            }
+            Err(e) => error::record(&e),
+        }
+    }
+}
+
+/// Releases a client. NULL is a no-op. The client must not be in use by another thread, nor
+/// used afterwards. The process-wide token cache keeps its token for later clients.
+#[no_mangle]
+pub extern "C" fn doku_client_free(client: *mut DokuClient) {
+    ffi_panic_boundary! {
+        if !client.is_null() {
+            // SAFETY: the pointer came from Box::into_raw in doku_client_new, and the caller
+            // gives up its ownership here.
+            drop(unsafe { Box::from_raw(client) });
+        }
+    }
+}
+
+/// Releases a string returned through a char ** out-parameter. NULL is a no-op. Thread-safe.
+#[no_mangle]
+pub extern "C" fn doku_free(s: *mut c_char) {
+    ffi_panic_boundary! {
+        // SAFETY: every owned string comes from malloc_str (libc::malloc), or is NULL.
+        unsafe { libc::free(s.cast()) }
+    }
+}
+
+/// Runs `body` with `out` cleared first, writing its result only on success.
+fn with_out<T>(out: *mut *mut T, out_name: &str, body: impl FnOnce() -> Result<*mut T>) -> DokuStatus {
+    error::clear();
+    if out.is_null() {
+        return error::record(&Error::new(ErrorKind::NullArgument, format!("{out_name} is NULL")));
+    }
+    // SAFETY: out is non-NULL and, by the API contract, points to writable storage.
+    unsafe { *out = ptr::null_mut() };
+    match body() {
+        Ok(value) => {
+            // SAFETY: as above.
+            unsafe { *out = value };
+            DokuStatus::DOKU_OK
+        }
+        Err(e) => error::record(&e),
+    }
+}
+
+/// A C string argument as `&str`, borrowed for the duration of the call.
+fn arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
+    if ptr.is_null() {
+        return Err(Error::new(ErrorKind::NullArgument, format!("{name} is NULL")));
+    }
+    // SAFETY: non-NULL and, by the API contract, a NUL-terminated string that outlives the call.
+    unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| Error::invalid(format!("{name} is not valid UTF-8")))
+}
+
+fn non_empty<'a>(s: &'a str, name: &str) -> Result<&'a str> {
+    if s.is_empty() {
+        return Err(Error::invalid(format!("{name} is empty")));
+    }
+    Ok(s)
+}
+
+fn client_ref<'a>(client: *const DokuClient) -> Result<&'a Client> {
+    // SAFETY: NULL or a live pointer from doku_client_new, by the API contract.
+    match unsafe { client.as_ref() } {
+        Some(c) => Ok(&c.client),
+        None => Err(Error::new(ErrorKind::NullArgument, "client is NULL")),
+    }
+}
+
+/// Copies `bytes` into one malloc'd, NUL-terminated buffer that doku_free() releases.
+fn malloc_str(bytes: &[u8]) -> *mut c_char {
+    let len = bytes.len();
+    // SAFETY: malloc'd size len + 1; we write exactly len bytes plus the terminator.
+    unsafe {
+        let p = libc::malloc(len + 1).cast::<u8>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(std::alloc::Layout::array::<u8>(len + 1).unwrap_or(std::alloc::Layout::new::<u8>()));
+        }
+        ptr::copy_nonoverlapping(bytes.as_ptr(), p, len);
+        *p.add(len) = 0;
+        p.cast()
+    }
+}

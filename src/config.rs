@@ -1,0 +1,280 @@
+//! The client configuration, parsed from the JSON that `doku_client_new` receives.
+//!
+//! Parsed by hand from a `serde_json::Value`, not with serde's derive: serde's type errors
+//! quote the offending value ("invalid type: integer `1234`"), which for `private_key` or
+//! `private_key_passphrase` would put a secret into an error message. Messages here name the
+//! key and the expected type only. Secret strings are moved out of the JSON tree into
+//! `Zeroizing` buffers and wiped once the key is parsed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::http;
+use crate::key::PrivateKey;
+use crate::timestamp::Offset;
+
+pub const SANDBOX_URL: &str = "https://api-sandbox.doku.com";
+pub const PRODUCTION_URL: &str = "https://api.doku.com";
+
+const KEYS: &[&str] = &[
+    "client_id",
+    "private_key",
+    "private_key_file",
+    "private_key_passphrase",
+    "environment",
+    "base_url",
+    "timeout_ms",
+    "connect_timeout_ms",
+    "ca_file",
+    "refresh_margin_s",
+    "timestamp_offset",
+    "proxy",
+];
+
+/// A validated configuration. The private key is parsed; secrets are not kept as text.
+#[derive(Debug)]
+pub struct Config {
+    pub client_id: String,
+    pub key: Arc<PrivateKey>,
+    pub http: http::Settings,
+    pub refresh_margin: Duration,
+    pub timestamp_offset: Offset,
+}
+
+impl Config {
+    pub fn from_json(text: &str) -> Result<Config> {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            // serde_json's syntax errors give a position, never the input.
+            Error::invalid(format!("config: not valid JSON ({e})"))
+        })?;
+        let Value::Object(mut map) = value else {
+            return Err(Error::invalid("config: expected a JSON object"));
+        };
+        if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(Error::invalid(format!(
+                "config: unknown key \"{}\" (known keys: {})",
+                printable(unknown),
+                KEYS.join(", ")
+            )));
+        }
+
+        let client_id = take_string(&mut map, "client_id")?.ok_or_else(|| Error::invalid("config: client_id is required"))?;
+        if client_id.trim().is_empty() {
+            return Err(Error::invalid("config: client_id is empty"));
+        }
+        http::check_header_value("client_id", &client_id)?;
+
+        let key = load_key(&mut map)?;
+
+        let environment = take_string(&mut map, "environment")?;
+        let base_url = match (take_string(&mut map, "base_url")?, environment.as_deref()) {
+            (Some(url), _) => url,
+            (None, None | Some("sandbox")) => SANDBOX_URL.to_owned(),
+            (None, Some("production")) => PRODUCTION_URL.to_owned(),
+            (None, Some(_)) => return Err(Error::invalid("config: environment must be \"sandbox\" or \"production\"")),
+        };
+        if let Some(env) = environment.as_deref() {
+            if env != "sandbox" && env != "production" {
+                return Err(Error::invalid("config: environment must be \"sandbox\" or \"production\""));
+            }
+        }
+
+        let timeout = take_millis(&mut map, "timeout_ms")?.unwrap_or(Duration::from_secs(30));
+        let connect_timeout = take_millis(&mut map, "connect_timeout_ms")?.unwrap_or(Duration::from_secs(10));
+        let ca_file = take_string(&mut map, "ca_file")?.map(PathBuf::from);
+        let refresh_margin = Duration::from_secs(take_u64(&mut map, "refresh_margin_s", 0)?.unwrap_or(60));
+        let timestamp_offset = match take_string(&mut map, "timestamp_offset")? {
+            Some(text) => Offset::parse(&text)?,
+            None => Offset::UTC,
+        };
+        let proxy = take_string(&mut map, "proxy")?;
+
+        let http = http::Settings::new(&base_url, timeout, connect_timeout, ca_file.as_deref(), proxy.as_deref())?;
+        Ok(Config { client_id, key, http, refresh_margin, timestamp_offset })
+    }
+}
+
+fn load_key(map: &mut Map<String, Value>) -> Result<Arc<PrivateKey>> {
+    let text = take_secret(map, "private_key")?;
+    let file = take_string(map, "private_key_file")?;
+    let passphrase = take_secret(map, "private_key_passphrase")?;
+    let text = match (text, file) {
+        (Some(_), Some(_)) => return Err(Error::invalid("config: set private_key or private_key_file, not both")),
+        (None, None) => return Err(Error::invalid("config: private_key or private_key_file is required")),
+        (Some(text), None) => text,
+        (None, Some(path)) => {
+            let bytes = Zeroizing::new(std::fs::read(&path).map_err(|e| {
+                Error::key(format!("config: private_key_file \"{}\" cannot be read: {}", printable(&path), e))
+            })?);
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| Error::key(format!("config: private_key_file \"{}\" is not a text (PEM or base64) key", printable(&path))))?;
+            Zeroizing::new(text.to_owned())
+        }
+    };
+    PrivateKey::from_text(&text, passphrase.as_ref().map(|p| p.as_bytes()))
+}
+
+/// Caps user-supplied names echoed in messages and drops control characters.
+fn printable(text: &str) -> String {
+    let mut out: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+    if text.chars().count() > 200 {
+        out.push('…');
+    }
+    out
+}
+
+fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match map.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Error::invalid(format!("config: {key} must be a string"))),
+    }
+}
+
+fn take_secret(map: &mut Map<String, Value>, key: &str) -> Result<Option<Zeroizing<String>>> {
+    match map.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(Zeroizing::new(s))),
+        Some(_) => Err(Error::invalid(format!("config: {key} must be a string"))),
+    }
+}
+
+fn take_u64(map: &mut Map<String, Value>, key: &str, min: u64) -> Result<Option<u64>> {
+    match map.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(v) if v >= min => Ok(Some(v)),
+            _ => Err(Error::invalid(format!("config: {key} must be an integer ≥ {min}"))),
+        },
+        Some(_) => Err(Error::invalid(format!("config: {key} must be a number"))),
+    }
+}
+
+/// Milliseconds between 1 ms and 10 minutes: a payment call that may hang longer is a bug.
+fn take_millis(map: &mut Map<String, Value>, key: &str) -> Result<Option<Duration>> {
+    match take_u64(map, key, 1)? {
+        None => Ok(None),
+        Some(ms) if ms <= 600_000 => Ok(Some(Duration::from_millis(ms))),
+        Some(_) => Err(Error::invalid(format!("config: {key} must be at most 600000 (10 minutes)"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::key::tests::test_key;
+
+    fn pem() -> String {
+        String::from_utf8(test_key().private_key_to_pem_pkcs8().unwrap()).unwrap()
+    }
+
+    fn cfg(extra: &str) -> Result<Config> {
+        let json = format!(r#"{{"client_id":"MCH-1","private_key":{},"proxy":""{extra}}}"#, serde_json::to_string(&pem()).unwrap());
+        Config::from_json(&json)
+    }
+
+    fn err(extra: &str) -> Error {
+        cfg(extra).unwrap_err()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg("").unwrap();
+        assert_eq!(c.client_id, "MCH-1");
+        assert_eq!(c.http.base_url(), SANDBOX_URL);
+        assert_eq!(c.http.timeout(), Duration::from_secs(30));
+        assert_eq!(c.http.connect_timeout(), Duration::from_secs(10));
+        assert_eq!(c.refresh_margin, Duration::from_secs(60));
+        assert_eq!(c.timestamp_offset, Offset::UTC);
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let c = cfg(r#","environment":"production","timeout_ms":5000,"connect_timeout_ms":700,"refresh_margin_s":0,"timestamp_offset":"+07:00""#).unwrap();
+        assert_eq!(c.http.base_url(), PRODUCTION_URL);
+        assert_eq!(c.http.timeout(), Duration::from_millis(5000));
+        assert_eq!(c.http.connect_timeout(), Duration::from_millis(700));
+        assert_eq!(c.refresh_margin, Duration::ZERO);
+        assert_eq!(c.timestamp_offset, Offset::parse("+07:00").unwrap());
+        let c = cfg(r#","environment":"production","base_url":"http://127.0.0.1:9/""#).unwrap();
+        assert_eq!(c.http.base_url(), "http://127.0.0.1:9", "base_url overrides environment; trailing slash dropped");
+    }
+
+    #[test]
+    fn key_from_file_and_passphrase() {
+        let dir = std::env::temp_dir().join(format!("doku-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("enc.pem");
+        let enc = test_key().private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"pw").unwrap();
+        std::fs::write(&path, enc).unwrap();
+        let base = format!(r#"{{"client_id":"A","private_key_file":{},"proxy":"""#, serde_json::to_string(&path).unwrap());
+        let ok = Config::from_json(&format!(r#"{base},"private_key_passphrase":"pw"}}"#)).unwrap();
+        assert_eq!(ok.key.bits(), 2048);
+        let wrong = Config::from_json(&format!(r#"{base},"private_key_passphrase":"nope"}}"#)).unwrap_err();
+        assert_eq!(wrong.kind(), ErrorKind::Key);
+        assert!(wrong.message().contains("wrong passphrase") && !wrong.message().contains("nope"));
+        let missing = Config::from_json(r#"{"client_id":"A","private_key_file":"/nonexistent/k.pem"}"#).unwrap_err();
+        assert_eq!(missing.kind(), ErrorKind::Key);
+        assert!(missing.message().contains("/nonexistent/k.pem") && missing.message().contains("No such file"), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn refusals_name_the_problem() {
+        let cases: &[(&str, &str)] = &[
+            (r#","color":"red""#, "unknown key \"color\""),
+            (r#","timeout_ms":-1"#, "timeout_ms must be an integer ≥ 1"),
+            (r#","timeout_ms":0"#, "timeout_ms must be an integer ≥ 1"),
+            (r#","timeout_ms":"30""#, "timeout_ms must be a number"),
+            (r#","timeout_ms":1.5"#, "timeout_ms must be an integer"),
+            (r#","timeout_ms":600001"#, "at most 600000"),
+            (r#","connect_timeout_ms":true"#, "connect_timeout_ms must be a number"),
+            (r#","refresh_margin_s":-5"#, "refresh_margin_s must be an integer ≥ 0"),
+            (r#","environment":"staging""#, "environment must be"),
+            (r#","timestamp_offset":"+7""#, "timestamp_offset"),
+            (r#","base_url":"http://api.doku.com""#, "plain http:// is allowed only for loopback"),
+            (r#","base_url":"ftp://127.0.0.1""#, "base_url must start with https://"),
+            (r#","base_url":"not a url""#, "base_url is not a valid URL"),
+            (r#","ca_file":"/nonexistent/ca.pem""#, "ca_file"),
+            (r#","proxy":"::bad::""#, "proxy"),
+            (r#","private_key_file":"/x""#, "not both"),
+        ];
+        for (extra, want) in cases {
+            // "proxy" appears twice in one case; serde_json keeps the last value.
+            let e = err(extra);
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{extra}: {e}");
+            assert!(e.message().contains(want), "{extra}: got {e}");
+        }
+        for (json, want) in [
+            ("", "not valid JSON"),
+            ("[1]", "expected a JSON object"),
+            (r#"{"private_key":"x"}"#, "client_id is required"),
+            (r#"{"client_id":"  ","private_key":"x"}"#, "client_id is empty"),
+            (r#"{"client_id":"A\r\nX-Evil: 1","private_key":"x"}"#, "client_id contains CR, LF or NUL"),
+            (r#"{"client_id":"A\u0000","private_key":"x"}"#, "client_id contains CR, LF or NUL"),
+            (r#"{"client_id":"A"}"#, "private_key or private_key_file is required"),
+            (r#"{"client_id":5,"private_key":"x"}"#, "client_id must be a string"),
+        ] {
+            let e = Config::from_json(json).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{json}: {e}");
+            assert!(e.message().contains(want), "{json}: got {e}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_appear_in_messages() {
+        let e = Config::from_json(r#"{"client_id":"A","private_key":12345678,"private_key_passphrase":"hunter2"}"#).unwrap_err();
+        assert!(e.message().contains("private_key must be a string") && !e.message().contains("12345678"));
+        let e = Config::from_json(r#"{"client_id":"A","private_key":"x","private_key_passphrase":987654}"#).unwrap_err();
+        assert!(!e.message().contains("987654"), "{e}");
+        let e = Config::from_json(r#"{"client_id":"A","private_key":"MIIEvQIBADANBgkqhkiG9w0BAQ"}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Key);
+        assert!(!e.message().contains("MIIEvQ"), "{e}");
+    }
+}

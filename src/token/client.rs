@@ -1,0 +1,129 @@
+//! The token client: config → signed request → parsed answer → shared cache.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use chrono::{DateTime, Utc};
+
+use super::cache::{shared_slot, CacheKey, TokenSlot};
+use super::{parse_b2b_response, Token, B2B_BODY, B2B_PATH};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::Http;
+use crate::signature;
+use crate::timestamp;
+
+/// Beyond this much disagreement between DOKU's `Date` and ours, a refusal is most likely our
+/// clock's fault, and the error says so.
+const SKEW_HINT_SECS: i64 = 60;
+
+/// A DOKU client: one merchant's credentials, one HTTP agent, one shared token slot.
+///
+/// Thread safety: `Send + Sync`; every method takes `&self`.
+pub struct Client {
+    config: Config,
+    http: Http,
+    slot: Arc<TokenSlot>,
+}
+
+/// What `token_info` reports.
+#[derive(Debug)]
+pub struct TokenInfo {
+    pub access_token: String,
+    pub token_type: String,
+    /// Seconds left, rounded.
+    pub expires_in: u64,
+    pub expires_at: SystemTime,
+}
+
+impl Client {
+    pub fn new(config: Config) -> Client {
+        let slot = shared_slot(CacheKey {
+            base_url: config.http.base_url().to_owned(),
+            client_id: config.client_id.clone(),
+            key_fingerprint: *config.key.fingerprint(),
+        });
+        let http = Http::new(config.http.clone());
+        Client { config, http, slot }
+    }
+
+    pub fn from_json(json: &str) -> Result<Client> {
+        Config::from_json(json).map(Client::new)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs `read` on a valid access token: the cached one, or a freshly fetched one.
+    #[inline]
+    pub fn with_token<R>(&self, read: impl FnOnce(&Token) -> R) -> Result<R> {
+        self.slot.with_token(self.config.refresh_margin, || self.fetch(), read)
+    }
+
+    pub fn token_info(&self) -> Result<TokenInfo> {
+        self.with_token(|t| TokenInfo {
+            access_token: t.access_token.to_string(),
+            token_type: t.token_type.clone(),
+            expires_in: t.expires_in_now(),
+            expires_at: t.expires_at,
+        })
+    }
+
+    pub fn invalidate_token(&self) {
+        self.slot.invalidate();
+    }
+
+    /// One token request, uncached: sign `client_id|timestamp` with a timestamp computed once
+    /// and used for both the header and the signature.
+    pub fn fetch(&self) -> Result<Token> {
+        let timestamp = self.config.timestamp_offset.now();
+        let to_sign = signature::b2b_string_to_sign(&self.config.client_id, &timestamp);
+        let sig = signature::sign_rsa_sha256(&self.config.key, to_sign.as_bytes())?;
+        let (sent_mono, sent_wall) = (Instant::now(), SystemTime::now());
+        let headers = [("X-CLIENT-KEY", self.config.client_id.as_str()), ("X-TIMESTAMP", &timestamp), ("X-SIGNATURE", &sig)];
+        let response = self.http.post_json(B2B_PATH, &headers, B2B_BODY)?;
+        match parse_b2b_response(response.status, &response.body) {
+            Ok(grant) => Ok(Token::new(grant, sent_mono, sent_wall)),
+            Err(e) if e.kind() == ErrorKind::Api => Err(with_skew_hint(e, response.date.as_deref(), response.received_at)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A terminal with a drifting clock is the most common cause of a refused signature: when
+/// DOKU's `Date` differs from ours by over a minute, the error says by how much.
+fn with_skew_hint(e: Error, date: Option<&str>, received_at: SystemTime) -> Error {
+    let Some(server) = date.and_then(timestamp::parse_http_date) else { return e };
+    let local = DateTime::<Utc>::from(received_at);
+    let offset = (server - local).num_seconds();
+    if offset.abs() <= SKEW_HINT_SECS {
+        return e;
+    }
+    let direction = if offset > 0 { "ahead of" } else { "behind" };
+    e.with_note(&format!(
+        "DOKU's clock is {} s {direction} this machine's (offset {offset:+} s): check the system clock (NTP), since X-TIMESTAMP must be within minutes of DOKU's time",
+        offset.abs()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn skew_hints_only_past_a_minute() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_665_127_119); // 2022-10-07T07:18:39Z
+        let e = || Error::api("4017300", "DOKU answered HTTP 401 with 4017300: Unauthorized. Invalid Signature");
+        let same = with_skew_hint(e(), Some("Fri, 07 Oct 2022 07:19:30 GMT"), now);
+        assert_eq!(same, e());
+        let ahead = with_skew_hint(e(), Some("Fri, 07 Oct 2022 07:28:39 GMT"), now);
+        assert!(ahead.message().contains("600 s ahead of this machine's (offset +600 s)"), "{ahead}");
+        assert_eq!(ahead.response_code(), Some("4017300"));
+        let behind = with_skew_hint(e(), Some("Fri, 07 Oct 2022 07:16:00 GMT"), now);
+        assert!(behind.message().contains("159 s behind"), "{behind}");
+        assert_eq!(with_skew_hint(e(), Some("garbage"), now), e());
+        assert_eq!(with_skew_hint(e(), None, now), e());
+    }
+}
