@@ -8,6 +8,8 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=Cargo.toml");
+    // The C tests compile with the `cc` crate, which needs the target triple.
+    println!("cargo:rustc-env=DOKU_BUILD_TARGET={}", std::env::var("TARGET").unwrap());
 
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
     let minor = std::env::var("CARGO_PKG_VERSION_MINOR").unwrap();

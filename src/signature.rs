@@ -18,10 +18,14 @@ pub fn b2b_string_to_sign(client_id: &str, timestamp: &str) -> String {
 
 /// SHA256withRSA over `message`, base64.
 pub fn sign_rsa_sha256(key: &PrivateKey, message: &[u8]) -> Result<String> {
+    Ok(openssl::base64::encode_block(&sign_rsa_sha256_raw(key, message)?))
+}
+
+/// SHA256withRSA over `message`, the raw signature bytes (JWTs encode them as base64url).
+pub(crate) fn sign_rsa_sha256_raw(key: &PrivateKey, message: &[u8]) -> Result<Vec<u8>> {
     let crypto = |e: openssl::error::ErrorStack| Error::new(ErrorKind::Crypto, format!("RSA signing failed: {}", openssl_reason(&e)));
     let mut signer = Signer::new(MessageDigest::sha256(), key.pkey()).map_err(crypto)?;
-    let sig = signer.sign_oneshot_to_vec(message).map_err(crypto)?;
-    Ok(openssl::base64::encode_block(&sig))
+    signer.sign_oneshot_to_vec(message).map_err(crypto)
 }
 
 /// Checks a base64 SHA256withRSA signature. A signature that is malformed or does not match

@@ -61,8 +61,8 @@ pub(crate) fn record_panic(payload: Box<dyn Any + Send>) {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_default();
     let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(c_text(&format!("internal error (Rust panic caught at the C boundary): {what}"))));
-    // Dropping a payload can itself panic; leak it instead of risking an unwind into C.
-    std::mem::forget(payload);
+    // A payload's destructor could itself panic: contain that too.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
 }
 
 /// The current message, or a static "" when there is none. Valid until the next `doku_*` call.

@@ -315,3 +315,68 @@ fn malloc_str(bytes: &[u8]) -> *mut c_char {
         p.cast()
     }
 }
+
+/// Test hook, only in builds with the `test-hooks` feature (never in release artifacts), and
+/// left out of doku.h: `what` = 0 panics inside the boundary; any other value fails with that
+/// status, so C tests can reach statuses that no input provokes.
+#[cfg(feature = "test-hooks")]
+#[no_mangle]
+pub extern "C" fn doku_test_hook(what: c_int) -> DokuStatus {
+    ffi_panic_boundary! {
+        error::clear();
+        let kind = match what {
+            0 => panic!("test hook"),
+            1 => ErrorKind::NullArgument,
+            2 => ErrorKind::InvalidArgument,
+            3 => ErrorKind::Key,
+            4 => ErrorKind::Crypto,
+            5 => ErrorKind::Network,
+            6 => ErrorKind::Timeout,
+            7 => ErrorKind::Tls,
+            8 => ErrorKind::Api,
+            9 => ErrorKind::Protocol,
+            _ => ErrorKind::SignatureInvalid,
+        };
+        error::record(&Error::new(kind, "failure raised by the test hook"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_a_status_and_a_message() {
+        let status: DokuStatus = (|| {
+            ffi_panic_boundary! {
+                if std::hint::black_box(true) {
+                    panic!("boom");
+                }
+                DokuStatus::DOKU_OK
+            }
+        })();
+        assert_eq!(status, DokuStatus::DOKU_ERR_PANIC);
+        let msg = unsafe { CStr::from_ptr(doku_last_error()) }.to_str().unwrap();
+        assert!(msg.contains("panic") && msg.contains("boom"), "{msg}");
+    }
+
+    #[test]
+    fn every_error_kind_has_its_status_and_name() {
+        for (kind, code) in [
+            (ErrorKind::NullArgument, 1),
+            (ErrorKind::InvalidArgument, 2),
+            (ErrorKind::Key, 3),
+            (ErrorKind::Crypto, 4),
+            (ErrorKind::Network, 5),
+            (ErrorKind::Timeout, 6),
+            (ErrorKind::Tls, 7),
+            (ErrorKind::Api, 8),
+            (ErrorKind::Protocol, 9),
+            (ErrorKind::SignatureInvalid, 10),
+        ] {
+            assert_eq!(error::status_of(kind) as i32, code);
+            let name = error::status_name(code).to_str().unwrap();
+            assert_eq!(name, format!("{:?}", error::status_of(kind)));
+        }
+    }
+}

@@ -1,1 +1,168 @@
-//! placeholder
+//! An offline SNAP server for tests: the B2B token endpoint with DOKU's checks, response codes and
+//! headers, plus fault modes that make it misbehave on purpose. Runs in-process ([`Sandbox`]) or
+//! as the `doku-sandbox` binary, over HTTP or HTTPS with a generated local CA.
+//!
+//! Layout: `http` reads requests and writes heads; `server` owns sockets, threads and
+//! routing; `b2b` judges token requests; [`fault`] parses fault modes; `tls` makes the CA and
+//! the server certificate; `state` is what the connection threads share.
+
+mod b2b;
+pub mod fault;
+mod http;
+mod server;
+mod state;
+mod tls;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use fault::Fault;
+
+use crate::error::Result;
+use crate::key::PublicKey;
+use state::State;
+
+/// The token endpoint's path.
+pub const TOKEN_PATH: &str = "/authorization/v1/access-token/b2b";
+/// Request counts for out-of-process tests: `{"tokenRequests":{"<client id>":N,...}}`.
+pub const STATS_PATH: &str = "/sandbox/v1/stats";
+
+/// Where the one-line-per-request log goes. Lines never contain signatures, tokens or keys.
+#[derive(Clone, Debug, Default)]
+pub enum Log {
+    #[default]
+    Stderr,
+    Off,
+    /// Collected in memory, for tests.
+    Capture(Arc<Mutex<Vec<String>>>),
+}
+
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Registered merchants: client id → public key.
+    pub clients: Vec<(String, PublicKey)>,
+    /// Fault modes per client id; several per client combine (see [`Fault`]).
+    pub faults: Vec<(String, Fault)>,
+    /// `Some(dir)`: serve HTTPS with `dir/ca.pem` etc., created on first use and reused after.
+    pub tls_dir: Option<PathBuf>,
+    /// Token lifetime in seconds (`expiresIn`).
+    pub token_ttl: u64,
+    /// Largest accepted distance, in seconds, between `X-TIMESTAMP` and the sandbox clock.
+    pub max_skew: u64,
+    pub log: Log,
+    /// A request head (and then its body) must arrive within this time: the slowloris guard.
+    pub head_timeout: Duration,
+    /// An idle keep-alive connection is closed after this time.
+    pub idle_timeout: Duration,
+    /// Live connections beyond this are answered 503 and closed.
+    pub max_connections: usize,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            clients: Vec::new(),
+            faults: Vec::new(),
+            tls_dir: None,
+            token_ttl: 900,
+            max_skew: 300,
+            log: Log::Stderr,
+            head_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 256,
+        }
+    }
+}
+
+/// A running sandbox. Dropping it stops it (as does [`Sandbox::shutdown`]).
+pub struct Sandbox {
+    state: Arc<State>,
+    addr: SocketAddr,
+    url: String,
+    ca_file: Option<PathBuf>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Binds, prepares keys (and TLS files), spawns the accept thread and returns once listening.
+    pub fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        let listener = TcpListener::bind(config.listen)?;
+        // Polled, so that shutdown never waits on a blocking accept.
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let (tls, ca_file) = match &config.tls_dir {
+            Some(dir) => (Some(tls::acceptor(dir)?), Some(dir.join(tls::CA_FILE))),
+            None => (None, None),
+        };
+        let url = match (&tls, addr.ip()) {
+            (Some(_), _) => format!("https://localhost:{}", addr.port()),
+            (None, IpAddr::V4(ip)) if ip.is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+            (None, IpAddr::V6(ip)) if ip.is_unspecified() => format!("http://[::1]:{}", addr.port()),
+            (None, _) => format!("http://{addr}"),
+        };
+        let state = Arc::new(State::new(config, tls).map_err(|e| std::io::Error::other(e.to_string()))?);
+        let shared = Arc::clone(&state);
+        let accept = std::thread::Builder::new()
+            .name("doku-sandbox-accept".into())
+            .spawn(move || server::accept_loop(listener, shared))?;
+        Ok(Sandbox { state, addr, url, ca_file, accept: Some(accept) })
+    }
+
+    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` with TLS; no trailing slash.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The CA certificate clients must trust (`DIR/ca.pem`), when serving HTTPS.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.ca_file.clone()
+    }
+
+    /// POSTs to the token endpoint carrying this `X-CLIENT-KEY`, whatever their outcome.
+    pub fn token_requests(&self, client_id: &str) -> u64 {
+        self.state.token_requests(client_id)
+    }
+
+    /// Checks a token this sandbox issued (signature, expiry, and that it was issued here) and
+    /// returns its client id.
+    pub fn check_token(&self, bearer: &str) -> Result<String> {
+        self.state.check_token(bearer)
+    }
+
+    /// The public key (PEM) that verifies this sandbox's tokens; it lives as long as the sandbox.
+    pub fn token_public_key_pem(&self) -> String {
+        self.state.token_public_key_pem()
+    }
+
+    /// Stops accepting, joins the accept thread and closes live connections. Connection threads
+    /// are not waited for: they notice within a few milliseconds and end on their own.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    /// Idempotent: `shutdown` and then `Drop` both call it.
+    fn stop(&mut self) {
+        self.state.stopping.store(true, Ordering::SeqCst);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+        self.state.close_all_connections();
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,74 @@
+# doku-snap. `make demo` and `make test` set up everything they need on a fresh Debian machine
+# (as root): apt packages, a Python venv, the Rust build. See README.md.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+
+CARGO ?= cargo
+PREFIX ?= /usr/local
+RELEASE := target/release
+VENV := .venv
+APT_PACKAGES := php-cli phpunit valgrind
+export CARGO_TERM_COLOR := never
+
+.PHONY: all deps build check-header test demo bench clean
+
+all: build
+
+# apt: php-cli, phpunit, valgrind (only when something is missing); a venv with pytest.
+deps:
+	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null; then
+		apt-get update -q
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
+	fi
+	if [ ! -x $(VENV)/bin/pytest ]; then
+		python3 -m venv $(VENV)
+		$(VENV)/bin/pip install -q pytest
+	fi
+
+# The sandbox first, the library last: building the sandbox enables the `sandbox` feature on
+# the library crate, and the shipped libdoku.so/.a must be the featureless build.
+build:
+	@cp include/doku.h target/doku.h.committed 2>/dev/null || { mkdir -p target && cp include/doku.h target/doku.h.committed; }
+	$(CARGO) build --release --features sandbox --bin doku-sandbox
+	$(CARGO) build --release --lib
+
+# build.rs regenerates include/doku.h with the pinned cbindgen; the committed copy must match.
+check-header: build
+	@if ! cmp -s target/doku.h.committed include/doku.h; then
+		diff -u target/doku.h.committed include/doku.h || true
+		echo "include/doku.h drifted from what cbindgen generates: commit the regenerated header" >&2
+		exit 1
+	fi
+	echo "include/doku.h matches cbindgen's output"
+
+test: deps check-header
+	@DOKU_REQUIRE_VALGRIND=1 $(CARGO) test --features sandbox,test-hooks
+	$(CARGO) clippy --all-targets --features sandbox,test-hooks -- -D warnings
+
+# The sandbox with TLS on a free loopback port, a throwaway key pair, then the C example.
+demo: deps build
+	@demo=target/demo
+	rm -rf $$demo && mkdir -p $$demo
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out $$demo/private.pem 2>/dev/null
+	openssl pkey -in $$demo/private.pem -pubout -out $$demo/public.pem
+	$(RELEASE)/doku-sandbox --listen 127.0.0.1:0 --tls-dir $$demo/tls \
+		--client demo-merchant=$$demo/public.pem > $$demo/sandbox.out 2> $$demo/sandbox.log &
+	sandbox=$$!
+	trap 'kill $$sandbox 2>/dev/null || true' EXIT
+	for _ in $$(seq 100); do grep -q '^listening on ' $$demo/sandbox.out && break; sleep 0.1; done
+	url=$$(sed -n 's/^listening on //p' $$demo/sandbox.out | head -1)
+	test -n "$$url" || { cat $$demo/sandbox.log; echo "the sandbox did not start" >&2; exit 1; }
+	echo "sandbox: $$url"
+	cc -std=c99 -Wall -Wextra -Werror -Iinclude bindings/c/example.c -L$(RELEASE) -Wl,-rpath,$(CURDIR)/$(RELEASE) -ldoku -o $$demo/example-c
+	export DOKU_BASE_URL=$$url DOKU_CLIENT_ID=demo-merchant DOKU_PRIVATE_KEY_FILE=$$demo/private.pem DOKU_CA_FILE=$$demo/tls/ca.pem
+	$$demo/example-c
+	echo "sandbox log: $$(head -1 $$demo/sandbox.log)"
+
+bench: build
+	@bash tests/bench/run.sh
+
+clean:
+	@$(CARGO) clean
+	rm -rf $(VENV)

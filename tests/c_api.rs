@@ -1,0 +1,218 @@
+//! Runs the C test program (tests/c/test_doku.c) against in-process sandboxes: compiles it with
+//! the C compiler the `cc` crate picks (`-Wall -Wextra -Werror`), runs it under valgrind
+//! memcheck (0 errors, nothing definitely lost), then checks the sandboxes' request counts:
+//! the 32-thread stampede made exactly one request, the cache reuse made none.
+//!
+//! Also compiles include/doku.h standalone as C99 and C++11 with -pedantic.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{openssl, TestDir};
+use doku::sandbox::{Fault, Log, Sandbox, SandboxConfig};
+
+fn compiler(cpp: bool) -> Command {
+    let mut build = cc::Build::new();
+    build
+        .cpp(cpp)
+        .target(env!("DOKU_BUILD_TARGET"))
+        .host(env!("DOKU_BUILD_TARGET"))
+        .opt_level(0)
+        .cargo_metadata(false)
+        .warnings(false);
+    build.get_compiler().to_command()
+}
+
+/// Builds libdoku.so with the test hooks and returns its directory. `cargo test` links
+/// integration tests against the rlib and leaves the cdylib as it was, so build it here.
+fn library_dir() -> PathBuf {
+    let out = Command::new(env!("CARGO"))
+        .current_dir(manifest_dir())
+        .args(["build", "--lib", "--features", "sandbox,test-hooks", "--message-format=json"])
+        .output()
+        .expect("cargo");
+    assert!(out.status.success(), "cargo build --lib: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "doku")
+        .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| f.as_str().map(PathBuf::from))
+        .find(|f| f.extension().is_some_and(|e| e == "so"))
+        .and_then(|f| f.parent().map(Path::to_path_buf))
+        .expect("cargo reported no libdoku.so")
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{what} failed ({}):\n{text}", out.status);
+    text
+}
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn header_compiles_standalone_as_c_and_cpp() {
+    let dir = TestDir::new("header");
+    let include = manifest_dir().join("include");
+    let c = dir.write("h.c", "#include \"doku.h\"\nint main(void) { return doku_version() == 0; }\n");
+    let cpp = dir.write("h.cpp", "#include \"doku.h\"\nint main() { DokuStatus s = DOKU_OK; return static_cast<int>(s); }\n");
+    run(
+        compiler(false).args(["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-c", "-o"]).arg(dir.path("h.o")).arg("-I").arg(&include).arg(&c),
+        "cc -std=c99 -pedantic doku.h",
+    );
+    run(
+        compiler(true).args(["-std=c++11", "-pedantic", "-Wall", "-Wextra", "-Werror", "-c", "-o"]).arg(dir.path("hpp.o")).arg("-I").arg(&include).arg(&cpp),
+        "c++ -std=c++11 -pedantic doku.h",
+    );
+}
+
+#[test]
+fn version_macros_match_cargo_toml() {
+    // Read Cargo.toml itself rather than trusting env!: this is what a release bump edits.
+    let toml = std::fs::read_to_string(manifest_dir().join("Cargo.toml")).unwrap();
+    let version = toml
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \"").and_then(|v| v.strip_suffix('"')))
+        .expect("version in Cargo.toml");
+    let header = std::fs::read_to_string(manifest_dir().join("include/doku.h")).unwrap();
+    assert!(header.contains(&format!("#define DOKU_VERSION \"{version}\"")), "doku.h DOKU_VERSION != {version}");
+    let parts: Vec<&str> = version.split('.').collect();
+    for (name, value) in ["MAJOR", "MINOR", "PATCH"].iter().zip(parts) {
+        assert!(header.contains(&format!("#define DOKU_VERSION_{name} {value}\n")), "DOKU_VERSION_{name}");
+    }
+    // And the library itself (the C test also compares doku_version() with DOKU_VERSION).
+    let lib = unsafe { std::ffi::CStr::from_ptr(doku::ffi::doku_version()) };
+    assert_eq!(lib.to_str().unwrap(), version);
+}
+
+#[test]
+fn c_api_under_valgrind() {
+    let dir = TestDir::new("c-api");
+    let keys = prepare_keys(&dir);
+
+    let public = doku::key::PublicKey::from_text(&std::fs::read_to_string(keys.join("public.pem")).unwrap()).unwrap();
+    let other = doku::key::PublicKey::from_text(&std::fs::read_to_string(keys.join("other-public.pem")).unwrap()).unwrap();
+    let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede"];
+    let faults: &[(&str, &str)] = &[
+        ("c-expstr", "expires-string"),
+        ("c-ttl", "ttl:6"),
+        ("c-clock", "clock:+600"),
+        ("c-error200", "error200"),
+        ("c-http500", "http500"),
+        ("c-badjson", "badjson"),
+        ("c-notoken", "notoken"),
+        ("c-huge", "huge"),
+        ("c-reset", "reset"),
+        ("c-delay", "delay:3000"),
+        ("c-stall", "stall-body"),
+        // Long enough that all 32 threads pile up behind the one request.
+        ("c-stampede", "delay:300"),
+    ];
+    let mut clients: Vec<(String, doku::key::PublicKey)> = plain.iter().map(|id| (id.to_string(), public.clone())).collect();
+    clients.extend(faults.iter().filter(|(id, _)| !plain.contains(id)).map(|(id, _)| (id.to_string(), public.clone())));
+    clients.push(("c-badsig".into(), other));
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients,
+        faults: faults.iter().map(|(id, f)| (id.to_string(), f.parse::<Fault>().unwrap())).collect(),
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let tls = Sandbox::start(SandboxConfig {
+        clients: vec![("c-ok".into(), public)],
+        tls_dir: Some(dir.path("tls")),
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+
+    let lib_dir = library_dir();
+    let exe = dir.path("test_doku");
+    run(
+        compiler(false)
+            .args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-g", "-pthread", "-o"])
+            .arg(&exe)
+            .arg("-I")
+            .arg(manifest_dir().join("include"))
+            .arg(manifest_dir().join("tests/c/test_doku.c"))
+            .arg(format!("-L{}", lib_dir.display()))
+            .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+            .arg("-ldoku"),
+        "compiling tests/c/test_doku.c",
+    );
+
+    let valgrind = Command::new("valgrind").arg("--version").output().is_ok();
+    if !valgrind {
+        assert!(std::env::var_os("DOKU_REQUIRE_VALGRIND").is_none(), "valgrind is required (make test installs it)");
+        eprintln!("valgrind not found: running the C tests without it");
+    }
+    let mut cmd = if valgrind {
+        let mut c = Command::new("valgrind");
+        c.args([
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite",
+            "--track-fds=no",
+            "--quiet",
+        ])
+        .arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    cmd.env("DOKU_TEST_URL", sandbox.url())
+        .env("DOKU_TEST_TLS_URL", tls.url())
+        .env("DOKU_TEST_CA", tls.ca_file().unwrap())
+        .env("DOKU_TEST_CLOSED_URL", &closed)
+        .env("DOKU_TEST_DIR", &keys)
+        .env("DOKU_TEST_SLACK_MS", if valgrind { "4000" } else { "200" })
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy");
+    let output = run(&mut cmd, "tests/c/test_doku.c");
+    eprintln!("{output}");
+    assert!(output.contains("checks passed"), "{output}");
+
+    // What the server saw: the cache and single-flight claims, measured on the wire.
+    let count = |id: &str| sandbox.token_requests(id);
+    assert_eq!(count("c-stampede"), 1, "32 threads on a cold client must make one request");
+    assert_eq!(count("c-ok"), 2, "first fetch + one after invalidate; the second client reused the cache");
+    assert_eq!(count("c-ttl"), 2, "a 6 s token is refreshed after half its life");
+    assert_eq!(count("c-expstr"), 1);
+    assert_eq!(count("c-unknown"), 1);
+    assert_eq!(tls.token_requests("c-ok"), 1, "the untrusted attempt never reached HTTP");
+}
+
+/// Keys in every format, made by the openssl CLI, and the CLI's own signature to compare with.
+fn prepare_keys(dir: &TestDir) -> PathBuf {
+    let keys = dir.path("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let k = |name: &str| keys.join(name);
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &k("pkcs8.pem"));
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &k("other.pem"));
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out"], &k("rsa1024.pem"));
+    openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"], &k("ec.pem"));
+    let pkcs8 = k("pkcs8.pem");
+    let p = pkcs8.to_str().unwrap();
+    openssl(&["rsa", "-in", p, "-traditional", "-out"], &k("pkcs1.pem"));
+    openssl(&["pkcs8", "-topk8", "-in", p, "-v2", "aes-256-cbc", "-passout", "pass:test-pass", "-out"], &k("encrypted.pem"));
+    openssl(&["pkey", "-in", p, "-pubout", "-out"], &k("public.pem"));
+    openssl(&["pkey", "-in", k("other.pem").to_str().unwrap(), "-pubout", "-out"], &k("other-public.pem"));
+    openssl(&["pkey", "-in", p, "-outform", "DER", "-out"], &k("key.der"));
+    std::fs::write(k("bare.b64"), common::base64_one_line(&std::fs::read(k("key.der")).unwrap())).unwrap();
+    let sig = common::openssl_sign(&pkcs8, "MCH-TEST|2020-09-22T01:51:00Z");
+    std::fs::write(k("expected.sig"), sig).unwrap();
+    assert!(std::fs::read_to_string(k("pkcs1.pem")).unwrap().contains("BEGIN RSA PRIVATE KEY"));
+    assert!(std::fs::read_to_string(k("encrypted.pem")).unwrap().contains("BEGIN ENCRYPTED PRIVATE KEY"));
+    keys
+}
