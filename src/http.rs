@@ -232,6 +232,7 @@ impl Http {
                 .build()
                 .map_err(|e| Error::new(ErrorKind::Tls, format!("cannot set up TLS: {e}")))?;
             let mut builder = ureq::AgentBuilder::new()
+                .resolver(BoundedResolver(self.settings.connect_timeout))
                 .tls_connector(Arc::new(tls))
                 .timeout(self.settings.timeout)
                 .timeout_connect(self.settings.connect_timeout)
@@ -318,6 +319,7 @@ impl Http {
             if let Some(io) = s.downcast_ref::<std::io::Error>() {
                 let during = match t.kind() {
                     K::ConnectionFailed => "connecting to",
+                    K::Dns => "resolving",
                     _ => "waiting for an answer from",
                 };
                 if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
@@ -343,6 +345,29 @@ impl Http {
             K::Io => Error::new(ErrorKind::Network, format!("the connection to {host} failed while waiting for the answer")),
             other => Error::new(ErrorKind::Network, format!("request to {host} failed: {other}")),
         }
+    }
+}
+
+/// getaddrinfo has no timeout and ureq applies none to it: a dead DNS server would hold a
+/// request well past `timeout_ms`. The lookup runs on its own thread, and the request gives up
+/// after the connect timeout (the thread finishes in the background).
+struct BoundedResolver(Duration);
+
+impl ureq::Resolver for BoundedResolver {
+    fn resolve(&self, netloc: &str) -> std::io::Result<Vec<std::net::SocketAddr>> {
+        use std::net::ToSocketAddrs;
+        if let Ok(addr) = netloc.parse::<std::net::SocketAddr>() {
+            return Ok(vec![addr]);
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let name = netloc.to_owned();
+        std::thread::Builder::new()
+            .name("doku-dns".into())
+            .spawn(move || {
+                let _ = tx.send(name.to_socket_addrs().map(|a| a.collect()));
+            })?;
+        rx.recv_timeout(self.0)
+            .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "DNS lookup timed out")))
     }
 }
 
@@ -453,6 +478,20 @@ mod tests {
         let url = serve_once(b"SSH-2.0-OpenSSH\r\n\r\n");
         let e = Http::new(settings(&url).unwrap()).post_json("/p", &[], "{}").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    }
+
+    #[test]
+    fn dns_lookups_are_bounded() {
+        use ureq::Resolver;
+        let slow = BoundedResolver(Duration::from_millis(1));
+        // A literal address needs no lookup; a name that cannot resolve fails either way, but
+        // never later than the bound (plus scheduling).
+        assert_eq!(slow.resolve("127.0.0.1:80").unwrap().len(), 1);
+        let t0 = std::time::Instant::now();
+        let _ = slow.resolve("doku-snap-test.invalid:443");
+        assert!(t0.elapsed() < Duration::from_secs(2));
+        let e = Http::new(settings("https://doku-snap-test.invalid").unwrap()).post_json("/p", &[], "{}").unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::Network | ErrorKind::Timeout), "{e}");
     }
 
     #[test]

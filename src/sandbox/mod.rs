@@ -27,7 +27,7 @@ use crate::key::PublicKey;
 use state::State;
 
 /// The token endpoint's path.
-pub const TOKEN_PATH: &str = "/authorization/v1/access-token/b2b";
+pub const TOKEN_PATH: &str = crate::token::B2B_PATH;
 /// Request counts for out-of-process tests: `{"tokenRequests":{"<client id>":N,...}}`.
 pub const STATS_PATH: &str = "/sandbox/v1/stats";
 

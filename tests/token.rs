@@ -1,0 +1,254 @@
+//! The token client through the Rust API, against real servers on loopback: the sandbox, a
+//! request-recording server, and an HTTP CONNECT proxy. The C tests (tests/c_api.rs) cover the
+//! same paths through the C ABI; these cover what only Rust can observe.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Barrier, Mutex};
+
+use common::{openssl, openssl_sign, TestDir};
+use doku::key::{PrivateKey, PublicKey};
+use doku::sandbox::{Fault, Log, Sandbox, SandboxConfig};
+use doku::signature::{b2b_string_to_sign, sign_rsa_sha256};
+use doku::token::Client;
+use doku::ErrorKind;
+
+struct Keys {
+    _dir: TestDir,
+    pkcs8: String,
+    public: PublicKey,
+    public_pem: std::path::PathBuf,
+}
+
+fn keys() -> Keys {
+    let dir = TestDir::new("token-keys");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("k.pem"));
+    openssl(&["pkey", "-in", dir.path("k.pem").to_str().unwrap(), "-pubout", "-out"], &dir.path("pub.pem"));
+    Keys {
+        pkcs8: std::fs::read_to_string(dir.path("k.pem")).unwrap(),
+        public: PublicKey::from_text(&std::fs::read_to_string(dir.path("pub.pem")).unwrap()).unwrap(),
+        public_pem: dir.path("pub.pem"),
+        _dir: dir,
+    }
+}
+
+fn config(url: &str, id: &str, key: &str, extra: &str) -> String {
+    format!(r#"{{"client_id":"{id}","private_key":{},"base_url":"{url}","proxy":""{extra}}}"#, serde_json::to_string(key).unwrap())
+}
+
+#[test]
+fn signatures_match_the_openssl_cli_for_every_key_format() {
+    let dir = TestDir::new("cli-formats");
+    let k = |n: &str| dir.path(n);
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &k("pkcs8.pem"));
+    let p = k("pkcs8.pem").to_str().unwrap().to_owned();
+    openssl(&["rsa", "-in", &p, "-traditional", "-out"], &k("pkcs1.pem"));
+    openssl(&["pkcs8", "-topk8", "-in", &p, "-v2", "aes-256-cbc", "-passout", "pass:pässwörd", "-out"], &k("enc.pem"));
+    openssl(&["pkey", "-in", &p, "-outform", "DER", "-out"], &k("key.der"));
+    let bare = common::base64_one_line(&std::fs::read(k("key.der")).unwrap());
+    let read = |n: &str| std::fs::read_to_string(k(n)).unwrap();
+    let formats: [(&str, String, Option<&[u8]>); 4] = [
+        ("PKCS#8", read("pkcs8.pem"), None),
+        ("PKCS#1", read("pkcs1.pem"), None),
+        ("bare base64", bare, None),
+        ("encrypted PKCS#8", read("enc.pem"), Some("pässwörd".as_bytes())),
+    ];
+    for (id, ts) in [("MCH-0008-1296507211683", "2022-10-07T14:18:39+07:00"), ("A", "2020-09-22T01:51:00Z"), ("商户-1", "2026-11-28T00:00:00Z")] {
+        let message = b2b_string_to_sign(id, ts);
+        let want = openssl_sign(&k("pkcs8.pem"), &message);
+        for (name, text, pass) in &formats {
+            let key = PrivateKey::from_text(text, *pass).unwrap();
+            assert_eq!(sign_rsa_sha256(&key, message.as_bytes()).unwrap(), want, "{name}, {message}");
+        }
+    }
+}
+
+#[test]
+fn separate_clients_on_many_threads_share_one_fetch() {
+    let keys = keys();
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients: vec![("shared".into(), keys.public.clone())],
+        faults: vec![("shared".into(), Fault::Delay(300))],
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let json = config(&sandbox.url(), "shared", &keys.pkcs8, "");
+    let barrier = Arc::new(Barrier::new(8));
+    let tokens: Vec<String> = (0..8)
+        .map(|_| {
+            let (json, barrier) = (json.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                // A client per thread, as PHP-FPM builds one per request.
+                let client = Client::from_json(&json).unwrap();
+                barrier.wait();
+                client.with_token(|t| t.access_token.to_string()).unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert!(tokens.iter().all(|t| t == &tokens[0]));
+    assert_eq!(sandbox.token_requests("shared"), 1);
+    assert_eq!(sandbox.check_token(&tokens[0]).unwrap(), "shared", "the token is one the sandbox issued");
+    // A client built after all the others were dropped still finds the token.
+    let later = Client::from_json(&json).unwrap();
+    assert_eq!(later.with_token(|t| t.access_token.to_string()).unwrap(), tokens[0]);
+    assert_eq!(sandbox.token_requests("shared"), 1);
+}
+
+#[test]
+fn a_different_key_or_url_is_a_different_cache_entry() {
+    let (a, b) = (keys(), keys());
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients: vec![("k".into(), a.public.clone())],
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    Client::from_json(&config(&sandbox.url(), "k", &a.pkcs8, "")).unwrap().token_info().unwrap();
+    // Same client id, other key: not served from a's cache, so the sandbox sees (and refuses) it.
+    let e = Client::from_json(&config(&sandbox.url(), "k", &b.pkcs8, "")).unwrap().token_info().unwrap_err();
+    assert_eq!((e.kind(), e.response_code()), (ErrorKind::Api, Some("4017300")));
+    assert!(e.message().contains("Invalid Signature"), "{e}");
+    assert_eq!(sandbox.token_requests("k"), 2);
+}
+
+/// Accepts one connection, records the request, answers 401 with `body`.
+fn recording_server(body: &'static str) -> (String, Arc<Mutex<Vec<u8>>>) {
+    let reply = format!(
+        "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        let mut head = String::new();
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+            head.push_str(&line);
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap();
+        let mut all = head.into_bytes();
+        all.extend(body);
+        *record.lock().unwrap() = all;
+        s.write_all(reply.as_bytes()).unwrap();
+    });
+    (url, seen)
+}
+
+#[test]
+fn the_request_is_exactly_what_doku_expects() {
+    let keys = keys();
+    let (url, seen) = recording_server(r#"{"responseCode":"4017300","responseMessage":"Unauthorized. Unknown Client"}"#);
+    let client = Client::from_json(&config(&url, "MCH-0008-1296507211683", &keys.pkcs8, r#","timestamp_offset":"+07:00""#)).unwrap();
+    let e = client.token_info().unwrap_err();
+    assert_eq!(e.response_code(), Some("4017300"));
+    let request = String::from_utf8(seen.lock().unwrap().clone()).unwrap();
+    let header = |name: &str| {
+        request
+            .lines()
+            .find_map(|l| l.split_once(": ").filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_owned()))
+            .unwrap_or_else(|| panic!("no {name} in {request}"))
+    };
+    assert!(request.starts_with("POST /authorization/v1/access-token/b2b HTTP/1.1\r\n"), "{request}");
+    assert!(request.ends_with("\r\n\r\n{\"grantType\":\"client_credentials\"}"), "{request}");
+    assert_eq!(header("X-CLIENT-KEY"), "MCH-0008-1296507211683");
+    assert_eq!(header("Content-Type"), "application/json");
+    assert_eq!(header("User-Agent"), format!("doku-snap/{}", env!("CARGO_PKG_VERSION")));
+    let ts = header("X-TIMESTAMP");
+    assert!(ts.ends_with("+07:00") && doku::timestamp::parse(&ts).is_some(), "{ts}");
+    // The signature covers exactly the header's timestamp: check it with the openssl CLI.
+    let dir = TestDir::new("verify");
+    std::fs::write(dir.path("msg"), format!("MCH-0008-1296507211683|{ts}")).unwrap();
+    let sig = openssl::base64::decode_block(&header("X-SIGNATURE")).unwrap();
+    std::fs::write(dir.path("sig"), sig).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(&keys.public_pem)
+        .arg("-signature")
+        .arg(dir.path("sig"))
+        .arg(dir.path("msg"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl dgst -verify: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// A minimal HTTP CONNECT proxy; records each CONNECT target. `refuse` answers 407 instead.
+fn connect_proxy(refuse: bool) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let targets = Arc::new(Mutex::new(Vec::new()));
+    let record = targets.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(client) = conn else { return };
+            let mut reader = BufReader::new(client.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let target = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            record.lock().unwrap().push(target.clone());
+            let mut client = client;
+            if refuse {
+                let _ = client.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+                continue;
+            }
+            let upstream = TcpStream::connect(target.replace("localhost", "127.0.0.1")).unwrap();
+            client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
+            let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            let mut upstream = upstream;
+            std::thread::spawn(move || std::io::copy(&mut u2, &mut c2));
+            std::thread::spawn(move || std::io::copy(&mut reader, &mut upstream));
+        }
+    });
+    (url, targets)
+}
+
+#[test]
+fn https_goes_through_the_configured_proxy() {
+    let keys = keys();
+    let tls_dir = TestDir::new("proxy-tls");
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients: vec![("via-proxy".into(), keys.public.clone())],
+        tls_dir: Some(tls_dir.path("tls")),
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let ca = sandbox.ca_file().unwrap();
+    let (proxy, targets) = connect_proxy(false);
+    let extra = format!(r#","ca_file":{},"proxy":"{proxy}""#, serde_json::to_string(&ca).unwrap());
+    // `proxy` appears twice in the JSON; the last value wins.
+    let client = Client::from_json(&config(&sandbox.url(), "via-proxy", &keys.pkcs8, &extra)).unwrap();
+    assert!(client.config().http.uses_proxy());
+    client.token_info().unwrap();
+    assert_eq!(*targets.lock().unwrap(), vec![format!("localhost:{}", sandbox.addr().port())]);
+
+    let (refusing, _) = connect_proxy(true);
+    let extra = format!(r#","ca_file":{},"proxy":"{refusing}""#, serde_json::to_string(&ca).unwrap());
+    let e = Client::from_json(&config(&sandbox.url(), "via-proxy-2", &keys.pkcs8, &extra)).unwrap().token_info().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert!(e.message().contains("proxy"), "{e}");
+}
