@@ -252,3 +252,46 @@ fn https_goes_through_the_configured_proxy() {
     assert_eq!(e.kind(), ErrorKind::Network, "{e}");
     assert!(e.message().contains("proxy"), "{e}");
 }
+
+/// 8 threads × 2,000 forced refreshes against one sandbox: zero errors, every one a request.
+/// (Throughput is measured by `make bench` on release builds, not here.)
+#[test]
+fn load_eight_threads_of_forced_refreshes() {
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 2000;
+    let keys = keys();
+    let ids: Vec<String> = (0..THREADS).map(|i| format!("load-{i}")).collect();
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients: ids.iter().map(|id| (id.clone(), keys.public.clone())).collect(),
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let handles: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            // Its own client id per thread, so single-flight cannot merge the threads' refreshes.
+            let client = Client::from_json(&config(&sandbox.url(), id, &keys.pkcs8, "")).unwrap();
+            std::thread::spawn(move || {
+                let mut previous = String::new();
+                let mut errors = Vec::new();
+                for _ in 0..PER_THREAD {
+                    client.invalidate_token();
+                    match client.with_token(|t| t.access_token.to_string()) {
+                        Ok(token) => {
+                            assert_ne!(token, previous, "a forced refresh must bring a new token");
+                            previous = token;
+                        }
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                errors
+            })
+        })
+        .collect();
+    let errors: Vec<String> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    assert!(errors.is_empty(), "{} errors, first: {}", errors.len(), errors[0]);
+    for id in &ids {
+        assert_eq!(sandbox.token_requests(id), PER_THREAD as u64, "{id}");
+    }
+}

@@ -2,7 +2,10 @@
  *   bench_doku sign KEYFILE SECONDS                 stateless doku_sign with PEM text
  *   bench_doku token URL CLIENT_ID KEYFILE SECONDS THREADS
  *                                                   cached doku_get_token + doku_free
- * Prints one number: calls per second (all threads together). */
+ *   bench_doku refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD
+ *                                                   forced refreshes: invalidate + get_token, one
+ *                                                   client id (ID_PREFIX-N) per thread
+ * Prints one number: calls per second (all threads together). Any error aborts. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +62,23 @@ static void *token_loop(void *arg) {
     return NULL;
 }
 
+struct refresher {
+    DokuClient *client;
+    long count;
+};
+
+static void *refresh_loop(void *arg) {
+    struct refresher *r = arg;
+    for (long i = 0; i < r->count; i++) {
+        char *t = NULL;
+        DokuStatus st = doku_client_invalidate_token(r->client);
+        if (st == DOKU_OK) st = doku_get_token(r->client, &t);
+        if (st != DOKU_OK) die("forced refresh", st);
+        doku_free(t);
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "sign") == 0) {
         char *key = slurp(argv[2]);
@@ -105,6 +125,27 @@ int main(int argc, char **argv) {
         doku_client_free(client);
         return 0;
     }
-    fprintf(stderr, "usage: bench_doku sign KEYFILE SECONDS | token URL CLIENT_ID KEYFILE SECONDS THREADS\n");
+    if (argc == 7 && strcmp(argv[1], "refresh") == 0) {
+        int threads = atoi(argv[5]);
+        pthread_t tid[64];
+        struct refresher r[64];
+        for (int i = 0; i < threads && i < 64; i++) {
+            char config[2048];
+            snprintf(config, sizeof config,
+                     "{\"client_id\":\"%s-%d\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"}",
+                     argv[3], i, argv[4], argv[2]);
+            r[i] = (struct refresher){NULL, atol(argv[6])};
+            DokuStatus st = doku_client_new(config, &r[i].client);
+            if (st != DOKU_OK) die("doku_client_new", st);
+        }
+        double start = now_s();
+        for (int i = 0; i < threads && i < 64; i++) pthread_create(&tid[i], NULL, refresh_loop, &r[i]);
+        for (int i = 0; i < threads && i < 64; i++) pthread_join(tid[i], NULL);
+        printf("%.1f\n", threads * atol(argv[6]) / (now_s() - start));
+        for (int i = 0; i < threads && i < 64; i++) doku_client_free(r[i].client);
+        return 0;
+    }
+    fprintf(stderr, "usage: bench_doku sign KEYFILE SECONDS | token URL CLIENT_ID KEYFILE SECONDS THREADS"
+                    " | refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD\n");
     return 2;
 }
