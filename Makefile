@@ -30,18 +30,24 @@ deps:
 # The sandbox first, the library last: building the sandbox enables the `sandbox` feature on
 # the library crate, and the shipped libdoku.so/.a must be the featureless build.
 build:
-	@cp include/doku.h target/doku.h.committed 2>/dev/null || { mkdir -p target && cp include/doku.h target/doku.h.committed; }
+	@mkdir -p target
+	cp include/doku.h target/doku.h.committed
+	cp bindings/php/doku.h target/doku-php.h.committed
 	$(CARGO) build --release --features sandbox --bin doku-sandbox
 	$(CARGO) build --release --lib
 
-# build.rs regenerates include/doku.h with the pinned cbindgen; the committed copy must match.
+# build.rs regenerates include/doku.h and bindings/php/doku.h with the pinned cbindgen; the
+# committed copies must match.
 check-header: build
-	@if ! cmp -s target/doku.h.committed include/doku.h; then
-		diff -u target/doku.h.committed include/doku.h || true
-		echo "include/doku.h drifted from what cbindgen generates: commit the regenerated header" >&2
-		exit 1
-	fi
-	echo "include/doku.h matches cbindgen's output"
+	@for pair in doku.h:include/doku.h doku-php.h:bindings/php/doku.h; do
+		saved=target/$${pair%%:*}.committed; generated=$${pair#*:}
+		if ! cmp -s $$saved $$generated; then
+			diff -u $$saved $$generated || true
+			echo "$$generated drifted from what cbindgen generates: commit the regenerated header" >&2
+			exit 1
+		fi
+	done
+	echo "include/doku.h and bindings/php/doku.h match cbindgen's output"
 
 test: deps check-header
 	@DOKU_REQUIRE_VALGRIND=1 $(CARGO) test --features sandbox,test-hooks

@@ -8,6 +8,15 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=Cargo.toml");
+    // Shared-library versioning for `make install`: libdoku.so -> libdoku.so.MAJOR -> file.
+    // 0.x releases break the ABI at minor versions, so the SONAME carries both then.
+    let soname = match std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap().as_str() {
+        "0" => format!("libdoku.so.0.{}", std::env::var("CARGO_PKG_VERSION_MINOR").unwrap()),
+        major => format!("libdoku.so.{major}"),
+    };
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    }
     // The C tests compile with the `cc` crate, which needs the target triple.
     println!("cargo:rustc-env=DOKU_BUILD_TARGET={}", std::env::var("TARGET").unwrap());
 
@@ -24,18 +33,37 @@ fn main() {
     );
 
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
-    let bindings = cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(dir.join("src/ffi/mod.rs"))
-        .with_after_include(defines)
-        .generate()
-        .expect("cbindgen failed to generate include/doku.h");
+    let header = generate(config.clone(), &dir, Some(defines));
+    write_if_changed(&dir.join("include/doku.h"), &header);
+
+    // PHP's FFI parser takes plain declarations only: no comments, no preprocessor lines
+    // except FFI_SCOPE / FFI_LIB, no extern "C" guards. Same source, same cbindgen.
+    let mut plain = config;
+    plain.header = None;
+    plain.include_guard = None;
+    plain.cpp_compat = false;
+    plain.documentation = false;
+    plain.sys_includes = Vec::new();
+    let declarations = String::from_utf8(generate(plain, &dir, None)).unwrap();
+    // PHP reads FFI_SCOPE/FFI_LIB only as the file's first lines: no banner comment above them.
+    let php = format!("#define FFI_SCOPE \"DOKU\"\n#define FFI_LIB \"libdoku.so\"\n\n{}\n", declarations.trim());
+    write_if_changed(&dir.join("bindings/php/doku.h"), php.as_bytes());
+}
+
+fn generate(config: cbindgen::Config, dir: &std::path::Path, after_includes: Option<String>) -> Vec<u8> {
+    let mut builder = cbindgen::Builder::new().with_config(config).with_src(dir.join("src/ffi/mod.rs"));
+    if let Some(text) = after_includes {
+        builder = builder.with_after_include(text);
+    }
     let mut out = Vec::new();
-    bindings.write(&mut out);
-    let path = dir.join("include/doku.h");
-    // Write only on change: touching the file would make every build look like drift to make.
-    if std::fs::read(&path).ok().as_deref() != Some(&out[..]) {
-        std::fs::create_dir_all(dir.join("include")).unwrap();
-        std::fs::write(&path, &out).expect("write include/doku.h");
+    builder.generate().expect("cbindgen failed to generate the headers").write(&mut out);
+    out
+}
+
+/// Write only on change: touching the file would make every build look like drift.
+fn write_if_changed(path: &std::path::Path, contents: &[u8]) {
+    if std::fs::read(path).ok().as_deref() != Some(contents) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
 }

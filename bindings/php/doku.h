@@ -1,0 +1,46 @@
+#define FFI_SCOPE "DOKU"
+#define FFI_LIB "libdoku.so"
+
+typedef enum DokuStatus {
+  DOKU_OK = 0,
+  DOKU_ERR_NULL_ARGUMENT = 1,
+  DOKU_ERR_INVALID_ARGUMENT = 2,
+  DOKU_ERR_KEY = 3,
+  DOKU_ERR_CRYPTO = 4,
+  DOKU_ERR_NETWORK = 5,
+  DOKU_ERR_TIMEOUT = 6,
+  DOKU_ERR_TLS = 7,
+  DOKU_ERR_API = 8,
+  DOKU_ERR_PROTOCOL = 9,
+  DOKU_ERR_SIGNATURE_INVALID = 10,
+  DOKU_ERR_PANIC = 99,
+} DokuStatus;
+
+typedef struct DokuClient DokuClient;
+
+const char *doku_version(void);
+
+const char *doku_last_error(void);
+
+const char *doku_last_response_code(void);
+
+const char *doku_status_name(int status);
+
+enum DokuStatus doku_timestamp(char **timestamp_out);
+
+enum DokuStatus doku_sign(const char *client_id,
+                          const char *timestamp,
+                          const char *private_key,
+                          char **signature_out);
+
+enum DokuStatus doku_client_new(const char *config_json, struct DokuClient **client_out);
+
+enum DokuStatus doku_get_token(struct DokuClient *client, char **access_token_out);
+
+enum DokuStatus doku_token_info(struct DokuClient *client, char **json_out);
+
+enum DokuStatus doku_client_invalidate_token(struct DokuClient *client);
+
+void doku_client_free(struct DokuClient *client);
+
+void doku_free(char *s);
