@@ -12,7 +12,9 @@ VENV := .venv
 APT_PACKAGES := php-cli phpunit valgrind
 export CARGO_TERM_COLOR := never
 
-.PHONY: all deps build check-header test demo bench clean
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+
+.PHONY: all deps build check-header test demo bench install clean
 
 all: build
 
@@ -35,6 +37,9 @@ build:
 	cp bindings/php/doku.h target/doku-php.h.committed
 	$(CARGO) build --release --features sandbox --bin doku-sandbox
 	$(CARGO) build --release --lib
+	# Programs linked against target/release record the SONAME: let the loader find it there.
+	soname=$$(readelf -d $(RELEASE)/libdoku.so | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+	ln -sf libdoku.so $(RELEASE)/$$soname
 
 # build.rs regenerates include/doku.h and bindings/php/doku.h with the pinned cbindgen; the
 # committed copies must match.
@@ -69,11 +74,26 @@ demo: deps build
 	echo "sandbox: $$url"
 	cc -std=c99 -Wall -Wextra -Werror -Iinclude bindings/c/example.c -L$(RELEASE) -Wl,-rpath,$(CURDIR)/$(RELEASE) -ldoku -o $$demo/example-c
 	export DOKU_BASE_URL=$$url DOKU_CLIENT_ID=demo-merchant DOKU_PRIVATE_KEY_FILE=$$demo/private.pem DOKU_CA_FILE=$$demo/tls/ca.pem
+	c++ -std=c++17 -Wall -Wextra -Werror -Iinclude -Ibindings/cpp bindings/cpp/example.cpp -L$(RELEASE) -Wl,-rpath,$(CURDIR)/$(RELEASE) -ldoku -o $$demo/example-cpp
 	$$demo/example-c
+	$$demo/example-cpp
 	echo "sandbox log: $$(head -1 $$demo/sandbox.log)"
 
 bench: build
 	@bash tests/bench/run.sh
+
+# libdoku.so.VERSION with its SONAME and libdoku.so symlinks, libdoku.a, doku.h, doku.pc.
+install: build
+	@lib=$(DESTDIR)$(PREFIX)/lib
+	soname=$$(readelf -d $(RELEASE)/libdoku.so | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+	install -d $$lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(RELEASE)/libdoku.so $$lib/libdoku.so.$(VERSION)
+	ln -sf libdoku.so.$(VERSION) $$lib/$$soname
+	ln -sf $$soname $$lib/libdoku.so
+	install -m 0644 $(RELEASE)/libdoku.a $$lib/libdoku.a
+	install -m 0644 include/doku.h $(DESTDIR)$(PREFIX)/include/doku.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' bindings/c/doku.pc.in > $$lib/pkgconfig/doku.pc
+	echo "installed libdoku $(VERSION) ($$soname) into $(DESTDIR)$(PREFIX)"
 
 clean:
 	@$(CARGO) clean

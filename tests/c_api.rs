@@ -1,9 +1,12 @@
-//! Runs the C test program (tests/c/test_doku.c) against in-process sandboxes: compiles it with
-//! the C compiler the `cc` crate picks (`-Wall -Wextra -Werror`), runs it under valgrind
-//! memcheck (0 errors, nothing definitely lost), then checks the sandboxes' request counts:
-//! the 32-thread stampede made exactly one request, the cache reuse made none.
+//! The C ABI from C and C++, against in-process sandboxes.
 //!
-//! Also compiles include/doku.h standalone as C99 and C++11 with -pedantic.
+//! - tests/c/test_doku.c and tests/cpp/test_doku.cpp are compiled with the compilers the `cc`
+//!   crate picks (`-Wall -Wextra -Werror`) and run under valgrind memcheck (0 errors, nothing
+//!   definitely lost); then the sandboxes' request counts are checked: the 32-thread stampede
+//!   made exactly one request, the cache reuse made none.
+//! - include/doku.h compiles standalone as C99 and C++11, bindings/cpp/doku.hpp as C++17.
+//! - `make install` into a temporary prefix, then the C example is built with pkg-config,
+//!   linked dynamically and statically, and gets a token.
 
 mod common;
 
@@ -41,7 +44,16 @@ fn library_dir() -> PathBuf {
         .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
         .filter_map(|f| f.as_str().map(PathBuf::from))
         .find(|f| f.extension().is_some_and(|e| e == "so"))
-        .and_then(|f| f.parent().map(Path::to_path_buf))
+        .map(|so| {
+            // Executables record the SONAME (libdoku.so.0.N); give the loader that name too.
+            let dir = so.parent().unwrap().to_path_buf();
+            let elf = run(Command::new("readelf").arg("-d").arg(&so), "readelf");
+            let soname = elf.split("Library soname: [").nth(1).and_then(|r| r.split(']').next()).expect("a SONAME");
+            let link = dir.join(soname);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(so.file_name().unwrap(), &link).unwrap();
+            dir
+        })
         .expect("cargo reported no libdoku.so")
 }
 
@@ -70,6 +82,18 @@ fn header_compiles_standalone_as_c_and_cpp() {
         compiler(true).args(["-std=c++11", "-pedantic", "-Wall", "-Wextra", "-Werror", "-c", "-o"]).arg(dir.path("hpp.o")).arg("-I").arg(&include).arg(&cpp),
         "c++ -std=c++11 -pedantic doku.h",
     );
+    let raii = dir.write("raii.cpp", "#include \"doku.hpp\"\nint main() { return doku::version().empty(); }\n");
+    run(
+        compiler(true)
+            .args(["-std=c++17", "-pedantic", "-Wall", "-Wextra", "-Werror", "-c", "-o"])
+            .arg(dir.path("raii.o"))
+            .arg("-I")
+            .arg(&include)
+            .arg("-I")
+            .arg(manifest_dir().join("bindings/cpp"))
+            .arg(&raii),
+        "c++ -std=c++17 doku.hpp",
+    );
 }
 
 #[test]
@@ -91,11 +115,18 @@ fn version_macros_match_cargo_toml() {
     assert_eq!(lib.to_str().unwrap(), version);
 }
 
-#[test]
-fn c_api_under_valgrind() {
-    let dir = TestDir::new("c-api");
-    let keys = prepare_keys(&dir);
+/// Keys, an http sandbox with every fault client the C tests use, and an https one.
+struct Fixture {
+    dir: TestDir,
+    keys: PathBuf,
+    sandbox: Sandbox,
+    tls: Sandbox,
+    closed_url: String,
+}
 
+fn fixture(name: &str) -> Fixture {
+    let dir = TestDir::new(name);
+    let keys = prepare_keys(&dir);
     let public = doku::key::PublicKey::from_text(&std::fs::read_to_string(keys.join("public.pem")).unwrap()).unwrap();
     let other = doku::key::PublicKey::from_text(&std::fs::read_to_string(keys.join("other-public.pem")).unwrap()).unwrap();
     let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede"];
@@ -131,30 +162,42 @@ fn c_api_under_valgrind() {
         ..SandboxConfig::default()
     })
     .unwrap();
-    let closed = {
+    let closed_url = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
+    Fixture { dir, keys, sandbox, tls, closed_url }
+}
 
+/// Compiles `source` against doku.h (and doku.hpp) with the test-hooks library.
+fn compile(f: &Fixture, source: &str, cpp: bool) -> PathBuf {
     let lib_dir = library_dir();
-    let exe = dir.path("test_doku");
+    let exe = f.dir.path(if cpp { "test_cpp" } else { "test_c" });
+    let std = if cpp { "-std=c++17" } else { "-std=gnu11" };
     run(
-        compiler(false)
-            .args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-g", "-pthread", "-o"])
+        compiler(cpp)
+            .args([std, "-Wall", "-Wextra", "-Werror", "-g", "-pthread", "-o"])
             .arg(&exe)
             .arg("-I")
             .arg(manifest_dir().join("include"))
-            .arg(manifest_dir().join("tests/c/test_doku.c"))
+            .arg("-I")
+            .arg(manifest_dir().join("bindings/cpp"))
+            .arg(manifest_dir().join(source))
             .arg(format!("-L{}", lib_dir.display()))
             .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
             .arg("-ldoku"),
-        "compiling tests/c/test_doku.c",
+        &format!("compiling {source}"),
     );
+    exe
+}
 
+/// Runs a test program under valgrind memcheck (required by `make test`) with the fixture's
+/// environment; returns its output.
+fn run_checked(f: &Fixture, exe: &Path) -> String {
     let valgrind = Command::new("valgrind").arg("--version").output().is_ok();
     if !valgrind {
         assert!(std::env::var_os("DOKU_REQUIRE_VALGRIND").is_none(), "valgrind is required (make test installs it)");
-        eprintln!("valgrind not found: running the C tests without it");
+        eprintln!("valgrind not found: running {} without it", exe.display());
     }
     let mut cmd = if valgrind {
         let mut c = Command::new("valgrind");
@@ -163,34 +206,95 @@ fn c_api_under_valgrind() {
             "--leak-check=full",
             "--errors-for-leak-kinds=definite",
             "--show-leak-kinds=definite",
-            "--track-fds=no",
             "--quiet",
         ])
-        .arg(&exe);
+        .arg(exe);
         c
     } else {
-        Command::new(&exe)
+        Command::new(exe)
     };
-    cmd.env("DOKU_TEST_URL", sandbox.url())
-        .env("DOKU_TEST_TLS_URL", tls.url())
-        .env("DOKU_TEST_CA", tls.ca_file().unwrap())
-        .env("DOKU_TEST_CLOSED_URL", &closed)
-        .env("DOKU_TEST_DIR", &keys)
+    cmd.env("DOKU_TEST_URL", f.sandbox.url())
+        .env("DOKU_TEST_TLS_URL", f.tls.url())
+        .env("DOKU_TEST_CA", f.tls.ca_file().unwrap())
+        .env("DOKU_TEST_CLOSED_URL", &f.closed_url)
+        .env("DOKU_TEST_DIR", &f.keys)
         .env("DOKU_TEST_SLACK_MS", if valgrind { "4000" } else { "200" })
         .env_remove("HTTPS_PROXY")
         .env_remove("https_proxy");
-    let output = run(&mut cmd, "tests/c/test_doku.c");
+    let output = run(&mut cmd, &exe.display().to_string());
     eprintln!("{output}");
+    output
+}
+
+#[test]
+fn c_api_under_valgrind() {
+    let f = fixture("c-api");
+    let exe = compile(&f, "tests/c/test_doku.c", false);
+    let output = run_checked(&f, &exe);
     assert!(output.contains("checks passed"), "{output}");
 
     // What the server saw: the cache and single-flight claims, measured on the wire.
-    let count = |id: &str| sandbox.token_requests(id);
+    let count = |id: &str| f.sandbox.token_requests(id);
     assert_eq!(count("c-stampede"), 1, "32 threads on a cold client must make one request");
     assert_eq!(count("c-ok"), 2, "first fetch + one after invalidate; the second client reused the cache");
     assert_eq!(count("c-ttl"), 2, "a 6 s token is refreshed after half its life");
     assert_eq!(count("c-expstr"), 1);
     assert_eq!(count("c-unknown"), 1);
-    assert_eq!(tls.token_requests("c-ok"), 1, "the untrusted attempt never reached HTTP");
+    assert_eq!(f.tls.token_requests("c-ok"), 1, "the untrusted attempt never reached HTTP");
+}
+
+#[test]
+fn cpp_raii_layer_under_valgrind() {
+    let f = fixture("cpp");
+    let exe = compile(&f, "tests/cpp/test_doku.cpp", true);
+    let output = run_checked(&f, &exe);
+    assert!(output.contains("C++ checks passed"), "{output}");
+    assert_eq!(f.sandbox.token_requests("c-ok"), 2, "one fetch, one after invalidate_token()");
+}
+
+/// `make install PREFIX=…`, then the C example built only with what pkg-config says, linked
+/// against the installed shared library and, separately, the static one.
+#[test]
+fn make_install_and_pkg_config() {
+    let f = fixture("install");
+    let prefix = f.dir.path("prefix");
+    run(Command::new("make").current_dir(manifest_dir()).arg("install").arg(format!("PREFIX={}", prefix.display())), "make install");
+    let lib = prefix.join("lib");
+    let version = env!("CARGO_PKG_VERSION");
+    let soname = run(Command::new("readelf").arg("-d").arg(lib.join(format!("libdoku.so.{version}"))), "readelf");
+    let soname = soname.lines().find(|l| l.contains("SONAME")).expect("a SONAME").to_owned();
+    let soname = soname.split('[').nth(1).unwrap().trim_end_matches(']').to_owned();
+    for link in ["libdoku.so".to_owned(), soname.clone()] {
+        assert!(lib.join(&link).exists(), "{link} symlink");
+    }
+    assert!(lib.join("libdoku.a").exists() && prefix.join("include/doku.h").exists());
+    let pc = |args: &[&str]| {
+        let out = run(Command::new("pkg-config").env("PKG_CONFIG_PATH", lib.join("pkgconfig")).args(args).arg("doku"), "pkg-config");
+        out.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(pc(&["--modversion"]), vec![version.to_owned()]);
+    let cflags = pc(&["--cflags"]);
+    let dynamic = f.dir.path("example-dynamic");
+    let static_ = f.dir.path("example-static");
+    let example = manifest_dir().join("bindings/c/example.c");
+    run(Command::new("cc").args(&cflags).arg(&example).arg("-o").arg(&dynamic).args(pc(&["--libs"])).arg(format!("-Wl,-rpath,{}", lib.display())), "cc (dynamic)");
+    let static_libs: Vec<String> = pc(&["--static", "--libs"]).into_iter().map(|a| if a == "-ldoku" { "-l:libdoku.a".into() } else { a }).collect();
+    run(Command::new("cc").args(&cflags).arg(&example).arg("-o").arg(&static_).args(static_libs), "cc (static)");
+    let needed = run(Command::new("readelf").arg("-d").arg(&static_), "readelf");
+    assert!(!needed.contains("libdoku"), "the static build must not need libdoku.so");
+    let needed = run(Command::new("readelf").arg("-d").arg(&dynamic), "readelf");
+    assert!(needed.contains(&format!("[{soname}]")), "the dynamic build links the SONAME:\n{needed}");
+    for exe in [&dynamic, &static_] {
+        let out = run(
+            Command::new(exe)
+                .env("DOKU_BASE_URL", f.sandbox.url())
+                .env("DOKU_CLIENT_ID", "c-ok")
+                .env("DOKU_PRIVATE_KEY_FILE", f.keys.join("pkcs8.pem"))
+                .env_remove("DOKU_CA_FILE"),
+            "the installed example",
+        );
+        assert!(out.starts_with("c: got token eyJ") && out.contains("(expires in 9"), "{out}");
+    }
 }
 
 /// Keys in every format, made by the openssl CLI, and the CLI's own signature to compare with.

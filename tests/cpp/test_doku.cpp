@@ -1,0 +1,108 @@
+// The C++ RAII layer (bindings/cpp/doku.hpp) against a real sandbox. Run by tests/c_api.rs under
+// valgrind. Environment: DOKU_TEST_URL, DOKU_TEST_DIR (keys, expected.sig).
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+#include "doku.hpp"
+
+static_assert(!std::is_copy_constructible<doku::Client>::value, "Client is move-only");
+static_assert(!std::is_copy_assignable<doku::Client>::value, "Client is move-only");
+static_assert(std::is_nothrow_move_constructible<doku::Client>::value, "moves never throw");
+static_assert(std::is_base_of<std::runtime_error, doku::Error>::value, "Error is a runtime_error");
+
+static int checks = 0;
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        ++checks;                                                                     \
+        if (!(cond)) {                                                                \
+            std::cerr << "FAIL " << __FILE__ << ":" << __LINE__ << ": " #cond "\n"; \
+            std::exit(1);                                                             \
+        }                                                                             \
+    } while (0)
+
+static std::string env(const char *name) {
+    const char *v = std::getenv(name);
+    if (!v) {
+        std::cerr << "missing " << name << "\n";
+        std::exit(2);
+    }
+    return v;
+}
+
+static std::string path(const std::string &name) { return env("DOKU_TEST_DIR") + "/" + name; }
+
+static std::string slurp(const std::string &name) {
+    std::ifstream f(path(name), std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::string s = ss.str();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return s;
+}
+
+static std::string config(const std::string &client_id) {
+    return "{\"client_id\":\"" + client_id + "\",\"private_key_file\":\"" + path("pkcs8.pem") + "\",\"base_url\":\"" +
+           env("DOKU_TEST_URL") + "\",\"proxy\":\"\"}";
+}
+
+// Runs f, expecting doku::Error with this status and a message containing fragment.
+template <class F>
+static doku::Error expect_error(F &&f, DokuStatus status, const std::string &fragment) {
+    try {
+        f();
+    } catch (const doku::Error &e) {
+        if (e.status() != status || std::string(e.what()).find(fragment) == std::string::npos)
+            std::cerr << "got " << e.status_name() << ": " << e.what() << "\n";
+        CHECK(e.status() == status);
+        CHECK(std::string(e.what()).find(fragment) != std::string::npos);
+        return e;
+    }
+    std::cerr << "no exception; wanted " << doku_status_name(status) << "\n";
+    std::exit(1);
+}
+
+int main() {
+    CHECK(doku::version() == DOKU_VERSION);
+    std::string ts = doku::timestamp();
+    CHECK(ts.size() == 20 && ts[10] == 'T' && ts[19] == 'Z');
+
+    // Signatures equal the openssl CLI's (expected.sig).
+    CHECK(doku::sign("MCH-TEST", "2020-09-22T01:51:00Z", slurp("pkcs8.pem")) == slurp("expected.sig"));
+    expect_error([] { doku::sign("MCH-TEST", "t", "not a key"); }, DOKU_ERR_KEY, "neither PEM");
+    expect_error([] { doku::sign(std::string("MCH\0X", 5), "t", slurp("pkcs8.pem")); }, DOKU_ERR_INVALID_ARGUMENT,
+                 "client_id contains a NUL byte");
+    expect_error([] { doku::Client c("{\"client_id\":1}"); }, DOKU_ERR_INVALID_ARGUMENT, "client_id must be a string");
+
+    // Tokens: cached, info, invalidate.
+    doku::Client client(config("c-ok"));
+    std::string token = client.get_token();
+    CHECK(token.rfind("eyJ", 0) == 0);
+    CHECK(client.get_token() == token);
+    std::string info = client.token_info();
+    CHECK(info.find("\"accessToken\":\"" + token + "\"") != std::string::npos);
+    CHECK(info.find("\"tokenType\":\"Bearer\"") != std::string::npos);
+    client.invalidate_token();
+    CHECK(client.get_token() != token);
+
+    // DOKU refusals carry the responseCode.
+    doku::Client unknown(config("c-unknown"));
+    doku::Error e = expect_error([&] { unknown.get_token(); }, DOKU_ERR_API, "Unknown Client");
+    CHECK(e.response_code() == "4017300");
+    CHECK(std::string(e.status_name()) == "DOKU_ERR_API");
+
+    // Move-only ownership: the moved-to client works, the moved-from one fails cleanly.
+    doku::Client moved(std::move(client));
+    CHECK(moved.get_token().rfind("eyJ", 0) == 0);
+    CHECK(client.get() == nullptr);
+    expect_error([&] { client.get_token(); }, DOKU_ERR_NULL_ARGUMENT, "client is NULL");
+    doku::Client assigned(config("c-ok"));
+    assigned = std::move(moved);  // frees assigned's old handle
+    CHECK(assigned.get() != nullptr && moved.get() == nullptr);
+
+    std::cout << "ok: " << checks << " C++ checks passed\n";
+    return 0;
+}
