@@ -116,7 +116,7 @@ fn load_key(map: &mut Map<String, Value>) -> Result<Arc<PrivateKey>> {
             Zeroizing::new(text.to_owned())
         }
     };
-    PrivateKey::from_text(&text, passphrase.as_ref().map(|p| p.as_bytes()))
+    PrivateKey::cached(&text, passphrase.as_ref().map(|p| p.as_bytes()))
 }
 
 /// Caps user-supplied names echoed in messages and drops control characters.

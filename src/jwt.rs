@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::{PrivateKey, PublicKey};
 use crate::signature::{sign_rsa_sha256_raw, verify_rsa_sha256};
+use crate::token::strip_bearer;
 
 /// The one header this module writes: compact, fixed order.
 const HEADER: &str = r#"{"alg":"RS256","typ":"JWT"}"#;
@@ -81,13 +82,6 @@ fn numeric_date(v: &Value) -> Option<i64> {
     v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
 }
 
-fn strip_bearer(token: &str) -> &str {
-    match token.get(..7) {
-        Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => token[7..].trim_start(),
-        _ => token,
-    }
-}
-
 /// An attacker-chosen `alg` is quoted only when it looks like an algorithm name.
 fn describe_alg(alg: &str) -> String {
     if !alg.is_empty() && alg.len() <= 16 && alg.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -153,12 +147,12 @@ mod tests {
         let k = test_key();
         let pem = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
         let pubpem = String::from_utf8(k.public_key_to_pem().unwrap()).unwrap();
-        (PrivateKey::parse(&pem, None).unwrap(), PublicKey::from_text(&pubpem).unwrap())
+        (PrivateKey::parse(&pem, None).unwrap(), PublicKey::parse(&pubpem).unwrap())
     }
 
     fn other_public_key() -> PublicKey {
         let k = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-        PublicKey::from_text(&String::from_utf8(k.public_key_to_pem().unwrap()).unwrap()).unwrap()
+        PublicKey::parse(&String::from_utf8(k.public_key_to_pem().unwrap()).unwrap()).unwrap()
     }
 
     const NOW: i64 = 1_700_000_000;

@@ -11,7 +11,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use once_cell::sync::Lazy;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Rsa;
 use openssl::sha::Sha256;
@@ -51,33 +50,55 @@ impl std::fmt::Debug for PublicKey {
     }
 }
 
-type CacheEntry = ([u8; 32], Arc<PrivateKey>);
-static KEY_CACHE: Lazy<Mutex<Vec<CacheEntry>>> = Lazy::new(|| Mutex::new(Vec::new()));
+/// A small LRU of parsed keys keyed by a digest of their text: parsing costs as much as a
+/// signature, and callers (stateless `doku_sign`, PHP-FPM's per-request clients, notification
+/// handlers) pass the same key text again and again.
+struct DigestCache<T> {
+    entries: Mutex<Vec<([u8; 32], Arc<T>)>>,
+}
+
+impl<T> DigestCache<T> {
+    const fn new() -> Self {
+        DigestCache { entries: Mutex::new(Vec::new()) }
+    }
+
+    fn get_or_parse(&self, digest: [u8; 32], parse: impl FnOnce() -> Result<T>) -> Result<Arc<T>> {
+        {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(pos) = entries.iter().position(|(d, _)| *d == digest) {
+                // Most recently used goes last, so eviction takes the front.
+                let entry = entries.remove(pos);
+                let value = Arc::clone(&entry.1);
+                entries.push(entry);
+                return Ok(value);
+            }
+        }
+        // Parse outside the lock: other keys stay available meanwhile.
+        let value = Arc::new(parse()?);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if !entries.iter().any(|(d, _)| *d == digest) {
+            if entries.len() >= KEY_CACHE_CAPACITY {
+                entries.remove(0);
+            }
+            entries.push((digest, Arc::clone(&value)));
+        }
+        Ok(value)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.lock().unwrap().len()
+    }
+}
+
+static PRIVATE_KEYS: DigestCache<PrivateKey> = DigestCache::new();
+static PUBLIC_KEYS: DigestCache<PublicKey> = DigestCache::new();
 
 impl PrivateKey {
     /// Parses key text, consulting the process-wide cache first. `passphrase` is needed only for
     /// encrypted keys and is ignored otherwise.
-    pub fn from_text(text: &str, passphrase: Option<&[u8]>) -> Result<Arc<PrivateKey>> {
-        let digest = cache_digest(text.as_bytes(), passphrase);
-        {
-            let mut cache = KEY_CACHE.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(pos) = cache.iter().position(|(d, _)| *d == digest) {
-                // Most recently used goes last, so eviction takes the front.
-                let entry = cache.remove(pos);
-                let key = Arc::clone(&entry.1);
-                cache.push(entry);
-                return Ok(key);
-            }
-        }
-        let key = Arc::new(Self::parse(text, passphrase)?);
-        let mut cache = KEY_CACHE.lock().unwrap_or_else(|p| p.into_inner());
-        if !cache.iter().any(|(d, _)| *d == digest) {
-            if cache.len() >= KEY_CACHE_CAPACITY {
-                cache.remove(0);
-            }
-            cache.push((digest, Arc::clone(&key)));
-        }
-        Ok(key)
+    pub fn cached(text: &str, passphrase: Option<&[u8]>) -> Result<Arc<PrivateKey>> {
+        PRIVATE_KEYS.get_or_parse(cache_digest(b"private", text.as_bytes(), passphrase), || Self::parse(text, passphrase))
     }
 
     /// Parses key text without the cache.
@@ -151,9 +172,14 @@ impl PrivateKey {
 }
 
 impl PublicKey {
+    /// Parses key text, consulting the process-wide cache first.
+    pub fn cached(text: &str) -> Result<Arc<PublicKey>> {
+        PUBLIC_KEYS.get_or_parse(cache_digest(b"public", text.as_bytes(), None), || Self::parse(text))
+    }
+
     /// Parses `BEGIN PUBLIC KEY`, `BEGIN RSA PUBLIC KEY`, `BEGIN CERTIFICATE`, or bare base64 of
     /// an SPKI or PKCS#1 DER.
-    pub fn from_text(text: &str) -> Result<PublicKey> {
+    pub fn parse(text: &str) -> Result<PublicKey> {
         let text = text.trim();
         if text.is_empty() {
             return Err(Error::key("the public key is empty"));
@@ -269,9 +295,10 @@ fn rsa_fingerprint(n: Vec<u8>, e: Vec<u8>) -> [u8; 32] {
     h.finish()
 }
 
-fn cache_digest(text: &[u8], passphrase: Option<&[u8]>) -> [u8; 32] {
+fn cache_digest(kind: &[u8], text: &[u8], passphrase: Option<&[u8]>) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"doku-key-text-v1\0");
+    h.update(kind);
     h.update(&(text.len() as u64).to_be_bytes());
     h.update(text);
     if let Some(p) = passphrase {
@@ -403,7 +430,7 @@ pub(crate) mod tests {
 
     /// One 2048-bit key for the module's tests; generating one takes a while.
     pub fn test_key() -> &'static PKey<Private> {
-        static KEY: Lazy<PKey<Private>> = Lazy::new(|| PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap());
+        static KEY: once_cell::sync::Lazy<PKey<Private>> = once_cell::sync::Lazy::new(|| PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap());
         &KEY
     }
 
@@ -448,7 +475,7 @@ pub(crate) mod tests {
         let pkcs1_pem = String::from_utf8(k.rsa().unwrap().public_key_to_pem_pkcs1().unwrap()).unwrap();
         let bare = openssl::base64::encode_block(&k.public_key_to_der().unwrap());
         for text in [&spki_pem, &pkcs1_pem, &bare] {
-            let p = PublicKey::from_text(text).unwrap();
+            let p = PublicKey::parse(text).unwrap();
             assert_eq!(p.bits(), 2048);
             assert!(p.pkey().public_eq(k));
         }
@@ -516,36 +543,36 @@ pub(crate) mod tests {
     fn public_key_refusals() {
         let k = test_key();
         let priv_pem = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
-        assert!(PublicKey::from_text(&priv_pem).unwrap_err().to_string().contains("got a private key"));
+        assert!(PublicKey::parse(&priv_pem).unwrap_err().to_string().contains("got a private key"));
         let small = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
         let small_pem = String::from_utf8(small.public_key_to_pem().unwrap()).unwrap();
-        assert!(PublicKey::from_text(&small_pem).unwrap_err().to_string().contains("too short"));
-        assert!(PublicKey::from_text("@@@").unwrap_err().to_string().contains("neither PEM"));
+        assert!(PublicKey::parse(&small_pem).unwrap_err().to_string().contains("too short"));
+        assert!(PublicKey::parse("@@@").unwrap_err().to_string().contains("neither PEM"));
     }
 
     #[test]
     fn the_cache_returns_the_same_parsed_key() {
         let pem = String::from_utf8(test_key().private_key_to_pem_pkcs8().unwrap()).unwrap();
-        let a = PrivateKey::from_text(&pem, None).unwrap();
-        let b = PrivateKey::from_text(&pem, None).unwrap();
+        let a = PrivateKey::cached(&pem, None).unwrap();
+        let b = PrivateKey::cached(&pem, None).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
         // A different passphrase is a different cache entry, and a wrong one still fails.
         let enc = String::from_utf8(test_key().private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"pw").unwrap()).unwrap();
-        assert!(PrivateKey::from_text(&enc, Some(b"nope")).is_err());
-        assert_eq!(PrivateKey::from_text(&enc, Some(b"pw")).unwrap().fingerprint(), a.fingerprint());
+        assert!(PrivateKey::cached(&enc, Some(b"nope")).is_err());
+        assert_eq!(PrivateKey::cached(&enc, Some(b"pw")).unwrap().fingerprint(), a.fingerprint());
     }
 
     #[test]
     fn the_cache_is_bounded() {
         let first = rsa_pkcs8_pem(2048);
-        let a = PrivateKey::from_text(&first, None).unwrap();
+        let a = PrivateKey::cached(&first, None).unwrap();
         // Re-wrapping the same key with different whitespace gives distinct texts, hence entries.
         for i in 0..KEY_CACHE_CAPACITY + 2 {
             let text = format!("{}{}", "\n".repeat(i + 1), first);
-            PrivateKey::from_text(&text, None).unwrap();
+            PrivateKey::cached(&text, None).unwrap();
         }
-        assert!(KEY_CACHE.lock().unwrap().len() <= KEY_CACHE_CAPACITY);
-        let again = PrivateKey::from_text(&first, None).unwrap();
+        assert!(PRIVATE_KEYS.len() <= KEY_CACHE_CAPACITY);
+        let again = PrivateKey::cached(&first, None).unwrap();
         assert!(!Arc::ptr_eq(&a, &again), "the oldest entry was evicted");
     }
 }

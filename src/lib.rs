@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod jwt;
 pub mod key;
+pub mod merchant;
 pub mod signature;
 pub mod timestamp;
 pub mod token;

@@ -127,8 +127,8 @@ struct Fixture {
 fn fixture(name: &str) -> Fixture {
     let dir = TestDir::new(name);
     let keys = prepare_keys(&dir);
-    let public = doku::key::PublicKey::from_text(&std::fs::read_to_string(keys.join("public.pem")).unwrap()).unwrap();
-    let other = doku::key::PublicKey::from_text(&std::fs::read_to_string(keys.join("other-public.pem")).unwrap()).unwrap();
+    let public = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("public.pem")).unwrap()).unwrap();
+    let other = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("other-public.pem")).unwrap()).unwrap();
     let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede"];
     let faults: &[(&str, &str)] = &[
         ("c-expstr", "expires-string"),

@@ -28,8 +28,8 @@ fn merchant() -> &'static Merchant {
     M.get_or_init(|| {
         let pkey = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
         let pem = String::from_utf8(pkey.private_key_to_pem_pkcs8().unwrap()).unwrap();
-        let key = PrivateKey::from_text(&pem, None).unwrap();
-        let public = PublicKey::from_text(&key.public_key_pem().unwrap()).unwrap();
+        let key = PrivateKey::cached(&pem, None).unwrap();
+        let public = PublicKey::parse(&key.public_key_pem().unwrap()).unwrap();
         Merchant { key, public }
     })
 }
@@ -209,7 +209,7 @@ fn assert_refused(r: &Resp, status: u16, code: &str, message: &str) {
 }
 
 fn token_public_key(sb: &Sandbox) -> PublicKey {
-    PublicKey::from_text(&sb.token_public_key_pem()).unwrap()
+    PublicKey::parse(&sb.token_public_key_pem()).unwrap()
 }
 
 fn b64url_decode(s: &str) -> Vec<u8> {
@@ -852,7 +852,7 @@ fn cli_merchant(dir: &Path) -> PublicKey {
     assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
     let public = run(Command::new("openssl").current_dir(dir).args(["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"]));
     assert!(public.status.success());
-    PublicKey::from_text(&std::fs::read_to_string(dir.join("pub.pem")).unwrap()).unwrap()
+    PublicKey::parse(&std::fs::read_to_string(dir.join("pub.pem")).unwrap()).unwrap()
 }
 
 /// Signs with `openssl dgst` and posts with `curl`: no code of this crate on the client side.

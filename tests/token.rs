@@ -28,7 +28,7 @@ fn keys() -> Keys {
     openssl(&["pkey", "-in", dir.path("k.pem").to_str().unwrap(), "-pubout", "-out"], &dir.path("pub.pem"));
     Keys {
         pkcs8: std::fs::read_to_string(dir.path("k.pem")).unwrap(),
-        public: PublicKey::from_text(&std::fs::read_to_string(dir.path("pub.pem")).unwrap()).unwrap(),
+        public: PublicKey::parse(&std::fs::read_to_string(dir.path("pub.pem")).unwrap()).unwrap(),
         public_pem: dir.path("pub.pem"),
         _dir: dir,
     }
@@ -59,7 +59,7 @@ fn signatures_match_the_openssl_cli_for_every_key_format() {
         let message = b2b_string_to_sign(id, ts);
         let want = openssl_sign(&k("pkcs8.pem"), &message);
         for (name, text, pass) in &formats {
-            let key = PrivateKey::from_text(text, *pass).unwrap();
+            let key = PrivateKey::cached(text, *pass).unwrap();
             assert_eq!(sign_rsa_sha256(&key, message.as_bytes()).unwrap(), want, "{name}, {message}");
         }
     }

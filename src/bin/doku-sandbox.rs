@@ -91,7 +91,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
             "--client" => {
                 let (id, file) = split_pair(&flag, &value("ID=PEM_FILE")?)?;
                 let text = std::fs::read_to_string(&file).map_err(|e| format!("--client {id}: cannot read {file}: {e}"))?;
-                let key = PublicKey::from_text(&text).map_err(|e| format!("--client {id}: {file}: {e}"))?;
+                let key = PublicKey::parse(&text).map_err(|e| format!("--client {id}: {file}: {e}"))?;
                 config.clients.push((id, key));
             }
             "--fault" => {

@@ -141,7 +141,7 @@ pub extern "C" fn doku_sign(
         with_out(signature_out, "signature_out", || {
             let client_id = non_empty(arg(client_id, "client_id")?, "client_id")?;
             let timestamp = non_empty(arg(timestamp, "timestamp")?, "timestamp")?;
-            let key = PrivateKey::from_text(arg(private_key, "private_key")?, None)?;
+            let key = PrivateKey::cached(arg(private_key, "private_key")?, None)?;
             let to_sign = signature::b2b_string_to_sign(client_id, timestamp);
             Ok(malloc_str(signature::sign_rsa_sha256(&key, to_sign.as_bytes())?.as_bytes()))
         })

@@ -60,7 +60,7 @@ impl State {
         let pkey = openssl::rsa::Rsa::generate(2048).and_then(openssl::pkey::PKey::from_rsa).map_err(crypto)?;
         let pem = pkey.private_key_to_pem_pkcs8().map_err(crypto)?;
         let token_key = PrivateKey::parse(&String::from_utf8_lossy(&pem), None)?;
-        let token_public = PublicKey::from_text(&token_key.public_key_pem()?)?;
+        let token_public = PublicKey::parse(&token_key.public_key_pem()?)?;
         let mut faults: HashMap<String, FaultSet> = HashMap::new();
         for (client, fault) in config.faults {
             faults.entry(client).or_default().add(fault);
@@ -139,12 +139,11 @@ impl State {
 
     /// Signs a token for `client` living `ttl` seconds, and remembers it.
     pub fn issue_token(&self, client: &str, ttl: u64) -> Result<String> {
-        let iat = Utc::now().timestamp();
-        let exp = iat.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
-        let mut id = [0u8; 16];
-        openssl::rand::rand_bytes(&mut id).map_err(|e| Error::new(ErrorKind::Crypto, openssl_reason(&e)))?;
-        let jti: String = id.iter().map(|b| format!("{b:02x}")).collect();
-        let claims = json!({"iss": ISSUER, "iat": iat, "exp": exp, "clientId": client, "jti": jti});
+        let now = Utc::now();
+        let iat = now.timestamp();
+        let claims = crate::merchant::token_claims(ISSUER, client, ttl, now)?;
+        let exp = claims["exp"].as_i64().unwrap_or(iat);
+        let jti = claims["jti"].as_str().unwrap_or_default().to_owned();
         let token = jwt::sign_rs256(&self.token_key, &claims)?;
         let mut tokens = lock(&self.tokens);
         if tokens.len() >= MAX_REMEMBERED_TOKENS {

@@ -75,6 +75,14 @@ impl Token {
     }
 }
 
+/// The token in an `Authorization` value: `Bearer ` (any case) and spaces after it dropped.
+pub fn strip_bearer(value: &str) -> &str {
+    match value.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => value[7..].trim_start(),
+        _ => value,
+    }
+}
+
 /// Judges DOKU's answer to a token request. Success only with HTTP 2xx, `2007300` and a
 /// non-empty token; a DOKU error JSON at any status is an API error.
 pub fn parse_b2b_response(status: u16, body: &[u8]) -> Result<Grant> {

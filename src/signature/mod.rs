@@ -1,5 +1,12 @@
-//! SNAP signatures. Asymmetric: SHA256withRSA (RSASSA-PKCS1-v1_5), base64 standard, padded, one
-//! line; deterministic, so it equals `openssl dgst -sha256 -sign` byte for byte.
+//! SNAP signatures.
+//!
+//! - Asymmetric (this file): SHA256withRSA (RSASSA-PKCS1-v1_5), base64 standard, padded, one
+//!   line; deterministic, so it equals `openssl dgst -sha256 -sign` byte for byte.
+//! - Symmetric ([`symmetric`]): HMAC-SHA512 over a transaction request, keyed with the client
+//!   secret, over the [`minify`]d body's digest.
+
+pub mod minify;
+pub mod symmetric;
 
 use openssl::hash::MessageDigest;
 use openssl::sign::{Signer, Verifier};
@@ -54,7 +61,7 @@ mod tests {
         let k = test_key();
         let pem = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
         let pubpem = String::from_utf8(k.public_key_to_pem().unwrap()).unwrap();
-        (PrivateKey::parse(&pem, None).unwrap(), PublicKey::from_text(&pubpem).unwrap())
+        (PrivateKey::parse(&pem, None).unwrap(), PublicKey::parse(&pubpem).unwrap())
     }
 
     #[test]
