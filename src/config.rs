@@ -34,6 +34,9 @@ const KEYS: &[&str] = &[
     "refresh_margin_s",
     "timestamp_offset",
     "proxy",
+    "client_secret",
+    "channel_id",
+    "partner_id",
 ];
 
 /// A validated configuration. The private key is parsed; secrets are not kept as text.
@@ -44,6 +47,27 @@ pub struct Config {
     pub http: http::Settings,
     pub refresh_margin: Duration,
     pub timestamp_offset: Offset,
+    /// The HMAC key of transaction signatures (§3); needed only for signed requests.
+    pub client_secret: Option<Secret>,
+    /// `CHANNEL-ID` of transaction requests.
+    pub channel_id: Option<String>,
+    /// `X-PARTNER-ID` of transaction requests; defaults to the client id.
+    pub partner_id: String,
+}
+
+/// Secret bytes: wiped on drop, never printed.
+pub struct Secret(Zeroizing<Vec<u8>>);
+
+impl Secret {
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 impl Config {
@@ -93,9 +117,16 @@ impl Config {
             None => Offset::UTC,
         };
         let proxy = take_string(&mut map, "proxy")?;
+        let client_secret = match take_secret(&mut map, "client_secret")? {
+            Some(s) if s.is_empty() => return Err(Error::invalid("config: client_secret is empty")),
+            Some(s) => Some(Secret(Zeroizing::new(s.as_bytes().to_vec()))),
+            None => None,
+        };
+        let channel_id = take_header_value(&mut map, "channel_id")?;
+        let partner_id = take_header_value(&mut map, "partner_id")?.unwrap_or_else(|| client_id.clone());
 
         let http = http::Settings::new(&base_url, timeout, connect_timeout, ca_file.as_deref(), proxy.as_deref())?;
-        Ok(Config { client_id, key, http, refresh_margin, timestamp_offset })
+        Ok(Config { client_id, key, http, refresh_margin, timestamp_offset, client_secret, channel_id, partner_id })
     }
 }
 
@@ -133,6 +164,15 @@ fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(Error::invalid(format!("config: {key} must be a string"))),
+    }
+}
+
+/// A string that goes into a request header: not empty, no CR/LF/NUL.
+fn take_header_value(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match take_string(map, key)? {
+        Some(v) if v.trim().is_empty() => Err(Error::invalid(format!("config: {key} is empty"))),
+        Some(v) => http::check_header_value(key, &v).map(|()| Some(v)),
+        None => Ok(None),
     }
 }
 
@@ -192,6 +232,21 @@ mod tests {
         assert_eq!(c.http.connect_timeout(), Duration::from_secs(10));
         assert_eq!(c.refresh_margin, Duration::from_secs(60));
         assert_eq!(c.timestamp_offset, Offset::UTC);
+        assert!(c.client_secret.is_none() && c.channel_id.is_none());
+        assert_eq!(c.partner_id, "MCH-1");
+    }
+
+    #[test]
+    fn transaction_settings() {
+        let c = cfg(r#","client_secret":"s3cr3t-value","channel_id":"H2H","partner_id":"P-9""#).unwrap();
+        assert_eq!(c.client_secret.as_ref().unwrap().bytes(), b"s3cr3t-value");
+        assert_eq!((c.channel_id.as_deref(), c.partner_id.as_str()), (Some("H2H"), "P-9"));
+        assert!(!format!("{c:?}").contains("s3cr3t-value"), "Debug never shows the secret");
+        assert!(err(r#","client_secret":"""#).message().contains("client_secret is empty"));
+        assert!(err(r#","channel_id":"a\nb""#).message().contains("channel_id contains CR, LF or NUL"));
+        assert!(err(r#","partner_id":7"#).message().contains("partner_id must be a string"));
+        let e = Config::from_json(r#"{"client_id":"A","private_key":"x","client_secret":12345678}"#).unwrap_err();
+        assert!(!e.message().contains("12345678"), "{e}");
     }
 
     #[test]

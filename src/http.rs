@@ -251,13 +251,20 @@ impl Http {
     /// POSTs `body` as JSON to `base_url + path`. Any HTTP status is an `Ok(Response)`;
     /// only transport failures and oversized answers are errors.
     pub fn post_json(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Result<Response> {
+        self.send("POST", path, headers, body)
+    }
+
+    /// Sends `body` (JSON, possibly empty) with `method` to `base_url + path`, exactly as given:
+    /// signed requests hash these very bytes.
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Result<Response> {
         let url = format!("{}{}", self.settings.base_url, path);
-        let mut request = self.agent()?.post(&url).set("Content-Type", "application/json").set("Accept", "application/json");
+        let mut request = self.agent()?.request(method, &url).set("Content-Type", "application/json").set("Accept", "application/json");
         for (name, value) in headers {
             check_header_value(name, value)?;
             request = request.set(name, value);
         }
-        let response = match request.send_string(body) {
+        let sent = if body.is_empty() && matches!(method, "GET" | "HEAD" | "DELETE") { request.call() } else { request.send_string(body) };
+        let response = match sent {
             Ok(r) | Err(ureq::Error::Status(_, r)) => r,
             Err(ureq::Error::Transport(t)) => return Err(self.transport_error(&t)),
         };

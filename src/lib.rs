@@ -12,6 +12,7 @@ pub mod http;
 pub mod jwt;
 pub mod key;
 pub mod merchant;
+pub mod request;
 pub mod signature;
 pub mod timestamp;
 pub mod token;

@@ -44,3 +44,60 @@ enum DokuStatus doku_client_invalidate_token(struct DokuClient *client);
 void doku_client_free(struct DokuClient *client);
 
 void doku_free(char *s);
+
+enum DokuStatus doku_minify(const char *json_body, char **minified_out);
+
+enum DokuStatus doku_sign_request(const char *client_secret,
+                                  const char *method,
+                                  const char *path,
+                                  const char *access_token,
+                                  const char *body,
+                                  const char *timestamp,
+                                  char **signature_out);
+
+enum DokuStatus doku_verify(const char *client_id,
+                            const char *timestamp,
+                            const char *signature,
+                            const char *public_key);
+
+enum DokuStatus doku_verify_request(const char *client_secret,
+                                    const char *method,
+                                    const char *path,
+                                    const char *access_token,
+                                    const char *body,
+                                    const char *timestamp,
+                                    const char *signature);
+
+enum DokuStatus doku_client_request_headers(struct DokuClient *client,
+                                            const char *method,
+                                            const char *path,
+                                            const char *body,
+                                            char **headers_json_out);
+
+enum DokuStatus doku_client_request(struct DokuClient *client,
+                                    const char *method,
+                                    const char *path,
+                                    const char *body,
+                                    char **response_json_out);
+
+enum DokuStatus doku_issue_token(const char *headers_json,
+                                 const char *body,
+                                 const char *doku_public_key,
+                                 const char *merchant_private_key,
+                                 const char *client_id,
+                                 uint32_t ttl_seconds,
+                                 uint32_t max_skew_seconds,
+                                 int *http_status_out,
+                                 char **response_json_out);
+
+enum DokuStatus doku_validate_token(const char *bearer_or_jwt,
+                                    const char *merchant_public_key,
+                                    char **claims_json_out);
+
+enum DokuStatus doku_get_token_b2b2c(struct DokuClient *client,
+                                     const char *auth_code,
+                                     char **json_out);
+
+enum DokuStatus doku_refresh_token_b2b2c(struct DokuClient *client,
+                                         const char *refresh_token,
+                                         char **json_out);

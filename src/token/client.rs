@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime};
 use chrono::{DateTime, Utc};
 
 use super::cache::{shared_slot, CacheKey, TokenSlot};
-use super::{parse_b2b_response, Token, B2B_BODY, B2B_PATH};
+use super::{b2b2c, parse_b2b_response, Token, B2B_BODY, B2B_PATH};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Http;
@@ -74,20 +74,34 @@ impl Client {
         self.slot.invalidate();
     }
 
-    /// One token request, uncached: sign `client_id|timestamp` with a timestamp computed once
-    /// and used for both the header and the signature.
+    /// One B2B token request, uncached.
     pub fn fetch(&self) -> Result<Token> {
+        let (sent_mono, sent_wall) = (Instant::now(), SystemTime::now());
+        self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response).map(|grant| Token::new(grant, sent_mono, sent_wall))
+    }
+
+    /// Exchanges a customer's auth code (or refresh token) for a B2B2C token (§5). Not cached:
+    /// customer tokens belong to one customer each.
+    pub fn b2b2c_token(&self, grant: b2b2c::Grant<'_>) -> Result<b2b2c::CustomerToken> {
+        self.token_request(b2b2c::PATH, &grant.body()?, b2b2c::parse_response)
+    }
+
+    /// POSTs a token request signed over `client_id|timestamp` (the timestamp computed once, for
+    /// both the header and the signature) and parses the answer; refusals get a clock-skew hint.
+    fn token_request<T>(&self, path: &str, body: &str, parse: fn(u16, &[u8]) -> Result<T>) -> Result<T> {
         let timestamp = self.config.timestamp_offset.now();
         let to_sign = signature::b2b_string_to_sign(&self.config.client_id, &timestamp);
         let sig = signature::sign_rsa_sha256(&self.config.key, to_sign.as_bytes())?;
-        let (sent_mono, sent_wall) = (Instant::now(), SystemTime::now());
         let headers = [("X-CLIENT-KEY", self.config.client_id.as_str()), ("X-TIMESTAMP", &timestamp), ("X-SIGNATURE", &sig)];
-        let response = self.http.post_json(B2B_PATH, &headers, B2B_BODY)?;
-        match parse_b2b_response(response.status, &response.body) {
-            Ok(grant) => Ok(Token::new(grant, sent_mono, sent_wall)),
-            Err(e) if e.kind() == ErrorKind::Api => Err(with_skew_hint(e, response.date.as_deref(), response.received_at)),
-            Err(e) => Err(e),
-        }
+        let response = self.http.post_json(path, &headers, body)?;
+        parse(response.status, &response.body).map_err(|e| match e.kind() {
+            ErrorKind::Api => with_skew_hint(e, response.date.as_deref(), response.received_at),
+            _ => e,
+        })
+    }
+
+    pub(crate) fn http(&self) -> &Http {
+        &self.http
     }
 }
 

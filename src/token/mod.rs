@@ -1,6 +1,7 @@
 //! The B2B access token (snap-reference §1): the request's constants, the parsed answer, and
 //! the cached form. [`client`] fetches tokens; [`cache`] shares them process-wide.
 
+pub mod b2b2c;
 pub mod cache;
 pub mod client;
 
@@ -83,9 +84,9 @@ pub fn strip_bearer(value: &str) -> &str {
     }
 }
 
-/// Judges DOKU's answer to a token request. Success only with HTTP 2xx, `2007300` and a
-/// non-empty token; a DOKU error JSON at any status is an API error.
-pub fn parse_b2b_response(status: u16, body: &[u8]) -> Result<Grant> {
+/// The common judgement of DOKU's answers: a JSON object with a `responseCode`; any code
+/// but `success` is an API error at whatever HTTP status; `success` counts only with HTTP 2xx.
+pub fn parse_answer(status: u16, body: &[u8], success: &str) -> Result<Map<String, Value>> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| Error::protocol(format!("DOKU answered HTTP {status} with a body that is not JSON ({} bytes)", body.len())))?;
     let Value::Object(obj) = value else {
@@ -97,22 +98,33 @@ pub fn parse_b2b_response(status: u16, body: &[u8]) -> Result<Grant> {
         _ => return Err(Error::protocol(format!("DOKU answered HTTP {status} with JSON but no responseCode"))),
     };
     let code = sanitize(&code, 16);
-    if code != B2B_SUCCESS {
+    if code != success {
         let message = obj.get("responseMessage").and_then(Value::as_str).map(|m| sanitize(m, 300)).unwrap_or_default();
         return Err(Error::api(code.clone(), format!("DOKU answered HTTP {status} with {code}: {message}")));
     }
     if !(200..300).contains(&status) {
-        return Err(Error::protocol(format!("DOKU answered HTTP {status} with the success code {B2B_SUCCESS}")));
+        return Err(Error::protocol(format!("DOKU answered HTTP {status} with the success code {success}")));
     }
-    let access_token = match obj.get("accessToken") {
+    Ok(obj)
+}
+
+/// A token string from an answer: present, non-empty, and safe to send back in a header.
+pub fn header_safe_token(obj: &Map<String, Value>, field: &str, status: u16, success: &str) -> Result<Zeroizing<String>> {
+    let token = match obj.get(field) {
         Some(Value::String(t)) if !t.is_empty() => Zeroizing::new(t.clone()),
-        _ => return Err(Error::protocol(format!("DOKU answered HTTP {status} with {B2B_SUCCESS} but no accessToken"))),
+        _ => return Err(Error::protocol(format!("DOKU answered HTTP {status} with {success} but no {field}"))),
     };
-    if access_token.len() > MAX_TOKEN_LEN || !access_token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::protocol(format!(
-            "DOKU answered HTTP {status} with an accessToken that cannot be sent back in a header"
-        )));
+    if token.len() > MAX_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::protocol(format!("DOKU answered HTTP {status} with an {field} that cannot be sent back in a header")));
     }
+    Ok(token)
+}
+
+/// Judges DOKU's answer to a B2B token request. Success only with HTTP 2xx, `2007300` and a
+/// non-empty token; a DOKU error JSON at any status is an API error.
+pub fn parse_b2b_response(status: u16, body: &[u8]) -> Result<Grant> {
+    let obj = parse_answer(status, body, B2B_SUCCESS)?;
+    let access_token = header_safe_token(&obj, "accessToken", status, B2B_SUCCESS)?;
     let token_type = match obj.get("tokenType") {
         None | Some(Value::Null) => "Bearer".to_owned(),
         Some(Value::String(t)) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()) && t.len() <= 32 => t.clone(),
@@ -150,7 +162,7 @@ fn expires_in(obj: &Map<String, Value>, status: u16) -> Result<u64> {
 }
 
 /// Server text in our messages: no control characters, bounded length.
-fn sanitize(text: &str, max_chars: usize) -> String {
+pub(crate) fn sanitize(text: &str, max_chars: usize) -> String {
     let mut out: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max_chars).collect();
     if text.chars().count() > max_chars {
         out.push('…');
