@@ -85,6 +85,78 @@ inline std::string sign(const std::string &client_id, const std::string &timesta
     return detail::owned_string([&](char **out) { return doku_sign(id, ts, key, out); });
 }
 
+// Whitespace outside JSON strings removed; everything else kept byte for byte.
+inline std::string minify(const std::string &json_body) {
+    const char *body = detail::arg(json_body, "json_body");
+    return detail::owned_string([&](char **out) { return doku_minify(body, out); });
+}
+
+// A transaction request, as the symmetric signature covers it. An empty body hashes "".
+struct Request {
+    std::string method;
+    std::string path;          // relative, e.g. "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va"
+    std::string access_token;  // the bare B2B token ("Bearer " is dropped)
+    std::string body;
+    std::string timestamp;
+};
+
+// The symmetric X-SIGNATURE: base64 HMAC-SHA512 keyed with the client secret.
+inline std::string sign_request(const std::string &client_secret, const Request &r) {
+    const char *secret = detail::arg(client_secret, "client_secret");
+    const char *m = detail::arg(r.method, "method"), *p = detail::arg(r.path, "path");
+    const char *t = detail::arg(r.access_token, "access_token"), *b = detail::arg(r.body, "body");
+    const char *ts = detail::arg(r.timestamp, "timestamp");
+    return detail::owned_string([&](char **out) { return doku_sign_request(secret, m, p, t, b, ts, out); });
+}
+
+// True when signature matches (compared in constant time), false when it does not; throws for
+// bad input.
+inline bool verify_request(const std::string &client_secret, const Request &r, const std::string &signature) {
+    DokuStatus st = doku_verify_request(detail::arg(client_secret, "client_secret"), detail::arg(r.method, "method"),
+                                        detail::arg(r.path, "path"), detail::arg(r.access_token, "access_token"),
+                                        detail::arg(r.body, "body"), detail::arg(r.timestamp, "timestamp"),
+                                        detail::arg(signature, "signature"));
+    if (st == DOKU_ERR_SIGNATURE_INVALID) return false;
+    detail::check(st);
+    return true;
+}
+
+// True when signature is SHA256withRSA over client_id|timestamp by public_key's owner.
+inline bool verify(const std::string &client_id, const std::string &timestamp, const std::string &signature,
+                   const std::string &public_key) {
+    DokuStatus st = doku_verify(detail::arg(client_id, "client_id"), detail::arg(timestamp, "timestamp"),
+                                detail::arg(signature, "signature"), detail::arg(public_key, "public_key"));
+    if (st == DOKU_ERR_SIGNATURE_INVALID) return false;
+    detail::check(st);
+    return true;
+}
+
+// The answer to DOKU's token request to the merchant: HTTP status and exact JSON body.
+struct IssuedToken {
+    int http_status;
+    std::string body;
+};
+
+// headers_json: the request's headers as a JSON object of strings. ttl/max_skew 0: defaults.
+inline IssuedToken issue_token(const std::string &headers_json, const std::string &body, const std::string &doku_public_key,
+                               const std::string &merchant_private_key, const std::string &client_id,
+                               unsigned ttl_seconds = 0, unsigned max_skew_seconds = 0) {
+    const char *h = detail::arg(headers_json, "headers_json"), *b = detail::arg(body, "body");
+    const char *dk = detail::arg(doku_public_key, "doku_public_key");
+    const char *mk = detail::arg(merchant_private_key, "merchant_private_key"), *id = detail::arg(client_id, "client_id");
+    int status = 0;
+    std::string json = detail::owned_string(
+        [&](char **out) { return doku_issue_token(h, b, dk, mk, id, ttl_seconds, max_skew_seconds, &status, out); });
+    return IssuedToken{status, json};
+}
+
+// The claims (JSON) of a valid RS256 token issued with the merchant's key; throws doku::Error
+// with DOKU_ERR_SIGNATURE_INVALID when it is forged, expired or not RS256.
+inline std::string validate_token(const std::string &bearer_or_jwt, const std::string &merchant_public_key) {
+    const char *t = detail::arg(bearer_or_jwt, "bearer_or_jwt"), *k = detail::arg(merchant_public_key, "merchant_public_key");
+    return detail::owned_string([&](char **out) { return doku_validate_token(t, k, out); });
+}
+
 class Client {
 public:
     // config_json: the JSON config of doku_client_new().
@@ -112,6 +184,28 @@ public:
 
     // Drops the cached token, e.g. after DOKU answered 401xx01 (Invalid Token).
     void invalidate_token() { detail::check(doku_client_invalidate_token(handle_.get())); }
+
+    // Every header of a signed transaction request, as a JSON object.
+    std::string request_headers(const std::string &method, const std::string &path, const std::string &body = "") {
+        const char *m = detail::arg(method, "method"), *p = detail::arg(path, "path"), *b = detail::arg(body, "body");
+        return detail::owned_string([&](char **out) { return doku_client_request_headers(handle_.get(), m, p, b, out); });
+    }
+
+    // Sends a signed request: {"httpStatus":…,"responseCode":…,"body":"…"} (retries once on 401xx01).
+    std::string request(const std::string &method, const std::string &path, const std::string &body = "") {
+        const char *m = detail::arg(method, "method"), *p = detail::arg(path, "path"), *b = detail::arg(body, "body");
+        return detail::owned_string([&](char **out) { return doku_client_request(handle_.get(), m, p, b, out); });
+    }
+
+    // B2B2C customer token from an auth code, and its refresh: JSON with both tokens and expiries.
+    std::string get_token_b2b2c(const std::string &auth_code) {
+        const char *c = detail::arg(auth_code, "auth_code");
+        return detail::owned_string([&](char **out) { return doku_get_token_b2b2c(handle_.get(), c, out); });
+    }
+    std::string refresh_token_b2b2c(const std::string &refresh_token) {
+        const char *t = detail::arg(refresh_token, "refresh_token");
+        return detail::owned_string([&](char **out) { return doku_refresh_token_b2b2c(handle_.get(), t, out); });
+    }
 
     // The C handle, for calls this layer does not wrap. Owned by this Client.
     DokuClient *get() const noexcept { return handle_.get(); }

@@ -415,8 +415,8 @@ pub extern "C" fn doku_issue_token(
     doku_public_key: *const c_char,
     merchant_private_key: *const c_char,
     client_id: *const c_char,
-    ttl_seconds: u32,
-    max_skew_seconds: u32,
+    ttl_seconds: std::os::raw::c_uint,
+    max_skew_seconds: std::os::raw::c_uint,
     http_status_out: *mut c_int,
     response_json_out: *mut *mut c_char,
 ) -> DokuStatus {
