@@ -186,6 +186,12 @@ impl Sandbox {
         self.state.token_public_key_pem()
     }
 
+    /// A B2B token for `client_id`, as the token endpoint issues it (lifetime `token_ttl`), without
+    /// a request: for testing protected endpoints with clients whose token answers are faulted.
+    pub fn issue_token(&self, client_id: &str) -> Result<String> {
+        self.state.issue_token(client_id, self.state.token_ttl)
+    }
+
     /// Revokes every token issued to `client_id` so far (B2B, and B2B2C access and refresh
     /// tokens): they then fail [`Sandbox::check_token`] and the endpoints answer Invalid Token,
     /// as DOKU does for a token it no longer honours. Returns how many were revoked.
