@@ -175,8 +175,8 @@ impl Sandbox {
         self.state.token_requests(client_id)
     }
 
-    /// Checks a token this sandbox issued (signature, expiry, and that it was issued here) and
-    /// returns its client id.
+    /// Checks a B2B token this sandbox issued (signature, expiry, that it was issued here, is a
+    /// B2B token and was not revoked) and returns its client id.
     pub fn check_token(&self, bearer: &str) -> Result<String> {
         self.state.check_token(bearer)
     }
