@@ -14,7 +14,7 @@ use crate::jwt;
 use crate::key::{PrivateKey, PublicKey};
 use crate::signature::{b2b_string_to_sign, verify_rsa_sha256};
 use crate::timestamp;
-use crate::token::B2B_SUCCESS;
+use crate::token::{B2B_BODY, B2B_SUCCESS};
 
 pub const DEFAULT_TTL: u64 = 900;
 pub const DEFAULT_MAX_SKEW: u64 = 300;
@@ -38,6 +38,60 @@ impl Refusal {
     }
 }
 
+/// Which token endpoint a request is judged for. It fixes the service code of every refusal
+/// (73 or 74) and the bodies accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenEndpoint {
+    /// `POST /authorization/v1/access-token/b2b`: `{"grantType":"client_credentials"}`.
+    B2b,
+    /// `POST /authorization/v1/access-token/b2b2c`: `{"grantType":"authorization_code","authCode":…}`
+    /// or `{"grantType":"refresh_token","refreshToken":…}`.
+    B2b2c,
+}
+
+impl TokenEndpoint {
+    /// `responseCode`s: 400xx00 bad request, 400xx01 field format, 400xx02 mandatory field,
+    /// 401xx00 unauthorized.
+    fn code(self, status: u16, case: u8) -> &'static str {
+        match (self, status, case) {
+            (TokenEndpoint::B2b, 400, 0) => "4007300",
+            (TokenEndpoint::B2b, 400, 1) => "4007301",
+            (TokenEndpoint::B2b, 400, 2) => "4007302",
+            (TokenEndpoint::B2b, _, _) => "4017300",
+            (TokenEndpoint::B2b2c, 400, 0) => "4007400",
+            (TokenEndpoint::B2b2c, 400, 1) => "4007401",
+            (TokenEndpoint::B2b2c, 400, 2) => "4007402",
+            (TokenEndpoint::B2b2c, _, _) => "4017400",
+        }
+    }
+}
+
+/// What an accepted token request asks for.
+#[derive(Clone, PartialEq, Eq)]
+pub enum GrantRequest {
+    ClientCredentials,
+    AuthorizationCode(String),
+    RefreshToken(String),
+}
+
+impl std::fmt::Debug for GrantRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print codes or refresh tokens.
+        f.write_str(match self {
+            GrantRequest::ClientCredentials => "ClientCredentials",
+            GrantRequest::AuthorizationCode(_) => "AuthorizationCode(…)",
+            GrantRequest::RefreshToken(_) => "RefreshToken(…)",
+        })
+    }
+}
+
+/// An accepted token request: the authenticated client and its grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub client_id: String,
+    pub grant: GrantRequest,
+}
+
 /// DOKU's checks of a `POST /authorization/v1/access-token/b2b`, in DOKU's order: mandatory
 /// headers, timestamp format, body, client, clock skew, signature. `header` looks headers up
 /// case-insensitively; `key_for` gives the public key registered for an `X-CLIENT-KEY`.
@@ -49,63 +103,105 @@ pub fn check_token_request<'h, 'k>(
     max_skew: u64,
     key_for: &dyn Fn(&str) -> Option<&'k PublicKey>,
 ) -> std::result::Result<String, Refusal> {
+    check_token_request_for(TokenEndpoint::B2b, header, body, now, max_skew, key_for).map(|a| a.client_id)
+}
+
+/// [`check_token_request`] for either token endpoint: the same checks in the same order, with
+/// the endpoint's service code and body. For B2B2C, a body without its `authCode` or
+/// `refreshToken` is `400xx02` Invalid Mandatory Field; whether the code or refresh token is
+/// valid is for the caller to judge.
+pub fn check_token_request_for<'h, 'k>(
+    endpoint: TokenEndpoint,
+    header: &dyn Fn(&str) -> Option<&'h str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+    max_skew: u64,
+    key_for: &dyn Fn(&str) -> Option<&'k PublicKey>,
+) -> std::result::Result<Accepted, Refusal> {
+    let refuse = |status: u16, case: u8, message: String| Refusal::new(status, endpoint.code(status, case), message);
     let present = |name: &str| header(name).filter(|v| !v.is_empty());
     for name in ["X-CLIENT-KEY", "X-TIMESTAMP", "X-SIGNATURE"] {
         if present(name).is_none() {
-            return Err(Refusal::new(400, "4007302", format!("Invalid Mandatory Field {name}")));
+            return Err(refuse(400, 2, format!("Invalid Mandatory Field {name}")));
         }
     }
     let (client, ts, sig) = (present("X-CLIENT-KEY").unwrap_or_default(), present("X-TIMESTAMP").unwrap_or_default(), present("X-SIGNATURE").unwrap_or_default());
     let Some(when) = timestamp::parse(ts) else {
-        return Err(Refusal::new(400, "4007301", "Invalid Field Format X-TIMESTAMP"));
+        return Err(refuse(400, 1, "Invalid Field Format X-TIMESTAMP".into()));
     };
-    if let Some(why) = body_problem(body) {
-        return Err(Refusal::new(400, "4007300", format!("Bad Request. {why}")));
-    }
+    let grant = match endpoint {
+        TokenEndpoint::B2b => b2b_body(body).map_err(|why| refuse(400, 0, format!("Bad Request. {why}")))?,
+        TokenEndpoint::B2b2c => b2b2c_body(body).map_err(|(case, why)| refuse(400, case, why))?,
+    };
     let Some(public_key) = key_for(client) else {
-        return Err(Refusal::new(401, "4017300", "Unauthorized. Unknown Client"));
+        return Err(refuse(401, 0, "Unauthorized. Unknown Client".into()));
     };
-    let skew = when.timestamp().abs_diff(now.timestamp());
-    if skew > max_skew {
-        return Err(Refusal::new(
-            401,
-            "4017300",
-            format!("Unauthorized. X-TIMESTAMP is {skew} s away from the server clock (allowed: {max_skew} s)"),
-        ));
+    if let Some(why) = skew_problem(when.to_utc(), now, max_skew) {
+        return Err(refuse(401, 0, format!("Unauthorized. {why}")));
     }
     let signed = b2b_string_to_sign(client, ts);
     if let Err(e) = verify_rsa_sha256(public_key, signed.as_bytes(), sig) {
         let reason = e.message().strip_prefix("signature is invalid: ").unwrap_or(e.message());
-        return Err(Refusal::new(
+        return Err(refuse(
             401,
-            "4017300",
+            0,
             format!(
                 "Unauthorized. Invalid Signature (expected SHA256withRSA over {} with the registered public key: {reason})",
                 Value::from(signed.as_str())
             ),
         ));
     }
-    Ok(client.to_owned())
+    Ok(Accepted { client_id: client.to_owned(), grant })
 }
 
-/// Why the body is not `{"grantType":"client_credentials"}`, if it is not.
-fn body_problem(body: &[u8]) -> Option<String> {
+/// The freshness check on `X-TIMESTAMP`: why `when` is too far from `now`, if it is.
+pub fn skew_problem(when: DateTime<Utc>, now: DateTime<Utc>, max_skew: u64) -> Option<String> {
+    let skew = when.timestamp().abs_diff(now.timestamp());
+    (skew > max_skew).then(|| format!("X-TIMESTAMP is {skew} s away from the server clock (allowed: {max_skew} s)"))
+}
+
+/// The body as a JSON object, or why it is not one.
+fn body_object(body: &[u8], expected: &str) -> std::result::Result<serde_json::Map<String, Value>, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Some(r#"The body is empty; expected {"grantType":"client_credentials"}"#.into());
+        return Err(format!("The body is empty; expected {expected}"));
     }
-    let why = match serde_json::from_slice::<Value>(body) {
-        Err(_) => "The body is not valid JSON".to_owned(),
-        Ok(Value::Object(fields)) => match fields.get("grantType") {
-            Some(Value::String(g)) if g == "client_credentials" => return None,
-            Some(Value::String(g)) if g.len() <= 40 => {
-                format!("grantType must be \"client_credentials\", not {}", Value::from(g.as_str()))
-            }
-            Some(_) => r#"grantType must be the string "client_credentials""#.to_owned(),
-            None => r#"grantType is missing; expected "client_credentials""#.to_owned(),
-        },
-        Ok(_) => "The body must be a JSON object".to_owned(),
+    match serde_json::from_slice::<Value>(body) {
+        Err(_) => Err("The body is not valid JSON".to_owned()),
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err("The body must be a JSON object".to_owned()),
+    }
+}
+
+/// `grantType` must be one of `allowed`; otherwise why not.
+fn grant_type<'a>(fields: &'a serde_json::Map<String, Value>, allowed: &[&str]) -> std::result::Result<&'a str, String> {
+    let expected = allowed.iter().map(|g| format!("\"{g}\"")).collect::<Vec<_>>().join(" or ");
+    match fields.get("grantType") {
+        Some(Value::String(g)) if allowed.contains(&g.as_str()) => Ok(g),
+        Some(Value::String(g)) if g.len() <= 40 => Err(format!("grantType must be {expected}, not {}", Value::from(g.as_str()))),
+        Some(_) => Err(format!("grantType must be the string {expected}")),
+        None => Err(format!("grantType is missing; expected {expected}")),
+    }
+}
+
+/// `{"grantType":"client_credentials"}`, or why the body is not that.
+fn b2b_body(body: &[u8]) -> std::result::Result<GrantRequest, String> {
+    let fields = body_object(body, B2B_BODY)?;
+    grant_type(&fields, &["client_credentials"])?;
+    Ok(GrantRequest::ClientCredentials)
+}
+
+/// An auth code or refresh token grant; else the case code (00 or 02) and the message.
+fn b2b2c_body(body: &[u8]) -> std::result::Result<GrantRequest, (u8, String)> {
+    let bad = |why: String| (0, format!("Bad Request. {why}"));
+    let fields = body_object(body, r#"{"grantType":"authorization_code","authCode":"…"}"#).map_err(bad)?;
+    let grant = grant_type(&fields, &["authorization_code", "refresh_token"]).map_err(bad)?;
+    let field = if grant == "authorization_code" { "authCode" } else { "refreshToken" };
+    let value = match fields.get(field) {
+        Some(Value::String(v)) if !v.trim().is_empty() => v.clone(),
+        None | Some(Value::Null) | Some(Value::String(_)) => return Err((2, format!("Invalid Mandatory Field {field}"))),
+        Some(_) => return Err((1, format!("Invalid Field Format {field}"))),
     };
-    Some(why)
+    Ok(if grant == "authorization_code" { GrantRequest::AuthorizationCode(value) } else { GrantRequest::RefreshToken(value) })
 }
 
 /// The claims of an issued token: `iss`, `iat`, `exp`, `clientId` and a random `jti`.
@@ -205,6 +301,54 @@ mod tests {
         let r = refused(&h, BODY);
         assert_eq!((r.http_status, r.response_code), (401, "4017300"));
         assert!(r.message.starts_with("Unauthorized. Invalid Signature (expected SHA256withRSA over \"MCH|"), "{}", r.message);
+    }
+
+    #[test]
+    fn b2b2c_requests_use_service_74_and_their_own_bodies() {
+        let (sk, pk) = keys();
+        let h = signed(&sk, "MCH", &timestamp::now_utc());
+        let header = |n: &str| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
+        let key_for = |id: &str| (id == "MCH").then_some(&pk);
+        let judge = |body: &str| check_token_request_for(TokenEndpoint::B2b2c, &header, body.as_bytes(), Utc::now(), 300, &key_for);
+        let ok = judge(r#"{"grantType":"authorization_code","authCode":"c1"}"#).unwrap();
+        assert_eq!((ok.client_id.as_str(), &ok.grant), ("MCH", &GrantRequest::AuthorizationCode("c1".into())));
+        let ok = judge(r#"{"grantType":"refresh_token","refreshToken":"r1"}"#).unwrap();
+        assert_eq!(ok.grant, GrantRequest::RefreshToken("r1".into()));
+        assert_eq!(format!("{:?}", ok.grant), "RefreshToken(…)", "Debug hides the token");
+        let refused = |body: &str| {
+            let r = judge(body).unwrap_err();
+            (r.http_status, r.response_code, r.message)
+        };
+        assert_eq!(refused(r#"{"grantType":"authorization_code"}"#), (400, "4007402", "Invalid Mandatory Field authCode".into()));
+        assert_eq!(refused(r#"{"grantType":"refresh_token","refreshToken":" "}"#), (400, "4007402", "Invalid Mandatory Field refreshToken".into()));
+        assert_eq!(refused(r#"{"grantType":"authorization_code","authCode":7}"#).1, "4007401");
+        let (status, code, message) = refused(BODY_STR);
+        assert_eq!((status, code), (400, "4007400"));
+        assert_eq!(message, r#"Bad Request. grantType must be "authorization_code" or "refresh_token", not "client_credentials""#);
+        assert_eq!(refused("").1, "4007400");
+        // Headers and signature as for B2B, with 74 codes.
+        let empty = |_: &str| None;
+        let r = check_token_request_for(TokenEndpoint::B2b2c, &empty, b"{}", Utc::now(), 300, &key_for).unwrap_err();
+        assert_eq!((r.response_code, r.message.as_str()), ("4007402", "Invalid Mandatory Field X-CLIENT-KEY"));
+        let other = |_: &str| None;
+        let r = check_token_request_for(TokenEndpoint::B2b2c, &header, br#"{"grantType":"authorization_code","authCode":"c"}"#, Utc::now(), 300, &other)
+            .unwrap_err();
+        assert_eq!((r.http_status, r.response_code), (401, "4017400"));
+        // The B2B check is the same function.
+        let r = check_token_request_for(TokenEndpoint::B2b, &header, BODY, Utc::now(), 300, &key_for).unwrap();
+        assert_eq!(r.grant, GrantRequest::ClientCredentials);
+    }
+
+    const BODY_STR: &str = r#"{"grantType":"client_credentials"}"#;
+
+    #[test]
+    fn skew() {
+        let now = Utc::now();
+        assert_eq!(skew_problem(now - chrono::TimeDelta::seconds(300), now, 300), None);
+        assert_eq!(
+            skew_problem(now + chrono::TimeDelta::seconds(301), now, 300).unwrap(),
+            "X-TIMESTAMP is 301 s away from the server clock (allowed: 300 s)"
+        );
     }
 
     #[test]

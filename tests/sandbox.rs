@@ -1,6 +1,7 @@
-//! The sandbox over real sockets: every refusal of the token endpoint, every fault mode as seen
-//! on the wire, the HTTP limits, concurrency, shutdown, TLS, and the binary; verified partly with
-//! the `openssl` and `curl` command-line tools, independently of this crate.
+//! The sandbox over real sockets: every refusal of the token endpoints and of create-VA, every
+//! fault mode as seen on the wire, token revocation and the client's retry, B2B2C tokens, DOKU's
+//! notifications to a test merchant, the HTTP limits, concurrency, shutdown, TLS, and the binary;
+//! verified partly with the `openssl` and `curl` command-line tools, independently of this crate.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -12,13 +13,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use doku::key::{PrivateKey, PublicKey};
-use doku::sandbox::{Fault, Log, Sandbox, SandboxConfig, STATS_PATH, TOKEN_PATH};
+use doku::sandbox::{notify, Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
+use doku::signature::symmetric;
 use doku::{jwt, signature, timestamp};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------- keys, dirs, the shared sandbox
 
 struct Merchant {
+    pem: String,
     key: Arc<PrivateKey>,
     public: PublicKey,
 }
@@ -30,7 +33,7 @@ fn merchant() -> &'static Merchant {
         let pem = String::from_utf8(pkey.private_key_to_pem_pkcs8().unwrap()).unwrap();
         let key = PrivateKey::cached(&pem, None).unwrap();
         let public = PublicKey::parse(&key.public_key_pem().unwrap()).unwrap();
-        Merchant { key, public }
+        Merchant { pem, key, public }
     })
 }
 
@@ -892,7 +895,11 @@ fn the_binary() {
     let help = run(Command::new(bin).arg("--help"));
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    for flag in ["--listen", "--client", "--tls-dir", "--token-ttl", "--max-skew", "--fault", "--quiet", "--version", "stall-body", "clock:+S"] {
+    for flag in [
+        "--listen", "--client", "--tls-dir", "--token-ttl", "--max-skew", "--fault", "--quiet", "--version", "stall-body", "clock:+S",
+        "--secret ID=SECRET", "--secret-file", "--doku-key-dir", "--notify URL", "--notify-client", "--notify-ca", "--notify-exit",
+        CREATE_VA_PATH, B2B2C_TOKEN_PATH, REVOKE_PATH,
+    ] {
         assert!(text.contains(flag), "--help lacks {flag}");
     }
     let bad = run(Command::new(bin).arg("--fault").arg("X=explode"));
@@ -971,4 +978,733 @@ fn tls_with_a_generated_ca() {
     assert_eq!(String::from_utf8_lossy(&again.stdout), "200");
     drop(sb);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------- create-va: the protected endpoint
+
+const SECRET: &str = "s3cr3t/Śecret=value";
+
+/// Clients of the create-VA sandbox; each test that revokes or counts uses its own.
+const VA_CLIENTS: &[&str] = &["MCH-VA", "MCH-VA2", "MCH-NOSECRET", "MCH-VA500", "MCH-VAERR", "MCH-VATTL", "MCH-REVOKE", "MCH-REVOKE2", "MCH-RETRY", "MCH-B2B2C", "MCH-B2B2C2", "MCH-DUP"];
+
+fn va_config() -> SandboxConfig {
+    SandboxConfig {
+        clients: VA_CLIENTS.iter().map(|id| (id.to_string(), merchant().public.clone())).collect(),
+        secrets: VA_CLIENTS.iter().filter(|id| **id != "MCH-NOSECRET").map(|id| (id.to_string(), SECRET.to_owned())).collect(),
+        faults: vec![
+            ("MCH-VA500".into(), Fault::Http500),
+            ("MCH-VA500".into(), Fault::Delay(200)),
+            ("MCH-VAERR".into(), Fault::Error200),
+            ("MCH-VATTL".into(), Fault::Ttl(1)),
+        ],
+        log: Log::Off,
+        ..SandboxConfig::default()
+    }
+}
+
+fn va_sandbox() -> &'static Sandbox {
+    static S: OnceLock<Sandbox> = OnceLock::new();
+    S.get_or_init(|| Sandbox::start(va_config()).unwrap())
+}
+
+fn post_to(path: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (n, v) in headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    req.into_bytes()
+}
+
+fn b2b_token(addr: SocketAddr, id: &str) -> String {
+    let r = post_signed(addr, id, &now_z());
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["accessToken"].as_str().unwrap().to_owned()
+}
+
+/// A create-VA body, pretty-printed, with a non-ASCII name and `/` in the trxId.
+fn va_body(trx: &str) -> String {
+    format!(
+        "{{\n  \"partnerServiceId\": \"  888994\",\n  \"customerNo\": \"00000000000000000001\",\n  \"virtualAccountNo\": \"  88899400000000000000000001\",\n  \"virtualAccountName\": \"Śiti Nurhaliza / Toko\",\n  \"trxId\": \"{trx}\",\n  \"totalAmount\": {{ \"value\": \"11500.00\", \"currency\": \"IDR\" }},\n  \"virtualAccountTrxType\": \"C\",\n  \"expiredDate\": \"2026-12-31T23:59:59+07:00\"\n}}\n"
+    )
+}
+
+/// Every header of a correctly signed create-VA request, as (name, value).
+fn va_headers(token: &str, id: &str, body: &str, ts: &str, secret: &str) -> Vec<(String, String)> {
+    let req = symmetric::Request { method: "POST", path: CREATE_VA_PATH, access_token: token, body: Some(body), timestamp: ts };
+    let sig = symmetric::sign(secret.as_bytes(), &req).unwrap();
+    vec![
+        ("Authorization".into(), format!("Bearer {token}")),
+        ("X-TIMESTAMP".into(), ts.to_owned()),
+        ("X-SIGNATURE".into(), sig),
+        ("X-PARTNER-ID".into(), id.to_owned()),
+        ("X-EXTERNAL-ID".into(), doku::request::external_id()),
+        ("CHANNEL-ID".into(), "H2H".into()),
+    ]
+}
+
+fn post_va(addr: SocketAddr, headers: &[(String, String)], body: &str) -> Resp {
+    let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    raw(addr, &post_to(CREATE_VA_PATH, &pairs, body))
+}
+
+fn without(headers: &[(String, String)], name: &str) -> Vec<(String, String)> {
+    headers.iter().filter(|(n, _)| n != name).cloned().collect()
+}
+
+fn with(headers: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    let mut h = without(headers, name);
+    h.push((name.to_owned(), value.to_owned()));
+    h
+}
+
+fn assert_code(r: &Resp, status: u16, code: &str, fragment: &str) {
+    let body = r.json();
+    assert_eq!((r.status, body["responseCode"].as_str()), (status, Some(code)), "{body}");
+    let message = body["responseMessage"].as_str().unwrap();
+    assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(r.header("x-timestamp").and_then(timestamp::parse).is_some());
+}
+
+#[test]
+fn create_va_succeeds_and_echoes_the_account() {
+    let sb = va_sandbox();
+    let token = b2b_token(sb.addr(), "MCH-VA");
+    let body = va_body("INV/2026/0001");
+    let wib = timestamp::Offset::parse("+07:00").unwrap().now();
+    for ts in [now_z(), wib] {
+        let r = post_va(sb.addr(), &va_headers(&token, "MCH-VA", &body, &ts, SECRET), &body);
+        assert_code(&r, 200, "2002700", "Successful");
+        let data = &r.json()["virtualAccountData"];
+        assert_eq!(data["virtualAccountName"], "Śiti Nurhaliza / Toko");
+        assert_eq!(data["trxId"], "INV/2026/0001");
+        assert_eq!(data["partnerServiceId"], "  888994");
+        assert_eq!(data["totalAmount"], json!({"value": "11500.00", "currency": "IDR"}));
+        assert_eq!(data["virtualAccountTrxType"], "C");
+        assert_eq!(data["expiredDate"], "2026-12-31T23:59:59+07:00");
+    }
+    // The minified body carries the same signature.
+    let minified = doku::signature::minify::minify(&body).unwrap();
+    let r = post_va(sb.addr(), &va_headers(&token, "MCH-VA", &body, &now_z(), SECRET), &minified);
+    assert_code(&r, 200, "2002700", "Successful");
+}
+
+#[test]
+fn create_va_through_the_library_client() {
+    let sb = va_sandbox();
+    let config = format!(
+        r#"{{"client_id":"MCH-VA2","private_key":{},"base_url":"{}","proxy":"","client_secret":{},"channel_id":"H2H"}}"#,
+        serde_json::to_string(&merchant().pem).unwrap(),
+        sb.url(),
+        serde_json::to_string(SECRET).unwrap()
+    );
+    let client = doku::token::Client::from_json(&config).unwrap();
+    let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/lib/1"))).unwrap();
+    assert_eq!((r.http_status, r.response_code.as_deref()), (200, Some("2002700")), "{}", r.body);
+}
+
+#[test]
+fn create_va_refusals_in_order() {
+    let sb = va_sandbox();
+    let token = b2b_token(sb.addr(), "MCH-VA");
+    let body = va_body("INV/refused/1");
+    let ts = now_z();
+    let good = va_headers(&token, "MCH-VA", &body, &ts, SECRET);
+    let refused = |headers: &[(String, String)], status: u16, code: &str, fragment: &str| {
+        let r = post_va(sb.addr(), headers, &body);
+        assert_code(&r, status, code, fragment);
+        assert!(!r.text().contains(&token[token.len() - 40..]), "the token is echoed: {}", r.text());
+        r
+    };
+    // Mandatory headers, in order: each missing one is reported while the later ones are missing too.
+    let names = ["Authorization", "X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"];
+    for (i, name) in names.iter().enumerate() {
+        let mut h = good.clone();
+        for later in &names[i..] {
+            h = without(&h, later);
+        }
+        let r = refused(&h, 400, "4002702", &format!("Invalid Mandatory Field {name}"));
+        assert_eq!(r.json()["responseMessage"], format!("Invalid Mandatory Field {name}"));
+    }
+    refused(&with(&good, "Authorization", &format!("Basic {token}")), 400, "4002702", "Invalid Mandatory Field Authorization");
+    refused(&with(&good, "Authorization", "Bearer "), 400, "4002702", "Invalid Mandatory Field Authorization");
+    refused(&with(&good, "CHANNEL-ID", ""), 400, "4002702", "Invalid Mandatory Field CHANNEL-ID");
+    // Formats.
+    refused(&with(&good, "X-TIMESTAMP", "2026-11-28 10:00:00"), 400, "4002701", "Invalid Field Format X-TIMESTAMP");
+    refused(&with(&good, "X-EXTERNAL-ID", "12ab"), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
+    refused(&with(&good, "X-EXTERNAL-ID", &"1".repeat(37)), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
+    // The token: garbage, tampered, or another sandbox's (checked before the timestamp's skew).
+    let stale = with(&good, "X-TIMESTAMP", &shifted_z(-3600));
+    refused(&with(&stale, "Authorization", "Bearer not-a-jwt"), 401, "4012701", "Invalid Token (B2B): malformed JWT");
+    let other = Sandbox::start(config_with_faults(&[])).unwrap();
+    let foreign = b2b_token(other.addr(), "MCH-OK");
+    refused(&with(&good, "Authorization", &format!("Bearer {foreign}")), 401, "4012701", "Invalid Token (B2B): JWT rejected");
+    // The token's client must be the partner.
+    let token2 = b2b_token(sb.addr(), "MCH-VA2");
+    let h = va_headers(&token2, "MCH-VA", &body, &ts, SECRET);
+    refused(&h, 401, "4012700", "Unauthorized. X-PARTNER-ID does not match the token's client");
+    // Skew, then the secret.
+    let old = shifted_z(-400);
+    let r = refused(&va_headers(&token, "MCH-VA", &body, &old, SECRET), 401, "4012700", "Unauthorized. X-TIMESTAMP is ");
+    assert!(r.json()["responseMessage"].as_str().unwrap().ends_with("s away from the server clock (allowed: 300 s)"));
+    let nosecret = b2b_token(sb.addr(), "MCH-NOSECRET");
+    refused(&va_headers(&nosecret, "MCH-NOSECRET", &body, &ts, SECRET), 401, "4012700", "Unauthorized. No client secret registered for MCH-NOSECRET");
+    // The signature: wrong secret, other body, other timestamp, not base64.
+    let digest = doku::signature::symmetric::body_digest(Some(&body)).unwrap();
+    let expected = format!(
+        "Unauthorized. Invalid Signature (expected HMAC-SHA512 over \"POST:{CREATE_VA_PATH}:<access token>:{digest}:{ts}\" with the client secret registered for MCH-VA: "
+    );
+    let r = refused(&va_headers(&token, "MCH-VA", &body, &ts, "wrong-secret"), 401, "4012700", &expected);
+    assert_eq!(r.json()["responseMessage"], format!("{expected}it does not match the request and client secret)"));
+    let signed_other_body = va_headers(&token, "MCH-VA", &va_body("INV/other"), &ts, SECRET);
+    refused(&signed_other_body, 401, "4012700", &expected);
+    // The same instant written in WIB is another string to sign.
+    let same_instant = timestamp::Offset::parse("+07:00").unwrap().format(timestamp::parse(&ts).unwrap().to_utc());
+    let other_ts = va_headers(&token, "MCH-VA", &body, &same_instant, SECRET);
+    refused(&with(&other_ts, "X-TIMESTAMP", &ts), 401, "4012700", &expected);
+    refused(&with(&good, "X-SIGNATURE", "%%%"), 401, "4012700", "not base64");
+    // A body that cannot be digested.
+    let r = post_va(sb.addr(), &good, "{not json");
+    assert_code(&r, 400, "4002700", "Bad Request. body is not valid JSON");
+}
+
+#[test]
+fn create_va_body_fields_are_mandatory() {
+    let sb = va_sandbox();
+    let token = b2b_token(sb.addr(), "MCH-VA");
+    let full: Value = serde_json::from_str(&va_body("INV/fields/1")).unwrap();
+    for field in ["partnerServiceId", "customerNo", "virtualAccountNo", "virtualAccountName", "trxId", "totalAmount"] {
+        let mut v = full.clone();
+        v.as_object_mut().unwrap().remove(field);
+        let body = serde_json::to_string_pretty(&v).unwrap();
+        let r = post_va(sb.addr(), &va_headers(&token, "MCH-VA", &body, &now_z(), SECRET), &body);
+        assert_code(&r, 400, "4002702", &format!("Invalid Mandatory Field {field}"));
+    }
+    let mut v = full.clone();
+    v["totalAmount"].as_object_mut().unwrap().remove("currency");
+    let body = v.to_string();
+    let r = post_va(sb.addr(), &va_headers(&token, "MCH-VA", &body, &now_z(), SECRET), &body);
+    assert_code(&r, 400, "4002702", "Invalid Mandatory Field totalAmount.currency");
+    let r = post_va(sb.addr(), &va_headers(&token, "MCH-VA", "", &now_z(), SECRET), "");
+    assert_code(&r, 400, "4002700", "The body is empty");
+    let r = post_va(sb.addr(), &va_headers(&token, "MCH-VA", "[1]", &now_z(), SECRET), "[1]");
+    assert_code(&r, 400, "4002700", "must be a JSON object");
+}
+
+#[test]
+fn create_va_refuses_a_duplicate_external_id() {
+    let sb = va_sandbox();
+    let token = b2b_token(sb.addr(), "MCH-DUP");
+    let body = va_body("INV/dup/1");
+    let first = va_headers(&token, "MCH-DUP", &body, &now_z(), SECRET);
+    assert_code(&post_va(sb.addr(), &first, &body), 200, "2002700", "Successful");
+    let external = first.iter().find(|(n, _)| n == "X-EXTERNAL-ID").unwrap().1.clone();
+    // Signed afresh, same external id: refused.
+    let again = with(&va_headers(&token, "MCH-DUP", &body, &now_z(), SECRET), "X-EXTERNAL-ID", &external);
+    let r = post_va(sb.addr(), &again, &body);
+    assert_code(&r, 409, "4092700", "Conflict. Duplicate X-EXTERNAL-ID");
+    assert_eq!(r.json()["responseMessage"], "Conflict. Duplicate X-EXTERNAL-ID");
+    // Another client may use the same id.
+    let token2 = b2b_token(sb.addr(), "MCH-VA2");
+    let other = with(&va_headers(&token2, "MCH-VA2", &body, &now_z(), SECRET), "X-EXTERNAL-ID", &external);
+    assert_code(&post_va(sb.addr(), &other, &body), 200, "2002700", "Successful");
+    // A refused request (bad signature) does not use the id up.
+    let fresh = doku::request::external_id();
+    let bad = with(&va_headers(&token, "MCH-DUP", &body, &now_z(), "wrong"), "X-EXTERNAL-ID", &fresh);
+    assert_code(&post_va(sb.addr(), &bad, &body), 401, "4012700", "Invalid Signature");
+    let good = with(&va_headers(&token, "MCH-DUP", &body, &now_z(), SECRET), "X-EXTERNAL-ID", &fresh);
+    assert_code(&post_va(sb.addr(), &good, &body), 200, "2002700", "Successful");
+}
+
+#[test]
+fn create_va_with_an_expired_token() {
+    let sb = va_sandbox();
+    let token = b2b_token(sb.addr(), "MCH-VATTL");
+    std::thread::sleep(Duration::from_millis(2100));
+    let body = va_body("INV/ttl/1");
+    let r = post_va(sb.addr(), &va_headers(&token, "MCH-VATTL", &body, &now_z(), SECRET), &body);
+    assert_code(&r, 401, "4012701", "Invalid Token (B2B): JWT rejected: it expired");
+}
+
+#[test]
+fn create_va_faults_apply() {
+    let sb = va_sandbox();
+    let body = va_body("INV/fault/1");
+    // The faults break these clients' token answers too: mint tokens directly.
+    let token = sb.issue_token("MCH-VAERR").unwrap();
+    let r = post_va(sb.addr(), &va_headers(&token, "MCH-VAERR", &body, &now_z(), SECRET), &body);
+    assert_code(&r, 200, "5002700", "General Error");
+    // http500 with a delay: the token request and create-va alike.
+    let t = Instant::now();
+    let r = post_signed(sb.addr(), "MCH-VA500", &now_z());
+    assert_eq!(r.status, 500);
+    let token = sb.issue_token("MCH-VA500").unwrap();
+    let r = post_va(sb.addr(), &va_headers(&token, "MCH-VA500", &body, &now_z(), SECRET), &body);
+    assert_eq!((r.status, r.header("content-type")), (500, Some("text/html")));
+    assert!(t.elapsed() >= Duration::from_millis(400));
+    // Refusals are not replaced.
+    let r = post_va(sb.addr(), &va_headers(&token, "MCH-VA500", &body, &now_z(), "wrong"), &body);
+    assert_code(&r, 401, "4012700", "Invalid Signature");
+}
+
+// ---------------------------------------------------------------- revocation and the client's retry
+
+#[test]
+fn revoked_tokens_are_invalid_tokens() {
+    let sb = va_sandbox();
+    let body = va_body("INV/revoke/1");
+    let token = b2b_token(sb.addr(), "MCH-REVOKE");
+    let other = b2b_token(sb.addr(), "MCH-REVOKE2");
+    assert_code(&post_va(sb.addr(), &va_headers(&token, "MCH-REVOKE", &body, &now_z(), SECRET), &body), 200, "2002700", "Successful");
+    assert_eq!(sb.revoke_tokens("MCH-REVOKE"), 1);
+    assert_eq!(sb.revoke_tokens("MCH-REVOKE"), 0, "already revoked");
+    let r = post_va(sb.addr(), &va_headers(&token, "MCH-REVOKE", &body, &now_z(), SECRET), &body);
+    assert_code(&r, 401, "4012701", "Invalid Token (B2B): the token was revoked");
+    assert!(sb.check_token(&token).unwrap_err().message().contains("revoked"));
+    assert_eq!(sb.check_token(&other).unwrap(), "MCH-REVOKE2", "other clients keep theirs");
+    // A new token works.
+    let fresh = b2b_token(sb.addr(), "MCH-REVOKE");
+    assert_code(&post_va(sb.addr(), &va_headers(&fresh, "MCH-REVOKE", &body, &now_z(), SECRET), &body), 200, "2002700", "Successful");
+
+    // Out of process: POST /sandbox/v1/revoke?client=ID.
+    let r = raw(sb.addr(), &post_to(&format!("{REVOKE_PATH}?client=MCH-REVOKE2"), &[], ""));
+    assert_eq!((r.status, r.json()["responseCode"].as_str(), r.json()["revoked"].as_u64()), (200, Some("2000000"), Some(1)), "{}", r.text());
+    assert!(sb.check_token(&other).unwrap_err().message().contains("revoked"));
+    let r = raw(sb.addr(), &post_to(&format!("{REVOKE_PATH}?client=MCH-REVOKE"), &[], ""));
+    assert_eq!(r.json()["revoked"], 1);
+    let r = raw(sb.addr(), &post_to(REVOKE_PATH, &[], ""));
+    assert_code(&r, 400, "4000000", "client=ID");
+    let r = raw(sb.addr(), format!("GET {REVOKE_PATH}?client=X HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes());
+    assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
+}
+
+#[test]
+fn the_client_refetches_and_retries_once_after_revocation() {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sb = Sandbox::start(SandboxConfig { log: Log::Capture(Arc::clone(&lines)), ..va_config() }).unwrap();
+    let config = format!(
+        r#"{{"client_id":"MCH-RETRY","private_key":{},"base_url":"{}","proxy":"","client_secret":{},"channel_id":"H2H"}}"#,
+        serde_json::to_string(&merchant().pem).unwrap(),
+        sb.url(),
+        serde_json::to_string(SECRET).unwrap()
+    );
+    let client = doku::token::Client::from_json(&config).unwrap();
+    let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/retry/1"))).unwrap();
+    assert_eq!((r.http_status, r.response_code.as_deref()), (200, Some("2002700")), "{}", r.body);
+    assert_eq!(sb.token_requests("MCH-RETRY"), 1);
+    assert_eq!(sb.revoke_tokens("MCH-RETRY"), 1);
+    let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/retry/2"))).unwrap();
+    assert_eq!((r.http_status, r.response_code.as_deref()), (200, Some("2002700")), "{}", r.body);
+    assert_eq!(sb.token_requests("MCH-RETRY"), 2, "one new token after the 4012701");
+    drop(sb);
+    let lines = lines.lock().unwrap().clone();
+    let va = |outcome: &str, code: &str, http: u16| format!("client=MCH-RETRY outcome={outcome} code={code} http={http} path={CREATE_VA_PATH}");
+    let token = format!("client=MCH-RETRY outcome=ok code=2007300 http=200 path={TOKEN_PATH}");
+    assert_eq!(lines, [token.clone(), va("ok", "2002700", 200), va("refused", "4012701", 401), token, va("ok", "2002700", 200)]);
+    assert!(!lines.join("\n").contains(SECRET));
+}
+
+// ---------------------------------------------------------------- B2B2C tokens
+
+fn b2b2c_request(id: &str, body: &str) -> Vec<u8> {
+    let ts = now_z();
+    let sig = sign(&merchant().key, id, &ts);
+    post_to(B2B2C_TOKEN_PATH, &[("X-CLIENT-KEY", id), ("X-TIMESTAMP", &ts), ("X-SIGNATURE", &sig)], body)
+}
+
+fn auth_code(code: &str) -> String {
+    json!({"grantType": "authorization_code", "authCode": code}).to_string()
+}
+
+fn refresh(token: &str) -> String {
+    json!({"grantType": "refresh_token", "refreshToken": token}).to_string()
+}
+
+fn assert_customer_token(r: &Resp, sb: &Sandbox, id: &str, ttl: i64) -> String {
+    let body = r.json();
+    assert_eq!((r.status, body["responseCode"].as_str(), body["tokenType"].as_str()), (200, Some("2007400"), Some("Bearer")), "{body}");
+    assert_eq!(r.header("x-client-key"), Some(id));
+    let now = Utc::now();
+    for (field, secs) in [("accessTokenExpiryTime", ttl), ("refreshTokenExpiryTime", 30 * 24 * 3600)] {
+        let text = body[field].as_str().unwrap();
+        assert!(text.ends_with("+07:00"), "{field}: {text}");
+        let at = timestamp::parse(text).unwrap().to_utc();
+        assert!(((at - now).num_seconds() - secs).abs() <= 5, "{field}: {text}");
+    }
+    let claims = jwt::verify_rs256(body["accessToken"].as_str().unwrap(), &token_public_key(sb), now.timestamp()).unwrap();
+    assert_eq!(claims["clientId"], id);
+    // A customer token is not a B2B token.
+    let e = sb.check_token(body["accessToken"].as_str().unwrap()).unwrap_err();
+    assert!(e.message().contains("B2B2C"), "{e}");
+    let refresh = body["refreshToken"].as_str().unwrap().to_owned();
+    assert!(refresh.len() >= 32 && refresh.bytes().all(|b| b.is_ascii_graphic()));
+    refresh
+}
+
+#[test]
+fn b2b2c_tokens_from_auth_codes_and_refresh_tokens() {
+    let sb = va_sandbox();
+    let r = raw(sb.addr(), &b2b2c_request("MCH-B2B2C", &auth_code("auth-code-123")));
+    let refresh1 = assert_customer_token(&r, sb, "MCH-B2B2C", 900);
+    // The refresh token gets a new pair; it stays usable until it expires.
+    let r = raw(sb.addr(), &b2b2c_request("MCH-B2B2C", &refresh(&refresh1)));
+    let refresh2 = assert_customer_token(&r, sb, "MCH-B2B2C", 900);
+    assert_ne!(refresh1, refresh2);
+    assert_eq!(raw(sb.addr(), &b2b2c_request("MCH-B2B2C", &refresh(&refresh1))).status, 200);
+
+    let refused = |id: &str, body: &str, status: u16, code: &str, message: &str| {
+        let r = raw(sb.addr(), &b2b2c_request(id, body));
+        assert_refused(&r, status, code, message);
+    };
+    refused("MCH-B2B2C", &auth_code("invalid-code"), 401, "4017401", "Invalid Auth Code");
+    refused("MCH-B2B2C", &refresh("rt-unknown"), 401, "4017401", "Invalid Refresh Token: it was not issued by this sandbox, or was forgotten");
+    refused("MCH-B2B2C2", &refresh(&refresh2), 401, "4017401", "Invalid Refresh Token: it was issued to another client");
+    refused("MCH-B2B2C", r#"{"grantType":"authorization_code"}"#, 400, "4007402", "Invalid Mandatory Field authCode");
+    refused("MCH-B2B2C", r#"{"grantType":"refresh_token","refreshToken":""}"#, 400, "4007402", "Invalid Mandatory Field refreshToken");
+    refused("MCH-B2B2C", BODY, 400, "4007400", r#"Bad Request. grantType must be "authorization_code" or "refresh_token", not "client_credentials""#);
+    refused("MCH-NOBODY", &auth_code("c"), 401, "4017400", "Unauthorized. Unknown Client");
+    let r = raw(sb.addr(), &post_to(B2B2C_TOKEN_PATH, &[("X-CLIENT-KEY", "MCH-B2B2C")], &auth_code("c")));
+    assert_refused(&r, 400, "4007402", "Invalid Mandatory Field X-TIMESTAMP");
+    let ts = now_z();
+    let bad = sign(stranger(), "MCH-B2B2C", &ts);
+    let r = raw(sb.addr(), &post_to(B2B2C_TOKEN_PATH, &[("X-CLIENT-KEY", "MCH-B2B2C"), ("X-TIMESTAMP", &ts), ("X-SIGNATURE", &bad)], &auth_code("c")));
+    assert_eq!((r.status, r.json()["responseCode"].as_str()), (401, Some("4017400")));
+    assert!(r.json()["responseMessage"].as_str().unwrap().starts_with("Unauthorized. Invalid Signature (expected SHA256withRSA over"));
+    // Revocation covers refresh tokens too.
+    assert!(sb.revoke_tokens("MCH-B2B2C") >= 2);
+    refused("MCH-B2B2C", &refresh(&refresh2), 401, "4017401", "Invalid Refresh Token: it was revoked");
+}
+
+#[test]
+fn b2b2c_through_the_library_client() {
+    let sb = va_sandbox();
+    let config = format!(
+        r#"{{"client_id":"MCH-B2B2C2","private_key":{},"base_url":"{}","proxy":""}}"#,
+        serde_json::to_string(&merchant().pem).unwrap(),
+        sb.url()
+    );
+    let client = doku::token::Client::from_json(&config).unwrap();
+    let t = client.b2b2c_token(doku::token::b2b2c::Grant::AuthorizationCode("code-1")).unwrap();
+    assert!(t.access_token_expiry_time.ends_with("+07:00"));
+    let again = client.b2b2c_token(doku::token::b2b2c::Grant::RefreshToken(&t.refresh_token)).unwrap();
+    assert_ne!(again.access_token.as_str(), t.access_token.as_str());
+    let e = client.b2b2c_token(doku::token::b2b2c::Grant::AuthorizationCode("invalid-1")).unwrap_err();
+    assert_eq!((e.kind(), e.response_code()), (doku::ErrorKind::Api, Some("4017401")));
+    assert!(e.message().contains("Invalid Auth Code"), "{e}");
+}
+
+// ---------------------------------------------------------------- notifications to a test merchant
+
+/// What the test merchant received.
+#[derive(Clone, Debug)]
+struct Received {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+struct TestMerchant {
+    url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+/// A tiny merchant on a std `TcpListener`: it answers DOKU's token request with
+/// `merchant::TokenIssuer` (DOKU's public key, the merchant's own JWT key), then verifies a
+/// notification's Bearer token with `jwt::verify_rs256` and its `X-SIGNATURE` with
+/// `symmetric::verify`, as a merchant using this library would. One request per connection.
+fn test_merchant(client_id: &'static str, doku_public: PublicKey, secret: &'static str, prefix: &'static str) -> TestMerchant {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}{prefix}", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&received);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            let head_end = loop {
+                if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break end;
+                }
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break usize::MAX,
+                    Ok(n) => data.extend_from_slice(&buf[..n]),
+                }
+            };
+            if head_end == usize::MAX {
+                continue;
+            }
+            let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
+            let mut lines = head.split("\r\n");
+            let path = lines.next().unwrap().split(' ').nth(1).unwrap().to_owned();
+            let headers: Vec<(String, String)> =
+                lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned())).collect();
+            let len: usize = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.parse().unwrap()).unwrap_or(0);
+            let mut body = data[head_end + 4..].to_vec();
+            while body.len() < len {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => body.extend_from_slice(&buf[..n]),
+                }
+            }
+            let req = Received { path, headers, body: String::from_utf8(body).unwrap() };
+            log.lock().unwrap().push(req.clone());
+            let (status, answer) = merchant_answer(&req, client_id, &doku_public, secret);
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    TestMerchant { url, received }
+}
+
+fn merchant_answer(req: &Received, client_id: &str, doku_public: &PublicKey, secret: &str) -> (u16, String) {
+    let header = |n: &str| req.header(n);
+    if req.path.ends_with(TOKEN_PATH) {
+        let issuer = doku::merchant::TokenIssuer {
+            client_id,
+            doku_public_key: doku_public,
+            merchant_key: &merchant().key,
+            ttl: 900,
+            max_skew: 300,
+        };
+        return issuer.answer(&header, req.body.as_bytes(), Utc::now()).unwrap();
+    }
+    if !req.path.ends_with(notify::PAYMENT_PATH) {
+        return (404, r#"{"responseCode":"4042500","responseMessage":"Not Found"}"#.into());
+    }
+    let refuse = |status: u16, code: &str, message: &str| (status, json!({"responseCode": code, "responseMessage": message}).to_string());
+    let bearer = header("Authorization").unwrap_or_default();
+    let claims = match jwt::verify_rs256(bearer, &merchant().public, Utc::now().timestamp()) {
+        Ok(c) => c,
+        Err(_) => return refuse(401, "4012501", "Invalid Token (B2B)"),
+    };
+    if claims["clientId"].as_str() != header("X-PARTNER-ID") {
+        return refuse(401, "4012500", "Unauthorized. X-PARTNER-ID");
+    }
+    let signed = symmetric::Request {
+        method: "POST",
+        path: &req.path,
+        access_token: bearer,
+        body: Some(&req.body),
+        timestamp: header("X-TIMESTAMP").unwrap_or_default(),
+    };
+    if symmetric::verify(secret.as_bytes(), &signed, header("X-SIGNATURE").unwrap_or_default()).is_err() {
+        return refuse(401, "4012500", "Unauthorized. Invalid Signature");
+    }
+    let v: Value = serde_json::from_str(&req.body).unwrap();
+    (200, json!({"responseCode": "2002500", "responseMessage": "Successful", "virtualAccountData": {"trxId": v["trxId"]}}).to_string())
+}
+
+fn notify_sandbox(secret: &str) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        secrets: vec![("MCH-NOTIFY".into(), secret.to_owned())],
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn notify_flow_against_a_test_merchant() {
+    let sb = notify_sandbox(SECRET);
+    let doku_public = PublicKey::parse(&sb.doku_public_key_pem().unwrap()).unwrap();
+    for prefix in ["", "/hooks/doku"] {
+        let m = test_merchant("MCH-NOTIFY", doku_public.clone(), SECRET, prefix);
+        let config = sb.notify_config(&m.url, "MCH-NOTIFY").unwrap();
+        assert!(!format!("{config:?}").contains(SECRET), "Debug never prints the secret");
+        let report = notify::run(&config).unwrap();
+        assert!(report.ok(), "{report:?}");
+        assert_eq!(report.token, notify::Step { http_status: Some(200), response_code: Some("2007300".into()) });
+        assert_eq!(report.payment, Some(notify::Step { http_status: Some(200), response_code: Some("2002500".into()) }));
+        assert_eq!(report.summary(), "notify: ok (token 2007300, payment 2002500)");
+        let received = m.received.lock().unwrap().clone();
+        assert_eq!(received.len(), 2);
+        assert_eq!(received[0].path, format!("{prefix}{TOKEN_PATH}"));
+        assert_eq!(received[0].header("X-CLIENT-KEY"), Some("MCH-NOTIFY"));
+        assert_eq!(received[0].body, BODY);
+        let n = &received[1];
+        assert_eq!(n.path, format!("{prefix}{}", notify::PAYMENT_PATH));
+        assert_eq!(n.body, report.notification);
+        assert!(n.body.contains("\n  \"virtualAccountName\": \"Budi Śantoso / Toko Kue Ñam\""), "pretty, non-ASCII, /: {}", n.body);
+        let v: Value = serde_json::from_str(&n.body).unwrap();
+        assert_eq!(v["paidAmount"], json!({"value": "10000.00", "currency": "IDR"}));
+        assert!(v["trxId"].as_str().unwrap().starts_with("INV/"));
+        for field in ["partnerServiceId", "customerNo", "virtualAccountNo", "paymentRequestId", "trxDateTime"] {
+            assert!(v[field].is_string(), "{field}");
+        }
+        assert_eq!(n.header("CHANNEL-ID"), Some("95221"));
+        assert_eq!(n.header("X-PARTNER-ID"), Some("MCH-NOTIFY"));
+        let external = n.header("X-EXTERNAL-ID").unwrap();
+        assert!(external.len() == 36 && external.bytes().all(|b| b.is_ascii_digit()));
+        assert!(n.header("X-TIMESTAMP").unwrap().ends_with("+07:00"));
+        assert!(n.header("Authorization").unwrap().starts_with("Bearer ey"));
+    }
+}
+
+#[test]
+fn notify_failures_say_which_step() {
+    let sb = notify_sandbox(SECRET);
+    let doku_public = PublicKey::parse(&sb.doku_public_key_pem().unwrap()).unwrap();
+    // The merchant has another DOKU key: it refuses the token request.
+    let m = test_merchant("MCH-NOTIFY", stranger_public(), SECRET, "");
+    let report = notify::run(&sb.notify_config(&m.url, "MCH-NOTIFY").unwrap()).unwrap();
+    assert!(!report.ok());
+    assert_eq!(report.token, notify::Step { http_status: Some(401), response_code: Some("4017300".into()) });
+    assert_eq!(report.payment, None);
+    let why = report.failure.clone().unwrap();
+    assert!(why.starts_with("token request: the merchant answered HTTP 401 with 4017300: Unauthorized. Invalid Signature"), "{why}");
+    assert!(report.summary().starts_with("notify: failed: token request:"));
+    assert_eq!(m.received.lock().unwrap().len(), 1);
+
+    // The merchant knows another secret: it refuses the notification.
+    let m = test_merchant("MCH-NOTIFY", doku_public.clone(), "another-secret", "");
+    let report = notify::run(&sb.notify_config(&m.url, "MCH-NOTIFY").unwrap()).unwrap();
+    assert_eq!(report.token.response_code.as_deref(), Some("2007300"));
+    assert_eq!(report.payment, Some(notify::Step { http_status: Some(401), response_code: Some("4012500".into()) }));
+    let why = report.failure.clone().unwrap();
+    assert!(why.starts_with("payment notification: the merchant answered HTTP 401 with 4012500: Unauthorized. Invalid Signature"), "{why}");
+    assert_eq!(report.step_lines().len(), 2);
+
+    // The merchant knows another client id.
+    let m = test_merchant("MCH-OTHER", doku_public, SECRET, "");
+    let report = notify::run(&sb.notify_config(&m.url, "MCH-NOTIFY").unwrap()).unwrap();
+    assert!(report.failure.unwrap().contains("4017300: Unauthorized. Unknown Client"));
+
+    // Nobody listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let report = notify::run(&sb.notify_config(&format!("http://127.0.0.1:{port}"), "MCH-NOTIFY").unwrap()).unwrap();
+    assert_eq!(report.token.http_status, None);
+    assert!(report.failure.unwrap().contains("cannot connect to 127.0.0.1"));
+
+    // Runs that cannot start are errors.
+    let e = sb.notify_config("http://127.0.0.1:9", "MCH-UNKNOWN").unwrap_err();
+    assert!(e.message().contains("no client secret registered for MCH-UNKNOWN"), "{e}");
+    let e = notify::run(&sb.notify_config("http://merchant.example", "MCH-NOTIFY").unwrap()).unwrap_err();
+    assert!(e.message().contains("plain http:// is allowed only for loopback"), "{e}");
+    let mut config = sb.notify_config("https://localhost:9", "MCH-NOTIFY").unwrap();
+    config.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
+    assert!(notify::run(&config).unwrap_err().message().contains("cannot be read"));
+    config.ca_file = None;
+    config.client_secret = String::new().into();
+    assert!(notify::run(&config).unwrap_err().message().contains("secret is empty"));
+}
+
+fn stranger_public() -> PublicKey {
+    PublicKey::parse(&stranger().public_key_pem().unwrap()).unwrap()
+}
+
+#[test]
+fn dokus_key_pair_is_persisted() {
+    let dir = temp_dir("doku-key");
+    let keys = dir.join("keys");
+    let config = || SandboxConfig { doku_key_dir: Some(keys.clone()), log: Log::Off, ..SandboxConfig::default() };
+    let sb = Sandbox::start(config()).unwrap();
+    let public_file = sb.doku_public_key_file().unwrap();
+    assert_eq!(public_file, keys.join("doku-public.pem"));
+    let pem = sb.doku_public_key_pem().unwrap();
+    assert_eq!(std::fs::read_to_string(&public_file).unwrap(), pem);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(keys.join("doku-private.pem")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    drop(sb);
+    // Reused across restarts, and the public file is restored if lost.
+    std::fs::remove_file(&public_file).unwrap();
+    let sb = Sandbox::start(config()).unwrap();
+    assert_eq!(sb.doku_public_key_pem().unwrap(), pem);
+    assert_eq!(std::fs::read_to_string(&public_file).unwrap(), pem);
+    drop(sb);
+    // The TLS directory serves when no key directory is given; without either, nothing is written.
+    let tls = dir.join("tls");
+    let sb = Sandbox::start(SandboxConfig { tls_dir: Some(tls.clone()), log: Log::Off, ..SandboxConfig::default() }).unwrap();
+    assert_eq!(sb.doku_public_key_file(), Some(tls.join("doku-public.pem")));
+    assert!(tls.join("doku-private.pem").exists());
+    let plain = notify_sandbox(SECRET);
+    assert_eq!(plain.doku_public_key_file(), None);
+    assert_ne!(plain.doku_public_key_pem().unwrap(), pem);
+    assert_eq!(plain.doku_public_key_pem().unwrap(), plain.doku_public_key_pem().unwrap(), "one pair per run");
+    // A damaged private key is reported, not replaced.
+    std::fs::write(keys.join("doku-private.pem"), "garbage").unwrap();
+    let e = Sandbox::start(config()).err().unwrap();
+    assert!(e.to_string().contains("doku-private.pem"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_binary_notifies_and_exits() {
+    let bin = env!("CARGO_BIN_EXE_doku-sandbox");
+    let dir = temp_dir("bin-notify");
+    // The merchant is configured with DOKU's public key before the sandbox runs.
+    let pkey = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    std::fs::write(dir.join("doku-private.pem"), pkey.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let doku_public = PublicKey::parse(&String::from_utf8(pkey.public_key_to_pem().unwrap()).unwrap()).unwrap();
+    std::fs::write(dir.join("secret.txt"), format!("  {SECRET}\n")).unwrap();
+    let run_notify = |merchant_url: &str| {
+        run(Command::new(bin).current_dir(&dir).args([
+            "--listen", "127.0.0.1:0", "--quiet", "--doku-key-dir", ".", "--secret-file", "MCH-BN=secret.txt",
+            "--notify", merchant_url, "--notify-client", "MCH-BN", "--notify-exit",
+        ]))
+    };
+    let m = test_merchant("MCH-BN", doku_public, SECRET, "");
+    let out = run_notify(&m.url);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("listening on http://127.0.0.1:"), "{stdout}");
+    assert!(stdout.ends_with("notify: ok (token 2007300, payment 2002500)\n"), "{stdout}");
+    assert!(stderr.contains("doku public key: ./doku-public.pem"), "{stderr}");
+    assert!(stderr.contains("notify: token request: HTTP 200, 2007300\nnotify: payment notification: HTTP 200, 2002500"), "{stderr}");
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+    assert_eq!(
+        std::fs::read(dir.join("doku-public.pem")).unwrap(),
+        pkey.public_key_to_pem().unwrap(),
+        "the public half of the given key"
+    );
+    // A refusing merchant: exit 1 with the reason.
+    let m = test_merchant("MCH-BN", stranger_public(), SECRET, "");
+    let out = run_notify(&m.url);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("notify: failed: token request: the merchant answered HTTP 401 with 4017300"), "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn create_va_with_curl_and_the_openssl_cli() {
+    let sb = va_sandbox();
+    let token = b2b_token(sb.addr(), "MCH-VA");
+    // Already minified, so the shell hashes exactly the bytes it sends.
+    let body = r#"{"partnerServiceId":"  888994","customerNo":"7","virtualAccountNo":"  8889947","virtualAccountName":"Ñoño / CLI","trxId":"INV/cli/1","totalAmount":{"value":"1.00","currency":"IDR"}}"#;
+    let script = format!(
+        r#"TS=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+HASH=$(printf '%s' "$BODY" | sha256sum | cut -d' ' -f1)
+SIG=$(printf '%s' "POST:{CREATE_VA_PATH}:$TOKEN:$HASH:$TS" | openssl dgst -sha512 -hmac "$SECRET" -binary | base64 -w0)
+curl -sS --max-time 10 -w '\n%{{http_code}}' -X POST "{url}{CREATE_VA_PATH}" -H 'Content-Type: application/json' \
+  -H "Authorization: Bearer $TOKEN" -H "X-TIMESTAMP: $TS" -H "X-SIGNATURE: $SIG" -H 'X-PARTNER-ID: MCH-VA' \
+  -H "X-EXTERNAL-ID: $(date +%s%N)" -H 'CHANNEL-ID: H2H' --data-binary "$BODY""#,
+        url = sb.url()
+    );
+    let out = run(Command::new("sh").arg("-c").arg(script).env("BODY", body).env("TOKEN", &token).env("SECRET", SECRET));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (answer, status) = text.rsplit_once('\n').unwrap_or_else(|| panic!("{text} {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(status, "200", "{answer}");
+    let v: Value = serde_json::from_str(answer).unwrap();
+    assert_eq!(v["responseCode"], "2002700");
+    assert_eq!(v["virtualAccountData"]["virtualAccountName"], "Ñoño / CLI");
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use doku::key::PublicKey;
-use doku::sandbox::{Fault, Log, Sandbox, SandboxConfig, STATS_PATH, TOKEN_PATH};
+use doku::sandbox::notify::{self, PAYMENT_PATH};
+use doku::sandbox::{Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 
 fn help() -> String {
     format!(
@@ -23,6 +24,20 @@ X-TIMESTAMP too far from the server clock (401, 4017300), a signature that is no
 \"CLIENT_ID|X-TIMESTAMP\" with the registered key (401, 4017300, with an explanation), else 200, 2007300 and an
 RS256 JWT. GET {STATS_PATH} returns {{\"tokenRequests\":{{\"CLIENT_ID\":N}}}}.
 
+POST {B2B2C_TOKEN_PATH}: the same header and signature checks (service 74), body
+{{\"grantType\":\"authorization_code\",\"authCode\":\"...\"}} (codes starting with \"invalid\" get 401, 4017401) or
+{{\"grantType\":\"refresh_token\",\"refreshToken\":\"...\"}} (one this sandbox issued); 200, 2007400 with accessToken,
+accessTokenExpiryTime, refreshToken (30 days) and refreshTokenExpiryTime.
+
+POST {CREATE_VA_PATH} (service 27), in order:
+missing Authorization: Bearer / X-TIMESTAMP / X-SIGNATURE / X-PARTNER-ID / X-EXTERNAL-ID / CHANNEL-ID (400, 4002702),
+malformed X-TIMESTAMP or X-EXTERNAL-ID (not digits, over 36) (400, 4002701), a token not issued here, expired or
+revoked (401, 4012701), a token of another client than X-PARTNER-ID, X-TIMESTAMP too far off, no --secret for the
+client, or an X-SIGNATURE that is not HMAC-SHA512 with the secret over
+\"POST:PATH:TOKEN:sha256hex(minified body):X-TIMESTAMP\" (401, 4012700), an X-EXTERNAL-ID the client used today
+(409, 4092700), a missing body field (400, 4002702), else 200, 2002700 with virtualAccountData.
+POST {REVOKE_PATH}?client=ID revokes that client's tokens, so clients see 4012701 and fetch a new one.
+
 OPTIONS:
   --listen ADDR:PORT        address to listen on (default 127.0.0.1:8080; port 0 picks a free port)
   --client ID=PEM_FILE      register a merchant: client id and its RSA public key (PEM or bare base64);
@@ -31,16 +46,33 @@ OPTIONS:
                             server-key.pem are created on first use (for localhost and 127.0.0.1) and reused
   --token-ttl SECONDS       token lifetime, the expiresIn value (default 900)
   --max-skew SECONDS        largest accepted X-TIMESTAMP distance from the server clock (default 300)
-  --fault ID=MODE           make the server misbehave for one client id; repeatable, modes combine
+  --secret ID=SECRET        a client secret, for create-va and notifications; repeatable; never logged
+  --secret-file ID=PATH     the same, read from a file (surrounding whitespace trimmed)
+  --fault ID=MODE           make the server misbehave for one client id (X-CLIENT-KEY, or X-PARTNER-ID on
+                            create-va); repeatable, modes combine
+  --doku-key-dir DIR        keep DOKU's key pair in DIR/doku-private.pem and DIR/doku-public.pem (created on
+                            first use, reused after; default: the --tls-dir, else a new pair per run)
+  --notify URL              act as DOKU toward the merchant at URL, once, after starting:
+                            POST URL{TOKEN_PATH} signed with DOKU's private key, then
+                            POST URL{PAYMENT_PATH} (a VA payment notification) with that token
+                            and an HMAC-SHA512 X-SIGNATURE keyed with the client secret
+  --notify-client ID        the merchant's client id (default: the first --client); needs its --secret
+  --notify-ca FILE          CA certificates (PEM) to trust for an https:// merchant
+  --notify-exit             exit after notifying: 0 if the merchant accepted both requests, else 1
   --quiet                   no request log
   -h, --help                this text
   -V, --version             the version
 
 FAULT MODES:
 {faults}
+  On b2b2c and create-va, delay, reset, http500, badjson, error200 (5007400 / 5002700), stall-body and clock
+  apply alike, and ttl to b2b2c access tokens; the others concern B2B tokens only.
 
 OUTPUT:
   The first line on stdout is \"listening on URL\"; with --tls-dir the second is \"ca file: PATH\".
+  With a persisted DOKU key pair, stderr gets \"doku public key: PATH\" (merchants verify DOKU with it).
+  --notify prints one line per step on stderr, then \"notify: ok (token 2007300, payment 2002500)\" or
+  \"notify: failed: REASON\" on stdout.
   stderr gets one line per request: client=ID outcome=ok|refused|fault:MODE code=CODE http=STATUS path=PATH
   (never signatures, tokens or keys). The server runs until interrupted (Ctrl-C, SIGTERM).
 
@@ -58,8 +90,20 @@ EXAMPLE:
     )
 }
 
+struct Notify {
+    url: String,
+    client: String,
+    ca: Option<PathBuf>,
+    exit: bool,
+}
+
+struct Options {
+    config: SandboxConfig,
+    notify: Option<Notify>,
+}
+
 enum Parsed {
-    Run(SandboxConfig),
+    Run(Box<Options>),
     Exit(String),
 }
 
@@ -68,6 +112,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
         ..SandboxConfig::default()
     };
+    let (mut notify_url, mut notify_client, mut notify_ca, mut notify_exit) = (None, None, None, false);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -99,10 +144,48 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                 let fault: Fault = mode.parse().map_err(|e| format!("--fault {id}: {e}"))?;
                 config.faults.push((id, fault));
             }
+            "--secret" => {
+                // The secret is never echoed, not even in errors.
+                let (id, secret) = value("ID=SECRET")?
+                    .split_once('=')
+                    .filter(|(id, s)| !id.is_empty() && !s.is_empty())
+                    .map(|(id, s)| (id.to_owned(), s.to_owned()))
+                    .ok_or_else(|| "--secret: expected ID=SECRET, with neither empty".to_owned())?;
+                config.secrets.push((id, secret));
+            }
+            "--secret-file" => {
+                let (id, file) = split_pair(&flag, &value("ID=PATH")?)?;
+                let text = std::fs::read_to_string(&file).map_err(|e| format!("--secret-file {id}: cannot read {file}: {e}"))?;
+                let secret = text.trim();
+                if secret.is_empty() {
+                    return Err(format!("--secret-file {id}: {file} is empty"));
+                }
+                config.secrets.push((id, secret.to_owned()));
+            }
+            "--doku-key-dir" => config.doku_key_dir = Some(PathBuf::from(value("a directory")?)),
+            "--notify" => notify_url = Some(value("the merchant's base URL")?),
+            "--notify-client" => notify_client = Some(value("a client id")?),
+            "--notify-ca" => notify_ca = Some(PathBuf::from(value("a CA file")?)),
+            "--notify-exit" => notify_exit = true,
             _ => return Err(format!("unknown argument \"{}\"", arg.escape_default())),
         }
     }
-    Ok(Parsed::Run(config))
+    let notify = match notify_url {
+        None if notify_client.is_some() || notify_ca.is_some() || notify_exit => {
+            return Err("--notify-client, --notify-ca and --notify-exit need --notify URL".into())
+        }
+        None => None,
+        Some(url) => {
+            let client = notify_client
+                .or_else(|| config.clients.first().map(|(id, _)| id.clone()))
+                .ok_or_else(|| "--notify needs --notify-client ID (or a --client)".to_owned())?;
+            if !config.secrets.iter().any(|(id, _)| *id == client) {
+                return Err(format!("--notify: no --secret {client}=... (the notification is signed with the client secret)"));
+            }
+            Some(Notify { url, client, ca: notify_ca, exit: notify_exit })
+        }
+    };
+    Ok(Parsed::Run(Box::new(Options { config, notify })))
 }
 
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
@@ -130,8 +213,8 @@ fn split_pair(flag: &str, text: &str) -> Result<(String, String), String> {
 }
 
 fn main() -> ExitCode {
-    let config = match parse_args(std::env::args().skip(1)) {
-        Ok(Parsed::Run(config)) => config,
+    let Options { config, notify } = match parse_args(std::env::args().skip(1)) {
+        Ok(Parsed::Run(options)) => *options,
         Ok(Parsed::Exit(text)) => {
             print!("{text}");
             return ExitCode::SUCCESS;
@@ -141,7 +224,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if config.clients.is_empty() {
+    if config.clients.is_empty() && notify.is_none() {
         eprintln!("doku-sandbox: warning: no --client registered; every token request will get \"Unknown Client\"");
     }
     let listen = config.listen;
@@ -159,6 +242,34 @@ fn main() -> ExitCode {
     }
     let _ = out.flush();
     drop(out);
+    if let Some(path) = sandbox.doku_public_key_file() {
+        eprintln!("doku public key: {}", path.display());
+    }
+    if let Some(n) = notify {
+        let result = sandbox
+            .notify_config(&n.url, &n.client)
+            .map(|mut c| {
+                c.ca_file = n.ca;
+                c
+            })
+            .and_then(|c| notify::run(&c));
+        let ok = match result {
+            Ok(report) => {
+                for line in report.step_lines() {
+                    eprintln!("{line}");
+                }
+                println!("{}", report.summary());
+                report.ok()
+            }
+            Err(e) => {
+                println!("notify: failed: {e}");
+                false
+            }
+        };
+        if n.exit {
+            return if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        }
+    }
     // Serve until a signal ends the process (default dispositions are fine).
     loop {
         std::thread::park();
@@ -178,13 +289,14 @@ mod tests {
 
     #[test]
     fn flags() {
-        let Ok(Parsed::Run(c)) = parse_args(
+        let Ok(Parsed::Run(o)) = parse_args(
             ["--listen", "127.0.0.1:0", "--token-ttl=60", "--max-skew", "5", "--fault", "A=delay:10", "--fault=A=ttl:2", "--quiet"]
                 .iter()
                 .map(|s| s.to_string()),
         ) else {
             panic!()
         };
+        let c = o.config;
         assert_eq!(c.listen.port(), 0);
         assert_eq!((c.token_ttl, c.max_skew), (60, 5));
         assert_eq!(c.faults, vec![("A".to_owned(), Fault::Delay(10)), ("A".to_owned(), Fault::Ttl(2))]);
@@ -202,5 +314,34 @@ mod tests {
         assert!(err(&["--fault", "A"]).contains("expected ID=VALUE"));
         assert!(err(&["--fault", "A=boom"]).contains("unknown fault mode"));
         assert!(err(&["--client", "A=/nonexistent/pub.pem"]).contains("cannot read /nonexistent/pub.pem"));
+        assert!(err(&["--secret", "A"]).contains("expected ID=SECRET"));
+        assert!(err(&["--secret", "=s3cr3t"]).contains("expected ID=SECRET"));
+        assert!(!err(&["--secret", "=s3cr3t"]).contains("s3cr3t"), "the secret is never echoed");
+        assert!(err(&["--secret-file", "A=/nonexistent/secret"]).contains("cannot read /nonexistent/secret"));
+        assert!(err(&["--notify-exit"]).contains("need --notify URL"));
+        assert!(err(&["--notify", "http://127.0.0.1:9"]).contains("--notify-client"));
+        assert!(err(&["--notify", "http://127.0.0.1:9", "--notify-client", "A"]).contains("no --secret A="));
+    }
+
+    #[test]
+    fn secrets_and_notify_flags() {
+        let dir = std::env::temp_dir().join(format!("doku-sbx-bin-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("secret");
+        std::fs::write(&file, "  from-file \n").unwrap();
+        let args = [
+            "--secret", "A=x=y", "--secret-file", &format!("B={}", file.display()), "--notify", "http://127.0.0.1:9",
+            "--notify-client", "B", "--notify-ca", "/tmp/ca.pem", "--notify-exit", "--doku-key-dir", "/tmp/dk",
+        ];
+        let Ok(Parsed::Run(o)) = parse_args(args.iter().map(|s| s.to_string())) else { panic!() };
+        assert_eq!(o.config.secrets, [("A".to_owned(), "x=y".to_owned()), ("B".to_owned(), "from-file".to_owned())]);
+        assert_eq!(o.config.doku_key_dir, Some(PathBuf::from("/tmp/dk")));
+        assert!(!format!("{:?}", o.config).contains("from-file"), "Debug never prints secrets");
+        let n = o.notify.unwrap();
+        assert_eq!((n.url.as_str(), n.client.as_str(), n.exit), ("http://127.0.0.1:9", "B", true));
+        assert_eq!(n.ca, Some(PathBuf::from("/tmp/ca.pem")));
+        std::fs::write(&file, " \n").unwrap();
+        assert!(err(&["--secret-file", &format!("B={}", file.display())]).contains("is empty"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -15,6 +15,37 @@ const STALL_DECLARED: usize = 1000;
 const HTML_500: &str = "<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>\n\
 <body><h1>Internal Server Error</h1><p>doku-sandbox: the http500 fault mode is set for this client.</p></body></html>\n";
 
+/// A success as a response-replacing fault turns it: `http500` an HTML page, `error200` HTTP 200
+/// with the service's General Error code (`general_error`, e.g. `5007300`), `badjson` the body
+/// cut in half, `stall-body` a declared 1000 bytes of which 10 are sent. Any other fault, or
+/// none, leaves it unchanged. Shared by every endpoint that answers a client.
+pub(crate) fn replace_success(fault: Option<Fault>, mut resp: Response, general_error: &str) -> Response {
+    let Body::Full(body) = &resp.body else { return resp };
+    let now = resp.now;
+    match fault {
+        Some(Fault::Http500) => raw_response(500, "text/html", HTML_500.as_bytes().to_vec(), now),
+        Some(Fault::Error200) => {
+            let echo = resp.headers.iter().find(|(n, _)| *n == "X-CLIENT-KEY").map(|(_, v)| v.clone());
+            let fields = [("responseCode", json!(general_error)), ("responseMessage", json!("General Error"))];
+            json_response(200, &fields, now, echo.as_deref())
+        }
+        Some(Fault::BadJson) => {
+            let half = body[..body.len() / 2].to_vec();
+            resp.body = Body::Full(half);
+            resp.code = None;
+            resp
+        }
+        Some(Fault::StallBody) => {
+            let sent = body[..body.len().min(10)].to_vec();
+            resp.body = Body::Stall { declared: STALL_DECLARED.max(body.len()), sent };
+            resp.code = None;
+            resp.close = true;
+            resp
+        }
+        _ => resp,
+    }
+}
+
 /// Judges a token request. Returns the response and `"ok"` or `"refused"`; faults applied on
 /// the way are pushed to `applied`.
 pub(crate) fn token(
@@ -71,18 +102,6 @@ pub(crate) fn token(
         None => json_response(200, &success(json!(ttl), token.as_deref()), now, echo),
         Some(Fault::ExpiresString) => json_response(200, &success(json!(ttl.to_string()), token.as_deref()), now, echo),
         Some(Fault::NoToken) => json_response(200, &success(json!(ttl), None), now, echo),
-        Some(Fault::Error200) => json_response(
-            200,
-            &[("responseCode", json!("5007300")), ("responseMessage", json!("General Error"))],
-            now,
-            echo,
-        ),
-        Some(Fault::BadJson) => {
-            let mut resp = json_response(200, &success(json!(ttl), None), now, echo);
-            resp.body = Body::Full(br#"{"responseCode":"2007300","responseMessage":"Successful","accessToken":"eyJhbGciOi"#.to_vec());
-            resp.code = None;
-            resp
-        }
         Some(Fault::Huge) => {
             // A complete, valid success whose additionalInfo pads it to 4 MiB: a client without a
             // size limit would accept it.
@@ -96,15 +115,8 @@ pub(crate) fn token(
             resp.code = Some("2007300".into());
             resp
         }
-        Some(Fault::StallBody) => {
-            let mut resp = json_response(200, &[], now, echo);
-            resp.body = Body::Stall { declared: STALL_DECLARED, sent: br#"{"response"#.to_vec() };
-            resp.code = None;
-            resp.close = true;
-            resp
-        }
-        // Http500, the one replacing fault left.
-        Some(_) => raw_response(500, "text/html", HTML_500.as_bytes().to_vec(), now),
+        // http500, error200, badjson, stall-body: as for every endpoint (badjson without a token).
+        Some(fault) => replace_success(Some(fault), json_response(200, &success(json!(ttl), None), now, echo), "5007300"),
     };
     (resp, "ok")
 }

@@ -47,6 +47,12 @@ impl Fault {
   clock:+S|-S      this client sees a server clock shifted by S seconds (skew check, Date, X-TIMESTAMP)
   ttl:S            tokens for this client live S seconds (expiresIn = S)";
 
+    /// Faults that break any endpoint's successful answer alike (see `b2b::replace_success`),
+    /// not only a token's.
+    pub(crate) fn replaces_any_answer(self) -> bool {
+        matches!(self, Fault::Http500 | Fault::BadJson | Fault::Error200 | Fault::StallBody)
+    }
+
     /// Faults that replace a successful token response with something broken.
     pub(crate) fn replaces_response(self) -> bool {
         matches!(

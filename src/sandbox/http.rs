@@ -35,6 +35,8 @@ pub(crate) struct Request {
     pub method: String,
     /// The path without the query string.
     pub path: String,
+    /// The query string, without `?` (empty when there is none).
+    pub query: String,
     pub version: Version,
     /// Names are lowercase.
     pub headers: Vec<(String, String)>,
@@ -345,7 +347,7 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<Request, ReqError> {
         }
         _ => return Err(bad("malformed request line: invalid version")),
     };
-    let path = origin_path(target).ok_or_else(|| bad("malformed request line: invalid target"))?;
+    let (path, query) = origin_path(target).ok_or_else(|| bad("malformed request line: invalid target"))?;
     let mut headers = Vec::new();
     for line in lines {
         if line.starts_with([' ', '\t']) {
@@ -367,21 +369,22 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<Request, ReqError> {
     if version == Version::Http11 && !headers.iter().any(|(n, _)| n == "host") {
         return Err(bad("missing Host header"));
     }
-    Ok(Request { method: method.to_owned(), path, version, headers, body: Vec::new() })
+    Ok(Request { method: method.to_owned(), path, query, version, headers, body: Vec::new() })
 }
 
-/// The path of an origin-form (`/p?q`) or absolute-form (`http://h/p?q`) target.
-fn origin_path(target: &str) -> Option<String> {
+/// The path and query of an origin-form (`/p?q`) or absolute-form (`http://h/p?q`) target.
+fn origin_path(target: &str) -> Option<(String, String)> {
     let path = if target.starts_with('/') {
         target
     } else if target == "*" {
-        return Some("*".to_owned());
+        return Some(("*".to_owned(), String::new()));
     } else {
         let rest = target.strip_prefix("http://").or_else(|| target.strip_prefix("https://"))?;
         rest.find('/').map(|i| &rest[i..]).unwrap_or("/")
     };
-    let end = path.find(['?', '#']).unwrap_or(path.len());
-    Some(path[..end].to_owned())
+    let path = &path[..path.find('#').unwrap_or(path.len())];
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    Some((path.to_owned(), query.to_owned()))
 }
 
 pub(crate) fn reason(status: u16) -> &'static str {
@@ -392,6 +395,7 @@ pub(crate) fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
         408 => "Request Timeout",
         411 => "Length Required",
         413 => "Content Too Large",
@@ -470,11 +474,13 @@ pub(crate) mod tests {
         );
         let r = read(&mut c).unwrap();
         assert_eq!((r.method.as_str(), r.path.as_str(), r.version), ("POST", "/a/b", Version::Http11));
+        assert_eq!(r.query, "x=1");
         assert_eq!(r.header("x-client-key"), Some("MCH-1"));
         assert_eq!(r.body, b"hello");
         assert!(r.keep_alive());
         let r = read(&mut c).unwrap();
         assert_eq!((r.method.as_str(), r.path.as_str(), r.version), ("GET", "/s", Version::Http10));
+        assert_eq!(r.query, "");
         assert!(r.keep_alive());
         assert!(matches!(read(&mut c), Err(ReqError::Closed)));
     }

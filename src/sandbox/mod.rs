@@ -1,17 +1,23 @@
-//! An offline SNAP server for tests: the B2B token endpoint with DOKU's checks, response codes and
-//! headers, plus fault modes that make it misbehave on purpose. Runs in-process ([`Sandbox`]) or
-//! as the `doku-sandbox` binary, over HTTP or HTTPS with a generated local CA.
+//! An offline SNAP server for tests: the B2B and B2B2C token endpoints with DOKU's checks,
+//! response codes and headers, a protected create-VA endpoint (Bearer token and symmetric
+//! signature), fault modes that make it misbehave on purpose, and DOKU's side of merchant
+//! notifications ([`notify`]). Runs in-process ([`Sandbox`]) or as the `doku-sandbox` binary,
+//! over HTTP or HTTPS with a generated local CA.
 //!
 //! Layout: `http` reads requests and writes heads; `server` owns sockets, threads and
-//! routing; `b2b` judges token requests; [`fault`] parses fault modes; `tls` makes the CA and
-//! the server certificate; `state` is what the connection threads share.
+//! routing; `b2b` and `b2b2c` judge token requests; `va` judges create-VA requests; [`fault`]
+//! parses fault modes; `tls` makes the CA and the server certificate; `state` is what the
+//! connection threads share; [`notify`] calls a merchant as DOKU does.
 
 mod b2b;
+mod b2b2c;
 pub mod fault;
 mod http;
+pub mod notify;
 mod server;
 mod state;
 mod tls;
+mod va;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -28,8 +34,15 @@ use state::State;
 
 /// The token endpoint's path.
 pub const TOKEN_PATH: &str = crate::token::B2B_PATH;
+/// The B2B2C (customer) token endpoint's path.
+pub const B2B2C_TOKEN_PATH: &str = crate::token::b2b2c::PATH;
+/// The protected endpoint: create a virtual account (service 27).
+pub const CREATE_VA_PATH: &str = "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va";
 /// Request counts for out-of-process tests: `{"tokenRequests":{"<client id>":N,...}}`.
 pub const STATS_PATH: &str = "/sandbox/v1/stats";
+/// `POST /sandbox/v1/revoke?client=ID`: revokes that client's tokens (out-of-process
+/// [`Sandbox::revoke_tokens`]); answers `{"responseCode":"2000000",…,"revoked":N}`.
+pub const REVOKE_PATH: &str = "/sandbox/v1/revoke";
 
 /// Where the one-line-per-request log goes. Lines never contain signatures, tokens or keys.
 #[derive(Clone, Debug, Default)]
@@ -41,16 +54,22 @@ pub enum Log {
     Capture(Arc<Mutex<Vec<String>>>),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SandboxConfig {
     /// Port 0 picks a free port.
     pub listen: SocketAddr,
     /// Registered merchants: client id → public key.
     pub clients: Vec<(String, PublicKey)>,
+    /// Client secrets: client id → secret, for symmetric signatures (create-VA, notifications).
+    /// Never printed, not even by `Debug`.
+    pub secrets: Vec<(String, String)>,
     /// Fault modes per client id; several per client combine (see [`Fault`]).
     pub faults: Vec<(String, Fault)>,
     /// `Some(dir)`: serve HTTPS with `dir/ca.pem` etc., created on first use and reused after.
     pub tls_dir: Option<PathBuf>,
+    /// Where DOKU's key pair is kept (`doku-private.pem`, `doku-public.pem`), created on first use
+    /// and reused after; defaults to `tls_dir`. With neither, a fresh pair is made per run.
+    pub doku_key_dir: Option<PathBuf>,
     /// Token lifetime in seconds (`expiresIn`).
     pub token_ttl: u64,
     /// Largest accepted distance, in seconds, between `X-TIMESTAMP` and the sandbox clock.
@@ -69,8 +88,10 @@ impl Default for SandboxConfig {
         SandboxConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             clients: Vec::new(),
+            secrets: Vec::new(),
             faults: Vec::new(),
             tls_dir: None,
+            doku_key_dir: None,
             token_ttl: 900,
             max_skew: 300,
             log: Log::Stderr,
@@ -78,6 +99,26 @@ impl Default for SandboxConfig {
             idle_timeout: Duration::from_secs(30),
             max_connections: 256,
         }
+    }
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secrets: Vec<String> = self.secrets.iter().map(|(id, _)| format!("{id}=…")).collect();
+        f.debug_struct("SandboxConfig")
+            .field("listen", &self.listen)
+            .field("clients", &self.clients)
+            .field("secrets", &secrets)
+            .field("faults", &self.faults)
+            .field("tls_dir", &self.tls_dir)
+            .field("doku_key_dir", &self.doku_key_dir)
+            .field("token_ttl", &self.token_ttl)
+            .field("max_skew", &self.max_skew)
+            .field("log", &self.log)
+            .field("head_timeout", &self.head_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .finish()
     }
 }
 
@@ -134,8 +175,8 @@ impl Sandbox {
         self.state.token_requests(client_id)
     }
 
-    /// Checks a token this sandbox issued (signature, expiry, and that it was issued here) and
-    /// returns its client id.
+    /// Checks a B2B token this sandbox issued (signature, expiry, that it was issued here, is a
+    /// B2B token and was not revoked) and returns its client id.
     pub fn check_token(&self, bearer: &str) -> Result<String> {
         self.state.check_token(bearer)
     }
@@ -143,6 +184,39 @@ impl Sandbox {
     /// The public key (PEM) that verifies this sandbox's tokens; it lives as long as the sandbox.
     pub fn token_public_key_pem(&self) -> String {
         self.state.token_public_key_pem()
+    }
+
+    /// A B2B token for `client_id`, as the token endpoint issues it (lifetime `token_ttl`), without
+    /// a request: for testing protected endpoints with clients whose token answers are faulted.
+    pub fn issue_token(&self, client_id: &str) -> Result<String> {
+        self.state.issue_token(client_id, self.state.token_ttl)
+    }
+
+    /// Revokes every token issued to `client_id` so far (B2B, and B2B2C access and refresh
+    /// tokens): they then fail [`Sandbox::check_token`] and the endpoints answer Invalid Token,
+    /// as DOKU does for a token it no longer honours. Returns how many were revoked.
+    pub fn revoke_tokens(&self, client_id: &str) -> usize {
+        self.state.revoke_tokens(client_id)
+    }
+
+    /// DOKU's public key (PEM), which merchants configure to verify DOKU's token requests.
+    pub fn doku_public_key_pem(&self) -> Result<String> {
+        self.state.doku_key()?.public_key_pem()
+    }
+
+    /// `DIR/doku-public.pem`, when DOKU's key pair is persisted (`doku_key_dir` or `tls_dir`).
+    pub fn doku_public_key_file(&self) -> Option<PathBuf> {
+        self.state.doku_key_dir.as_ref().map(|d| d.join(state::DOKU_PUBLIC_FILE))
+    }
+
+    /// A [`notify::NotifyConfig`] for notifying the merchant at `merchant_url` as DOKU: signed
+    /// with this sandbox's DOKU key and the secret registered for `client_id`.
+    pub fn notify_config(&self, merchant_url: &str, client_id: &str) -> Result<notify::NotifyConfig> {
+        let secret = self
+            .state
+            .secret(client_id)
+            .ok_or_else(|| crate::Error::invalid(format!("notify: no client secret registered for {client_id} (--secret {client_id}=…)")))?;
+        Ok(notify::NotifyConfig::new(merchant_url, client_id, secret, self.state.doku_key()?))
     }
 
     /// Stops accepting, joins the accept thread and closes live connections. Connection threads

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::fault::FaultSet;
 use super::http::{self, Conn, ReqError, Request, Transport};
 use super::state::State;
-use super::{b2b, STATS_PATH, TOKEN_PATH};
+use super::{b2b, b2b2c, va, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 use crate::timestamp;
 
 const ACCEPT_POLL: Duration = Duration::from_millis(20);
@@ -373,9 +373,11 @@ pub(crate) fn error_response(status: u16, message: &str, now: DateTime<Utc>, cli
 
 fn route(state: &State, req: &Request) -> Answer {
     let client_key = req.header("x-client-key").filter(|v| !v.is_empty());
-    let faults: FaultSet = client_key.and_then(|c| state.faults.get(c)).copied().unwrap_or_default();
+    // Faults follow the client: X-CLIENT-KEY on token requests, X-PARTNER-ID on transactions.
+    let client_id = client_key.or_else(|| req.header("x-partner-id").filter(|v| !v.is_empty()));
+    let faults: FaultSet = client_id.and_then(|c| state.faults.get(c)).copied().unwrap_or_default();
     let now = || state.now(faults.clock);
-    let client = client_key.map(sanitize);
+    let client = client_id.map(sanitize);
     let answer = |reply, outcome: &str| Answer { reply, client: client.clone(), outcome: outcome.to_owned() };
     let is_token_post = req.path == TOKEN_PATH && req.method == "POST";
     if let (true, Some(c)) = (is_token_post, client_key) {
@@ -394,18 +396,38 @@ fn route(state: &State, req: &Request) -> Answer {
     }
     let (resp, outcome) = match (req.path.as_str(), req.method.as_str()) {
         (TOKEN_PATH, "POST") => b2b::token(state, req, &faults, now(), &mut applied),
+        (B2B2C_TOKEN_PATH, "POST") => b2b2c::token(state, req, &faults, now(), &mut applied),
+        (CREATE_VA_PATH, "POST") => va::create(state, req, &faults, now(), &mut applied),
         (STATS_PATH, "GET" | "HEAD") => {
             (json_response(200, &[("tokenRequests", state.token_request_counts())], now(), client_key), "ok")
         }
-        (TOKEN_PATH, _) | (STATS_PATH, _) => {
+        (REVOKE_PATH, "POST") => revoke(state, req, now()),
+        (TOKEN_PATH | B2B2C_TOKEN_PATH | CREATE_VA_PATH | REVOKE_PATH | STATS_PATH, _) => {
             let mut resp = error_response(405, "Method Not Allowed", now(), client_key);
-            resp.headers.push(("Allow", if req.path == TOKEN_PATH { "POST" } else { "GET" }.into()));
+            resp.headers.push(("Allow", if req.path == STATS_PATH { "GET" } else { "POST" }.into()));
             (resp, "refused")
         }
         _ => (json_response(404, &[("responseCode", json!("4040000")), ("responseMessage", json!("Not Found"))], now(), client_key), "refused"),
     };
     let outcome = if outcome == "ok" && !applied.is_empty() { format!("fault:{}", applied.join("+")) } else { outcome.to_owned() };
     answer(Reply::Respond(resp), &outcome)
+}
+
+/// `POST /sandbox/v1/revoke?client=ID`: revokes the client's tokens.
+fn revoke(state: &State, req: &Request, now: DateTime<Utc>) -> (Response, &'static str) {
+    let client = url::form_urlencoded::parse(req.query.as_bytes()).find(|(k, _)| k == "client").map(|(_, v)| v.into_owned());
+    match client.filter(|c| !c.is_empty()) {
+        Some(client) => {
+            let revoked = state.revoke_tokens(&client);
+            let fields = [("responseCode", json!("2000000")), ("responseMessage", json!("Successful")), ("revoked", json!(revoked))];
+            (json_response(200, &fields, now, None), "ok")
+        }
+        None => {
+            let message = format!("Bad Request. Name the client: POST {REVOKE_PATH}?client=ID");
+            let fields = [("responseCode", json!("4000000")), ("responseMessage", json!(message))];
+            (json_response(400, &fields, now, None), "refused")
+        }
+    }
 }
 
 /// Log-safe text: visible ASCII only, bounded.

@@ -1,15 +1,19 @@
-//! What the accept thread and the connection threads share: configuration, the token signing
-//! key, issued tokens, request counts and the live connections.
+//! What the accept thread and the connection threads share: configuration, client secrets, the
+//! token signing key, DOKU's own key pair, issued tokens, seen external ids, request counts and
+//! the live connections.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{Shutdown, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use once_cell::sync::OnceCell;
 use openssl::ssl::SslAcceptor;
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use super::fault::FaultSet;
 use super::{Log, SandboxConfig};
@@ -21,16 +25,108 @@ use crate::key::{PrivateKey, PublicKey};
 const MAX_REMEMBERED_TOKENS: usize = 100_000;
 /// Distinct client ids counted; more would let a flood of made-up ids grow memory.
 const MAX_COUNTED_CLIENTS: usize = 10_000;
+/// `X-EXTERNAL-ID`s remembered for the day, over all clients; past it, the oldest are forgotten.
+const MAX_EXTERNAL_IDS: usize = 200_000;
 pub(crate) const ISSUER: &str = "doku-sandbox";
+/// DOKU's key pair, as persisted in `--doku-key-dir` (or `--tls-dir`).
+pub(crate) const DOKU_PRIVATE_FILE: &str = "doku-private.pem";
+pub(crate) const DOKU_PUBLIC_FILE: &str = "doku-public.pem";
+/// SNAP's business day is WIB's.
+const WIB_SECS: i64 = 7 * 3600;
 
 /// A poisoned lock only means another connection thread panicked; the data stays usable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// What an issued credential is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A B2B access token (JWT), keyed by its `jti`.
+    B2b,
+    /// A B2B2C (customer) access token (JWT), keyed by its `jti`.
+    CustomerAccess,
+    /// An opaque B2B2C refresh token, keyed by its SHA-256 (the token itself is not kept).
+    CustomerRefresh,
+}
+
 struct Issued {
     client: String,
     exp: i64,
+    kind: Kind,
+    revoked: bool,
+}
+
+/// The day's `X-EXTERNAL-ID`s per client, oldest first, bounded in total.
+#[derive(Default)]
+struct ExternalIds {
+    day: Option<NaiveDate>,
+    per_client: HashMap<String, (HashSet<String>, VecDeque<String>)>,
+    total: usize,
+}
+
+impl ExternalIds {
+    /// Records `id` for `client` on `day`; false when the client already used it that day. At
+    /// most `cap` ids are kept.
+    fn record(&mut self, client: &str, id: &str, day: NaiveDate, cap: usize) -> bool {
+        if self.day != Some(day) {
+            self.per_client.clear();
+            self.total = 0;
+            self.day = Some(day);
+        }
+        if self.per_client.get(client).is_some_and(|(set, _)| set.contains(id)) {
+            return false;
+        }
+        if self.total >= cap {
+            // Forget the oldest id of this client, or else of the client with the most.
+            let victim = if self.per_client.get(client).is_some_and(|(_, q)| !q.is_empty()) {
+                Some(client.to_owned())
+            } else {
+                self.per_client.iter().max_by_key(|(_, (_, q))| q.len()).map(|(c, _)| c.clone())
+            };
+            if let Some((set, queue)) = victim.and_then(|c| self.per_client.get_mut(&c)) {
+                if let Some(old) = queue.pop_front() {
+                    set.remove(&old);
+                    self.total -= 1;
+                }
+            }
+        }
+        let (set, queue) = self.per_client.entry(client.to_owned()).or_default();
+        set.insert(id.to_owned());
+        queue.push_back(id.to_owned());
+        self.total += 1;
+        true
+    }
+}
+
+fn generate_key() -> Result<PrivateKey> {
+    let crypto = |e: openssl::error::ErrorStack| Error::new(ErrorKind::Crypto, format!("generating an RSA key: {}", openssl_reason(&e)));
+    let pkey = openssl::rsa::Rsa::generate(2048).and_then(openssl::pkey::PKey::from_rsa).map_err(crypto)?;
+    let pem = Zeroizing::new(pkey.private_key_to_pem_pkcs8().map_err(crypto)?);
+    PrivateKey::parse(&String::from_utf8_lossy(&pem), None)
+}
+
+/// DOKU's key pair in `dir`: `doku-private.pem` is loaded, or created with `doku-public.pem`
+/// when absent; `doku-public.pem` is rewritten whenever it does not match.
+fn load_or_create_doku_key(dir: &Path) -> Result<PrivateKey> {
+    let io = |what: &str, path: &Path, e: std::io::Error| Error::invalid(format!("DOKU key: cannot {what} {}: {e}", path.display()));
+    std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
+    let (private_path, public_path) = (dir.join(DOKU_PRIVATE_FILE), dir.join(DOKU_PUBLIC_FILE));
+    let key = if private_path.exists() {
+        let text = Zeroizing::new(std::fs::read_to_string(&private_path).map_err(|e| io("read", &private_path, e))?);
+        PrivateKey::parse(&text, None)
+            .map_err(|e| Error::key(format!("DOKU key: {}: {e}; delete it to create a new key pair", private_path.display())))?
+    } else {
+        let key = generate_key()?;
+        let pem = Zeroizing::new(key.pkey().private_key_to_pem_pkcs8().map_err(|e| Error::key(openssl_reason(&e)))?);
+        super::tls::write_file(&private_path, &pem, true).map_err(|e| io("write", &private_path, e))?;
+        key
+    };
+    let public = key.public_key_pem()?;
+    if std::fs::read_to_string(&public_path).ok().as_deref() != Some(public.as_str()) {
+        super::tls::write_file(&public_path, public.as_bytes(), false).map_err(|e| io("write", &public_path, e))?;
+    }
+    Ok(key)
 }
 
 pub(crate) struct State {
@@ -43,9 +139,14 @@ pub(crate) struct State {
     pub max_connections: usize,
     pub tls: Option<SslAcceptor>,
     log: Log,
+    secrets: HashMap<String, Zeroizing<String>>,
     token_key: PrivateKey,
     token_public: PublicKey,
+    /// DOKU's key pair: made on first use, unless loaded from (or persisted to) `doku_key_dir`.
+    doku_key: OnceCell<Arc<PrivateKey>>,
+    pub doku_key_dir: Option<PathBuf>,
     tokens: Mutex<HashMap<String, Issued>>,
+    external_ids: Mutex<ExternalIds>,
     requests: Mutex<HashMap<String, u64>>,
     pub stopping: AtomicBool,
     live: AtomicUsize,
@@ -56,11 +157,13 @@ pub(crate) struct State {
 impl State {
     pub fn new(config: SandboxConfig, tls: Option<SslAcceptor>) -> Result<State> {
         // One key for the sandbox's life: tokens stay verifiable until it stops.
-        let crypto = |e: openssl::error::ErrorStack| Error::new(ErrorKind::Crypto, format!("token key: {}", openssl_reason(&e)));
-        let pkey = openssl::rsa::Rsa::generate(2048).and_then(openssl::pkey::PKey::from_rsa).map_err(crypto)?;
-        let pem = pkey.private_key_to_pem_pkcs8().map_err(crypto)?;
-        let token_key = PrivateKey::parse(&String::from_utf8_lossy(&pem), None)?;
+        let token_key = generate_key()?;
         let token_public = PublicKey::parse(&token_key.public_key_pem()?)?;
+        let doku_key_dir = config.doku_key_dir.clone().or_else(|| config.tls_dir.clone());
+        let doku_key = OnceCell::new();
+        if let Some(dir) = &doku_key_dir {
+            let _ = doku_key.set(Arc::new(load_or_create_doku_key(dir)?));
+        }
         let mut faults: HashMap<String, FaultSet> = HashMap::new();
         for (client, fault) in config.faults {
             faults.entry(client).or_default().add(fault);
@@ -75,9 +178,13 @@ impl State {
             max_connections: config.max_connections.max(1),
             tls,
             log: config.log,
+            secrets: config.secrets.into_iter().map(|(id, secret)| (id, Zeroizing::new(secret))).collect(),
             token_key,
             token_public,
+            doku_key,
+            doku_key_dir,
             tokens: Mutex::new(HashMap::new()),
+            external_ids: Mutex::new(ExternalIds::default()),
             requests: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             live: AtomicUsize::new(0),
@@ -137,17 +244,41 @@ impl State {
         json!(*lock(&self.requests))
     }
 
-    /// Signs a token for `client` living `ttl` seconds, and remembers it.
+    /// Signs a B2B token for `client` living `ttl` seconds, and remembers it.
     pub fn issue_token(&self, client: &str, ttl: u64) -> Result<String> {
+        self.issue_jwt(client, ttl, Kind::B2b)
+    }
+
+    /// A B2B2C access token (JWT, `ttl` seconds) and an opaque refresh token (`refresh_ttl`
+    /// seconds) for `client`, both remembered.
+    pub fn issue_customer_tokens(&self, client: &str, ttl: u64, refresh_ttl: u64) -> Result<(String, Zeroizing<String>)> {
+        let access = self.issue_jwt(client, ttl, Kind::CustomerAccess)?;
+        let mut random = Zeroizing::new([0u8; 32]);
+        openssl::rand::rand_bytes(&mut *random).map_err(|e| Error::new(ErrorKind::Crypto, openssl_reason(&e)))?;
+        let refresh = Zeroizing::new(format!("rt-{}", hex(&*random)));
+        let exp = Utc::now().timestamp().saturating_add(i64::try_from(refresh_ttl).unwrap_or(i64::MAX));
+        self.remember(refresh_key(&refresh), Issued { client: client.to_owned(), exp, kind: Kind::CustomerRefresh, revoked: false });
+        Ok((access, refresh))
+    }
+
+    fn issue_jwt(&self, client: &str, ttl: u64, kind: Kind) -> Result<String> {
         let now = Utc::now();
-        let iat = now.timestamp();
-        let claims = crate::merchant::token_claims(ISSUER, client, ttl, now)?;
-        let exp = claims["exp"].as_i64().unwrap_or(iat);
+        let mut claims = crate::merchant::token_claims(ISSUER, client, ttl, now)?;
+        if kind == Kind::CustomerAccess {
+            claims["tokenUse"] = json!("b2b2c");
+        }
+        let exp = claims["exp"].as_i64().unwrap_or(now.timestamp());
         let jti = claims["jti"].as_str().unwrap_or_default().to_owned();
         let token = jwt::sign_rs256(&self.token_key, &claims)?;
+        self.remember(jti, Issued { client: client.to_owned(), exp, kind, revoked: false });
+        Ok(token)
+    }
+
+    fn remember(&self, key: String, issued: Issued) {
+        let now = Utc::now().timestamp();
         let mut tokens = lock(&self.tokens);
         if tokens.len() >= MAX_REMEMBERED_TOKENS {
-            tokens.retain(|_, t| t.exp > iat);
+            tokens.retain(|_, t| t.exp > now);
         }
         if tokens.len() >= MAX_REMEMBERED_TOKENS {
             // Still full of live tokens: forget the one closest to expiry.
@@ -155,26 +286,79 @@ impl State {
                 tokens.remove(&oldest);
             }
         }
-        tokens.insert(jti, Issued { client: client.to_owned(), exp });
-        Ok(token)
+        tokens.insert(key, issued);
     }
 
-    /// Verifies a token issued by this sandbox (`Bearer ` prefix optional; signature and expiry
-    /// by `jwt`) and returns its client.
+    /// Verifies a B2B token issued by this sandbox (`Bearer ` prefix optional; signature and
+    /// expiry by `jwt`), not revoked, and returns its client.
     pub fn check_token(&self, bearer: &str) -> Result<String> {
         let claims = jwt::verify_rs256(bearer, &self.token_public, Utc::now().timestamp())?;
-        let unknown = || Error::new(ErrorKind::SignatureInvalid, "the token was not issued by this sandbox, or was forgotten");
+        let invalid = |why: &str| Error::new(ErrorKind::SignatureInvalid, why.to_owned());
+        let unknown = || invalid("the token was not issued by this sandbox, or was forgotten");
         let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(unknown)?;
         let tokens = lock(&self.tokens);
         let issued = tokens.get(jti).ok_or_else(unknown)?;
         if claims.get("clientId").and_then(|v| v.as_str()) != Some(issued.client.as_str()) {
             return Err(unknown());
         }
+        if issued.kind != Kind::B2b {
+            return Err(invalid("the token is a B2B2C (customer) token, not a B2B token"));
+        }
+        if issued.revoked {
+            return Err(invalid("the token was revoked"));
+        }
         Ok(issued.client.clone())
+    }
+
+    /// Checks a refresh token this sandbox issued to `client`: known, live, not revoked.
+    pub fn check_refresh_token(&self, token: &str, client: &str) -> std::result::Result<(), &'static str> {
+        let tokens = lock(&self.tokens);
+        let issued = match tokens.get(&refresh_key(token)) {
+            Some(t) if t.kind == Kind::CustomerRefresh => t,
+            _ => return Err("it was not issued by this sandbox, or was forgotten"),
+        };
+        if issued.client != client {
+            return Err("it was issued to another client");
+        }
+        if issued.exp <= Utc::now().timestamp() {
+            return Err("it expired");
+        }
+        if issued.revoked {
+            return Err("it was revoked");
+        }
+        Ok(())
+    }
+
+    /// Revokes every live credential issued to `client`; returns how many.
+    pub fn revoke_tokens(&self, client: &str) -> usize {
+        let now = Utc::now().timestamp();
+        let mut n = 0;
+        for t in lock(&self.tokens).values_mut().filter(|t| t.client == client && !t.revoked && t.exp > now) {
+            t.revoked = true;
+            n += 1;
+        }
+        n
+    }
+
+    /// The client secret registered for `client`.
+    pub fn secret(&self, client: &str) -> Option<&str> {
+        self.secrets.get(client).map(|s| s.as_str())
+    }
+
+    /// Records an `X-EXTERNAL-ID` for `client` on the WIB day of `now`; false for a duplicate.
+    pub fn record_external_id(&self, client: &str, id: &str, now: DateTime<Utc>) -> bool {
+        // The UTC date seven hours later is the WIB date.
+        let day = (now + TimeDelta::seconds(WIB_SECS)).date_naive();
+        lock(&self.external_ids).record(client, id, day, MAX_EXTERNAL_IDS)
     }
 
     pub fn token_public_key_pem(&self) -> String {
         self.token_key.public_key_pem().unwrap_or_default()
+    }
+
+    /// DOKU's private key (for notifications), made on first use when not persisted.
+    pub fn doku_key(&self) -> Result<Arc<PrivateKey>> {
+        self.doku_key.get_or_try_init(|| generate_key().map(Arc::new)).cloned()
     }
 
     pub fn live_connections(&self) -> usize {
@@ -200,6 +384,15 @@ impl State {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Refresh tokens are remembered by digest: the map never holds a usable token.
+fn refresh_key(token: &str) -> String {
+    hex(&openssl::sha::sha256(token.as_bytes()))
+}
+
 pub(crate) struct ConnGuard {
     state: Arc<State>,
     id: u64,
@@ -209,5 +402,31 @@ impl Drop for ConnGuard {
     fn drop(&mut self) {
         lock(&self.state.conns).remove(&self.id);
         self.state.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_ids_are_per_client_per_day_and_bounded() {
+        let mut ids = ExternalIds::default();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        assert!(ids.record("A", "1", day, 3));
+        assert!(!ids.record("A", "1", day, 3));
+        assert!(ids.record("B", "1", day, 3), "another client may use the same id");
+        assert!(ids.record("A", "2", day, 3));
+        // Full: A's oldest ("1") is forgotten to make room.
+        assert!(ids.record("A", "3", day, 3));
+        assert_eq!(ids.total, 3);
+        assert!(ids.record("A", "1", day, 3));
+        assert!(!ids.record("B", "1", day, 3), "B's id survives A's flood");
+        // C has none: the client with the most gives one up.
+        assert!(ids.record("C", "9", day, 3));
+        assert_eq!(ids.total, 3);
+        // A new day starts afresh.
+        assert!(ids.record("A", "3", day.succ_opt().unwrap(), 3));
+        assert_eq!(ids.total, 1);
     }
 }

@@ -197,7 +197,7 @@ fn server_certificate(ca: &X509, ca_key: &PKey<Private>, key: &PKey<Private>) ->
 
 /// Writes through a temporary file and a rename, so a reader never sees half a file; private
 /// keys are created with mode 0600.
-fn write_file(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -1,0 +1,180 @@
+//! `POST /virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va` (service 27): a protected
+//! transaction endpoint. Checks, in order: the mandatory headers, the formats of `X-TIMESTAMP`
+//! and `X-EXTERNAL-ID`, the Bearer token (issued here, live, not revoked) and that it belongs to
+//! `X-PARTNER-ID`, clock skew, the symmetric signature with the client's registered secret, the
+//! `X-EXTERNAL-ID`'s uniqueness for the day, then the body's mandatory fields.
+//!
+//! Signature and skew are judged by the crate's own `signature::symmetric::verify` and
+//! `merchant::skew_problem`, the same code clients sign with.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use super::b2b::replace_success;
+use super::fault::{Fault, FaultSet};
+use super::http::Request;
+use super::server::{json_response, Response};
+use super::state::State;
+use crate::error::ErrorKind;
+use crate::merchant::skew_problem;
+use crate::signature::symmetric;
+use crate::timestamp;
+use crate::token::strip_bearer;
+
+/// In the order they are checked.
+const MANDATORY_HEADERS: [&str; 6] = ["Authorization", "X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"];
+/// Body fields that must be present (non-null, non-empty), in the order they are checked.
+const MANDATORY_FIELDS: [&str; 6] = ["partnerServiceId", "customerNo", "virtualAccountNo", "virtualAccountName", "trxId", "totalAmount"];
+/// Optional fields echoed in `virtualAccountData` when given, as DOKU does.
+const ECHOED_FIELDS: [&str; 5] = ["virtualAccountEmail", "virtualAccountPhone", "virtualAccountTrxType", "expiredDate", "additionalInfo"];
+const MAX_EXTERNAL_ID: usize = 36;
+
+/// Judges a create-VA request. Returns the response and `"ok"` or `"refused"`; faults applied on
+/// the way are pushed to `applied`.
+pub(crate) fn create(
+    state: &State,
+    req: &Request,
+    faults: &FaultSet,
+    now: DateTime<Utc>,
+    applied: &mut Vec<String>,
+) -> (Response, &'static str) {
+    if faults.clock != 0 {
+        applied.push(Fault::Clock(faults.clock).to_string());
+    }
+    let refuse = |status: u16, code: &str, message: String| {
+        let fields = [("responseCode", json!(code)), ("responseMessage", json!(message))];
+        (json_response(status, &fields, now, None), "refused")
+    };
+    let header = |name: &str| req.header(&name.to_ascii_lowercase()).filter(|v| !v.is_empty());
+    // `Authorization` counts only as `Bearer <token>`.
+    let bearer = header("Authorization").map(|v| (v, strip_bearer(v))).filter(|(v, t)| t.len() < v.len() && !t.is_empty()).map(|(_, t)| t);
+    for name in MANDATORY_HEADERS {
+        let present = if name == "Authorization" { bearer.is_some() } else { header(name).is_some() };
+        if !present {
+            return refuse(400, "4002702", format!("Invalid Mandatory Field {name}"));
+        }
+    }
+    let (Some(token), Some(ts), Some(sig), Some(partner), Some(external_id)) =
+        (bearer, header("X-TIMESTAMP"), header("X-SIGNATURE"), header("X-PARTNER-ID"), header("X-EXTERNAL-ID"))
+    else {
+        return refuse(400, "4002702", "Invalid Mandatory Field".into());
+    };
+    let Some(when) = timestamp::parse(ts) else {
+        return refuse(400, "4002701", "Invalid Field Format X-TIMESTAMP".into());
+    };
+    if external_id.len() > MAX_EXTERNAL_ID || !external_id.bytes().all(|b| b.is_ascii_digit()) {
+        return refuse(400, "4002701", "Invalid Field Format X-EXTERNAL-ID".into());
+    }
+
+    let client = match state.check_token(token) {
+        Ok(client) => client,
+        Err(e) => return refuse(401, "4012701", format!("Invalid Token (B2B): {}", e.message())),
+    };
+    if client != partner {
+        return refuse(401, "4012700", "Unauthorized. X-PARTNER-ID does not match the token's client".into());
+    }
+    if let Some(why) = skew_problem(when.to_utc(), now, state.max_skew) {
+        return refuse(401, "4012700", format!("Unauthorized. {why}"));
+    }
+    let Some(secret) = state.secret(&client) else {
+        return refuse(401, "4012700", format!("Unauthorized. No client secret registered for {client}"));
+    };
+    let Ok(body) = std::str::from_utf8(&req.body) else {
+        return refuse(400, "4002700", "Bad Request. The body is not UTF-8".into());
+    };
+    // Exactly what was received: the method, the path, the token, the body (minified by
+    // `verify`) and the timestamp.
+    let signed = symmetric::Request { method: &req.method, path: &req.path, access_token: token, body: Some(body), timestamp: ts };
+    match symmetric::verify(secret.as_bytes(), &signed, sig) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::SignatureInvalid => {
+            let reason = e.message().strip_prefix("signature is invalid: ").unwrap_or(e.message());
+            // The string to sign as computed, with the token itself left out.
+            let shown = signed
+                .string_to_sign()
+                .map(|s| s.replacen(&format!(":{token}:"), ":<access token>:", 1))
+                .unwrap_or_default();
+            return refuse(
+                401,
+                "4012700",
+                format!(
+                    "Unauthorized. Invalid Signature (expected HMAC-SHA512 over {} with the client secret registered for {client}: {reason})",
+                    Value::from(shown)
+                ),
+            );
+        }
+        // The body cannot be digested (not JSON), so no signature can match it.
+        Err(e) => return refuse(400, "4002700", format!("Bad Request. {}", e.message())),
+    }
+    if !state.record_external_id(&client, external_id, now) {
+        return refuse(409, "4092700", "Conflict. Duplicate X-EXTERNAL-ID".into());
+    }
+
+    let fields = match body_fields(body) {
+        Ok(fields) => fields,
+        Err((code, message)) => return refuse(400, code, message),
+    };
+    let mut data = Map::new();
+    for name in MANDATORY_FIELDS.iter().chain(ECHOED_FIELDS.iter()) {
+        if let Some(v) = fields.get(*name) {
+            data.insert((*name).to_owned(), v.clone());
+        }
+    }
+    let success = [
+        ("responseCode", json!("2002700")),
+        ("responseMessage", json!("Successful")),
+        ("virtualAccountData", Value::Object(data)),
+    ];
+    let mut resp = json_response(200, &success, now, None);
+    if let Some(fault) = faults.replace.filter(|f| f.replaces_any_answer()) {
+        applied.push(fault.to_string());
+        resp = replace_success(Some(fault), resp, "5002700");
+    }
+    (resp, "ok")
+}
+
+fn present(v: Option<&Value>) -> bool {
+    !matches!(v, None | Some(Value::Null)) && v.and_then(Value::as_str) != Some("")
+}
+
+/// The body's fields, or the refusal's code and message.
+fn body_fields(body: &str) -> Result<Map<String, Value>, (&'static str, String)> {
+    if body.trim().is_empty() {
+        return Err(("4002700", "Bad Request. The body is empty; expected the virtual account as a JSON object".into()));
+    }
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(body) else {
+        return Err(("4002700", "Bad Request. The body must be a JSON object".into()));
+    };
+    for name in MANDATORY_FIELDS {
+        if !present(fields.get(name)) {
+            return Err(("4002702", format!("Invalid Mandatory Field {name}")));
+        }
+    }
+    let Some(amount) = fields.get("totalAmount").and_then(Value::as_object) else {
+        return Err(("4002701", "Invalid Field Format totalAmount (expected {\"value\":\"10000.00\",\"currency\":\"IDR\"})".into()));
+    };
+    for part in ["value", "currency"] {
+        if !present(amount.get(part)) {
+            return Err(("4002702", format!("Invalid Mandatory Field totalAmount.{part}")));
+        }
+    }
+    Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_checks() {
+        let ok = r#"{"partnerServiceId":"  888994","customerNo":"1","virtualAccountNo":"  8889941","virtualAccountName":"Budi","trxId":"T1","totalAmount":{"value":"10000.00","currency":"IDR"}}"#;
+        assert!(body_fields(ok).is_ok());
+        assert_eq!(body_fields(" ").unwrap_err().0, "4002700");
+        assert_eq!(body_fields("[1]").unwrap_err().0, "4002700");
+        assert_eq!(body_fields(&ok.replace(r#""trxId":"T1","#, "")).unwrap_err(), ("4002702", "Invalid Mandatory Field trxId".to_owned()));
+        assert_eq!(body_fields(&ok.replace(r#""Budi""#, r#""""#)).unwrap_err().1, "Invalid Mandatory Field virtualAccountName");
+        assert_eq!(body_fields(&ok.replace(r#""customerNo":"1""#, r#""customerNo":null"#)).unwrap_err().1, "Invalid Mandatory Field customerNo");
+        assert_eq!(body_fields(&ok.replace(r#","currency":"IDR""#, "")).unwrap_err().1, "Invalid Mandatory Field totalAmount.currency");
+        assert_eq!(body_fields(&ok.replace(r#"{"value":"10000.00","currency":"IDR"}"#, "10000")).unwrap_err().0, "4002701");
+    }
+}
