@@ -129,7 +129,7 @@ fn fixture(name: &str) -> Fixture {
     let keys = prepare_keys(&dir);
     let public = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("public.pem")).unwrap()).unwrap();
     let other = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("other-public.pem")).unwrap()).unwrap();
-    let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede"];
+    let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede", "c-va"];
     let faults: &[(&str, &str)] = &[
         ("c-expstr", "expires-string"),
         ("c-ttl", "ttl:6"),
@@ -151,6 +151,7 @@ fn fixture(name: &str) -> Fixture {
     let sandbox = Sandbox::start(SandboxConfig {
         clients,
         faults: faults.iter().map(|(id, f)| (id.to_string(), f.parse::<Fault>().unwrap())).collect(),
+        secrets: vec![("c-va".into(), "va-secret".into())],
         log: Log::Off,
         ..SandboxConfig::default()
     })
@@ -169,14 +170,27 @@ fn fixture(name: &str) -> Fixture {
     Fixture { dir, keys, sandbox, tls, closed_url }
 }
 
+/// How a test program is checked for memory errors and leaks.
+#[derive(Clone, Copy, PartialEq)]
+enum Checker {
+    Valgrind,
+    /// -fsanitize=address,undefined (LeakSanitizer included).
+    Sanitizers,
+}
+
 /// Compiles `source` against doku.h (and doku.hpp) with the test-hooks library.
-fn compile(f: &Fixture, source: &str, cpp: bool) -> PathBuf {
+fn compile(f: &Fixture, source: &str, checker: Checker) -> PathBuf {
+    let cpp = source.ends_with(".cpp");
     let lib_dir = library_dir();
-    let exe = f.dir.path(if cpp { "test_cpp" } else { "test_c" });
+    let stem = Path::new(source).file_stem().unwrap().to_str().unwrap();
+    let exe = f.dir.path(&format!("{stem}-{}", if checker == Checker::Sanitizers { "asan" } else { "plain" }));
     let std = if cpp { "-std=c++17" } else { "-std=gnu11" };
+    let mut cmd = compiler(cpp);
+    if checker == Checker::Sanitizers {
+        cmd.args(["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]);
+    }
     run(
-        compiler(cpp)
-            .args([std, "-Wall", "-Wextra", "-Werror", "-g", "-pthread", "-o"])
+        cmd.args([std, "-Wall", "-Wextra", "-Werror", "-g", "-pthread", "-o"])
             .arg(&exe)
             .arg("-I")
             .arg(manifest_dir().join("include"))
@@ -191,11 +205,11 @@ fn compile(f: &Fixture, source: &str, cpp: bool) -> PathBuf {
     exe
 }
 
-/// Runs a test program under valgrind memcheck (required by `make test`) with the fixture's
-/// environment; returns its output.
-fn run_checked(f: &Fixture, exe: &Path) -> String {
-    let valgrind = Command::new("valgrind").arg("--version").output().is_ok();
-    if !valgrind {
+/// Runs a test program under valgrind memcheck (required by `make test`), or as built with the
+/// sanitizers, with the fixture's environment; returns its output.
+fn run_checked(f: &Fixture, exe: &Path, checker: Checker) -> String {
+    let valgrind = checker == Checker::Valgrind && Command::new("valgrind").arg("--version").output().is_ok();
+    if checker == Checker::Valgrind && !valgrind {
         assert!(std::env::var_os("DOKU_REQUIRE_VALGRIND").is_none(), "valgrind is required (make test installs it)");
         eprintln!("valgrind not found: running {} without it", exe.display());
     }
@@ -218,7 +232,11 @@ fn run_checked(f: &Fixture, exe: &Path) -> String {
         .env("DOKU_TEST_CA", f.tls.ca_file().unwrap())
         .env("DOKU_TEST_CLOSED_URL", &f.closed_url)
         .env("DOKU_TEST_DIR", &f.keys)
-        .env("DOKU_TEST_SLACK_MS", if valgrind { "4000" } else { "200" })
+        .env("DOKU_TEST_SLACK_MS", if valgrind { "4000" } else { "300" })
+        .env("DOKU_TEST_REVOKE_CMD", format!("curl -sf -X POST '{}{}?client=c-va' >/dev/null", f.sandbox.url(), doku::sandbox::REVOKE_PATH))
+        // Leaks and undefined behaviour fail the run; Rust's own globals are reachable, not leaks.
+        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=98")
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         .env_remove("HTTPS_PROXY")
         .env_remove("https_proxy");
     let output = run(&mut cmd, &exe.display().to_string());
@@ -229,8 +247,8 @@ fn run_checked(f: &Fixture, exe: &Path) -> String {
 #[test]
 fn c_api_under_valgrind() {
     let f = fixture("c-api");
-    let exe = compile(&f, "tests/c/test_doku.c", false);
-    let output = run_checked(&f, &exe);
+    let exe = compile(&f, "tests/c/test_doku.c", Checker::Valgrind);
+    let output = run_checked(&f, &exe, Checker::Valgrind);
     assert!(output.contains("checks passed"), "{output}");
 
     // What the server saw: the cache and single-flight claims, measured on the wire.
@@ -244,12 +262,37 @@ fn c_api_under_valgrind() {
 }
 
 #[test]
+fn c_transactions_under_valgrind() {
+    let f = fixture("c-transactions");
+    let exe = compile(&f, "tests/c/test_transactions.c", Checker::Valgrind);
+    let output = run_checked(&f, &exe, Checker::Valgrind);
+    assert!(output.contains("transaction checks passed"), "{output}");
+    assert_eq!(f.sandbox.token_requests("c-va"), 2, "one token, and one more after the revocation's 4012701");
+}
+
+#[test]
 fn cpp_raii_layer_under_valgrind() {
     let f = fixture("cpp");
-    let exe = compile(&f, "tests/cpp/test_doku.cpp", true);
-    let output = run_checked(&f, &exe);
+    let exe = compile(&f, "tests/cpp/test_doku.cpp", Checker::Valgrind);
+    let output = run_checked(&f, &exe, Checker::Valgrind);
     assert!(output.contains("C++ checks passed"), "{output}");
     assert_eq!(f.sandbox.token_requests("c-ok"), 2, "one fetch, one after invalidate_token()");
+}
+
+/// The same three programs built with AddressSanitizer, LeakSanitizer and UBSan.
+#[test]
+fn c_and_cpp_under_sanitizers() {
+    for (source, done) in [
+        ("tests/c/test_doku.c", "checks passed"),
+        ("tests/c/test_transactions.c", "transaction checks passed"),
+        ("tests/cpp/test_doku.cpp", "C++ checks passed"),
+    ] {
+        let f = fixture("asan");
+        let exe = compile(&f, source, Checker::Sanitizers);
+        let output = run_checked(&f, &exe, Checker::Sanitizers);
+        assert!(output.contains(done), "{source}: {output}");
+        assert!(!output.contains("Sanitizer"), "{source}: {output}");
+    }
 }
 
 /// `make install PREFIX=…`, then the C example built only with what pkg-config says, linked
@@ -316,6 +359,20 @@ fn prepare_keys(dir: &TestDir) -> PathBuf {
     std::fs::write(k("bare.b64"), common::base64_one_line(&std::fs::read(k("key.der")).unwrap())).unwrap();
     let sig = common::openssl_sign(&pkcs8, "MCH-TEST|2020-09-22T01:51:00Z");
     std::fs::write(k("expected.sig"), sig).unwrap();
+    // The first known-answer case of tests/kat/snap_kat.py (Python's hmac/hashlib), as files.
+    let kat = Command::new("python3").arg(manifest_dir().join("tests/kat/snap_kat.py")).output().expect("python3");
+    let kat: serde_json::Value = serde_json::from_slice(&kat.stdout).expect("KAT vectors");
+    let case = &kat["cases"][0];
+    for (file, value) in [
+        ("kat-body.json", &case["body"]),
+        ("kat-minified.json", &case["minified"]),
+        ("kat-signature.txt", &case["signature"]),
+        ("kat-secret.txt", &kat["secret"]),
+        ("kat-token.txt", &kat["token"]),
+        ("kat-timestamp.txt", &kat["timestamp"]),
+    ] {
+        std::fs::write(k(file), value.as_str().unwrap()).unwrap();
+    }
     assert!(std::fs::read_to_string(k("pkcs1.pem")).unwrap().contains("BEGIN RSA PRIVATE KEY"));
     assert!(std::fs::read_to_string(k("encrypted.pem")).unwrap().contains("BEGIN ENCRYPTED PRIVATE KEY"));
     keys

@@ -85,8 +85,8 @@ enum DokuStatus doku_issue_token(const char *headers_json,
                                  const char *doku_public_key,
                                  const char *merchant_private_key,
                                  const char *client_id,
-                                 uint32_t ttl_seconds,
-                                 uint32_t max_skew_seconds,
+                                 unsigned int ttl_seconds,
+                                 unsigned int max_skew_seconds,
                                  int *http_status_out,
                                  char **response_json_out);
 

@@ -103,6 +103,37 @@ int main() {
     assigned = std::move(moved);  // frees assigned's old handle
     CHECK(assigned.get() != nullptr && moved.get() == nullptr);
 
+    // Transactions: minify, symmetric signatures, asymmetric verification.
+    CHECK(doku::minify("{ \"a\" : [1, 2] }") == "{\"a\":[1,2]}");
+    doku::Request req{"POST", "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va", token, "{ }", ts};
+    std::string sig = doku::sign_request("secret", req);
+    CHECK(doku::verify_request("secret", req, sig));
+    CHECK(!doku::verify_request("other", req, sig));
+    CHECK(doku::verify("MCH-TEST", "2020-09-22T01:51:00Z", slurp("expected.sig"), slurp("public.pem")));
+    CHECK(!doku::verify("MCH-TEST", "2020-09-22T01:51:01Z", slurp("expected.sig"), slurp("public.pem")));
+    expect_error([] { doku::minify("{"); }, DOKU_ERR_INVALID_ARGUMENT, "not valid JSON");
+
+    // The merchant side: DOKU (other.pem) asks; the merchant (pkcs8.pem) issues; then validates.
+    std::string doku_ts = doku::timestamp();
+    std::string doku_sig = doku::sign("MCH-M", doku_ts, slurp("other.pem"));
+    std::string headers = "{\"X-CLIENT-KEY\":\"MCH-M\",\"X-TIMESTAMP\":\"" + doku_ts + "\",\"X-SIGNATURE\":\"" + doku_sig + "\"}";
+    doku::IssuedToken issued = doku::issue_token(headers, "{\"grantType\":\"client_credentials\"}", slurp("other-public.pem"),
+                                                 slurp("pkcs8.pem"), "MCH-M");
+    CHECK(issued.http_status == 200);
+    std::size_t at = issued.body.find("\"accessToken\":\"") + 15;
+    std::string jwt = issued.body.substr(at, issued.body.find('"', at) - at);
+    CHECK(doku::validate_token("Bearer " + jwt, slurp("public.pem")).find("\"clientId\":\"MCH-M\"") != std::string::npos);
+    expect_error([&] { doku::validate_token(jwt, slurp("other-public.pem")); }, DOKU_ERR_SIGNATURE_INVALID, "JWT rejected");
+
+    // A signed create-VA through the library's own HTTP client.
+    doku::Client va("{\"client_id\":\"c-va\",\"private_key_file\":\"" + path("pkcs8.pem") + "\",\"base_url\":\"" +
+                    env("DOKU_TEST_URL") + "\",\"proxy\":\"\",\"client_secret\":\"va-secret\",\"channel_id\":\"H2H\"}");
+    std::string body = "{\"partnerServiceId\":\"  888994\",\"customerNo\":\"1\",\"virtualAccountNo\":\"  8889941\","
+                       "\"virtualAccountName\":\"Budi\",\"trxId\":\"CPP-1\",\"totalAmount\":{\"value\":\"1.00\",\"currency\":\"IDR\"}}";
+    CHECK(va.request_headers("POST", "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va", body).find("X-EXTERNAL-ID") != std::string::npos);
+    std::string answer = va.request("POST", "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va", body);
+    CHECK(answer.find("\"responseCode\":\"2002700\"") != std::string::npos);
+
     std::cout << "ok: " << checks << " C++ checks passed\n";
     return 0;
 }
