@@ -9,7 +9,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 RELEASE := target/release
 VENV := .venv
-APT_PACKAGES := php-cli phpunit valgrind
+APT_PACKAGES := php-cli php-fpm phpunit valgrind
 export CARGO_TERM_COLOR := never
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
@@ -18,9 +18,10 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 all: build
 
-# apt: php-cli, phpunit, valgrind (only when something is missing); a venv with pytest.
+# apt: php-cli, php-fpm, phpunit, valgrind (only when something is missing); a venv with pytest.
 deps:
-	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null; then
+	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null \
+			|| ! ls /usr/sbin/php-fpm* >/dev/null 2>&1; then
 		apt-get update -q
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 	fi
@@ -61,6 +62,7 @@ check-header: build
 test: deps check-header python
 	@DOKU_REQUIRE_VALGRIND=1 $(CARGO) test --features sandbox,test-hooks
 	$(VENV)/bin/pytest bindings/python/tests -q
+	DOKU_REQUIRE_PHP_FPM=1 php -d ffi.enable=1 /usr/bin/phpunit -c bindings/php/phpunit.xml
 	$(CARGO) clippy --all-targets --features sandbox,test-hooks -- -D warnings
 
 # The sandbox with TLS on a free loopback port, a throwaway key pair, then the C example.
@@ -83,6 +85,7 @@ demo: deps build python
 	$$demo/example-c
 	$$demo/example-cpp
 	$(VENV)/bin/python bindings/python/examples/demo.py
+	php -d ffi.enable=1 bindings/php/examples/demo.php
 	echo "sandbox log: $$(head -1 $$demo/sandbox.log)"
 
 bench: build
