@@ -9,18 +9,19 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 RELEASE := target/release
 VENV := .venv
-APT_PACKAGES := php-cli phpunit valgrind
+APT_PACKAGES := php-cli php-fpm phpunit valgrind
 export CARGO_TERM_COLOR := never
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
-.PHONY: all deps build check-header test demo bench install clean
+.PHONY: all deps build python check-header test demo bench install clean
 
 all: build
 
-# apt: php-cli, phpunit, valgrind (only when something is missing); a venv with pytest.
+# apt: php-cli, php-fpm, phpunit, valgrind (only when something is missing); a venv with pytest.
 deps:
-	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null; then
+	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null \
+			|| ! ls /usr/sbin/php-fpm* >/dev/null 2>&1; then
 		apt-get update -q
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 	fi
@@ -41,6 +42,10 @@ build:
 	soname=$$(readelf -d $(RELEASE)/libdoku.so | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 	ln -sf libdoku.so $(RELEASE)/$$soname
 
+# The Python binding, installed into the venv; it bundles the libdoku.so that `build` made.
+python: deps build
+	@$(VENV)/bin/pip install -q ./bindings/python
+
 # build.rs regenerates include/doku.h and bindings/php/doku.h with the pinned cbindgen; the
 # committed copies must match.
 check-header: build
@@ -54,12 +59,14 @@ check-header: build
 	done
 	echo "include/doku.h and bindings/php/doku.h match cbindgen's output"
 
-test: deps check-header
+test: deps check-header python
 	@DOKU_REQUIRE_VALGRIND=1 $(CARGO) test --features sandbox,test-hooks
+	$(VENV)/bin/pytest bindings/python/tests -q
+	DOKU_REQUIRE_PHP_FPM=1 php -d ffi.enable=1 /usr/bin/phpunit -c bindings/php/phpunit.xml
 	$(CARGO) clippy --all-targets --features sandbox,test-hooks -- -D warnings
 
 # The sandbox with TLS on a free loopback port, a throwaway key pair, then the C example.
-demo: deps build
+demo: deps build python
 	@demo=target/demo
 	rm -rf $$demo && mkdir -p $$demo
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out $$demo/private.pem 2>/dev/null
@@ -77,6 +84,8 @@ demo: deps build
 	c++ -std=c++17 -Wall -Wextra -Werror -Iinclude -Ibindings/cpp bindings/cpp/example.cpp -L$(RELEASE) -Wl,-rpath,$(CURDIR)/$(RELEASE) -ldoku -o $$demo/example-cpp
 	$$demo/example-c
 	$$demo/example-cpp
+	$(VENV)/bin/python bindings/python/examples/demo.py
+	php -d ffi.enable=1 bindings/php/examples/demo.php
 	echo "sandbox log: $$(head -1 $$demo/sandbox.log)"
 
 bench: build

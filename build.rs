@@ -16,6 +16,9 @@ fn main() {
     };
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+        // Never unmapped by dlclose: PHP-FPM without preloading closes the library after each
+        // request, and the process-wide token cache must outlive that.
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
     }
     // The C tests compile with the `cc` crate, which needs the target triple.
     println!("cargo:rustc-env=DOKU_BUILD_TARGET={}", std::env::var("TARGET").unwrap());

@@ -63,6 +63,9 @@ impl Settings {
         ca_file: Option<&Path>,
         proxy: Option<&str>,
     ) -> Result<Settings> {
+        if base_url.chars().any(char::is_control) {
+            return Err(Error::invalid("config: base_url contains control characters"));
+        }
         let url = Url::parse(base_url).map_err(|e| Error::invalid(format!("config: base_url is not a valid URL ({e})")))?;
         let host = match url.host() {
             Some(h) => h.to_owned(),
@@ -402,6 +405,7 @@ mod tests {
         }
         assert!(settings("https://u:p@h").unwrap_err().message().contains("credentials"));
         assert!(settings("https://h/?q=1").unwrap_err().message().contains("query"));
+        assert!(settings("https://h\0.evil").unwrap_err().message().contains("control characters"));
     }
 
     #[test]

@@ -1,0 +1,153 @@
+<?php
+
+declare(strict_types=1);
+
+namespace DokuSnap\Tests;
+
+use DokuSnap\Tests\Support\FastCgi;
+use DokuSnap\Tests\Support\Keys;
+use DokuSnap\Tests\Support\Sandbox;
+use PHPUnit\Framework\TestCase;
+
+/**
+ * A real php-fpm pool serving 1,000 requests through FastCGI, each with a new Client. Skipped
+ * without php-fpm, unless DOKU_REQUIRE_PHP_FPM=1 (as in `make test`).
+ */
+final class FpmTest extends TestCase
+{
+    private const PACKAGE = __DIR__ . '/..';
+    private const REQUESTS = 1000;
+
+    /** @var resource|null */
+    private $fpm = null;
+    private string $dir;
+
+    /**
+     * How php-fpm is started in production, and what the binding must do there:
+     *  - as root (systemd, Debian): PHP refuses FFI::load() in preload.php because preloading
+     *    runs as opcache.preload_user, so ffi.preload loads the header from bin/doku-ffi-header;
+     *  - as an unprivileged user (containers): preload.php loads the header itself;
+     *  - without preloading (ffi.enable=1): FFI::cdef() in every request.
+     *
+     * @return array<string, array{string, bool}>
+     */
+    public static function setups(): array
+    {
+        return [
+            'master as root, ffi.preload' => ['fpm-root', true],
+            'master unprivileged, preload.php' => ['fpm-user', true],
+            'no preloading, ffi.enable=1' => ['fpm-cdef', false],
+        ];
+    }
+
+    /** @dataProvider setups */
+    public function testThousandRequestsThroughPhpFpm(string $setup, bool $preloaded): void
+    {
+        $root = posix_geteuid() === 0;
+        if ($setup === 'fpm-root' && !$root) {
+            $this->markTestSkipped('needs root');
+        }
+        $sandbox = Sandbox::shared();
+        $fastcgi = new FastCgi($this->startFpm($setup, $root));
+        $params = [
+            'GATEWAY_INTERFACE' => 'CGI/1.1',
+            'REQUEST_METHOD' => 'GET',
+            'SCRIPT_FILENAME' => realpath(__DIR__ . '/fpm/request.php'),
+            'DOKU_CLIENT_ID' => $setup,
+            'DOKU_PRIVATE_KEY' => Keys::text('pkcs8.pem'),
+            'DOKU_BASE_URL' => $sandbox->url,
+        ];
+        $tokens = [];
+        for ($i = 0; $i < self::REQUESTS; $i++) {
+            $body = $fastcgi->request($params);
+            $answer = json_decode($body, true) ?? $this->fail("request {$i}: {$body}");
+            $this->assertSame($preloaded, $answer['preloaded']);
+            $this->assertSame($root ? 'nobody' : posix_getpwuid(posix_geteuid())['name'], $answer['user']);
+            $tokens[$answer['token']] = true;
+        }
+        $this->assertCount(1, $tokens);
+        $this->assertSame(1, $sandbox->tokenRequests($setup));
+        $this->assertDoesNotMatchRegularExpression('/WARNING|ERROR|Fatal|Deprecated/i', $this->logs());
+    }
+
+    private function startFpm(string $setup, bool $root): string
+    {
+        $binary = self::fpmBinary();
+        $this->dir = $dir = Keys::tempDir('doku-php-fpm-');
+        chmod($dir, 0777); // the unprivileged master writes its pid, log and socket here
+        $ini = match ($setup) {
+            'fpm-root' => ['ffi.enable=preload', "ffi.preload={$dir}/doku-ffi.h", 'opcache.preload=' . realpath(self::PACKAGE . '/preload.php'), 'opcache.preload_user=nobody'],
+            'fpm-user' => ['ffi.enable=preload', 'opcache.preload=' . realpath(self::PACKAGE . '/preload.php')],
+            'fpm-cdef' => ['ffi.enable=1'],
+        };
+        if ($setup === 'fpm-root') {
+            Keys::sh(escapeshellarg(self::PACKAGE . '/bin/doku-ffi-header') . " > {$dir}/doku-ffi.h");
+        }
+        file_put_contents("{$dir}/php.ini", implode("\n", ['opcache.enable=1', 'display_errors=stderr', 'log_errors=0', ...$ini]) . "\n");
+        // Workers run as nobody when the master is root, as the master's user otherwise.
+        $user = $root && $setup !== 'fpm-user' ? "user = nobody\n" : '';
+        file_put_contents("{$dir}/php-fpm.conf", <<<CONF
+            [global]
+            pid = {$dir}/php-fpm.pid
+            error_log = {$dir}/php-fpm.log
+            daemonize = no
+            [www]
+            {$user}listen = {$dir}/php-fpm.sock
+            listen.mode = 0666
+            pm = static
+            pm.max_children = 1
+            catch_workers_output = yes
+            CONF);
+        $command = [$binary, '--nodaemonize', '--fpm-config', "{$dir}/php-fpm.conf", '-c', "{$dir}/php.ini"];
+        if ($setup === 'fpm-user' && $root) {
+            $command = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', ...$command];
+        }
+        $this->fpm = proc_open($command, [1 => ['file', "{$dir}/stdout", 'w'], 2 => ['file', "{$dir}/stderr", 'w']], $pipes);
+        for ($i = 0; $i < 100 && !file_exists("{$dir}/php-fpm.sock"); $i++) {
+            if (!proc_get_status($this->fpm)['running']) {
+                break;
+            }
+            usleep(20_000);
+        }
+        if (!file_exists("{$dir}/php-fpm.sock")) {
+            $this->fail("php-fpm did not start:\n" . $this->logs());
+        }
+        return "unix://{$dir}/php-fpm.sock";
+    }
+
+    private static function fpmBinary(): string
+    {
+        $version = PHP_MAJOR_VERSION . '.' . PHP_MINOR_VERSION;
+        foreach ([getenv('PHP_FPM') ?: '', "/usr/sbin/php-fpm{$version}", '/usr/sbin/php-fpm', '/usr/local/sbin/php-fpm'] as $candidate) {
+            if ($candidate !== '' && is_executable($candidate)) {
+                return $candidate;
+            }
+        }
+        if (getenv('DOKU_REQUIRE_PHP_FPM') === '1') {
+            self::fail("php-fpm not found (apt-get install php{$version}-fpm, or set PHP_FPM)");
+        }
+        self::markTestSkipped('php-fpm is not installed (set DOKU_REQUIRE_PHP_FPM=1 to fail instead)');
+    }
+
+    private function logs(): string
+    {
+        return implode("\n", array_map(fn ($f) => (string) @file_get_contents("{$this->dir}/{$f}"), ['stdout', 'stderr', 'php-fpm.log']));
+    }
+
+    protected function tearDown(): void
+    {
+        if ($this->fpm !== null) {
+            proc_terminate($this->fpm); // SIGTERM: the master stops its workers
+            proc_close($this->fpm);
+            $this->fpm = null;
+        }
+    }
+
+    protected function onNotSuccessfulTest(\Throwable $t): never
+    {
+        if (isset($this->dir) && !$t instanceof \PHPUnit\Framework\SkippedTest) {
+            fwrite(STDERR, "php-fpm logs:\n" . $this->logs() . "\n");
+        }
+        throw $t;
+    }
+}

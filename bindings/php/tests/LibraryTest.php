@@ -1,0 +1,97 @@
+<?php
+
+declare(strict_types=1);
+
+namespace DokuSnap\Tests;
+
+use DokuSnap\Library;
+use DokuSnap\LibraryException;
+use DokuSnap\Tests\Support\Keys;
+use PHPUnit\Framework\TestCase;
+
+/** Library lookup and loading, each case in a fresh PHP process. */
+final class LibraryTest extends TestCase
+{
+    private const BUILT = __DIR__ . '/../../../target/release/libdoku.so';
+
+    private string|false $saved;
+
+    protected function setUp(): void
+    {
+        $this->saved = getenv('DOKU_LIBRARY', true);
+        putenv('DOKU_LIBRARY');
+    }
+
+    protected function tearDown(): void
+    {
+        putenv($this->saved === false ? 'DOKU_LIBRARY' : "DOKU_LIBRARY={$this->saved}");
+    }
+
+    public function testDokuLibraryEnvironmentVariableComesFirst(): void
+    {
+        putenv('DOKU_LIBRARY=' . realpath(self::BUILT));
+        $this->assertSame(realpath(self::BUILT), Library::path());
+        putenv('DOKU_LIBRARY=/nonexistent/libdoku.so');
+        $this->expectException(LibraryException::class);
+        $this->expectExceptionMessage('DOKU_LIBRARY is set to /nonexistent/libdoku.so, which is not a file');
+        Library::path();
+    }
+
+    public function testSourceTreeBuildIsFoundFromTheRepository(): void
+    {
+        $this->assertSame(realpath(self::BUILT), Library::path());
+        $this->assertFalse(Library::isPreloaded());
+    }
+
+    public function testHeaderNamesTheAbsoluteLibraryPath(): void
+    {
+        $header = Library::header();
+        $this->assertStringStartsWith("#define FFI_SCOPE \"DOKU\"\n#define FFI_LIB \"" . realpath(self::BUILT) . "\"\n", $header);
+        $this->assertStringContainsString('doku_get_token', $header);
+        $this->assertStringContainsString("#define FFI_LIB \"libdoku.so\"\n", Library::header('libdoku.so'));
+    }
+
+    /**
+     * A copy of the package outside the source tree: the package's lib/ directory, then the
+     * dynamic loader's search (LD_LIBRARY_PATH here, ld.so.cache after an install), then a
+     * LibraryException that says what to do.
+     */
+    public function testLookupOrderOfAnInstalledPackage(): void
+    {
+        $package = Keys::tempDir('doku-php-package-');
+        foreach (['autoload.php', 'doku.h', 'src'] as $name) {
+            Keys::sh('cp -r ' . escapeshellarg(dirname(__DIR__) . "/{$name}") . ' ' . escapeshellarg($package));
+        }
+        $script = 'require "autoload.php"; try { echo DokuSnap\Library::path(), " ", DokuSnap\Snap::version(); }'
+            . ' catch (DokuSnap\LibraryException $e) { echo get_class($e), ": ", $e->getMessage(); }';
+        $run = static fn (array $env): string => self::php($package, $script, $env);
+
+        $this->assertStringContainsString(
+            'DokuSnap\LibraryException: cannot load libdoku: Failed loading \'libdoku.so\'',
+            $out = $run(['LD_LIBRARY_PATH' => '']),
+        );
+        $this->assertStringContainsString('set DOKU_LIBRARY', $out);
+        $this->assertStringContainsString("{$package}/lib/", $out);
+
+        $this->assertSame('libdoku.so 0.1.0', $run(['LD_LIBRARY_PATH' => dirname(realpath(self::BUILT))]));
+
+        mkdir("{$package}/lib");
+        copy(self::BUILT, "{$package}/lib/libdoku.so");
+        $this->assertSame("{$package}/lib/libdoku.so 0.1.0", $run(['LD_LIBRARY_PATH' => '']));
+    }
+
+    /** @param array<string, string> $env */
+    private static function php(string $cwd, string $code, array $env): string
+    {
+        $process = proc_open(
+            [PHP_BINARY, '-d', 'ffi.enable=1', '-r', $code],
+            [1 => ['pipe', 'w'], 2 => ['pipe', 'w']],
+            $pipes,
+            $cwd,
+            $env + ['PATH' => (string) getenv('PATH')],
+        );
+        $out = stream_get_contents($pipes[1]) . stream_get_contents($pipes[2]);
+        proc_close($process);
+        return $out;
+    }
+}

@@ -1,0 +1,90 @@
+<?php
+
+declare(strict_types=1);
+
+namespace DokuSnap\Tests;
+
+use DokuSnap\ApiException;
+use DokuSnap\CryptoException;
+use DokuSnap\DokuException;
+use DokuSnap\InvalidArgumentException;
+use DokuSnap\KeyException;
+use DokuSnap\Library;
+use DokuSnap\NetworkException;
+use DokuSnap\PanicException;
+use DokuSnap\ProtocolException;
+use DokuSnap\SignatureInvalidException;
+use DokuSnap\Snap;
+use DokuSnap\Status;
+use DokuSnap\TimeoutException;
+use DokuSnap\TlsException;
+use PHPUnit\Framework\TestCase;
+
+/** The status → exception mapping of the one error check, including statuses no test can provoke. */
+final class StatusTest extends TestCase
+{
+    /** @return array<string, array{int, class-string<DokuException>, string}> */
+    public static function statuses(): array
+    {
+        return [
+            'NULL_ARGUMENT' => [Status::NULL_ARGUMENT, InvalidArgumentException::class, 'DOKU_ERR_NULL_ARGUMENT'],
+            'INVALID_ARGUMENT' => [Status::INVALID_ARGUMENT, InvalidArgumentException::class, 'DOKU_ERR_INVALID_ARGUMENT'],
+            'KEY' => [Status::KEY, KeyException::class, 'DOKU_ERR_KEY'],
+            'CRYPTO' => [Status::CRYPTO, CryptoException::class, 'DOKU_ERR_CRYPTO'],
+            'NETWORK' => [Status::NETWORK, NetworkException::class, 'DOKU_ERR_NETWORK'],
+            'TIMEOUT' => [Status::TIMEOUT, TimeoutException::class, 'DOKU_ERR_TIMEOUT'],
+            'TLS' => [Status::TLS, TlsException::class, 'DOKU_ERR_TLS'],
+            'API' => [Status::API, ApiException::class, 'DOKU_ERR_API'],
+            'PROTOCOL' => [Status::PROTOCOL, ProtocolException::class, 'DOKU_ERR_PROTOCOL'],
+            'SIGNATURE_INVALID' => [Status::SIGNATURE_INVALID, SignatureInvalidException::class, 'DOKU_ERR_SIGNATURE_INVALID'],
+            'PANIC' => [Status::PANIC, PanicException::class, 'DOKU_ERR_PANIC'],
+            'a status this binding does not know' => [42, DokuException::class, 'DOKU_UNKNOWN_STATUS'],
+        ];
+    }
+
+    /**
+     * After a successful fallible call doku_last_error() is "", so the message falls back to the
+     * status name.
+     *
+     * @dataProvider statuses
+     */
+    public function testStatusMapsToItsException(int $status, string $class, string $message): void
+    {
+        Snap::timestamp();
+        try {
+            Library::check($status);
+            $this->fail('no exception');
+        } catch (DokuException $e) {
+            $this->assertSame($class, $e::class);
+            $this->assertSame($status, $e->getCode());
+            $this->assertSame($message, $e->getMessage());
+            if ($e instanceof ApiException) {
+                $this->assertSame('', $e->getResponseCode());
+            }
+        }
+    }
+
+    public function testOkDoesNotThrow(): void
+    {
+        Library::check(Status::OK);
+        $this->addToAssertionCount(1);
+    }
+
+    public function testMessageIsTheLastErrorOfTheFailedCall(): void
+    {
+        try {
+            Snap::sign('MCH-1', '2024-01-01T00:00:00Z', 'not a key');
+            $this->fail('no exception');
+        } catch (KeyException $e) {
+            $this->assertNotSame('DOKU_ERR_KEY', $e->getMessage());
+            $this->assertStringNotContainsString('not a key', $e->getMessage(), 'messages never contain key text');
+        }
+    }
+
+    public function testEveryExceptionIsADokuException(): void
+    {
+        foreach (glob(dirname(__DIR__) . '/src/*Exception.php') as $file) {
+            $this->assertTrue(is_a('DokuSnap\\' . basename($file, '.php'), DokuException::class, true), $file);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+"""DOKU SNAP authentication for Python, on the native libdoku core (through its C ABI).
+
+    import doku_snap
+    with doku_snap.Client(client_id="MCH-...", private_key_file="private.pem") as client:
+        headers = {"Authorization": "Bearer " + client.get_token()}
+
+The library is the copy bundled in this package, or the one named by DOKU_LIBRARY (which
+takes precedence when set).
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from ._client import Client
+from ._native import call_string, cstr, lib
+from .errors import (
+    ApiError,
+    ClientClosedError,
+    CryptoError,
+    DokuError,
+    DokuTimeoutError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidKeyError,
+    NetworkError,
+    ProtocolError,
+    SignatureInvalidError,
+    Status,
+    TlsError,
+)
+
+__all__ = [
+    "Client", "sign", "timestamp", "version", "Status", "DokuError", "InvalidArgumentError",
+    "ClientClosedError", "InvalidKeyError", "CryptoError", "NetworkError", "DokuTimeoutError",
+    "TlsError", "ApiError", "ProtocolError", "SignatureInvalidError", "InternalError",
+]
+
+
+def version() -> str:
+    """The loaded libdoku's version, e.g. "0.1.0"."""
+    return str(lib.doku_version().decode())
+
+
+__version__ = version()
+
+
+def timestamp() -> str:
+    """Now, UTC, as "YYYY-MM-DDTHH:MM:SSZ" (an X-TIMESTAMP value)."""
+    return call_string(lib.doku_timestamp)
+
+
+def sign(client_id: str, timestamp: str, private_key: Union[str, bytes]) -> str:
+    """The B2B X-SIGNATURE: base64 SHA256withRSA over "client_id|timestamp", equal to
+    `openssl dgst -sha256 -sign`. private_key is key text (PKCS#8 or PKCS#1 PEM, or bare
+    base64 DER), not a path; encrypted keys need a Client. Raises InvalidArgumentError or
+    InvalidKeyError."""
+    return call_string(lib.doku_sign, cstr(client_id, "client_id"), cstr(timestamp, "timestamp"),
+                       cstr(private_key, "private_key"))

@@ -1,0 +1,157 @@
+"""Fixtures: throwaway keys made with the openssl CLI, and real doku-sandbox processes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Dict, Optional
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+
+# Every client id the plain-HTTP sandbox knows, with its fault mode. The token cache is
+# process-wide (keyed by base URL, client id and key), so each test that counts requests or
+# needs a cold cache has an id of its own.
+CLIENTS: Dict[str, Optional[str]] = {
+    "py-ok": None,
+    "py-enc": None,
+    "py-threads": "delay:300",
+    "py-invalidate": None,
+    "py-rss": None,
+    "py-close": "delay:300",
+    "py-expires-string": "expires-string",
+    "py-delay": "delay:3000",
+    "py-stall": "stall-body",
+    "py-reset": "reset",
+    "py-http500": "http500",
+    "py-badjson": "badjson",
+    "py-notoken": "notoken",
+    "py-huge": "huge",
+    "py-error200": "error200",
+    "py-clock": "clock:+600",
+}
+
+
+def openssl(*args: str, stdin: Optional[bytes] = None) -> bytes:
+    return subprocess.run(["openssl", *args], input=stdin, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, check=True).stdout
+
+
+class Keys:
+    """key.pem (PKCS#8), key-pkcs1.pem, key.b64 (bare base64 DER), key-enc.pem (passphrase
+    PASSPHRASE), pub.pem, and unusable ec.pem and rsa1024.pem."""
+
+    PASSPHRASE = "correct horse"
+
+    def __init__(self, d: Path) -> None:
+        self.dir = d
+        self.pkcs8 = d / "key.pem"
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(self.pkcs8))
+        self.public = d / "pub.pem"
+        openssl("pkey", "-in", str(self.pkcs8), "-pubout", "-out", str(self.public))
+        self.pkcs1 = d / "key-pkcs1.pem"
+        openssl("rsa", "-in", str(self.pkcs8), "-traditional", "-out", str(self.pkcs1))
+        self.bare = d / "key.b64"
+        der = openssl("pkey", "-in", str(self.pkcs8), "-outform", "DER")
+        self.bare.write_text(base64.b64encode(der).decode())
+        self.encrypted = d / "key-enc.pem"
+        openssl("pkcs8", "-topk8", "-in", str(self.pkcs8), "-v2", "aes-256-cbc",
+                "-passout", "pass:" + self.PASSPHRASE, "-out", str(self.encrypted))
+        self.ec = d / "ec.pem"
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(self.ec))
+        self.rsa1024 = d / "rsa1024.pem"
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", str(self.rsa1024))
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    return Keys(tmp_path_factory.mktemp("keys"))
+
+
+class Sandbox:
+    def __init__(self, binary: Path, workdir: Path, args: list) -> None:
+        self.log = workdir / "sandbox.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen([str(binary), "--listen", "127.0.0.1:0", *args],
+                                         stdout=subprocess.PIPE, stderr=log)
+        lines: list = []
+        reader = threading.Thread(target=lambda: lines.extend(
+            self.proc.stdout.readline().decode() for _ in range(2 if "--tls-dir" in args else 1)))
+        reader.start()
+        reader.join(30)
+        if not lines or not lines[0].startswith("listening on "):
+            self.stop()
+            pytest.fail(f"doku-sandbox did not start: {self.log.read_text()}")
+        self.url = lines[0].split(" ", 2)[2].strip()
+        self.ca_file = lines[1].split(": ", 1)[1].strip() if len(lines) > 1 else None
+
+    def stats(self) -> Dict[str, int]:
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+        with urllib.request.urlopen(self.url + "/sandbox/v1/stats", timeout=10, context=ctx) as r:
+            return json.load(r)["tokenRequests"]
+
+    def requests(self, client_id: str) -> int:
+        return self.stats().get(client_id, 0)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _binary() -> Path:
+    binary = Path(os.environ.get("DOKU_SANDBOX") or REPO / "target/release/doku-sandbox")
+    if not binary.is_file():
+        pytest.fail(f"{binary} not found: run `make build` or set DOKU_SANDBOX")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def sandbox(keys: Keys, tmp_path_factory: pytest.TempPathFactory):
+    args = ["--quiet"]
+    for cid, fault in CLIENTS.items():
+        args += ["--client", f"{cid}={keys.public}"]
+        if fault:
+            args += ["--fault", f"{cid}={fault}"]
+    sb = Sandbox(_binary(), tmp_path_factory.mktemp("sandbox"), args)
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_sandbox(keys: Keys, tmp_path_factory: pytest.TempPathFactory):
+    d = tmp_path_factory.mktemp("tls-sandbox")
+    sb = Sandbox(_binary(), d, ["--quiet", "--tls-dir", str(d / "tls"),
+                                "--client", f"py-tls={keys.public}", "--client", f"py-demo={keys.public}"])
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def make_client(sandbox: Sandbox, keys: Keys):
+    """Client(client_id, **overrides) on the plain-HTTP sandbox, closed after the test.
+    proxy="" so that a proxy in the environment cannot intercept loopback traffic."""
+    import doku_snap
+
+    made = []
+
+    def make(client_id: str, **overrides):
+        config = dict(client_id=client_id, private_key_file=keys.pkcs8, base_url=sandbox.url,
+                      proxy="", timeout_ms=10000)
+        config.update(overrides)
+        made.append(doku_snap.Client(**config))
+        return made[-1]
+
+    yield make
+    for c in made:
+        c.close()
