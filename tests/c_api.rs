@@ -377,3 +377,90 @@ fn prepare_keys(dir: &TestDir) -> PathBuf {
     assert!(std::fs::read_to_string(k("encrypted.pem")).unwrap().contains("BEGIN ENCRYPTED PRIVATE KEY"));
     keys
 }
+
+/// The merchant examples (bindings/c/merchant_server.c, bindings/cpp/merchant_inetd.cpp) answer
+/// the sandbox acting as DOKU: the token request (doku_issue_token), then a payment notification
+/// (doku_validate_token, doku_verify_request). With the wrong client secret the notification is
+/// refused with 4012500.
+#[test]
+fn merchant_examples_answer_dokus_notifications() {
+    let dir = TestDir::new("merchant");
+    for name in ["merchant", "doku"] {
+        let private = dir.path(&format!("{name}-private.pem"));
+        openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &private);
+        openssl(&["pkey", "-in", private.to_str().unwrap(), "-pubout", "-out"], &dir.path(&format!("{name}-public.pem")));
+    }
+    let lib_dir = library_dir();
+    let build = |source: &str, exe: &Path| {
+        let cpp = source.ends_with(".cpp");
+        run(
+            compiler(cpp)
+                .args([if cpp { "-std=c++17" } else { "-std=gnu11" }, "-Wall", "-Wextra", "-Werror", "-o"])
+                .arg(exe)
+                .args(["-I", manifest_dir().join("include").to_str().unwrap(), "-I", manifest_dir().join("bindings/cpp").to_str().unwrap()])
+                .arg(manifest_dir().join(source))
+                .arg(format!("-L{}", lib_dir.display()))
+                .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+                .arg("-ldoku"),
+            source,
+        );
+    };
+    let (c_server, cpp_inetd) = (dir.path("merchant_server"), dir.path("merchant_inetd"));
+    build("bindings/c/merchant_server.c", &c_server);
+    build("bindings/cpp/merchant_inetd.cpp", &cpp_inetd);
+    // The sandbox plays DOKU with the key pair in `dir` (doku-private.pem / doku-public.pem).
+    let sandbox = Sandbox::start(SandboxConfig {
+        secrets: vec![("MCH-1".into(), "right-secret".into()), ("MCH-WRONG".into(), "wrong-secret".into())],
+        doku_key_dir: Some(dir.path("")),
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let merchant = |exe: &Path, client: &str| {
+        let mut cmd = Command::new(exe);
+        cmd.env("DOKU_PUBLIC_KEY_FILE", dir.path("doku-public.pem"))
+            .env("MERCHANT_PRIVATE_KEY_FILE", dir.path("merchant-private.pem"))
+            .env("MERCHANT_PUBLIC_KEY_FILE", dir.path("merchant-public.pem"))
+            .env("MERCHANT_CLIENT_ID", client)
+            .env("MERCHANT_CLIENT_SECRET", "right-secret")
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    for (client, want_ok) in [("MCH-1", true), ("MCH-WRONG", false)] {
+        // C: a server process that prints its URL.
+        let mut server = merchant(&c_server, client).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.as_mut().unwrap()), &mut line).unwrap();
+        let url = line.trim().strip_prefix("listening on ").expect("listening on URL").to_owned();
+        let c_report = doku::sandbox::notify::run(&sandbox.notify_config(&url, client).unwrap()).unwrap();
+        let _ = server.kill();
+        let _ = server.wait();
+
+        // C++: one process per connection with the socket as stdin/stdout, as inetd runs it.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let mut inetd = merchant(&cpp_inetd, client);
+        let report = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for _ in 0..2 {
+                    let (conn, _) = listener.accept().unwrap();
+                    let output = conn.try_clone().unwrap();
+                    let status = inetd
+                        .stdin(std::os::fd::OwnedFd::from(conn))
+                        .stdout(std::os::fd::OwnedFd::from(output))
+                        .status()
+                        .unwrap();
+                    assert!(status.success());
+                }
+            });
+            doku::sandbox::notify::run(&sandbox.notify_config(&url, client).unwrap()).unwrap()
+        });
+
+        for (what, report) in [("C", c_report), ("C++", report)] {
+            assert_eq!(report.ok(), want_ok, "{what}: {}", report.summary());
+            assert_eq!(report.token.response_code.as_deref(), Some("2007300"), "{what}: {}", report.summary());
+            let payment = report.payment.as_ref().and_then(|p| p.response_code.as_deref());
+            assert_eq!(payment, Some(if want_ok { "2002500" } else { "4012500" }), "{what}: {}", report.summary());
+        }
+    }
+}
