@@ -6,7 +6,7 @@
 //! key and the expected type only. Secret strings are moved out of the JSON tree into
 //! `Zeroizing` buffers and wiped once the key is parsed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -139,7 +139,7 @@ fn load_key(map: &mut Map<String, Value>) -> Result<Arc<PrivateKey>> {
         (None, None) => return Err(Error::invalid("config: private_key or private_key_file is required")),
         (Some(text), None) => text,
         (None, Some(path)) => {
-            let bytes = Zeroizing::new(std::fs::read(&path).map_err(|e| {
+            let bytes = Zeroizing::new(read_config_file(Path::new(&path), MAX_KEY_FILE).map_err(|e| {
                 Error::key(format!("config: private_key_file \"{}\" cannot be read: {}", printable(&path), e))
             })?);
             let text = std::str::from_utf8(&bytes)
@@ -148,6 +148,25 @@ fn load_key(map: &mut Map<String, Value>) -> Result<Arc<PrivateKey>> {
         }
     };
     PrivateKey::cached(&text, passphrase.as_ref().map(|p| p.as_bytes()))
+}
+
+/// Key files are a few KiB; anything this big is the wrong file.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+/// Reads a file named by the config: a regular file of at most `limit` bytes. A FIFO would
+/// block and /dev/zero would never end; both are refused before reading.
+pub(crate) fn read_config_file(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error as IoError, ErrorKind as Io, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(IoError::new(Io::InvalidInput, "not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(IoError::new(Io::InvalidData, format!("larger than {limit} bytes")));
+    }
+    Ok(bytes)
 }
 
 /// Caps user-supplied names echoed in messages and drops control characters.
@@ -274,6 +293,14 @@ mod tests {
         let wrong = Config::from_json(&format!(r#"{base},"private_key_passphrase":"nope"}}"#)).unwrap_err();
         assert_eq!(wrong.kind(), ErrorKind::Key);
         assert!(wrong.message().contains("wrong passphrase") && !wrong.message().contains("nope"));
+        for (path, why) in [("/dev/zero", "not a regular file"), ("/", "not a regular file")] {
+            let e = Config::from_json(&format!(r#"{{"client_id":"A","private_key_file":"{path}"}}"#)).unwrap_err();
+            assert!(e.message().contains(why), "{e}");
+        }
+        let big = dir.join("big.pem");
+        std::fs::write(&big, vec![b'A'; 70 * 1024]).unwrap();
+        let e = Config::from_json(&format!(r#"{{"client_id":"A","private_key_file":{}}}"#, serde_json::to_string(&big).unwrap())).unwrap_err();
+        assert!(e.message().contains("larger than 65536 bytes"), "{e}");
         let missing = Config::from_json(r#"{"client_id":"A","private_key_file":"/nonexistent/k.pem"}"#).unwrap_err();
         assert_eq!(missing.kind(), ErrorKind::Key);
         assert!(missing.message().contains("/nonexistent/k.pem") && missing.message().contains("No such file"), "{missing}");

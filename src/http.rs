@@ -19,6 +19,8 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Answers bigger than this are refused without being read whole.
 pub const MAX_BODY: u64 = 1024 * 1024;
+/// Big enough for a full system CA bundle.
+const MAX_CA_FILE: u64 = 4 * 1024 * 1024;
 pub const USER_AGENT: &str = concat!("doku-snap/", env!("CARGO_PKG_VERSION"));
 
 /// Where and how to talk to DOKU. Immutable once built.
@@ -138,7 +140,8 @@ fn is_loopback(host: &Host<String>) -> bool {
 
 fn load_ca_file(path: &Path) -> Result<Vec<Vec<u8>>> {
     let shown = path.display();
-    let pem = std::fs::read(path).map_err(|e| Error::invalid(format!("config: ca_file \"{shown}\" cannot be read: {e}")))?;
+    let pem = crate::config::read_config_file(path, MAX_CA_FILE)
+        .map_err(|e| Error::invalid(format!("config: ca_file \"{shown}\" cannot be read: {e}")))?;
     let certs = openssl::x509::X509::stack_from_pem(&pem)
         .map_err(|_| Error::invalid(format!("config: ca_file \"{shown}\" is not PEM certificates")))?;
     if certs.is_empty() {

@@ -326,7 +326,7 @@ fn invalid_signatures_are_explained() {
         (wrong_key.as_str(), "it does not match the message and public key"),
         (other_ts.as_str(), "it does not match the message and public key"),
         (other_id.as_str(), "it does not match the message and public key"),
-        ("!!!not-base64!!!", "not base64"),
+        ("!!!not-base64!!!", "not canonical base64"),
         ("AAAA", "wrong length for the key"),
     ] {
         let r = raw(sb.addr(), &token_request(&[("X-CLIENT-KEY", "MCH-OK"), ("X-TIMESTAMP", &ts), ("X-SIGNATURE", sig)], BODY));
@@ -1168,7 +1168,7 @@ fn create_va_refusals_in_order() {
     let same_instant = timestamp::Offset::parse("+07:00").unwrap().format(timestamp::parse(&ts).unwrap().to_utc());
     let other_ts = va_headers(&token, "MCH-VA", &body, &same_instant, SECRET);
     refused(&with(&other_ts, "X-TIMESTAMP", &ts), 401, "4012700", &expected);
-    refused(&with(&good, "X-SIGNATURE", "%%%"), 401, "4012700", "not base64");
+    refused(&with(&good, "X-SIGNATURE", "%%%"), 401, "4012700", "not canonical base64");
     // A body that cannot be digested.
     let r = post_va(sb.addr(), &good, "{not json");
     assert_code(&r, 400, "4002700", "Bad Request. body is not valid JSON");

@@ -24,6 +24,44 @@ impl Transport for std::net::TcpStream {
     }
 }
 
+/// Request bytes in, response bytes out; reads never block. For tests and fuzzing.
+#[cfg(any(test, fuzzing))]
+pub(crate) struct Mem {
+    input: io::Cursor<Vec<u8>>,
+    pub output: Vec<u8>,
+}
+
+#[cfg(any(test, fuzzing))]
+impl Mem {
+    pub fn new(input: &[u8]) -> Mem {
+        Mem { input: io::Cursor::new(input.to_vec()), output: Vec::new() }
+    }
+}
+
+#[cfg(any(test, fuzzing))]
+impl Read for Mem {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.input.read(buf)
+    }
+}
+
+#[cfg(any(test, fuzzing))]
+impl Write for Mem {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.output.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(any(test, fuzzing))]
+impl Transport for Mem {
+    fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Version {
     Http10,
@@ -420,35 +458,9 @@ pub(crate) fn head_bytes(status: u16, headers: &[(&str, String)]) -> Vec<u8> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::io::Cursor;
-
-    /// Request bytes in, response bytes out; reads never block.
-    pub struct Mem {
-        input: Cursor<Vec<u8>>,
-        pub output: Vec<u8>,
-    }
-
-    impl Read for Mem {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            self.input.read(buf)
-        }
-    }
-    impl Write for Mem {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.output.write(buf)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    impl Transport for Mem {
-        fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
-            Ok(())
-        }
-    }
 
     fn conn(bytes: &[u8]) -> Conn<Mem> {
-        Conn::new(Mem { input: Cursor::new(bytes.to_vec()), output: Vec::new() })
+        Conn::new(Mem::new(bytes))
     }
 
     fn read(c: &mut Conn<Mem>) -> Result<Request, ReqError> {

@@ -122,6 +122,27 @@ impl std::fmt::Debug for SandboxConfig {
     }
 }
 
+/// The fuzzing entry point (cargo fuzz builds with `--cfg fuzzing`): the bytes of one
+/// connection in, the answers out, against a sandbox with one registered client and secret.
+#[cfg(fuzzing)]
+pub fn fuzz_connection(input: &[u8]) -> Vec<u8> {
+    static STATE: once_cell::sync::Lazy<State> = once_cell::sync::Lazy::new(|| {
+        let key = crate::key::PrivateKey::parse(&String::from_utf8_lossy(
+            &openssl::rsa::Rsa::generate(2048).unwrap().private_key_to_pem().unwrap(),
+        ), None)
+        .unwrap();
+        let public = PublicKey::parse(&key.public_key_pem().unwrap()).unwrap();
+        let config = SandboxConfig {
+            clients: vec![("MCH-FUZZ".into(), public)],
+            secrets: vec![("MCH-FUZZ".into(), "fuzz-secret".into())],
+            log: Log::Off,
+            ..SandboxConfig::default()
+        };
+        State::new(config, None).unwrap()
+    });
+    server::serve_bytes(&STATE, input)
+}
+
 /// A running sandbox. Dropping it stops it (as does [`Sandbox::shutdown`]).
 pub struct Sandbox {
     state: Arc<State>,

@@ -182,6 +182,22 @@ fn serve(state: &State, tcp: TcpStream, accepted: Instant) {
     finish(conn.stream, close);
 }
 
+/// One connection's bytes in, every answer out, without sockets or threads: the sandbox's
+/// request handling as the fuzzer drives it (up to 8 pipelined requests).
+#[cfg(fuzzing)]
+pub(crate) fn serve_bytes(state: &State, input: &[u8]) -> Vec<u8> {
+    let mut conn = Conn::new(super::http::Mem::new(input));
+    for _ in 0..8 {
+        let by = Instant::now() + Duration::from_secs(1);
+        let Ok(req) = conn.read_request(by, by, Duration::from_secs(1), true) else { break };
+        let Reply::Respond(resp) = route(state, &req).reply else { break };
+        if write_response(state, &mut conn.stream, &resp, true, req.method == "HEAD").is_err() {
+            break;
+        }
+    }
+    conn.stream.output
+}
+
 /// Answers a request that could not be read (408, 413, 431, ...) or ends quietly.
 fn refuse_unreadable(state: &State, conn: &mut Conn<Stream>, e: &ReqError) -> Close {
     let Some(status) = e.status() else {

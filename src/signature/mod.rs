@@ -35,11 +35,22 @@ pub(crate) fn sign_rsa_sha256_raw(key: &PrivateKey, message: &[u8]) -> Result<Ve
     signer.sign_oneshot_to_vec(message).map_err(crypto)
 }
 
+/// A base64 signature as sent: standard alphabet, padded, and canonical (unused bits zero), so
+/// that one signature has exactly one accepted spelling.
+pub(crate) fn decode_signature(b64: &str) -> std::result::Result<Vec<u8>, ()> {
+    let b64 = b64.trim();
+    let bytes = openssl::base64::decode_block(b64).map_err(|_| ())?;
+    if openssl::base64::encode_block(&bytes) != b64 {
+        return Err(());
+    }
+    Ok(bytes)
+}
+
 /// Checks a base64 SHA256withRSA signature. A signature that is malformed or does not match
 /// is `ErrorKind::SignatureInvalid`.
 pub fn verify_rsa_sha256(key: &PublicKey, message: &[u8], signature_b64: &str) -> Result<()> {
     let invalid = |why: &str| Error::new(ErrorKind::SignatureInvalid, format!("signature is invalid: {why}"));
-    let sig = openssl::base64::decode_block(signature_b64.trim()).map_err(|_| invalid("not base64"))?;
+    let sig = decode_signature(signature_b64).map_err(|()| invalid("not canonical base64"))?;
     if sig.len() != key.pkey().size() {
         return Err(invalid("wrong length for the key"));
     }
@@ -90,7 +101,11 @@ mod tests {
         assert!(e.message().contains("does not match"));
         let e = verify_rsa_sha256(&pk, b"A|2020-01-01T00:00:00Z", "!!!").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::SignatureInvalid);
-        assert!(e.message().contains("not base64"));
+        assert!(e.message().contains("not canonical base64"));
+        // Flipping padding bits gives the same bytes but another spelling: refused.
+        let last = sig.trim_end_matches('=').chars().last().unwrap();
+        let twin = format!("{}{}==", &sig[..sig.len() - 3], if last == 'A' { 'B' } else { 'A' });
+        assert_eq!(verify_rsa_sha256(&pk, b"A|2020-01-01T00:00:00Z", &twin).unwrap_err().kind(), ErrorKind::SignatureInvalid);
         let e = verify_rsa_sha256(&pk, b"A", "AAAA").unwrap_err();
         assert!(e.message().contains("wrong length"));
     }

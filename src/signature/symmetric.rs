@@ -78,7 +78,7 @@ pub fn sign(secret: &[u8], request: &Request<'_>) -> Result<String> {
 pub fn verify(secret: &[u8], request: &Request<'_>, signature_b64: &str) -> Result<()> {
     let expected = hmac_sha512(secret, request.string_to_sign()?.as_bytes())?;
     let invalid = |why: &str| Error::new(ErrorKind::SignatureInvalid, format!("signature is invalid: {why}"));
-    let given = openssl::base64::decode_block(signature_b64.trim()).map_err(|_| invalid("not base64"))?;
+    let given = super::decode_signature(signature_b64).map_err(|()| invalid("not canonical base64"))?;
     if given.len() != expected.len() || !openssl::memcmp::eq(&given, &expected) {
         return Err(invalid("it does not match the request and client secret"));
     }
@@ -124,7 +124,7 @@ mod tests {
             let e = verify(secret, &r, &s).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::SignatureInvalid);
         }
-        assert!(verify(b"secret", &req(None), "%%%").unwrap_err().message().contains("not base64"));
+        assert!(verify(b"secret", &req(None), "%%%").unwrap_err().message().contains("not canonical base64"));
     }
 
     #[test]
