@@ -93,7 +93,11 @@ impl Config {
         }
         http::check_header_value("client_id", &client_id)?;
 
-        let key = load_key(&mut map)?;
+        // Secrets leave the JSON tree at once; the key is parsed last, after the cheap checks, so
+        // that a config with several problems reports its shape before its key.
+        let key_text = take_secret(&mut map, "private_key")?;
+        let key_file = take_string(&mut map, "private_key_file")?;
+        let passphrase = take_secret(&mut map, "private_key_passphrase")?;
 
         let environment = take_string(&mut map, "environment")?;
         let base_url = match (take_string(&mut map, "base_url")?, environment.as_deref()) {
@@ -126,14 +130,12 @@ impl Config {
         let partner_id = take_header_value(&mut map, "partner_id")?.unwrap_or_else(|| client_id.clone());
 
         let http = http::Settings::new(&base_url, timeout, connect_timeout, ca_file.as_deref(), proxy.as_deref())?;
+        let key = load_key(key_text, key_file, passphrase)?;
         Ok(Config { client_id, key, http, refresh_margin, timestamp_offset, client_secret, channel_id, partner_id })
     }
 }
 
-fn load_key(map: &mut Map<String, Value>) -> Result<Arc<PrivateKey>> {
-    let text = take_secret(map, "private_key")?;
-    let file = take_string(map, "private_key_file")?;
-    let passphrase = take_secret(map, "private_key_passphrase")?;
+fn load_key(text: Option<Zeroizing<String>>, file: Option<String>, passphrase: Option<Zeroizing<String>>) -> Result<Arc<PrivateKey>> {
     let text = match (text, file) {
         (Some(_), Some(_)) => return Err(Error::invalid("config: set private_key or private_key_file, not both")),
         (None, None) => return Err(Error::invalid("config: private_key or private_key_file is required")),

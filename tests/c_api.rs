@@ -122,6 +122,8 @@ struct Fixture {
     sandbox: Sandbox,
     tls: Sandbox,
     closed_url: String,
+    expired_url: String,
+    hangup_url: String,
 }
 
 fn fixture(name: &str) -> Fixture {
@@ -142,6 +144,7 @@ fn fixture(name: &str) -> Fixture {
         ("c-reset", "reset"),
         ("c-delay", "delay:3000"),
         ("c-stall", "stall-body"),
+        ("c-quick", "delay:300"),
         // Long enough that all 32 threads pile up behind the one request.
         ("c-stampede", "delay:300"),
     ];
@@ -167,7 +170,9 @@ fn fixture(name: &str) -> Fixture {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    Fixture { dir, keys, sandbox, tls, closed_url }
+    let expired_url = common::servers::expired_certificate(&dir.path("expired-ca.pem"));
+    let hangup_url = common::servers::hangs_up_mid_handshake();
+    Fixture { dir, keys, sandbox, tls, closed_url, expired_url, hangup_url }
 }
 
 /// How a test program is checked for memory errors and leaks.
@@ -231,6 +236,9 @@ fn run_checked(f: &Fixture, exe: &Path, checker: Checker) -> String {
         .env("DOKU_TEST_TLS_URL", f.tls.url())
         .env("DOKU_TEST_CA", f.tls.ca_file().unwrap())
         .env("DOKU_TEST_CLOSED_URL", &f.closed_url)
+        .env("DOKU_TEST_EXPIRED_URL", &f.expired_url)
+        .env("DOKU_TEST_EXPIRED_CA", f.dir.path("expired-ca.pem"))
+        .env("DOKU_TEST_HANGUP_URL", &f.hangup_url)
         .env("DOKU_TEST_DIR", &f.keys)
         .env("DOKU_TEST_SLACK_MS", if valgrind { "4000" } else { "300" })
         .env("DOKU_TEST_REVOKE_CMD", format!("curl -sf -X POST '{}{}?client=c-va' >/dev/null", f.sandbox.url(), doku::sandbox::REVOKE_PATH))
@@ -271,6 +279,14 @@ fn c_transactions_under_valgrind() {
 }
 
 #[test]
+fn c_hostile_inputs_under_valgrind() {
+    let f = fixture("c-hostile");
+    let exe = compile(&f, "tests/c/test_hostile.c", Checker::Valgrind);
+    let output = run_checked(&f, &exe, Checker::Valgrind);
+    assert!(output.contains("hostile-input checks passed"), "{output}");
+}
+
+#[test]
 fn cpp_raii_layer_under_valgrind() {
     let f = fixture("cpp");
     let exe = compile(&f, "tests/cpp/test_doku.cpp", Checker::Valgrind);
@@ -285,6 +301,7 @@ fn c_and_cpp_under_sanitizers() {
     for (source, done) in [
         ("tests/c/test_doku.c", "checks passed"),
         ("tests/c/test_transactions.c", "transaction checks passed"),
+        ("tests/c/test_hostile.c", "hostile-input checks passed"),
         ("tests/cpp/test_doku.cpp", "C++ checks passed"),
     ] {
         let f = fixture("asan");

@@ -4,7 +4,8 @@
  * program under valgrind, and then checks the sandbox's request counts.
  *
  * Environment: DOKU_TEST_URL (http sandbox), DOKU_TEST_TLS_URL + DOKU_TEST_CA (https sandbox),
- * DOKU_TEST_CLOSED_URL (nothing listens), DOKU_TEST_DIR (keys and expected signatures),
+ * DOKU_TEST_CLOSED_URL (nothing listens), DOKU_TEST_EXPIRED_URL + DOKU_TEST_EXPIRED_CA (an expired
+ * certificate), DOKU_TEST_HANGUP_URL (hangs up mid-handshake), DOKU_TEST_DIR (keys and expected signatures),
  * DOKU_TEST_SLACK_MS (extra time allowed under valgrind).
  */
 #include <pthread.h>
@@ -399,6 +400,27 @@ static void test_failures(const char *url, const char *tls_url, const char *ca, 
     c = client_for(url, "c-stall", ",\"timeout_ms\":700");
     expect_token_failure(c, DOKU_ERR_TIMEOUT, "timed out", "");
     CHECK(now_ms() - t0 < 700 + 1000 + slack);
+    doku_client_free(c);
+
+    /* A delay under the timeout is no failure. */
+    c = client_for(url, "c-quick", ",\"timeout_ms\":3000");
+    char *quick = NULL;
+    CHECK(doku_get_token(c, &quick) == DOKU_OK);
+    doku_free(quick);
+    doku_client_free(c);
+
+    /* An expired certificate from a trusted CA, and a server that hangs up mid-handshake. */
+    char expired_ca[1200];
+    snprintf(expired_ca, sizeof expired_ca, ",\"ca_file\":\"%s\",\"timeout_ms\":1500", env("DOKU_TEST_EXPIRED_CA"));
+    t0 = now_ms();
+    c = client_for(env("DOKU_TEST_EXPIRED_URL"), "c-ok", expired_ca);
+    expect_token_failure(c, DOKU_ERR_TLS, "certificate has expired", "");
+    CHECK(now_ms() - t0 < 1500 + 1000 + slack);
+    doku_client_free(c);
+    t0 = now_ms();
+    c = client_for(env("DOKU_TEST_HANGUP_URL"), "c-ok", ",\"timeout_ms\":1500");
+    expect_token_failure(c, DOKU_ERR_TLS, "TLS handshake with 127.0.0.1 failed", "");
+    CHECK(now_ms() - t0 < 1500 + 1000 + slack);
     doku_client_free(c);
 
     /* TLS: untrusted without the sandbox CA, fine with it. */

@@ -2,6 +2,8 @@
 //! the independent reference for keys and signatures.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
