@@ -14,7 +14,10 @@ export CARGO_TERM_COLOR := never
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
-.PHONY: all deps build python check-header test demo bench install clean
+FUZZ_TARGETS := config key token_response minify jwt sandbox_request
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps build python check-header test demo bench soak fuzz fuzz-smoke install clean
 
 all: build
 
@@ -88,8 +91,25 @@ demo: deps build python
 	php -d ffi.enable=1 bindings/php/examples/demo.php
 	echo "sandbox log: $$(head -1 $$demo/sandbox.log)"
 
-bench: build
+bench: deps build python
 	@bash tests/bench/run.sh
+
+# 8 threads × 10 minutes against 2 s tokens; appends the run to BENCHMARKS.md. Not in CI.
+soak: build
+	@bash tests/bench/soak.sh
+
+# libFuzzer through cargo-fuzz, on stable Rust (RUSTC_BOOTSTRAP=1 allows the -Z flags it uses).
+# fuzz-smoke: each target for 20 s; `make fuzz FUZZ_SECONDS=600` for the long runs.
+fuzz fuzz-smoke:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	for t in $(FUZZ_TARGETS); do
+		mkdir -p tests/fuzz/corpus/$$t target/fuzz-corpus/$$t
+		echo "fuzzing $$t for $(FUZZ_SECONDS) s"
+		# New inputs go to target/; the committed seed corpus stays as it is.
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --fuzz-dir tests/fuzz -O $$t target/fuzz-corpus/$$t tests/fuzz/corpus/$$t \
+			-- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 2>&1 | grep -E '^Done|stat::number_of_executed_units|ERROR|panicked' || true
+		test -z "$$(ls tests/fuzz/artifacts/$$t 2>/dev/null)" || { echo "fuzz target $$t found a crash: tests/fuzz/artifacts/$$t" >&2; exit 1; }
+	done
 
 # libdoku.so.VERSION with its SONAME and libdoku.so symlinks, libdoku.a, doku.h, doku.pc.
 install: build
