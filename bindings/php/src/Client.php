@@ -19,7 +19,8 @@ final class Client
     /**
      * @param array<string, mixed> $config the core's config keys: client_id, private_key or
      *     private_key_file, private_key_passphrase, environment, base_url, timeout_ms,
-     *     connect_timeout_ms, ca_file, refresh_margin_s, timestamp_offset, proxy
+     *     connect_timeout_ms, ca_file, refresh_margin_s, timestamp_offset, proxy, and for signed
+     *     transaction requests client_secret, channel_id, partner_id (default: client_id)
      * @throws InvalidArgumentException|KeyException|DokuException
      */
     public function __construct(array $config)
@@ -30,12 +31,8 @@ final class Client
                 Library::text("config: {$key}", $value);
             }
         });
-        try {
-            // (object): an empty array must still encode as a JSON object.
-            $json = json_encode((object) $config, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES);
-        } catch (\JsonException $e) {
-            throw new InvalidArgumentException("config cannot be encoded as JSON: {$e->getMessage()}", Status::INVALID_ARGUMENT, $e);
-        }
+        // object: an empty array must still encode as a JSON object.
+        $json = Library::encode('config', $config, object: true);
         $ffi = Library::ffi();
         $out = $ffi->new('DokuClient *');
         Library::check($ffi->doku_client_new($json, \FFI::addr($out)));
@@ -77,13 +74,85 @@ final class Client
     public function tokenInfo(): array
     {
         $ffi = Library::ffi();
-        $json = Library::takeString(fn ($out) => $ffi->doku_token_info($this->handle, $out));
-        return json_decode($json, true, 4, JSON_THROW_ON_ERROR);
+        return Library::decode('the token info', Library::takeString(fn ($out) => $ffi->doku_token_info($this->handle, $out)));
     }
 
     /** Drops the cached token (for every Client sharing it): call it after DOKU answers 401xx01. */
     public function invalidateToken(): void
     {
         Library::check(Library::ffi()->doku_client_invalidate_token($this->handle));
+    }
+
+    /**
+     * Every header a signed transaction request needs, for your own HTTP stack: Authorization
+     * (Bearer and the cached B2B token), X-TIMESTAMP, X-SIGNATURE, X-PARTNER-ID, X-EXTERNAL-ID,
+     * CHANNEL-ID, Content-Type. The signature covers minify($body): send the body as given or
+     * Snap::minify()'d. Needs client_secret and channel_id in the config.
+     *
+     * @param string $path the relative endpoint, e.g. "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va"
+     * @return array<string, string> header name => value
+     * @throws InvalidArgumentException for a missing client_secret/channel_id, a malformed method
+     *     or path, a body that is not JSON
+     * @throws ApiException|NetworkException|TimeoutException|TlsException|ProtocolException when a token must be fetched
+     */
+    public function requestHeaders(string $method, string $path, ?string $body = null): array
+    {
+        Library::texts(compact('method', 'path', 'body'));
+        $ffi = Library::ffi();
+        $json = Library::takeString(fn ($out) => $ffi->doku_client_request_headers($this->handle, $method, $path, $body, $out));
+        return Library::decode('the headers', $json);
+    }
+
+    /**
+     * Sends a signed transaction request with the library's HTTP client. Any HTTP status is an
+     * answer: look at httpStatus and responseCode. On Invalid Token (HTTP 401, case code 01) the
+     * library fetches a new token and retries once. Needs client_secret and channel_id in the config.
+     *
+     * @param string $path the relative endpoint, e.g. "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va"
+     * @param string|array<mixed>|null $body JSON text (sent as given, signed minified), or an array
+     *     to encode (slashes and non-ASCII unescaped), or null for none
+     * @throws InvalidArgumentException for a missing client_secret/channel_id, a malformed method
+     *     or path, a body that is not JSON (or an array that cannot be encoded)
+     * @throws ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
+     */
+    public function request(string $method, string $path, string|array|null $body = null): Response
+    {
+        if (is_array($body)) {
+            $body = Library::encode('body', $body);
+        }
+        Library::texts(compact('method', 'path', 'body'));
+        $ffi = Library::ffi();
+        $json = Library::takeString(fn ($out) => $ffi->doku_client_request($this->handle, $method, $path, $body, $out));
+        $answer = Library::decode('the response', $json);
+        return new Response($answer['httpStatus'], $answer['responseCode'], $answer['body']);
+    }
+
+    /**
+     * Exchanges a customer's auth code for a B2B2C token (POST /authorization/v1/access-token/b2b2c,
+     * 2007400). Not cached: customer tokens are per customer.
+     *
+     * @return array{accessToken: string, tokenType: string, accessTokenExpiryTime: string, refreshToken: string, refreshTokenExpiryTime: string}
+     * @throws ApiException when DOKU refuses (e.g. 4017401 for an invalid code)
+     * @throws InvalidArgumentException for an empty auth code
+     * @throws NetworkException|TimeoutException|TlsException|ProtocolException|DokuException
+     */
+    public function getTokenB2b2c(string $authCode): array
+    {
+        Library::text('authCode', $authCode);
+        $ffi = Library::ffi();
+        return Library::decode('the B2B2C token', Library::takeString(fn ($out) => $ffi->doku_get_token_b2b2c($this->handle, $authCode, $out)));
+    }
+
+    /**
+     * A new B2B2C token for a refresh token (grantType refresh_token); otherwise as getTokenB2b2c().
+     *
+     * @return array{accessToken: string, tokenType: string, accessTokenExpiryTime: string, refreshToken: string, refreshTokenExpiryTime: string}
+     * @throws ApiException|InvalidArgumentException|NetworkException|TimeoutException|TlsException|ProtocolException|DokuException
+     */
+    public function refreshTokenB2b2c(string $refreshToken): array
+    {
+        Library::text('refreshToken', $refreshToken);
+        $ffi = Library::ffi();
+        return Library::decode('the B2B2C token', Library::takeString(fn ($out) => $ffi->doku_refresh_token_b2b2c($this->handle, $refreshToken, $out)));
     }
 }

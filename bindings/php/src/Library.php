@@ -166,14 +166,93 @@ final class Library
     }
 
     /**
+     * For the functions whose answer is a verdict (doku_verify, doku_verify_request): true for
+     * DOKU_OK, false for DOKU_ERR_SIGNATURE_INVALID, and check()'s exception for any other status.
+     *
+     * @internal
+     * @throws DokuException
+     */
+    public static function verdict(int $status): bool
+    {
+        if ($status === Status::SIGNATURE_INVALID) {
+            return false;
+        }
+        self::check($status);
+        return true;
+    }
+
+    /**
      * C sees a string only up to its first NUL: refuse it rather than sign a truncated value.
+     * null passes (it becomes a NULL pointer, which optional arguments accept).
      *
      * @internal
      */
-    public static function text(string $name, string $value): string
+    public static function text(string $name, ?string $value): ?string
     {
-        if (str_contains($value, "\0")) {
+        if ($value !== null && str_contains($value, "\0")) {
             throw new InvalidArgumentException("{$name} contains a NUL byte", Status::INVALID_ARGUMENT);
+        }
+        return $value;
+    }
+
+    /**
+     * text() for several arguments, named by their keys: Library::texts(compact('path', 'body')).
+     *
+     * @internal
+     * @param array<string, ?string> $arguments
+     */
+    public static function texts(array $arguments): void
+    {
+        foreach ($arguments as $name => $value) {
+            self::text($name, $value);
+        }
+    }
+
+    /**
+     * An unsigned int argument: refuse what C would silently wrap around.
+     *
+     * @internal
+     */
+    public static function uint(string $name, int $value): int
+    {
+        if ($value < 0 || $value > 0xFFFFFFFF) {
+            throw new InvalidArgumentException("{$name} must be between 0 and 4294967295", Status::INVALID_ARGUMENT);
+        }
+        return $value;
+    }
+
+    /**
+     * $value as JSON for the library: slashes and non-ASCII as they are, arrays with string keys
+     * (and empty ones, when $object) as objects.
+     *
+     * @internal
+     * @throws InvalidArgumentException when it cannot be encoded (invalid UTF-8, NAN, ...)
+     */
+    public static function encode(string $name, mixed $value, bool $object = false): string
+    {
+        try {
+            return json_encode($object ? (object) $value : $value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR);
+        } catch (\JsonException $e) {
+            throw new InvalidArgumentException("{$name} cannot be encoded as JSON: {$e->getMessage()}", Status::INVALID_ARGUMENT, $e);
+        }
+    }
+
+    /**
+     * A JSON object or array as a PHP array.
+     *
+     * @internal
+     * @return array<mixed>
+     * @throws ProtocolException when $json is not a JSON object or array
+     */
+    public static function decode(string $name, string $json): array
+    {
+        try {
+            $value = json_decode($json, true, 512, JSON_THROW_ON_ERROR);
+        } catch (\JsonException $e) {
+            throw new ProtocolException("{$name} is not valid JSON: {$e->getMessage()}", Status::PROTOCOL, $e);
+        }
+        if (!is_array($value)) {
+            throw new ProtocolException("{$name} is JSON but not an object or array", Status::PROTOCOL);
         }
         return $value;
     }

@@ -27,6 +27,145 @@ final class Snap
         return Library::takeString(static fn ($out) => $ffi->doku_sign($clientId, $timestamp, $privateKey, $out));
     }
 
+    /**
+     * The body form that transaction signatures hash: $json without the whitespace outside its
+     * strings, everything else (key order, escapes, non-ASCII, number spelling) byte for byte.
+     *
+     * @throws InvalidArgumentException for invalid JSON or UTF-8
+     */
+    public static function minify(string $json): string
+    {
+        Library::text('json', $json);
+        $ffi = Library::ffi();
+        return Library::takeString(static fn ($out) => $ffi->doku_minify($json, $out));
+    }
+
+    /**
+     * The symmetric X-SIGNATURE of a transaction request: base64 HMAC-SHA512 with the client
+     * secret over "METHOD:path:token:sha256hex(minify(body)):timestamp". $path is the relative
+     * endpoint; a "Bearer " prefix on $accessToken is dropped; a null or "" body hashes "".
+     *
+     * @throws InvalidArgumentException for an empty secret or token, a malformed method or path,
+     *     a body that is not JSON, invalid UTF-8
+     */
+    public static function signRequest(
+        string $clientSecret,
+        string $method,
+        string $path,
+        string $accessToken,
+        ?string $body,
+        string $timestamp,
+    ): string {
+        Library::texts(compact('clientSecret', 'method', 'path', 'accessToken', 'body', 'timestamp'));
+        $ffi = Library::ffi();
+        return Library::takeString(
+            static fn ($out) => $ffi->doku_sign_request($clientSecret, $method, $path, $accessToken, $body, $timestamp, $out),
+        );
+    }
+
+    /**
+     * Whether $signature is SHA256withRSA over "clientId|timestamp" with $publicKey (PEM or bare
+     * base64), e.g. the X-SIGNATURE of DOKU's token request checked with DOKU's public key.
+     *
+     * @return bool false when the signature does not verify (garbled base64 included)
+     * @throws KeyException for an unusable public key
+     * @throws InvalidArgumentException for invalid UTF-8 or a NUL byte
+     */
+    public static function verify(string $clientId, string $timestamp, string $signature, string $publicKey): bool
+    {
+        Library::texts(compact('clientId', 'timestamp', 'signature', 'publicKey'));
+        return Library::verdict(Library::ffi()->doku_verify($clientId, $timestamp, $signature, $publicKey));
+    }
+
+    /**
+     * Whether $signature is the symmetric X-SIGNATURE of this request (see signRequest()),
+     * compared in constant time: e.g. a notification from DOKU, with the Authorization header
+     * as $accessToken and the raw body.
+     *
+     * @return bool false when the signature does not match
+     * @throws InvalidArgumentException for the inputs signRequest() refuses: an empty secret or
+     *     token, a malformed method or path, a body that is not JSON, invalid UTF-8
+     */
+    public static function verifyRequest(
+        string $clientSecret,
+        string $method,
+        string $path,
+        string $accessToken,
+        ?string $body,
+        string $timestamp,
+        string $signature,
+    ): bool {
+        Library::texts(compact('clientSecret', 'method', 'path', 'accessToken', 'body', 'timestamp', 'signature'));
+        return Library::verdict(
+            Library::ffi()->doku_verify_request($clientSecret, $method, $path, $accessToken, $body, $timestamp, $signature),
+        );
+    }
+
+    /**
+     * The merchant's answer to DOKU's B2B token request (POST /authorization/v1/access-token/b2b),
+     * judged as DOKU judges a merchant's: headers, timestamp, body, client id, clock skew, then
+     * the signature with DOKU's public key. On success HTTP 200 and 2007300 with an RS256 JWT
+     * signed with $merchantPrivateKey; otherwise the refusal to send (e.g. 401, 4017300).
+     *
+     * @param array<string, string|list<string>> $headers as from getallheaders(), names in any
+     *     case; array values are joined with ", "
+     * @param int $ttl token lifetime in seconds, 0 for 900
+     * @param int $maxSkew allowed X-TIMESTAMP drift in seconds, 0 for 300
+     * @throws KeyException if either key is unusable
+     * @throws InvalidArgumentException for a header value that is not a string, invalid UTF-8,
+     *     an empty client id, a negative ttl or skew
+     */
+    public static function issueToken(
+        array $headers,
+        string $body,
+        string $dokuPublicKey,
+        string $merchantPrivateKey,
+        string $clientId,
+        int $ttl = 0,
+        int $maxSkew = 0,
+    ): IssuedToken {
+        $headersJson = Library::encode('headers', array_map(
+            static fn (mixed $value): mixed => is_array($value) ? implode(', ', $value) : $value,
+            $headers,
+        ), object: true);
+        Library::texts(compact('body', 'dokuPublicKey', 'merchantPrivateKey', 'clientId'));
+        Library::uint('ttl', $ttl);
+        Library::uint('maxSkew', $maxSkew);
+        $ffi = Library::ffi();
+        $httpStatus = $ffi->new('int');
+        $answer = Library::takeString(static fn ($out) => $ffi->doku_issue_token(
+            $headersJson,
+            $body,
+            $dokuPublicKey,
+            $merchantPrivateKey,
+            $clientId,
+            $ttl,
+            $maxSkew,
+            \FFI::addr($httpStatus),
+            $out,
+        ));
+        return new IssuedToken($httpStatus->cdata, $answer);
+    }
+
+    /**
+     * The claims of a token DOKU presents on a notification (iss, iat, exp, clientId, jti): an
+     * RS256 JWT, "Bearer " prefix accepted, signed with the merchant's key and checked with
+     * $merchantPublicKey.
+     *
+     * @return array<string, mixed>
+     * @throws SignatureInvalidException for a wrong signature, an expired token, an alg other
+     *     than RS256 (none, HS256)
+     * @throws InvalidArgumentException when it is not a JWT
+     * @throws KeyException for an unusable key
+     */
+    public static function validateToken(string $bearerOrJwt, string $merchantPublicKey): array
+    {
+        Library::texts(compact('bearerOrJwt', 'merchantPublicKey'));
+        $ffi = Library::ffi();
+        $claims = Library::takeString(static fn ($out) => $ffi->doku_validate_token($bearerOrJwt, $merchantPublicKey, $out));
+        return Library::decode('the claims', $claims);
+    }
+
     /** Now, UTC, as "YYYY-MM-DDTHH:MM:SSZ": the X-TIMESTAMP to sign and send. */
     public static function timestamp(): string
     {

@@ -62,6 +62,8 @@ final class FpmTest extends TestCase
             $body = $fastcgi->request($params);
             $answer = json_decode($body, true) ?? $this->fail("request {$i}: {$body}");
             $this->assertSame($preloaded, $answer['preloaded']);
+            $this->assertSame('{"a":[1,"b c"]}', $answer['minified']);
+            $this->assertTrue($answer['signed']);
             $this->assertSame($root ? 'nobody' : posix_getpwuid(posix_geteuid())['name'], $answer['user']);
             $tokens[$answer['token']] = true;
         }

@@ -15,15 +15,39 @@ final class LeakTest extends TestCase
 {
     public function testResidentMemoryStaysFlat(): void
     {
-        $config = Sandbox::shared()->config('leak');
+        $config = Sandbox::shared()->transactionConfig('leak');
         $key = Keys::text('pkcs8.pem');
+        $dokuPublic = Keys::dokuText('doku-public.pem');
+        $publicKey = Keys::text('public.pem');
+        $body = '{ "trxId": "INV/1", "totalAmount": { "value": "1.00", "currency": "IDR" } }';
         $warm = new Client($config);
-        $round = static function (int $calls) use ($config, $key, $warm): void {
+        $ts = Snap::timestamp();
+        $tokenRequest = ['X-CLIENT-KEY' => 'MCH-1', 'X-TIMESTAMP' => $ts, 'X-SIGNATURE' => Snap::sign('MCH-1', $ts, Keys::dokuText('doku-private.pem'))];
+        $jwt = Snap::issueToken($tokenRequest, '{"grantType":"client_credentials"}', $dokuPublic, $key, 'MCH-1')->json()['accessToken'];
+        $signature = Snap::signRequest('secret', 'POST', '/p', 'token', $body, $ts);
+        // Every function that returns an owned string, or takes a client; the RSA signing ones less often.
+        $stateless = [
+            static fn () => Snap::sign('MCH-1', '2024-01-01T00:00:00Z', $key),
+            static fn () => Snap::minify($body),
+            static fn () => Snap::signRequest('secret', 'POST', '/p', 'token', $body, $ts),
+            static fn () => Snap::verifyRequest('secret', 'POST', '/p', 'token', $body, $ts, $signature),
+            static fn () => Snap::validateToken($jwt, $publicKey),
+            static fn () => Snap::verifyRequest('secret', 'POST', '/p', 'token', $body, $ts, 'wrong'), // false
+            static fn () => Snap::issueToken($tokenRequest, '{"grantType":"client_credentials"}', $dokuPublic, $key, 'MCH-1'),
+            static fn () => Snap::timestamp(),
+        ];
+        $withClient = [
+            static fn () => $warm->getToken(),
+            static fn () => $warm->requestHeaders('POST', '/p', $body),
+            static fn () => $warm->tokenInfo(),
+            static fn () => $warm->requestHeaders('GET', '/p'),
+        ];
+        $round = static function (int $calls) use ($config, $stateless, $withClient): void {
             for ($i = 0; $i < $calls; $i++) {
                 // Half of them clients: a leaked handle is ~0.5 KB, 10,000 of them cross the bound.
                 match ($i % 4) {
-                    0 => Snap::sign('MCH-1', '2024-01-01T00:00:00Z', $key),
-                    1 => $warm->getToken(),
+                    0 => $stateless[($i >> 2) % count($stateless)](),
+                    1 => $withClient[($i >> 2) % count($withClient)](),
                     default => (new Client($config))->__destruct(),
                 };
             }

@@ -35,6 +35,22 @@ CLIENTS: Dict[str, Optional[str]] = {
     "py-huge": "huge",
     "py-error200": "error200",
     "py-clock": "clock:+600",
+    # transaction requests (create-va) and B2B2C; those in SECRETS get --secret ID=SECRET
+    "py-va": None,
+    "py-va-threads": None,
+    "py-revoke": None,
+    "py-headers": None,
+    "py-b2b2c": None,
+    "py-nosecret": None,
+}
+
+# Client secrets the sandbox knows (create-va checks X-SIGNATURE with them). Test-only values.
+SECRETS: Dict[str, str] = {
+    "py-va": "SK-py-va-secret",
+    "py-va-threads": "SK-py-va-threads-secret",
+    "py-revoke": "SK-py-revoke-secret",
+    "py-headers": "SK-py-headers-secret",
+    "py-rss": "SK-py-rss-secret",
 }
 
 
@@ -100,6 +116,12 @@ class Sandbox:
     def requests(self, client_id: str) -> int:
         return self.stats().get(client_id, 0)
 
+    def post(self, path: str) -> Dict:
+        """POST an empty body to a sandbox control endpoint, e.g. /sandbox/v1/revoke?client=ID."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(urllib.request.Request(self.url + path, data=b"", method="POST"), timeout=10) as r:
+            return json.load(r)
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -116,6 +138,23 @@ def _binary() -> Path:
     return binary
 
 
+class DokuKeys:
+    """DOKU's key pair, as doku-sandbox --doku-key-dir DIR reuses it: DIR/doku-private.pem and
+    DIR/doku-public.pem."""
+
+    def __init__(self, d: Path) -> None:
+        self.dir = d
+        self.private = d / "doku-private.pem"
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(self.private))
+        self.public = d / "doku-public.pem"
+        openssl("pkey", "-in", str(self.private), "-pubout", "-out", str(self.public))
+
+
+@pytest.fixture(scope="session")
+def doku_keys(tmp_path_factory: pytest.TempPathFactory) -> DokuKeys:
+    return DokuKeys(tmp_path_factory.mktemp("doku-keys"))
+
+
 @pytest.fixture(scope="session")
 def sandbox(keys: Keys, tmp_path_factory: pytest.TempPathFactory):
     args = ["--quiet"]
@@ -123,6 +162,8 @@ def sandbox(keys: Keys, tmp_path_factory: pytest.TempPathFactory):
         args += ["--client", f"{cid}={keys.public}"]
         if fault:
             args += ["--fault", f"{cid}={fault}"]
+    for cid, secret in SECRETS.items():
+        args += ["--secret", f"{cid}={secret}"]
     sb = Sandbox(_binary(), tmp_path_factory.mktemp("sandbox"), args)
     yield sb
     sb.stop()

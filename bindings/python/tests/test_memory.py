@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 import doku_snap
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -10,15 +12,25 @@ def rss() -> int:
         return int(f.read().split()[1]) * PAGE
 
 
-def test_rss_stays_flat(make_client, keys):
+SECRET = "SK-py-rss-secret"  # conftest.SECRETS
+BODY = '{ "trxId": "INV/1", "name": "Śantoso" }'
+
+
+def test_rss_stays_flat(make_client, keys, doku_keys):
     # Every owned string must go back to doku_free, error paths included.
-    client = make_client("py-rss")
+    client = make_client("py-rss", client_secret=SECRET, channel_id="H2H")
     key = keys.pkcs8.read_text()
+    public = keys.public.read_text()
+    doku_public = doku_keys.public.read_text()
     ts = doku_snap.timestamp()
+    token_request = {"X-CLIENT-KEY": "py-rss", "X-TIMESTAMP": ts,
+                     "X-SIGNATURE": doku_snap.sign("py-rss", ts, doku_keys.private.read_text())}
+    jwt = doku_snap.issue_token(token_request, '{"grantType":"client_credentials"}', doku_public, key,
+                                "py-rss").json()["accessToken"]
 
     def mix(n):
         for i in range(n):
-            op = i % 4
+            op = i % 10
             if op == 0:
                 doku_snap.sign("py-rss", ts, key)
             elif op == 1:
@@ -28,8 +40,31 @@ def test_rss_stays_flat(make_client, keys):
                     doku_snap.sign("py-rss", ts, "not a key")
                 except doku_snap.InvalidKeyError:
                     pass
-            else:
+            elif op == 3:
                 client.get_token()
+            elif op == 4:
+                doku_snap.minify(BODY)
+                sig = doku_snap.sign_request(SECRET, "POST", "/n", "tok", BODY, ts)
+                assert doku_snap.verify_request(SECRET, "POST", "/n", "tok", BODY, ts, sig)
+            elif op == 5:
+                assert not doku_snap.verify_request(SECRET, "POST", "/n", "tok", BODY, ts, "AAAA")
+                try:
+                    doku_snap.minify("{")
+                except doku_snap.InvalidArgumentError:
+                    pass
+            elif op == 6:
+                client.request_headers("POST", "/n", BODY)
+            elif op == 7:
+                doku_snap.validate_token(jwt, public)
+                try:
+                    doku_snap.validate_token(jwt, doku_public)  # wrong key
+                except doku_snap.SignatureInvalidError:
+                    pass
+            elif op == 8:
+                # a refusal (400, missing headers) is an owned string too; no RSA work
+                assert doku_snap.issue_token({}, None, doku_public, key, "py-rss").http_status == 400
+            else:
+                assert not doku_snap.verify("py-rss", ts, "AAAA", public)
 
     mix(2_000)  # warm-up: caches, allocator arenas
     before = rss()
@@ -46,13 +81,27 @@ def test_every_owned_string_is_freed(make_client, keys, monkeypatch):
     freed = []
     real = _native.lib.doku_free
     monkeypatch.setattr(_native.lib, "doku_free", lambda p: (freed.append(p.value), real(p)))
-    client = make_client("py-rss")
+    client = make_client("py-rss", client_secret=SECRET, channel_id="H2H")
     key = keys.pkcs8.read_text()
-    doku_snap.sign("py-rss", doku_snap.timestamp(), key)
+    ts = doku_snap.timestamp()
+    doku_snap.sign("py-rss", ts, key)
     client.get_token()
     client.token_info()
-    try:
-        doku_snap.sign("py-rss", "2024-01-01T00:00:00Z", "not a key")
-    except doku_snap.InvalidKeyError:
-        pass
-    assert len(freed) == 5 and all(freed[:4]) and freed[4] is None
+    doku_snap.minify(BODY)
+    doku_snap.sign_request(SECRET, "POST", "/n", "tok", BODY, ts)
+    client.request_headers("POST", "/n", BODY)
+    client.request("POST", "/n", BODY)  # the sandbox answers 404: still a response
+    issued = doku_snap.issue_token({}, None, keys.public.read_text(), key, "py-rss")
+    assert len(freed) == 9 and all(freed)  # timestamp() included
+    failing = [
+        lambda: doku_snap.sign("py-rss", "2024-01-01T00:00:00Z", "not a key"),
+        lambda: doku_snap.minify("{"),
+        lambda: doku_snap.validate_token("not a jwt", keys.public.read_text()),
+        lambda: doku_snap.issue_token({}, None, "not a key", key, "py-rss"),
+        lambda: client.get_token_b2b2c("invalid-code"),
+    ]
+    for call in failing:
+        with pytest.raises(doku_snap.DokuError):
+            call()
+    assert len(freed) == 9 + len(failing) and not any(freed[9:])  # NULL on failure
+    assert issued.http_status == 400

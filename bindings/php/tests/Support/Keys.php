@@ -32,6 +32,30 @@ final class Keys
         return self::$dir = $dir;
     }
 
+    /**
+     * DOKU's key pair, as doku-sandbox keeps it with --doku-key-dir: doku-private.pem and
+     * doku-public.pem in a directory of their own.
+     */
+    public static function dokuDir(): string
+    {
+        static $dir = null;
+        if ($dir === null) {
+            $dir = self::tempDir('doku-php-doku-keys-');
+            self::sh(<<<SH
+                cd $dir
+                openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out doku-private.pem
+                openssl pkey -in doku-private.pem -pubout -out doku-public.pem
+                SH);
+        }
+        return $dir;
+    }
+
+    /** doku-private.pem or doku-public.pem of dokuDir(). */
+    public static function dokuText(string $name): string
+    {
+        return (string) file_get_contents(self::dokuDir() . '/' . $name);
+    }
+
     public static function path(string $name): string
     {
         return self::dir() . '/' . $name;

@@ -25,11 +25,16 @@ final class Sandbox
     public readonly string $url;
     public readonly ?string $caFile;
 
+    /** Client ids with a client secret (SECRET), for signed transaction requests. */
+    public const WITH_SECRET = ['va', 'revoke', 'headers', 'leak', 'b2b2c'];
+    public const SECRET = 'SK-php-binding-test-secret';
+
     /**
      * @param list<string> $clients
      * @param array<string, string> $faults client id => mode
+     * @param array<string, string> $secrets client id => client secret
      */
-    public function __construct(array $clients, array $faults = [], bool $tls = false)
+    public function __construct(array $clients, array $faults = [], bool $tls = false, array $secrets = [])
     {
         $binary = getenv('DOKU_SANDBOX') ?: dirname(__DIR__, 4) . '/target/release/doku-sandbox';
         if (!is_executable($binary)) {
@@ -42,6 +47,9 @@ final class Sandbox
         }
         foreach ($faults as $id => $mode) {
             array_push($command, '--fault', "{$id}={$mode}");
+        }
+        foreach ($secrets as $id => $secret) {
+            array_push($command, '--secret', "{$id}={$secret}");
         }
         if ($tls) {
             array_push($command, '--tls-dir', "{$dir}/tls");
@@ -62,8 +70,9 @@ final class Sandbox
     public static function shared(): self
     {
         return self::$shared ??= new self(
-            ['ok', 'lifecycle', 'invalidate', 'leak', 'info', 'fpm-root', 'fpm-user', 'fpm-cdef'],
+            ['ok', 'lifecycle', 'invalidate', 'info', 'fpm-root', 'fpm-user', 'fpm-cdef', ...self::WITH_SECRET],
             self::FAULTS,
+            secrets: array_fill_keys(self::WITH_SECRET, self::SECRET),
         );
     }
 
@@ -78,12 +87,26 @@ final class Sandbox
         ] + ($this->caFile !== null ? ['ca_file' => $this->caFile] : []) + $extra;
     }
 
+    /** The config of a client with SECRET, for signed transaction requests. */
+    public function transactionConfig(string $clientId, array $extra = []): array
+    {
+        return $this->config($clientId, ['client_secret' => self::SECRET, 'channel_id' => 'H2H'] + $extra);
+    }
+
     /** Token requests the sandbox has seen for $clientId. */
     public function tokenRequests(string $clientId): int
     {
         $context = stream_context_create(['ssl' => ['cafile' => $this->caFile]]);
         $stats = json_decode((string) file_get_contents("{$this->url}/sandbox/v1/stats", false, $context), true);
         return $stats['tokenRequests'][$clientId] ?? 0;
+    }
+
+    /** Revokes $clientId's tokens, as DOKU does with a token it no longer honours; returns how many. */
+    public function revoke(string $clientId): int
+    {
+        $context = stream_context_create(['http' => ['method' => 'POST'], 'ssl' => ['cafile' => $this->caFile]]);
+        $answer = json_decode((string) file_get_contents("{$this->url}/sandbox/v1/revoke?client=" . rawurlencode($clientId), false, $context), true);
+        return $answer['revoked'];
     }
 
     public function stop(): void

@@ -1,8 +1,12 @@
 """DOKU SNAP authentication for Python, on the native libdoku core (through its C ABI).
 
     import doku_snap
-    with doku_snap.Client(client_id="MCH-...", private_key_file="private.pem") as client:
+    with doku_snap.Client(client_id="MCH-...", private_key_file="private.pem",
+                          client_secret="...", channel_id="H2H") as client:
         headers = {"Authorization": "Bearer " + client.get_token()}
+        answer = client.request("POST", "/virtual-accounts/...", {"trxId": "..."})
+
+Merchant side (DOKU calling you): issue_token(), validate_token(), verify_request().
 
 The library is the copy bundled in this package, or the one named by DOKU_LIBRARY (which
 takes precedence when set).
@@ -12,8 +16,10 @@ from __future__ import annotations
 
 from typing import Union
 
-from ._client import Client
+from ._client import Client, Response
 from ._native import call_string, cstr, lib
+from ._snap import (IssuedToken, issue_token, minify, sign_request, validate_token, verify,
+                    verify_request)
 from .errors import (
     ApiError,
     ClientClosedError,
@@ -31,9 +37,11 @@ from .errors import (
 )
 
 __all__ = [
-    "Client", "sign", "timestamp", "version", "Status", "DokuError", "InvalidArgumentError",
-    "ClientClosedError", "InvalidKeyError", "CryptoError", "NetworkError", "DokuTimeoutError",
-    "TlsError", "ApiError", "ProtocolError", "SignatureInvalidError", "InternalError",
+    "Client", "Response", "sign", "timestamp", "version", "minify", "sign_request", "verify",
+    "verify_request", "issue_token", "IssuedToken", "validate_token", "Status", "DokuError",
+    "InvalidArgumentError", "ClientClosedError", "InvalidKeyError", "CryptoError", "NetworkError",
+    "DokuTimeoutError", "TlsError", "ApiError", "ProtocolError", "SignatureInvalidError",
+    "InternalError",
 ]
 
 

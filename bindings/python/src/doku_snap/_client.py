@@ -6,10 +6,14 @@ import ctypes
 import json
 import os
 import threading
-from typing import Any, Dict, Mapping, Optional
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
-from ._native import call_string, check, cstr, lib
+from ._native import Body, call_string, cbody, check, cstr, lib
 from .errors import ClientClosedError, InvalidArgumentError, Status
+
+# Client.request() also takes a dict or list, which it encodes itself (see _json_body).
+JsonBody = Union[str, bytes, bytearray, Mapping[str, Any], Sequence[Any], None]
 
 
 def _config_json(config: Mapping[str, Any]) -> bytes:
@@ -29,6 +33,38 @@ def _config_json(config: Mapping[str, Any]) -> bytes:
         raise InvalidArgumentError(f"config is not JSON-serialisable: {e}",
                                    Status.INVALID_ARGUMENT) from None
     return text.encode("utf-8")
+
+
+def _json_body(body: JsonBody) -> Optional[bytes]:
+    """request()'s body: str/bytes as given; a dict or list as compact JSON that keeps
+    non-ASCII characters as they are (ensure_ascii=False). The core minifies either way, and
+    sends exactly the bytes it signed."""
+    if body is None or isinstance(body, (str, bytes, bytearray)):
+        return cbody(body)
+    if not isinstance(body, (Mapping, list, tuple)):
+        raise InvalidArgumentError(
+            f"body must be str, bytes, a dict or a list, not {type(body).__name__}",
+            Status.INVALID_ARGUMENT)
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(f"body is not JSON-serialisable: {e}",
+                                   Status.INVALID_ARGUMENT) from None
+    return cbody(text)
+
+
+@dataclass(frozen=True)
+class Response:
+    """DOKU's answer to a transaction request, whatever its HTTP status: ``http_status``,
+    ``response_code`` (its responseCode, e.g. "2002700", or None) and the raw ``body``."""
+
+    http_status: int
+    response_code: Optional[str]
+    body: str
+
+    def json(self) -> Any:
+        """The body, parsed (raises json.JSONDecodeError if it is not JSON)."""
+        return json.loads(self.body)
 
 
 class Client:
@@ -81,21 +117,65 @@ class Client:
     def get_token(self) -> str:
         """A valid B2B access token (without "Bearer "): cached, or fetched once however
         many threads ask at the same time."""
-        handle = self._acquire()
-        try:
-            return call_string(lib.doku_get_token, handle)
-        finally:
-            self._release()
+        return self._call(lib.doku_get_token)
 
     def token_info(self) -> Dict[str, Any]:
         """The current token as {"accessToken", "tokenType", "expiresIn", "expiresAt"},
         fetching one as get_token() does."""
+        info: Dict[str, Any] = json.loads(self._call(lib.doku_token_info))
+        return info
+
+    def _call(self, fn: Any, *args: Any) -> str:
+        """fn(handle, *args, &out) through call_string, holding the handle meanwhile."""
         handle = self._acquire()
         try:
-            info: Dict[str, Any] = json.loads(call_string(lib.doku_token_info, handle))
-            return info
+            return call_string(fn, handle, *args)
         finally:
             self._release()
+
+    def request_headers(self, method: str, path: str, body: Body = None) -> Dict[str, str]:
+        """Every header a signed transaction request needs (Authorization with the cached B2B
+        token, X-TIMESTAMP, X-SIGNATURE, X-PARTNER-ID, a fresh X-EXTERNAL-ID, CHANNEL-ID,
+        Content-Type), for sending with your own HTTP stack.
+
+        body must be the exact JSON text (str or bytes) you will send, or None: the signature
+        covers minify(body). A dict is refused here, because the bytes you send would be
+        yours to encode; request() takes dicts. Needs client_secret and channel_id."""
+        if body is not None and not isinstance(body, (str, bytes, bytearray)):
+            raise InvalidArgumentError(
+                f"body must be the JSON text you send (str or bytes), not {type(body).__name__}",
+                Status.INVALID_ARGUMENT)
+        headers: Dict[str, str] = json.loads(self._call(
+            lib.doku_client_request_headers, cstr(method, "method"), cstr(path, "path"),
+            cbody(body)))
+        return headers
+
+    def request(self, method: str, path: str, body: JsonBody = None) -> Response:
+        """Sends a signed transaction request to path (relative to the base URL, e.g.
+        "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va") and returns DOKU's answer,
+        whatever its HTTP status. On Invalid Token (401xx01) the core fetches a new token and
+        retries once. body: JSON text (str/bytes), a dict or list (encoded compactly with
+        ensure_ascii=False), or None. Needs client_secret and channel_id.
+
+        Raises InvalidArgumentError (missing client_secret/channel_id, bad method, path or
+        body) and the transport errors of get_token()."""
+        answer = json.loads(self._call(lib.doku_client_request, cstr(method, "method"),
+                                       cstr(path, "path"), _json_body(body)))
+        return Response(answer["httpStatus"], answer.get("responseCode"), answer["body"])
+
+    def get_token_b2b2c(self, auth_code: str) -> Dict[str, Any]:
+        """Exchanges a customer's auth code for a B2B2C token: {"accessToken", "tokenType",
+        "accessTokenExpiryTime", "refreshToken", "refreshTokenExpiryTime"}. Not cached.
+        Raises ApiError when DOKU refuses (e.g. 4017401) and as get_token()."""
+        token: Dict[str, Any] = json.loads(self._call(lib.doku_get_token_b2b2c,
+                                                      cstr(auth_code, "auth_code")))
+        return token
+
+    def refresh_token_b2b2c(self, refresh_token: str) -> Dict[str, Any]:
+        """Refreshes a B2B2C token with its refresh token; returns as get_token_b2b2c()."""
+        token: Dict[str, Any] = json.loads(self._call(lib.doku_refresh_token_b2b2c,
+                                                      cstr(refresh_token, "refresh_token")))
+        return token
 
     def invalidate_token(self) -> None:
         """Drops the cached token (shared by every client with the same base URL, client id

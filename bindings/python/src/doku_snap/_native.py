@@ -6,7 +6,7 @@ import ctypes
 import os
 import sys
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from .errors import InvalidArgumentError, Status, error_for
 
@@ -63,6 +63,17 @@ _FUNCTIONS = {
     "doku_client_invalidate_token": ([_H], _STATUS),
     "doku_client_free": ([_H], None),
     "doku_free": ([ctypes.c_void_p], None),
+    "doku_minify": ([_S, _OUT], _STATUS),
+    "doku_sign_request": ([_S, _S, _S, _S, _S, _S, _OUT], _STATUS),
+    "doku_verify": ([_S, _S, _S, _S], _STATUS),
+    "doku_verify_request": ([_S, _S, _S, _S, _S, _S, _S], _STATUS),
+    "doku_client_request_headers": ([_H, _S, _S, _S, _OUT], _STATUS),
+    "doku_client_request": ([_H, _S, _S, _S, _OUT], _STATUS),
+    "doku_issue_token": ([_S, _S, _S, _S, _S, ctypes.c_uint, ctypes.c_uint,
+                          ctypes.POINTER(ctypes.c_int), _OUT], _STATUS),
+    "doku_validate_token": ([_S, _S, _OUT], _STATUS),
+    "doku_get_token_b2b2c": ([_H, _S, _OUT], _STATUS),
+    "doku_refresh_token_b2b2c": ([_H, _S, _OUT], _STATUS),
 }
 
 
@@ -105,7 +116,7 @@ def call_string(fn: Any, *args: Any) -> str:
         lib.doku_free(out)  # NULL-safe; on failure the core left out NULL
 
 
-def cstr(value: Union[str, bytes], name: str) -> bytes:
+def cstr(value: Union[str, bytes, bytearray], name: str) -> bytes:
     """A str/bytes argument as NUL-terminated UTF-8; NUL would silently truncate it in C."""
     if isinstance(value, str):
         try:
@@ -119,3 +130,23 @@ def cstr(value: Union[str, bytes], name: str) -> bytes:
     if b"\0" in value:
         raise InvalidArgumentError(f"{name} contains a NUL character", Status.INVALID_ARGUMENT)
     return bytes(value)
+
+
+# A JSON body: text or bytes as given (the core minifies what it gets), or None for no body.
+Body = Union[str, bytes, bytearray, None]
+
+
+def cbody(body: Body, name: str = "body") -> Optional[bytes]:
+    """A body argument: None stays NULL (no body), text and bytes go through cstr."""
+    return None if body is None else cstr(body, name)
+
+
+def cuint(value: int, name: str) -> int:
+    """An `unsigned int` argument; ctypes would silently wrap a negative or huge value."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"{name} must be int, not {type(value).__name__}",
+                                   Status.INVALID_ARGUMENT)
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise InvalidArgumentError(f"{name} is out of range (0 to 4294967295): {value}",
+                                   Status.INVALID_ARGUMENT)
+    return value
