@@ -134,7 +134,7 @@ fn fixture(name: &str) -> Fixture {
     let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede", "c-va"];
     let faults: &[(&str, &str)] = &[
         ("c-expstr", "expires-string"),
-        ("c-ttl", "ttl:6"),
+        ("c-ttl", "ttl:20"),
         ("c-clock", "clock:+600"),
         ("c-error200", "error200"),
         ("c-http500", "http500"),
@@ -263,7 +263,7 @@ fn c_api_under_valgrind() {
     let count = |id: &str| f.sandbox.token_requests(id);
     assert_eq!(count("c-stampede"), 1, "32 threads on a cold client must make one request");
     assert_eq!(count("c-ok"), 2, "first fetch + one after invalidate; the second client reused the cache");
-    assert_eq!(count("c-ttl"), 2, "a 6 s token is refreshed after half its life");
+    assert_eq!(count("c-ttl"), 2, "a 20 s token is refreshed after half its life");
     assert_eq!(count("c-expstr"), 1);
     assert_eq!(count("c-unknown"), 1);
     assert_eq!(f.tls.token_requests("c-ok"), 1, "the untrusted attempt never reached HTTP");
