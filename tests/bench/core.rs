@@ -17,7 +17,7 @@ fn core(c: &mut Criterion) {
     c.bench_function("key: OpenSSL's generic PEM decoder (PKey::private_key_from_pem)", |b| {
         b.iter(|| openssl::pkey::PKey::private_key_from_pem(black_box(pem.as_bytes())).unwrap())
     });
-    c.bench_function("key: parse PKCS#8 PEM, fast path, uncached (incl. RSA check)", |b| {
+    c.bench_function("key: first use of a PKCS#8 PEM: parse + pairwise sign/verify check (then cached)", |b| {
         b.iter(|| PrivateKey::parse(black_box(&pem), None).unwrap())
     });
     c.bench_function("key: cached lookup by digest of the text", |b| b.iter(|| PrivateKey::cached(black_box(&pem), None).unwrap()));

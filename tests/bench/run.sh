@@ -67,7 +67,11 @@ for _ in 1 2 3 4 5; do "$work/dlopen" "$PWD/$release/libdoku.so" "$work/key.pem"
 sandbox_deps=$(nm -D --defined-only "$work/libdoku.stripped.so" | grep -ci 'sandbox' || true)
 
 # Criterion microbenchmarks of the core.
-cargo bench --bench core 2>/dev/null | grep -E '^[a-z].*|time:' | paste - - | sed -E 's/ +time: +/ | /; s/^/| /; s/$/ |/' >"$work/criterion.md" || true
+# Criterion prints a long name on its own line and a short one before "time:".
+cargo bench --bench core 2>/dev/null | awk '
+    /time:/ { split($0, a, "time:"); name = a[1]; gsub(/^ +| +$/, "", name); if (name == "") name = prev
+              v = a[2]; gsub(/^ +| +$/, "", v); print "| " name " | " v " |"; next }
+    { p = $0; gsub(/^ +| +$/, "", p); if (p != "") prev = p }' >"$work/criterion.md" || true
 
 table=$(cat <<TABLE
 | measure | result | goal |
