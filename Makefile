@@ -17,7 +17,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 FUZZ_TARGETS := config key token_response minify jwt sandbox_request
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build python check-header test demo bench soak fuzz fuzz-smoke install clean
+.PHONY: all deps build python check-header test demo bench soak fuzz fuzz-smoke audit install clean
 
 all: build
 
@@ -97,6 +97,13 @@ bench: deps build python
 # 8 threads × 10 minutes against 2 s tokens; appends the run to BENCHMARKS.md. Not in CI.
 soak: build
 	@bash tests/bench/soak.sh
+
+# cargo-deny: licenses, bans and sources always; advisories when the RustSec database (on
+# GitHub) can be fetched, which this project's build machines cannot.
+audit:
+	@command -v cargo-deny >/dev/null || $(CARGO) install cargo-deny --locked
+	$(CARGO) deny --config .ci/deny.toml check bans licenses sources
+	$(CARGO) deny --config .ci/deny.toml check advisories || echo "advisories: not checked (the RustSec database could not be fetched)" >&2
 
 # libFuzzer through cargo-fuzz, on stable Rust (RUSTC_BOOTSTRAP=1 allows the -Z flags it uses).
 # fuzz-smoke: each target for 20 s; `make fuzz FUZZ_SECONDS=600` for the long runs.
