@@ -140,15 +140,9 @@ fn b64url_decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::tests::test_key;
+    use crate::key::tests::test_keys;
     use serde_json::json;
 
-    fn keys() -> (PrivateKey, PublicKey) {
-        let k = test_key();
-        let pem = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
-        let pubpem = String::from_utf8(k.public_key_to_pem().unwrap()).unwrap();
-        (PrivateKey::parse(&pem, None).unwrap(), PublicKey::parse(&pubpem).unwrap())
-    }
 
     fn other_public_key() -> PublicKey {
         let k = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
@@ -182,7 +176,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let (sk, pk) = keys();
+        let (sk, pk) = test_keys();
         let token = sign_rs256(&sk, &claims()).unwrap();
         assert!(!token.contains(['=', '+', '/']));
         let segs: Vec<&str> = token.split('.').collect();
@@ -211,7 +205,7 @@ mod tests {
 
     #[test]
     fn alg_none_and_hs256_confusion_are_rejected() {
-        let (_, pk) = keys();
+        let (_, pk) = test_keys();
         let none = forge(&json!({"alg": "none", "typ": "JWT"}), &claims(), b"");
         assert!(none.ends_with('.'));
         refused(&none, &pk, NOW, ErrorKind::SignatureInvalid, "alg \"none\" is not accepted");
@@ -235,7 +229,7 @@ mod tests {
 
     #[test]
     fn bad_signatures_are_rejected() {
-        let (sk, pk) = keys();
+        let (sk, pk) = test_keys();
         let token = sign_rs256(&sk, &claims()).unwrap();
         refused(&token, &other_public_key(), NOW, ErrorKind::SignatureInvalid, "does not match");
 
@@ -255,7 +249,7 @@ mod tests {
 
     #[test]
     fn time_checks() {
-        let (sk, pk) = keys();
+        let (sk, pk) = test_keys();
         let token = sign_rs256(&sk, &claims()).unwrap();
         assert!(verify_rs256(&token, &pk, NOW + 899).is_ok());
         refused(&token, &pk, NOW + 900, ErrorKind::SignatureInvalid, "expired 0 s ago");
@@ -276,7 +270,7 @@ mod tests {
 
     #[test]
     fn malformed_tokens() {
-        let (sk, pk) = keys();
+        let (sk, pk) = test_keys();
         let token = sign_rs256(&sk, &claims()).unwrap();
         let segs: Vec<&str> = token.split('.').collect();
         let k = ErrorKind::InvalidArgument;

@@ -445,6 +445,14 @@ pub(crate) mod tests {
         &KEY
     }
 
+    /// The same test key, parsed, with its public half.
+    pub fn test_keys() -> (PrivateKey, PublicKey) {
+        let k = test_key();
+        let pem = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        let pubpem = String::from_utf8(k.public_key_to_pem().unwrap()).unwrap();
+        (PrivateKey::parse(&pem, None).unwrap(), PublicKey::parse(&pubpem).unwrap())
+    }
+
     fn fp(text: &str, pass: Option<&[u8]>) -> [u8; 32] {
         *PrivateKey::parse(text, pass).unwrap().fingerprint()
     }

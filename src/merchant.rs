@@ -253,15 +253,10 @@ pub fn success_json(token: &str, ttl: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::tests::test_key;
+    use crate::key::tests::test_keys;
     use crate::signature::sign_rsa_sha256;
     use std::collections::HashMap;
 
-    fn keys() -> (PrivateKey, PublicKey) {
-        let k = test_key();
-        let pem = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
-        (PrivateKey::parse(&pem, None).unwrap(), PublicKey::parse(&String::from_utf8(k.public_key_to_pem().unwrap()).unwrap()).unwrap())
-    }
 
     const BODY: &[u8] = br#"{"grantType":"client_credentials"}"#;
 
@@ -278,7 +273,7 @@ mod tests {
 
     #[test]
     fn checks_in_dokus_order() {
-        let (sk, pk) = keys();
+        let (sk, pk) = test_keys();
         let now = timestamp::now_utc();
         assert_eq!(judge(&signed(&sk, "MCH", &now), BODY, &pk).unwrap(), "MCH");
         let wib = crate::timestamp::Offset::parse("+07:00").unwrap().now();
@@ -305,7 +300,7 @@ mod tests {
 
     #[test]
     fn b2b2c_requests_use_service_74_and_their_own_bodies() {
-        let (sk, pk) = keys();
+        let (sk, pk) = test_keys();
         let h = signed(&sk, "MCH", &timestamp::now_utc());
         let header = |n: &str| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
         let key_for = |id: &str| (id == "MCH").then_some(&pk);
@@ -353,7 +348,7 @@ mod tests {
 
     #[test]
     fn issues_a_jwt_that_validates() {
-        let (sk, pk) = keys();
+        let (sk, pk) = test_keys();
         let issuer = TokenIssuer { client_id: "MCH", doku_public_key: &pk, merchant_key: &sk, ttl: 900, max_skew: 300 };
         let headers = signed(&sk, "MCH", &timestamp::now_utc());
         let header = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());

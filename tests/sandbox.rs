@@ -168,9 +168,9 @@ fn raw(addr: SocketAddr, request: &[u8]) -> Resp {
     parse_response(&raw_bytes(addr, request))
 }
 
-fn token_request(headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+fn post_to(path: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
     let mut req = format!(
-        "POST {TOKEN_PATH} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (n, v) in headers {
@@ -179,6 +179,10 @@ fn token_request(headers: &[(&str, &str)], body: &str) -> Vec<u8> {
     req.push_str("\r\n");
     req.push_str(body);
     req.into_bytes()
+}
+
+fn token_request(headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    post_to(TOKEN_PATH, headers, body)
 }
 
 const BODY: &str = r#"{"grantType":"client_credentials"}"#;
@@ -1006,19 +1010,6 @@ fn va_config() -> SandboxConfig {
 fn va_sandbox() -> &'static Sandbox {
     static S: OnceLock<Sandbox> = OnceLock::new();
     S.get_or_init(|| Sandbox::start(va_config()).unwrap())
-}
-
-fn post_to(path: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (n, v) in headers {
-        req.push_str(&format!("{n}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    req.into_bytes()
 }
 
 fn b2b_token(addr: SocketAddr, id: &str) -> String {

@@ -5,13 +5,26 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
+use std::thread::LocalKey;
 
 use super::DokuStatus;
 use crate::error::{Error, ErrorKind};
 
+type Slot = RefCell<Option<CString>>;
+
 thread_local! {
-    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
-    static LAST_RESPONSE_CODE: RefCell<Option<CString>> = const { RefCell::new(None) };
+    static LAST_ERROR: Slot = const { RefCell::new(None) };
+    static LAST_RESPONSE_CODE: Slot = const { RefCell::new(None) };
+}
+
+/// Sets a slot; during thread teardown (slot gone) there is nothing to report to.
+fn set(slot: &'static LocalKey<Slot>, value: Option<CString>) {
+    let _ = slot.try_with(|s| *s.borrow_mut() = value);
+}
+
+/// The slot's text, or a static "" when there is none.
+fn borrowed(slot: &'static LocalKey<Slot>) -> *const c_char {
+    slot.try_with(|s| s.borrow().as_ref().map(|t| t.as_ptr())).ok().flatten().unwrap_or(c"".as_ptr())
 }
 
 pub(crate) fn status_of(kind: ErrorKind) -> DokuStatus {
@@ -36,21 +49,19 @@ fn c_text(text: &str) -> CString {
 /// Forgets the previous call's error: details stay valid until the next `doku_*` call.
 #[inline]
 pub(crate) fn clear() {
-    let _ = LAST_ERROR.try_with(|e| {
-        if e.borrow().is_some() {
-            *e.borrow_mut() = None;
-        }
-    });
-    let _ = LAST_RESPONSE_CODE.try_with(|c| {
-        if c.borrow().is_some() {
-            *c.borrow_mut() = None;
-        }
-    });
+    for slot in [&LAST_ERROR, &LAST_RESPONSE_CODE] {
+        // Only a read on the hot path: most calls follow a success.
+        let _ = slot.try_with(|s| {
+            if s.borrow().is_some() {
+                *s.borrow_mut() = None;
+            }
+        });
+    }
 }
 
 pub(crate) fn record(error: &Error) -> DokuStatus {
-    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(c_text(error.message())));
-    let _ = LAST_RESPONSE_CODE.try_with(|c| *c.borrow_mut() = error.response_code().map(c_text));
+    set(&LAST_ERROR, Some(c_text(error.message())));
+    set(&LAST_RESPONSE_CODE, error.response_code().map(c_text));
     status_of(error.kind())
 }
 
@@ -60,26 +71,18 @@ pub(crate) fn record_panic(payload: Box<dyn Any + Send>) {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_default();
-    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(c_text(&format!("internal error (Rust panic caught at the C boundary): {what}"))));
+    set(&LAST_ERROR, Some(c_text(&format!("internal error (Rust panic caught at the C boundary): {what}"))));
     // A payload's destructor could itself panic: contain that too.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
 }
 
 /// The current message, or a static "" when there is none. Valid until the next `doku_*` call.
 pub(crate) fn last_error() -> *const c_char {
-    LAST_ERROR
-        .try_with(|e| e.borrow().as_ref().map(|s| s.as_ptr()))
-        .ok()
-        .flatten()
-        .unwrap_or(c"".as_ptr())
+    borrowed(&LAST_ERROR)
 }
 
 pub(crate) fn last_response_code() -> *const c_char {
-    LAST_RESPONSE_CODE
-        .try_with(|c| c.borrow().as_ref().map(|s| s.as_ptr()))
-        .ok()
-        .flatten()
-        .unwrap_or(c"".as_ptr())
+    borrowed(&LAST_RESPONSE_CODE)
 }
 
 /// Static names for statuses, for bindings and logs.

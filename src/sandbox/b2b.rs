@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::fault::{Fault, FaultSet};
 use super::http::Request;
-use super::server::{json_response, ordered_json, raw_response, Body, Response};
+use super::server::{json_response, ordered_json, raw_response, refusal, Body, Response};
 use super::state::State;
 use crate::merchant::check_token_request;
 
@@ -56,23 +56,14 @@ pub(crate) fn token(
     applied: &mut Vec<String>,
 ) -> (Response, &'static str) {
     let echo = req.header("x-client-key").filter(|v| !v.is_empty());
-    if faults.clock != 0 {
-        applied.push(Fault::Clock(faults.clock).to_string());
-    }
+    let refuse = |status: u16, code: &str, message: &str| refusal(status, code, message, now, echo);
     let header = |name: &str| req.header(&name.to_ascii_lowercase());
     let key_for = |id: &str| state.clients.get(id);
     let client = match check_token_request(&header, &req.body, now, state.max_skew, &key_for) {
         Ok(client) => client,
-        Err(refusal) => {
-            let fields = [("responseCode", json!(refusal.response_code)), ("responseMessage", json!(refusal.message))];
-            return (json_response(refusal.http_status, &fields, now, echo), "refused");
-        }
+        Err(r) => return refuse(r.http_status, r.response_code, &r.message),
     };
     let client = client.as_str();
-    let refuse = |status: u16, code: &str, message: &str| {
-        let fields = [("responseCode", json!(code)), ("responseMessage", json!(message))];
-        (json_response(status, &fields, now, echo), "refused")
-    };
 
     let ttl = faults.ttl.unwrap_or(state.token_ttl);
     if faults.ttl.is_some() {

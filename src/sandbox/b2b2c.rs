@@ -9,7 +9,7 @@ use serde_json::json;
 use super::b2b::replace_success;
 use super::fault::{Fault, FaultSet};
 use super::http::Request;
-use super::server::{json_response, Response};
+use super::server::{json_response, refusal, Response};
 use super::state::State;
 use crate::merchant::{check_token_request_for, GrantRequest, TokenEndpoint};
 use crate::timestamp::Offset;
@@ -34,13 +34,7 @@ pub(crate) fn token(
     applied: &mut Vec<String>,
 ) -> (Response, &'static str) {
     let echo = req.header("x-client-key").filter(|v| !v.is_empty());
-    if faults.clock != 0 {
-        applied.push(Fault::Clock(faults.clock).to_string());
-    }
-    let refuse = |status: u16, code: &str, message: String| {
-        let fields = [("responseCode", json!(code)), ("responseMessage", json!(message))];
-        (json_response(status, &fields, now, echo), "refused")
-    };
+    let refuse = |status: u16, code: &str, message: String| refusal(status, code, &message, now, echo);
     let header = |name: &str| req.header(&name.to_ascii_lowercase());
     let key_for = |id: &str| state.clients.get(id);
     let accepted = match check_token_request_for(TokenEndpoint::B2b2c, &header, &req.body, now, state.max_skew, &key_for) {

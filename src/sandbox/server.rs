@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use openssl::ssl::SslStream;
 use serde_json::{json, Value};
 
-use super::fault::FaultSet;
+use super::fault::{Fault, FaultSet};
 use super::http::{self, Conn, ReqError, Request, Transport};
 use super::state::State;
 use super::{b2b, b2b2c, va, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
@@ -340,6 +340,12 @@ fn write_response(state: &State, out: &mut impl Write, resp: &Response, keep: bo
     }
 }
 
+/// A refusal in SNAP style, `{"responseCode","responseMessage"}`, and its log outcome.
+pub(crate) fn refusal(status: u16, code: &str, message: &str, now: DateTime<Utc>, client_key: Option<&str>) -> (Response, &'static str) {
+    let fields = [("responseCode", json!(code)), ("responseMessage", json!(message))];
+    (json_response(status, &fields, now, client_key), "refused")
+}
+
 /// A JSON response in SNAP style: fields in the given order, `Content-Type`, the echoed
 /// `X-CLIENT-KEY` and the sandbox's `X-TIMESTAMP`.
 pub(crate) fn json_response(status: u16, fields: &[(&str, Value)], now: DateTime<Utc>, client_key: Option<&str>) -> Response {
@@ -410,6 +416,10 @@ fn route(state: &State, req: &Request) -> Answer {
         applied.push("reset".into());
         return answer(Reply::Reset, &format!("fault:{}", applied.join("+")));
     }
+    // The shifted clock is what the token and create-VA endpoints judge X-TIMESTAMP by.
+    if faults.clock != 0 && matches!(req.path.as_str(), TOKEN_PATH | B2B2C_TOKEN_PATH | CREATE_VA_PATH) {
+        applied.push(Fault::Clock(faults.clock).to_string());
+    }
     let (resp, outcome) = match (req.path.as_str(), req.method.as_str()) {
         (TOKEN_PATH, "POST") => b2b::token(state, req, &faults, now(), &mut applied),
         (B2B2C_TOKEN_PATH, "POST") => b2b2c::token(state, req, &faults, now(), &mut applied),
@@ -423,7 +433,7 @@ fn route(state: &State, req: &Request) -> Answer {
             resp.headers.push(("Allow", if req.path == STATS_PATH { "GET" } else { "POST" }.into()));
             (resp, "refused")
         }
-        _ => (json_response(404, &[("responseCode", json!("4040000")), ("responseMessage", json!("Not Found"))], now(), client_key), "refused"),
+        _ => refusal(404, "4040000", "Not Found", now(), client_key),
     };
     let outcome = if outcome == "ok" && !applied.is_empty() { format!("fault:{}", applied.join("+")) } else { outcome.to_owned() };
     answer(Reply::Respond(resp), &outcome)
@@ -438,11 +448,7 @@ fn revoke(state: &State, req: &Request, now: DateTime<Utc>) -> (Response, &'stat
             let fields = [("responseCode", json!("2000000")), ("responseMessage", json!("Successful")), ("revoked", json!(revoked))];
             (json_response(200, &fields, now, None), "ok")
         }
-        None => {
-            let message = format!("Bad Request. Name the client: POST {REVOKE_PATH}?client=ID");
-            let fields = [("responseCode", json!("4000000")), ("responseMessage", json!(message))];
-            (json_response(400, &fields, now, None), "refused")
-        }
+        None => refusal(400, "4000000", &format!("Bad Request. Name the client: POST {REVOKE_PATH}?client=ID"), now, None),
     }
 }
 

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::b2b::replace_success;
-use super::fault::{Fault, FaultSet};
+use super::fault::FaultSet;
 use super::http::Request;
-use super::server::{json_response, Response};
+use super::server::{json_response, refusal, Response};
 use super::state::State;
 use crate::error::ErrorKind;
 use crate::merchant::skew_problem;
@@ -38,13 +38,7 @@ pub(crate) fn create(
     now: DateTime<Utc>,
     applied: &mut Vec<String>,
 ) -> (Response, &'static str) {
-    if faults.clock != 0 {
-        applied.push(Fault::Clock(faults.clock).to_string());
-    }
-    let refuse = |status: u16, code: &str, message: String| {
-        let fields = [("responseCode", json!(code)), ("responseMessage", json!(message))];
-        (json_response(status, &fields, now, None), "refused")
-    };
+    let refuse = |status: u16, code: &str, message: String| refusal(status, code, &message, now, None);
     let header = |name: &str| req.header(&name.to_ascii_lowercase()).filter(|v| !v.is_empty());
     // `Authorization` counts only as `Bearer <token>`.
     let bearer = header("Authorization").map(|v| (v, strip_bearer(v))).filter(|(v, t)| t.len() < v.len() && !t.is_empty()).map(|(_, t)| t);

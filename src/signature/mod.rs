@@ -66,14 +66,8 @@ pub fn verify_rsa_sha256(key: &PublicKey, message: &[u8], signature_b64: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::tests::test_key;
+    use crate::key::tests::test_keys;
 
-    fn keys() -> (PrivateKey, PublicKey) {
-        let k = test_key();
-        let pem = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
-        let pubpem = String::from_utf8(k.public_key_to_pem().unwrap()).unwrap();
-        (PrivateKey::parse(&pem, None).unwrap(), PublicKey::parse(&pubpem).unwrap())
-    }
 
     #[test]
     fn string_to_sign() {
@@ -82,7 +76,7 @@ mod tests {
 
     #[test]
     fn signatures_are_deterministic_one_line_base64_and_verify() {
-        let (sk, pk) = keys();
+        let (sk, pk) = test_keys();
         let msg = b2b_string_to_sign("MCH-0008-1296507211683", "2022-10-07T14:18:39+07:00");
         let a = sign_rsa_sha256(&sk, msg.as_bytes()).unwrap();
         let b = sign_rsa_sha256(&sk, msg.as_bytes()).unwrap();
@@ -94,7 +88,7 @@ mod tests {
 
     #[test]
     fn tampering_is_detected() {
-        let (sk, pk) = keys();
+        let (sk, pk) = test_keys();
         let sig = sign_rsa_sha256(&sk, b"A|2020-01-01T00:00:00Z").unwrap();
         let e = verify_rsa_sha256(&pk, b"B|2020-01-01T00:00:00Z", &sig).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::SignatureInvalid);

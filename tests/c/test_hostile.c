@@ -8,18 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doku.h"
+#include "check.h"
 
-static int checks;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "FAIL %s:%d: %s\n  last error: %s\n", __FILE__, __LINE__, \
-                    #cond, doku_last_error());                                       \
-            exit(1);                                                                 \
-        }                                                                            \
-    } while (0)
 
 /* st must be want, *out must be NULL, and a failure must explain itself. */
 #define EXPECT(call, want, out)                                                                      \
@@ -29,20 +19,6 @@ static int checks;
         CHECK(st_ == (want));                                                                        \
         if ((want) != DOKU_OK) CHECK((out) == NULL && doku_last_error()[0] != '\0');                 \
     } while (0)
-
-static char *slurp(const char *name) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", getenv("DOKU_TEST_DIR"), name);
-    FILE *f = fopen(path, "rb");
-    if (!f) exit(2);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = calloc(1, (size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) exit(2);
-    fclose(f);
-    return buf;
-}
 
 static char *repeat(char c, size_t n) {
     char *s = malloc(n + 1);

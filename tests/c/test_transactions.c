@@ -11,46 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doku.h"
+#include "check.h"
 
-static int checks;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "FAIL %s:%d: %s\n  last error: %s\n", __FILE__, __LINE__, \
-                    #cond, doku_last_error());                                       \
-            exit(1);                                                                 \
-        }                                                                            \
-    } while (0)
-
-static const char *env(const char *name) {
-    const char *v = getenv(name);
-    if (!v) {
-        fprintf(stderr, "missing environment variable %s\n", name);
-        exit(2);
-    }
-    return v;
-}
-
-static char *slurp(const char *name) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", env("DOKU_TEST_DIR"), name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        exit(2);
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r')) buf[--got] = '\0';
-    return buf;
-}
 
 static int contains(const char *haystack, const char *needle) {
     if (!strstr(haystack, needle)) {
