@@ -150,10 +150,8 @@ fn load_ca_file(path: &Path) -> Result<Vec<Vec<u8>>> {
     certs
         .iter()
         .map(|c| {
-            c.to_der()
-                .ok()
-                .filter(|der| native_tls::Certificate::from_der(der).is_ok())
-                .ok_or_else(|| Error::invalid(format!("config: ca_file \"{shown}\" holds an unusable certificate")))
+            // Parsed once here; native-tls (the same OpenSSL) takes the DER when the agent is built.
+            c.to_der().map_err(|_| Error::invalid(format!("config: ca_file \"{shown}\" holds an unusable certificate")))
         })
         .collect()
 }

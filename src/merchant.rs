@@ -210,7 +210,7 @@ pub fn token_claims(issuer: &str, client_id: &str, ttl: u64, now: DateTime<Utc>)
     let exp = iat.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
     let mut id = [0u8; 16];
     openssl::rand::rand_bytes(&mut id).map_err(|e| Error::new(ErrorKind::Crypto, openssl_reason(&e)))?;
-    let jti: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let jti = crate::signature::hex(&id);
     Ok(json!({"iss": issuer, "iat": iat, "exp": exp, "clientId": client_id, "jti": jti}))
 }
 

@@ -20,6 +20,7 @@ use super::{Log, SandboxConfig};
 use crate::error::{openssl_reason, Error, ErrorKind, Result};
 use crate::jwt;
 use crate::key::{PrivateKey, PublicKey};
+use crate::signature::hex;
 
 /// Issued tokens kept for [`State::check_token`]; expired ones are pruned first.
 const MAX_REMEMBERED_TOKENS: usize = 100_000;
@@ -382,10 +383,6 @@ impl State {
             let _ = tcp.shutdown(Shutdown::Both);
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Refresh tokens are remembered by digest: the map never holds a usable token.

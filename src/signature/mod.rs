@@ -35,6 +35,11 @@ pub(crate) fn sign_rsa_sha256_raw(key: &PrivateKey, message: &[u8]) -> Result<Ve
     signer.sign_oneshot_to_vec(message).map_err(crypto)
 }
 
+/// Lowercase hex, as SNAP writes body digests (also used for token ids).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A base64 signature as sent: standard alphabet, padded, and canonical (unused bits zero), so
 /// that one signature has exactly one accepted spelling.
 pub(crate) fn decode_signature(b64: &str) -> std::result::Result<Vec<u8>, ()> {

@@ -7,6 +7,7 @@ use openssl::pkey::PKey;
 use openssl::sign::Signer;
 
 use super::minify::minify;
+use super::hex;
 use crate::error::{openssl_reason, Error, ErrorKind, Result};
 
 /// One transaction request, as signed.
@@ -26,10 +27,7 @@ pub struct Request<'a> {
 impl Request<'_> {
     /// The string to sign. Fails on a malformed method, path, token, timestamp or body.
     pub fn string_to_sign(&self) -> Result<String> {
-        let method = self.method.to_ascii_uppercase();
-        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(Error::invalid("method must be an HTTP method such as POST"));
-        }
+        let method = normalize_method(self.method)?;
         if !self.path.starts_with('/') || self.path.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
             return Err(Error::invalid("path must be the relative endpoint, e.g. /virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va"));
         }
@@ -46,17 +44,26 @@ impl Request<'_> {
     }
 }
 
-/// Lowercase hex SHA-256 of the minified body (of "" for none).
-pub fn body_digest(body: Option<&str>) -> Result<String> {
-    let minified = match body {
-        Some(b) if !b.trim().is_empty() => minify(b)?,
-        _ => String::new(),
-    };
-    Ok(hex(&openssl::sha::sha256(minified.as_bytes())))
+/// The method as signed and sent: upper-cased, letters only.
+pub fn normalize_method(method: &str) -> Result<String> {
+    let m = method.to_ascii_uppercase();
+    if m.is_empty() || m.len() > 16 || !m.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(Error::invalid("method must be an HTTP method such as POST"));
+    }
+    Ok(m)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The body as signed and sent: minified, or "" for none (or only whitespace).
+pub fn minified_body(body: Option<&str>) -> Result<String> {
+    match body {
+        Some(b) if !b.trim().is_empty() => minify(b),
+        _ => Ok(String::new()),
+    }
+}
+
+/// Lowercase hex SHA-256 of the minified body (of "" for none).
+pub fn body_digest(body: Option<&str>) -> Result<String> {
+    Ok(hex(&openssl::sha::sha256(minified_body(body)?.as_bytes())))
 }
 
 fn hmac_sha512(secret: &[u8], message: &[u8]) -> Result<Vec<u8>> {
@@ -125,6 +132,12 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::SignatureInvalid);
         }
         assert!(verify(b"secret", &req(None), "%%%").unwrap_err().message().contains("not canonical base64"));
+    }
+
+    #[test]
+    fn methods() {
+        assert_eq!(normalize_method("post").unwrap(), "POST");
+        assert!(normalize_method("GE T").is_err() && normalize_method("").is_err());
     }
 
     #[test]
