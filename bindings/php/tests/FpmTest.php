@@ -49,10 +49,11 @@ final class FpmTest extends TestCase
         }
         $sandbox = Sandbox::shared();
         $fastcgi = new FastCgi($this->startFpm($setup, $root));
+        $package = "{$this->dir}/package";
         $params = [
             'GATEWAY_INTERFACE' => 'CGI/1.1',
             'REQUEST_METHOD' => 'GET',
-            'SCRIPT_FILENAME' => realpath(__DIR__ . '/fpm/request.php'),
+            'SCRIPT_FILENAME' => "{$package}/tests/fpm/request.php",
             'DOKU_CLIENT_ID' => $setup,
             'DOKU_PRIVATE_KEY' => Keys::text('pkcs8.pem'),
             'DOKU_BASE_URL' => $sandbox->url,
@@ -72,18 +73,36 @@ final class FpmTest extends TestCase
         $this->assertDoesNotMatchRegularExpression('/WARNING|ERROR|Fatal|Deprecated/i', $this->logs());
     }
 
+    /**
+     * Installs the package as a merchant would (with lib/libdoku.so) into $dir: the workers run
+     * as nobody and must not depend on reaching the checkout, which may sit under a 0700 dir.
+     */
+    private static function stagePackage(string $dir): string
+    {
+        $package = "{$dir}/package";
+        mkdir("{$package}/lib", 0755, true);
+        mkdir("{$package}/tests", 0755, true);
+        $from = escapeshellarg(realpath(self::PACKAGE));
+        Keys::sh("cd {$from} && cp -R autoload.php preload.php doku.h src bin " . escapeshellarg($package)
+            . ' && cp -R tests/fpm ' . escapeshellarg("{$package}/tests/")
+            . ' && cp ' . escapeshellarg(\DokuSnap\Library::path()) . ' ' . escapeshellarg("{$package}/lib/libdoku.so")
+            . ' && chmod -R a+rX ' . escapeshellarg($package));
+        return $package;
+    }
+
     private function startFpm(string $setup, bool $root): string
     {
         $binary = self::fpmBinary();
         $this->dir = $dir = Keys::tempDir('doku-php-fpm-');
         chmod($dir, 0777); // the unprivileged master writes its pid, log and socket here
+        $package = self::stagePackage($dir);
         $ini = match ($setup) {
-            'fpm-root' => ['ffi.enable=preload', "ffi.preload={$dir}/doku-ffi.h", 'opcache.preload=' . realpath(self::PACKAGE . '/preload.php'), 'opcache.preload_user=nobody'],
-            'fpm-user' => ['ffi.enable=preload', 'opcache.preload=' . realpath(self::PACKAGE . '/preload.php')],
+            'fpm-root' => ['ffi.enable=preload', "ffi.preload={$dir}/doku-ffi.h", "opcache.preload={$package}/preload.php", 'opcache.preload_user=nobody'],
+            'fpm-user' => ['ffi.enable=preload', "opcache.preload={$package}/preload.php"],
             'fpm-cdef' => ['ffi.enable=1'],
         };
         if ($setup === 'fpm-root') {
-            Keys::sh(escapeshellarg(self::PACKAGE . '/bin/doku-ffi-header') . " > {$dir}/doku-ffi.h");
+            Keys::sh(escapeshellarg("{$package}/bin/doku-ffi-header") . " > {$dir}/doku-ffi.h");
         }
         file_put_contents("{$dir}/php.ini", implode("\n", ['opcache.enable=1', 'display_errors=stderr', 'log_errors=0', ...$ini]) . "\n");
         // Workers run as nobody when the master is root, as the master's user otherwise.
