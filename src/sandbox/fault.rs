@@ -31,6 +31,12 @@ pub enum Fault {
     Clock(i64),
     /// Tokens for this client live this many seconds.
     Ttl(u64),
+    /// After this many token requests, the token endpoint is down for this client: later
+    /// token requests are closed unanswered.
+    DownAfter(u64),
+    /// A framing lie: the answer is followed, in the same write, by bytes shaped like a second
+    /// answer (a forged token) that no request asked for.
+    Overlong,
 }
 
 impl Fault {
@@ -45,7 +51,9 @@ impl Fault {
   error200         HTTP 200 with {\"responseCode\":\"5007300\",\"responseMessage\":\"General Error\"}
   stall-body       headers with Content-Length: 1000, 10 body bytes, then silence (up to 60 s)
   clock:+S|-S      this client sees a server clock shifted by S seconds (skew check, Date, X-TIMESTAMP)
-  ttl:S            tokens for this client live S seconds (expiresIn = S)";
+  ttl:S            tokens for this client live S seconds (expiresIn = S)
+  down-after:N     after N token requests, close later ones unanswered (a token endpoint outage)
+  overlong         follow each answer, in the same write, with a forged second answer (a framing lie)";
 
     /// Faults that break any endpoint's successful answer alike (see `b2b::replace_success`),
     /// not only a token's.
@@ -74,6 +82,7 @@ impl FromStr for Fault {
         let fault = match (name, arg) {
             ("delay", Some(ms)) => Fault::Delay(digits(ms).ok_or_else(|| needs("a number of milliseconds"))?),
             ("ttl", Some(s)) => Fault::Ttl(digits(s).ok_or_else(|| needs("a number of seconds"))?),
+            ("down-after", Some(n)) => Fault::DownAfter(digits(n).ok_or_else(|| needs("a number of token requests"))?),
             ("clock", Some(s)) => {
                 let (sign, rest) = match s.as_bytes().first() {
                     Some(b'+') => (1, &s[1..]),
@@ -83,7 +92,7 @@ impl FromStr for Fault {
                 let secs = digits(rest).and_then(|v| i64::try_from(v).ok()).ok_or_else(|| needs("a signed number of seconds"))?;
                 Fault::Clock(sign * secs)
             }
-            ("delay" | "ttl" | "clock", None) => return Err(needs("an argument")),
+            ("delay" | "ttl" | "clock" | "down-after", None) => return Err(needs("an argument")),
             ("reset", None) => Fault::Reset,
             ("http500", None) => Fault::Http500,
             ("badjson", None) => Fault::BadJson,
@@ -92,13 +101,14 @@ impl FromStr for Fault {
             ("expires-string", None) => Fault::ExpiresString,
             ("error200", None) => Fault::Error200,
             ("stall-body", None) => Fault::StallBody,
+            ("overlong", None) => Fault::Overlong,
             (_, Some(_)) if KNOWN.contains(&name) => {
                 return Err(Error::invalid(format!("fault \"{name}\" takes no argument")))
             }
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown fault mode \"{}\"; expected one of: delay:MS, reset, http500, badjson, notoken, huge, \
-                     expires-string, error200, stall-body, clock:+S, clock:-S, ttl:S",
+                     expires-string, error200, stall-body, clock:+S, clock:-S, ttl:S, down-after:N, overlong",
                     text.escape_default()
                 )))
             }
@@ -107,12 +117,13 @@ impl FromStr for Fault {
     }
 }
 
-const KNOWN: [&str; 8] = ["reset", "http500", "badjson", "notoken", "huge", "expires-string", "error200", "stall-body"];
+const KNOWN: [&str; 9] = ["reset", "http500", "badjson", "notoken", "huge", "expires-string", "error200", "stall-body", "overlong"];
 
 fn example(name: &str) -> &'static str {
     match name {
         "delay" => "delay:2000",
         "ttl" => "ttl:2",
+        "down-after" => "down-after:1",
         _ => "clock:+600",
     }
 }
@@ -140,6 +151,8 @@ impl fmt::Display for Fault {
             Fault::StallBody => f.write_str("stall-body"),
             Fault::Clock(s) => write!(f, "clock:{s:+}"),
             Fault::Ttl(s) => write!(f, "ttl:{s}"),
+            Fault::DownAfter(n) => write!(f, "down-after:{n}"),
+            Fault::Overlong => f.write_str("overlong"),
         }
     }
 }
@@ -152,6 +165,8 @@ pub(crate) struct FaultSet {
     pub reset: bool,
     pub clock: i64,
     pub ttl: Option<u64>,
+    pub down_after: Option<u64>,
+    pub overlong: bool,
     pub replace: Option<Fault>,
 }
 
@@ -162,6 +177,8 @@ impl FaultSet {
             Fault::Reset => self.reset = true,
             Fault::Clock(s) => self.clock = s,
             Fault::Ttl(s) => self.ttl = Some(s),
+            Fault::DownAfter(n) => self.down_after = Some(n),
+            Fault::Overlong => self.overlong = true,
             f if f.replaces_response() => {
                 self.replace.get_or_insert(f);
             }
@@ -189,6 +206,8 @@ mod tests {
             ("clock:+600", Fault::Clock(600)),
             ("clock:-600", Fault::Clock(-600)),
             ("ttl:2", Fault::Ttl(2)),
+            ("down-after:3", Fault::DownAfter(3)),
+            ("overlong", Fault::Overlong),
         ];
         for (text, fault) in cases {
             assert_eq!(text.parse::<Fault>().unwrap(), fault, "{text}");
@@ -206,6 +225,9 @@ mod tests {
         assert!(err("delay:-5").contains("number of milliseconds"));
         assert!(err("delay:1.5").contains("number of milliseconds"));
         assert!(err("ttl:x").contains("number of seconds"));
+        assert!(err("down-after").contains("needs an argument"));
+        assert!(err("down-after:x").contains("number of token requests"));
+        assert!(err("overlong:1").contains("takes no argument"));
         assert!(err("clock:+").contains("signed number"));
         assert!(err("clock:++5").contains("signed number"));
         assert!(err("clock:99999999999999999999").contains("signed number"));
@@ -218,13 +240,13 @@ mod tests {
     #[test]
     fn sets_combine() {
         let mut set = FaultSet::default();
-        for f in [Fault::Delay(100), Fault::Http500, Fault::Delay(50), Fault::BadJson, Fault::Clock(5), Fault::Clock(-7), Fault::Ttl(2)] {
+        for f in [Fault::Delay(100), Fault::Http500, Fault::Delay(50), Fault::BadJson, Fault::Clock(5), Fault::Clock(-7), Fault::Ttl(2), Fault::DownAfter(4), Fault::Overlong] {
             set.add(f);
         }
         assert_eq!(
             set,
-            FaultSet { delay_ms: 150, reset: false, clock: -7, ttl: Some(2), replace: Some(Fault::Http500) }
+            FaultSet { delay_ms: 150, reset: false, clock: -7, ttl: Some(2), down_after: Some(4), overlong: true, replace: Some(Fault::Http500) }
         );
-        assert!(Fault::HELP.lines().count() >= 11);
+        assert!(Fault::HELP.lines().count() >= 13);
     }
 }

@@ -156,8 +156,6 @@ impl Sandbox {
     /// Binds, prepares keys (and TLS files), spawns the accept thread and returns once listening.
     pub fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(config.listen)?;
-        // Polled, so that shutdown never waits on a blocking accept.
-        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (tls, ca_file) = match &config.tls_dir {
             Some(dir) => (Some(tls::acceptor(dir)?), Some(dir.join(tls::CA_FILE))),
@@ -194,6 +192,11 @@ impl Sandbox {
     /// POSTs to the token endpoint carrying this `X-CLIENT-KEY`, whatever their outcome.
     pub fn token_requests(&self, client_id: &str) -> u64 {
         self.state.token_requests(client_id)
+    }
+
+    /// Connections accepted and served so far (TLS or not), over the connection cap excepted.
+    pub fn accepted_connections(&self) -> u64 {
+        self.state.accepted_connections()
     }
 
     /// Checks a B2B token this sandbox issued (signature, expiry, that it was issued here, is a
@@ -250,6 +253,15 @@ impl Sandbox {
     fn stop(&mut self) {
         self.state.stopping.store(true, Ordering::SeqCst);
         if let Some(accept) = self.accept.take() {
+            // The accept thread blocks in accept(): a connection of our own wakes it.
+            let mut wake = self.addr;
+            if wake.ip().is_unspecified() {
+                wake.set_ip(match wake {
+                    SocketAddr::V4(_) => IpAddr::from([127, 0, 0, 1]),
+                    SocketAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+                });
+            }
+            let _ = std::net::TcpStream::connect_timeout(&wake, Duration::from_secs(1));
             let _ = accept.join();
         }
         self.state.close_all_connections();

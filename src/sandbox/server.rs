@@ -18,20 +18,23 @@ use super::state::State;
 use super::{b2b, b2b2c, va, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 use crate::timestamp;
 
-const ACCEPT_POLL: Duration = Duration::from_millis(20);
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(40);
 /// A client that stops reading cannot hold a thread longer than this per write.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const CONN_STACK: usize = 512 * 1024;
 const SERVER: &str = concat!("doku-sandbox/", env!("CARGO_PKG_VERSION"));
 
+/// Blocks in accept, so a new connection is served at once (a polled accept added up to its
+/// poll interval to every new connection, which benchmarks of new-connection clients measured).
+/// `Sandbox::stop` wakes it with a connection of its own.
 pub(crate) fn accept_loop(listener: TcpListener, state: Arc<State>) {
     while !state.stopping() {
         match listener.accept() {
+            Ok(_) if state.stopping() => break,
             Ok((tcp, _)) => admit(&state, tcp),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             // Out of descriptors and the like: back off and keep serving.
-            Err(_) => std::thread::sleep(ACCEPT_POLL * 2),
+            Err(_) => std::thread::sleep(ACCEPT_BACKOFF),
         }
     }
 }
@@ -262,6 +265,8 @@ pub(crate) struct Response {
     pub code: Option<String>,
     /// Close the connection after this response.
     pub close: bool,
+    /// Bytes written right after the body, beyond its Content-Length (the `overlong` fault).
+    pub unasked: &'static [u8],
 }
 
 pub(crate) enum Body {
@@ -299,6 +304,7 @@ fn write_response(state: &State, out: &mut impl Write, resp: &Response, keep: bo
             if !head_only {
                 bytes.extend_from_slice(body);
             }
+            bytes.extend_from_slice(resp.unasked);
             out.write_all(&bytes)?;
             out.flush()?;
             Ok(keep)
@@ -382,6 +388,7 @@ pub(crate) fn raw_response(status: u16, content_type: &str, body: Vec<u8>, now: 
         now,
         code: None,
         close: false,
+        unasked: b"",
     }
 }
 
@@ -392,6 +399,11 @@ pub(crate) fn error_response(status: u16, message: &str, now: DateTime<Utc>, cli
     resp.close = status >= 400 && status != 404 && status != 405;
     resp
 }
+
+/// What the `overlong` fault writes after an answer: a second answer nobody asked for, carrying
+/// a token a client must never accept.
+pub(crate) const FORGED_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 134\r\n\r\n\
+{\"responseCode\":\"2007300\",\"responseMessage\":\"Successful\",\"accessToken\":\"forged-by-a-framing-lie\",\"tokenType\":\"Bearer\",\"expiresIn\":900}";
 
 fn route(state: &State, req: &Request) -> Answer {
     let client_key = req.header("x-client-key").filter(|v| !v.is_empty());
@@ -416,6 +428,12 @@ fn route(state: &State, req: &Request) -> Answer {
         applied.push("reset".into());
         return answer(Reply::Reset, &format!("fault:{}", applied.join("+")));
     }
+    if let (true, Some(c), Some(n)) = (is_token_post, client_key, faults.down_after) {
+        if state.token_requests(c) > n {
+            applied.push(Fault::DownAfter(n).to_string());
+            return answer(Reply::Reset, &format!("fault:{}", applied.join("+")));
+        }
+    }
     // The shifted clock is what the token and create-VA endpoints judge X-TIMESTAMP by.
     if faults.clock != 0 && matches!(req.path.as_str(), TOKEN_PATH | B2B2C_TOKEN_PATH | CREATE_VA_PATH) {
         applied.push(Fault::Clock(faults.clock).to_string());
@@ -425,7 +443,8 @@ fn route(state: &State, req: &Request) -> Answer {
         (B2B2C_TOKEN_PATH, "POST") => b2b2c::token(state, req, &faults, now(), &mut applied),
         (CREATE_VA_PATH, "POST") => va::create(state, req, &faults, now(), &mut applied),
         (STATS_PATH, "GET" | "HEAD") => {
-            (json_response(200, &[("tokenRequests", state.token_request_counts())], now(), client_key), "ok")
+            let fields = [("tokenRequests", state.token_request_counts()), ("connections", json!(state.accepted_connections()))];
+            (json_response(200, &fields, now(), client_key), "ok")
         }
         (REVOKE_PATH, "POST") => revoke(state, req, now()),
         (TOKEN_PATH | B2B2C_TOKEN_PATH | CREATE_VA_PATH | REVOKE_PATH | STATS_PATH, _) => {
@@ -435,6 +454,11 @@ fn route(state: &State, req: &Request) -> Answer {
         }
         _ => refusal(404, "4040000", "Not Found", now(), client_key),
     };
+    let mut resp = resp;
+    if faults.overlong && matches!(resp.body, Body::Full(_)) {
+        resp.unasked = FORGED_ANSWER;
+        applied.push(Fault::Overlong.to_string());
+    }
     let outcome = if outcome == "ok" && !applied.is_empty() { format!("fault:{}", applied.join("+")) } else { outcome.to_owned() };
     answer(Reply::Respond(resp), &outcome)
 }
@@ -481,6 +505,15 @@ mod tests {
         let head = String::from_utf8(head_for(&r, true, resp_len(&r))).unwrap();
         assert!(head.starts_with("HTTP/1.1 401 Unauthorized\r\nDate: "), "{head}");
         assert!(head.contains("\r\nContent-Length: 54\r\nConnection: keep-alive\r\n\r\n"), "{head}");
+    }
+
+    #[test]
+    fn the_forged_answer_is_a_complete_http_answer() {
+        let text = std::str::from_utf8(FORGED_ANSWER).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("Content-Length: {}", body.len())), "{head}");
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["accessToken"], "forged-by-a-framing-lie");
     }
 
     #[test]

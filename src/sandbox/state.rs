@@ -362,6 +362,10 @@ impl State {
         self.doku_key.get_or_try_init(|| generate_key().map(Arc::new)).cloned()
     }
 
+    pub fn accepted_connections(&self) -> u64 {
+        self.next_id.load(Ordering::SeqCst)
+    }
+
     pub fn live_connections(&self) -> usize {
         self.live.load(Ordering::SeqCst)
     }
