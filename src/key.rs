@@ -62,9 +62,14 @@ impl<T> DigestCache<T> {
         DigestCache { entries: Mutex::new(Vec::new()) }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<([u8; 32], Arc<T>)>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn get_or_parse(&self, digest: [u8; 32], parse: impl FnOnce() -> Result<T>) -> Result<Arc<T>> {
+        crate::fork::watch();
         {
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut entries = self.lock();
             if let Some(pos) = entries.iter().position(|(d, _)| *d == digest) {
                 // Most recently used goes last, so eviction takes the front.
                 let entry = entries.remove(pos);
@@ -75,7 +80,7 @@ impl<T> DigestCache<T> {
         }
         // Parse outside the lock: other keys stay available meanwhile.
         let value = Arc::new(parse()?);
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.lock();
         if !entries.iter().any(|(d, _)| *d == digest) {
             if entries.len() >= KEY_CACHE_CAPACITY {
                 entries.remove(0);
@@ -93,6 +98,16 @@ impl<T> DigestCache<T> {
 
 static PRIVATE_KEYS: DigestCache<PrivateKey> = DigestCache::new();
 static PUBLIC_KEYS: DigestCache<PublicKey> = DigestCache::new();
+
+/// Both key caches, locked (see `crate::fork`, which holds them across a fork).
+pub(crate) struct CacheGuards {
+    _private: std::sync::MutexGuard<'static, Vec<([u8; 32], Arc<PrivateKey>)>>,
+    _public: std::sync::MutexGuard<'static, Vec<([u8; 32], Arc<PublicKey>)>>,
+}
+
+pub(crate) fn lock_caches() -> CacheGuards {
+    CacheGuards { _private: PRIVATE_KEYS.lock(), _public: PUBLIC_KEYS.lock() }
+}
 
 impl PrivateKey {
     /// Parses key text, consulting the process-wide cache first. `passphrase` is needed only for

@@ -6,8 +6,10 @@
 
 #![deny(unsafe_code)]
 
+pub mod clock;
 pub mod config;
 pub mod error;
+pub mod fork;
 pub mod http;
 pub mod jwt;
 pub mod key;

@@ -9,6 +9,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod error;
+pub(crate) mod os;
 mod panic;
 
 use std::ffi::CStr;

@@ -2,96 +2,241 @@
 //!
 //! - Reads are lock-free: the current token sits in an `ArcSwapOption`, whose `load` touches
 //!   only thread-local state, so concurrent readers never serialize on a lock or a shared
-//!   counter.
-//! - Refreshes are single-flight: the first thread to find the token stale fetches while the
-//!   others wait on the slot's mutex, and every waiter takes that fetch's outcome, error
-//!   included. N threads on a cold slot make one request.
+//!   counter. A fresh token costs one load and one clock read.
+//! - A token due for refresh but still valid keeps being served: the first caller refreshes
+//!   (and waits for it), every other caller gets the current token at once. If the refresh fails,
+//!   the valid token is still served, the failure is kept for `token_info`, and the next attempt
+//!   waits for a backoff (1 s, doubling up to 30 s) instead of hammering a failing endpoint.
+//! - Without a valid token, refreshes are single-flight: one caller fetches, the others wait for
+//!   its outcome, each at most its own `timeout_ms`. A waiter takes the fetch's error only if
+//!   the fetch travelled as it would have (same [`TransportKey`]); otherwise it fetches itself.
+//! - Fork-safe: a refresh in flight in a parent process is invisible to its children.
 //! - Slots are shared process-wide, so a client built after an earlier one was freed (PHP-FPM
-//!   builds one per web request) finds the token still there. The registry is bounded.
+//!   builds one per web request) finds the token still there. The registry holds
+//!   `REGISTRY_CAPACITY` slots; when full, an unused slot without a valid token goes first,
+//!   else the least recently used unused one.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
-use once_cell::sync::Lazy;
 
 use super::Token;
-use crate::error::Result;
+use crate::clock::Stamp;
+use crate::error::{Error, ErrorKind, Result};
+use crate::fork;
+use crate::http::TransportKey;
 
-/// Distinct (URL, client, key) triples a process keeps; far above what one merchant uses.
-const REGISTRY_CAPACITY: usize = 64;
+/// Distinct (URL, client, key) triples a process keeps: payment aggregators serve thousands of
+/// merchants from one worker. About 1.5 KiB each with a typical DOKU token (see the README).
+pub const REGISTRY_CAPACITY: usize = 4096;
+/// The first retry after a failed refresh; it doubles up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What the cache needs from a client to refresh a token.
+pub trait Fetcher {
+    /// How a fetch travels: fetches with equal keys succeed or fail alike.
+    fn transport(&self) -> &TransportKey;
+    /// The most this caller waits, for its own fetch or another's.
+    fn timeout(&self) -> Duration;
+    /// Refresh this long before expiry (capped at half the lifetime).
+    fn margin(&self) -> Duration;
+    /// One token request.
+    fn fetch(&self) -> Result<Token>;
+}
+
+/// A refresh that failed while the previous token was still valid and served.
+#[derive(Debug)]
+pub struct RefreshFailure {
+    pub error: Error,
+    /// Failed refreshes in a row.
+    pub failures: u32,
+    retry_at: Stamp,
+}
+
+/// One refresh in progress, and its outcome once known.
+struct Flight {
+    generation: u64,
+    transport: TransportKey,
+    outcome: Mutex<Option<Result<Arc<Token>>>>,
+    done: Condvar,
+}
+
+impl Flight {
+    fn outcome(&self) -> MutexGuard<'_, Option<Result<Arc<Token>>>> {
+        self.outcome.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// In flight in this process (not inherited from a parent) and not finished.
+    fn running(&self) -> bool {
+        self.generation == fork::generation() && self.outcome().is_none()
+    }
+
+    /// Its outcome, waiting until `deadline` at most.
+    fn wait(&self, deadline: Instant) -> Option<Result<Arc<Token>>> {
+        let mut outcome = self.outcome();
+        loop {
+            if let Some(done) = outcome.as_ref() {
+                return Some(done.clone());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            outcome = self.done.wait_timeout(outcome, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+}
 
 /// Thread safety: all methods take `&self` and may be called from any number of threads.
 #[derive(Default)]
 pub struct TokenSlot {
     current: ArcSwapOption<Token>,
-    /// Completed fetches so far; lets a waiter tell whether a fetch finished while it waited.
-    generation: AtomicU64,
-    flight: Mutex<Flight>,
-}
-
-#[derive(Default)]
-struct Flight {
-    generation: u64,
-    outcome: Option<Result<Arc<Token>>>,
+    flight: ArcSwapOption<Flight>,
+    failure: ArcSwapOption<RefreshFailure>,
 }
 
 impl TokenSlot {
-    /// Calls `read` with a fresh token, fetching one through `fetch` when the cached one is
-    /// missing or due for refresh.
+    /// Calls `read` with a valid token, refreshing as the module comment describes.
     #[inline]
-    pub fn with_token<R>(
-        &self,
-        margin: Duration,
-        fetch: impl FnOnce() -> Result<Token>,
-        read: impl FnOnce(&Token) -> R,
-    ) -> Result<R> {
+    pub fn with_token<R>(&self, fetcher: &dyn Fetcher, read: impl FnOnce(&Token) -> R) -> Result<R> {
+        self.with_token_at(fetcher, &Stamp::now, read)
+    }
+
+    /// [`with_token`](Self::with_token) on a given clock (tests move it).
+    #[inline]
+    pub fn with_token_at<R>(&self, fetcher: &dyn Fetcher, clock: &dyn Fn() -> Stamp, read: impl FnOnce(&Token) -> R) -> Result<R> {
         {
             let guard = self.current.load();
             if let Some(token) = guard.as_deref() {
-                if token.is_fresh(margin, Instant::now()) {
+                if token.is_fresh(fetcher.margin(), clock()) {
                     return Ok(read(token));
                 }
             }
         }
-        let token = self.refresh(margin, fetch)?;
+        let token = self.refresh(fetcher, clock)?;
         Ok(read(&token))
     }
 
     #[cold]
-    fn refresh(&self, margin: Duration, fetch: impl FnOnce() -> Result<Token>) -> Result<Arc<Token>> {
-        let seen = self.generation.load(Ordering::Acquire);
-        let mut flight = self.flight.lock().unwrap_or_else(|p| p.into_inner());
-        if flight.generation != seen {
-            // A fetch completed while this thread waited: share its outcome.
-            if let Some(outcome) = &flight.outcome {
-                return outcome.clone();
+    fn refresh(&self, fetcher: &dyn Fetcher, clock: &dyn Fn() -> Stamp) -> Result<Arc<Token>> {
+        let deadline = Instant::now() + fetcher.timeout();
+        loop {
+            let now = clock();
+            let current = self.current.load_full();
+            if let Some(token) = current.as_ref().filter(|t| t.is_fresh(fetcher.margin(), now)) {
+                return Ok(Arc::clone(token));
+            }
+            let usable = current.filter(|t| t.is_usable(now));
+            let running = self.flight.load_full().filter(|f| f.running());
+            match (usable, running) {
+                // Another caller is refreshing: the valid token serves meanwhile.
+                (Some(token), Some(_)) => return Ok(token),
+                (Some(token), None) => {
+                    if self.failure.load().as_ref().is_some_and(|f| now < f.retry_at) {
+                        return Ok(token);
+                    }
+                    let Some(flight) = self.start(fetcher) else { return Ok(token) };
+                    // A failed refresh is recorded; the valid token still serves.
+                    return Ok(self.fly(&flight, fetcher, now, true).unwrap_or(token));
+                }
+                (None, Some(flight)) => match flight.wait(deadline) {
+                    Some(Ok(token)) => return Ok(token),
+                    Some(Err(e)) if flight.transport == *fetcher.transport() => return Err(e),
+                    // That fetch travelled differently (another proxy, CA or timeout): its error
+                    // says nothing about ours. Go round and fetch.
+                    Some(Err(_)) => {}
+                    None => {
+                        return Err(Error::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "timed out waiting for another thread's token request (timeout_ms {} ms)",
+                                fetcher.timeout().as_millis()
+                            ),
+                        ))
+                    }
+                },
+                (None, None) => {
+                    if let Some(flight) = self.start(fetcher) {
+                        return self.fly(&flight, fetcher, now, false);
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(ErrorKind::Timeout, "timed out waiting for a token request"));
             }
         }
-        if let Some(token) = self.current.load_full() {
-            if token.is_fresh(margin, Instant::now()) {
-                return Ok(token);
+    }
+
+    /// Claims the refresh, unless another caller of this process holds it.
+    fn start(&self, fetcher: &dyn Fetcher) -> Option<Arc<Flight>> {
+        let seen = self.flight.load_full();
+        if seen.as_ref().is_some_and(|f| f.running()) {
+            return None;
+        }
+        let flight = Arc::new(Flight {
+            generation: fork::generation(),
+            transport: fetcher.transport().clone(),
+            outcome: Mutex::new(None),
+            done: Condvar::new(),
+        });
+        let before = self.flight.compare_and_swap(&seen, Some(Arc::clone(&flight)));
+        let won = match (before.as_ref(), seen.as_ref()) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        won.then_some(flight)
+    }
+
+    /// Runs the claimed refresh and publishes its outcome. `serving` says a valid token is
+    /// still being served, so that a failure is recorded for `token_info` and backed off.
+    fn fly(&self, flight: &Arc<Flight>, fetcher: &dyn Fetcher, now: Stamp, serving: bool) -> Result<Arc<Token>> {
+        /// Publishes an outcome even if the fetch panics, so that waiters are not left waiting.
+        struct Land<'a>(&'a TokenSlot, &'a Arc<Flight>, Option<Result<Arc<Token>>>);
+        impl Drop for Land<'_> {
+            fn drop(&mut self) {
+                let outcome = self.2.take().unwrap_or_else(|| Err(Error::new(ErrorKind::Protocol, "the token request failed internally")));
+                *self.1.outcome() = Some(outcome);
+                self.1.done.notify_all();
+                let _ = self.0.flight.compare_and_swap(&Some(Arc::clone(self.1)), None);
             }
         }
-        let outcome = fetch().map(Arc::new);
-        if let Ok(token) = &outcome {
-            self.current.store(Some(Arc::clone(token)));
+        let mut land = Land(self, flight, None);
+        let outcome = fetcher.fetch().map(Arc::new);
+        match &outcome {
+            Ok(token) => {
+                self.current.store(Some(Arc::clone(token)));
+                self.failure.store(None);
+            }
+            Err(error) if serving => {
+                let failures = self.failure.load().as_ref().map_or(0, |f| f.failures).saturating_add(1);
+                let backoff = FIRST_BACKOFF.saturating_mul(1 << (failures - 1).min(5)).min(MAX_BACKOFF);
+                self.failure.store(Some(Arc::new(RefreshFailure { error: error.clone(), failures, retry_at: now + backoff })));
+            }
+            Err(_) => {}
         }
-        flight.generation += 1;
-        flight.outcome = Some(outcome.clone());
-        self.generation.store(flight.generation, Ordering::Release);
+        land.2 = Some(outcome.clone());
+        drop(land);
         outcome
     }
 
     /// Drops the cached token, e.g. after DOKU answered 401xx01 Invalid Token.
     pub fn invalidate(&self) {
         self.current.store(None);
+        self.failure.store(None);
     }
 
-    fn expires_mono(&self) -> Option<Instant> {
-        self.current.load().as_deref().map(|t| t.expires_mono)
+    /// The last refresh failure, while the token it failed to replace is still served.
+    pub fn refresh_failure(&self) -> Option<Arc<RefreshFailure>> {
+        self.failure.load_full()
+    }
+
+    /// Holds no token valid at `now`.
+    fn is_spent(&self, now: Stamp) -> bool {
+        !self.current.load().as_ref().is_some_and(|t| t.is_usable(now))
     }
 }
 
@@ -103,134 +248,390 @@ pub struct CacheKey {
     pub key_fingerprint: [u8; 32],
 }
 
-static REGISTRY: Lazy<Mutex<HashMap<CacheKey, Arc<TokenSlot>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+/// The process-wide slots.
+#[derive(Default)]
+pub struct Registry {
+    slots: HashMap<CacheKey, (Arc<TokenSlot>, u64)>,
+    clock: u64,
+}
 
-/// The process-wide slot for `key`. When the registry is full, the unused slot whose token
-/// expires first is dropped; if every slot is in use, the caller gets a private slot.
-pub fn shared_slot(key: CacheKey) -> Arc<TokenSlot> {
-    let mut registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(slot) = registry.get(&key) {
-        return Arc::clone(slot);
-    }
-    if registry.len() >= REGISTRY_CAPACITY {
-        let victim = registry
-            .iter()
-            .filter(|(_, slot)| Arc::strong_count(slot) == 1)
-            .min_by_key(|(_, slot)| slot.expires_mono())
-            .map(|(k, _)| k.clone());
-        match victim {
-            Some(k) => {
-                registry.remove(&k);
-            }
-            None => return Arc::new(TokenSlot::default()),
+impl Registry {
+    /// The slot for `key`, making room if needed: an unused slot without a valid token first,
+    /// else the least recently used unused one. If all are in use, the caller gets a private slot.
+    fn slot(&mut self, key: CacheKey, capacity: usize, now: Stamp) -> Arc<TokenSlot> {
+        self.clock += 1;
+        let tick = self.clock;
+        if let Some((slot, used)) = self.slots.get_mut(&key) {
+            *used = tick;
+            return Arc::clone(slot);
         }
+        if self.slots.len() >= capacity {
+            let victim = self
+                .slots
+                .iter()
+                .filter(|(_, (slot, _))| Arc::strong_count(slot) == 1)
+                .min_by_key(|(_, (slot, used))| (!slot.is_spent(now), *used))
+                .map(|(k, _)| k.clone());
+            match victim {
+                Some(k) => {
+                    self.slots.remove(&k);
+                }
+                None => return Arc::new(TokenSlot::default()),
+            }
+        }
+        let slot = Arc::new(TokenSlot::default());
+        self.slots.insert(key, (Arc::clone(&slot), tick));
+        slot
     }
-    let slot = Arc::new(TokenSlot::default());
-    registry.insert(key, Arc::clone(&slot));
-    slot
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
+static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+
+/// The registry; also held across `fork()` (see `crate::fork`).
+pub(crate) fn registry() -> MutexGuard<'static, Option<Registry>> {
+    REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The process-wide slot for `key`.
+pub fn shared_slot(key: CacheKey) -> Arc<TokenSlot> {
+    fork::watch();
+    registry().get_or_insert_with(Registry::default).slot(key, REGISTRY_CAPACITY, Stamp::now())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{Error, ErrorKind};
     use crate::token::Grant;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Barrier;
     use std::time::SystemTime;
     use zeroize::Zeroizing;
 
-    fn token(text: &str, secs: u64) -> Token {
-        let grant = Grant { access_token: Zeroizing::new(text.into()), token_type: "Bearer".into(), expires_in: secs };
-        Token::new(grant, Instant::now(), SystemTime::now())
+    fn transport(timeout_ms: u64, proxy: &str) -> TransportKey {
+        let s = crate::http::Settings::new("https://api.doku.com", Duration::from_millis(timeout_ms), Duration::from_millis(timeout_ms), None, Some(proxy)).unwrap();
+        s.transport().clone()
     }
 
-    fn get(slot: &TokenSlot, fetches: &AtomicUsize, text: &str, secs: u64) -> Result<String> {
-        slot.with_token(
-            Duration::from_secs(60),
-            || {
-                fetches.fetch_add(1, Ordering::SeqCst);
-                Ok(token(text, secs))
-            },
-            |t| t.access_token.to_string(),
-        )
+    /// A fetcher whose answers and clock the test controls; it counts its fetches.
+    struct Fake {
+        transport: TransportKey,
+        timeout: Duration,
+        fetches: AtomicUsize,
+        answer: Box<dyn Fn(Stamp) -> Result<Token> + Send + Sync>,
+        now: Arc<Mutex<Stamp>>,
+    }
+
+    impl Fake {
+        fn new(answer: impl Fn(Stamp) -> Result<Token> + Send + Sync + 'static) -> Fake {
+            Fake {
+                transport: transport(1000, ""),
+                timeout: Duration::from_secs(1),
+                fetches: AtomicUsize::new(0),
+                answer: Box::new(answer),
+                now: Arc::new(Mutex::new(Stamp::at(Duration::from_secs(10_000)))),
+            }
+        }
+
+        fn get(&self, slot: &TokenSlot) -> Result<String> {
+            let now = *self.now.lock().unwrap();
+            slot.with_token_at(self, &move || now, |t| t.access_token.to_string())
+        }
+
+        fn advance(&self, by: Duration) {
+            let mut now = self.now.lock().unwrap();
+            *now = *now + by;
+        }
+
+        fn fetches(&self) -> usize {
+            self.fetches.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Fetcher for Fake {
+        fn transport(&self) -> &TransportKey {
+            &self.transport
+        }
+        fn timeout(&self) -> Duration {
+            self.timeout
+        }
+        fn margin(&self) -> Duration {
+            Duration::from_secs(60)
+        }
+        fn fetch(&self) -> Result<Token> {
+            let n = self.fetches.fetch_add(1, Ordering::SeqCst);
+            let now = *self.now.lock().unwrap();
+            (self.answer)(now).map(|mut t| {
+                t.access_token = Zeroizing::new(format!("{}{n}", t.access_token.as_str()));
+                t
+            })
+        }
+    }
+
+    fn token(secs: u64, at: Stamp) -> Token {
+        let grant = Grant { access_token: Zeroizing::new("t".into()), token_type: "Bearer".into(), expires_in: secs };
+        Token::new(grant, at, SystemTime::now())
+    }
+
+    fn down() -> Error {
+        Error::new(ErrorKind::Network, "cannot connect to api.doku.com: Connection refused")
     }
 
     #[test]
     fn fetches_once_then_reads_the_cache() {
         let slot = TokenSlot::default();
-        let n = AtomicUsize::new(0);
-        assert_eq!(get(&slot, &n, "a", 900).unwrap(), "a");
-        assert_eq!(get(&slot, &n, "b", 900).unwrap(), "a");
-        assert_eq!(n.load(Ordering::SeqCst), 1);
+        let f = Fake::new(|now| Ok(token(900, now)));
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        assert_eq!(f.fetches(), 1);
         slot.invalidate();
-        assert_eq!(get(&slot, &n, "c", 900).unwrap(), "c");
-        assert_eq!(n.load(Ordering::SeqCst), 2);
+        assert_eq!(f.get(&slot).unwrap(), "t1");
+        assert_eq!(f.fetches(), 2);
     }
 
     #[test]
-    fn stale_tokens_are_refetched() {
+    fn stale_tokens_are_refreshed() {
         let slot = TokenSlot::default();
-        let n = AtomicUsize::new(0);
-        // 1 s lifetime: fresh for half of it (the margin is capped at lifetime/2).
-        get(&slot, &n, "a", 1).unwrap();
-        std::thread::sleep(Duration::from_millis(600));
-        assert_eq!(get(&slot, &n, "b", 1).unwrap(), "b");
-        assert_eq!(n.load(Ordering::SeqCst), 2);
+        let f = Fake::new(|now| Ok(token(900, now)));
+        f.get(&slot).unwrap();
+        f.advance(Duration::from_secs(839));
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        f.advance(Duration::from_secs(1));
+        assert_eq!(f.get(&slot).unwrap(), "t1", "refreshed at expiresAt - margin");
+    }
+
+    /// Regression (item 9): freshness ran on the monotonic clock, which stops during suspend;
+    /// after a 1000 s sleep the old token was served with 900 s to go. The boot clock counts
+    /// the sleep.
+    #[test]
+    fn a_suspend_longer_than_the_lifetime_means_a_new_token() {
+        let slot = TokenSlot::default();
+        let f = Fake::new(|now| Ok(token(900, now)));
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        f.advance(Duration::from_secs(1000));
+        assert_eq!(f.get(&slot).unwrap(), "t1");
+        let now = *f.now.lock().unwrap();
+        assert_eq!(slot.current.load().as_ref().unwrap().expires_in(now), 900);
+    }
+
+    /// Regression (item 10): with the token endpoint down, a token still valid for seconds was
+    /// dropped and every call failed. Now it is served until the guard before expiry, the
+    /// failure is reported, and retries back off.
+    #[test]
+    fn a_failed_refresh_keeps_serving_the_valid_token() {
+        let slot = TokenSlot::default();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = up.clone();
+        let f = Fake::new(move |now| if flag.load(Ordering::SeqCst) { Ok(token(20, now)) } else { Err(down()) });
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        up.store(false, Ordering::SeqCst);
+        f.advance(Duration::from_secs(11));
+        assert_eq!(f.get(&slot).unwrap(), "t0", "the refresh failed; the token is valid until t = 20 s");
+        assert_eq!(f.fetches(), 2);
+        let failure = slot.refresh_failure().expect("the failure is kept");
+        assert_eq!((failure.error.kind(), failure.failures), (ErrorKind::Network, 1));
+        // Within the backoff: no request, the token still serves.
+        f.advance(Duration::from_millis(500));
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        assert_eq!(f.fetches(), 2, "no retry before the backoff");
+        f.advance(Duration::from_millis(600));
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        assert_eq!((f.fetches(), slot.refresh_failure().unwrap().failures), (3, 2));
+        f.advance(Duration::from_millis(1500));
+        assert_eq!(f.get(&slot).unwrap(), "t0", "1.5 s < the 2 s backoff");
+        assert_eq!(f.fetches(), 3);
+        // Past the guard (expiresAt - 5 s): the error is the caller's, as with no token.
+        f.advance(Duration::from_secs(4));
+        let e = f.get(&slot).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+        assert_eq!(f.fetches(), 4);
+        // The endpoint recovers: a new token, and the failure is forgotten.
+        up.store(true, Ordering::SeqCst);
+        assert_eq!(f.get(&slot).unwrap(), "t4");
+        assert!(slot.refresh_failure().is_none());
+    }
+
+    #[test]
+    fn only_the_refreshing_caller_waits() {
+        let slot = Arc::new(TokenSlot::default());
+        let gate = Arc::new(Barrier::new(2));
+        let g = gate.clone();
+        let first = std::sync::atomic::AtomicBool::new(true);
+        let f = Arc::new(Fake::new(move |now| {
+            if !first.swap(false, Ordering::SeqCst) {
+                // The refresh: held until the other caller has been served.
+                g.wait();
+                g.wait();
+            }
+            Ok(token(900, now))
+        }));
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        f.advance(Duration::from_secs(850));
+        let refresher = {
+            let (slot, f) = (slot.clone(), f.clone());
+            std::thread::spawn(move || f.get(&slot).unwrap())
+        };
+        gate.wait();
+        // The refresh is in flight: this caller gets the valid token at once.
+        let t0 = Instant::now();
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        assert!(t0.elapsed() < Duration::from_millis(100));
+        gate.wait();
+        assert_eq!(refresher.join().unwrap(), "t1");
+        assert_eq!(f.get(&slot).unwrap(), "t1");
     }
 
     #[test]
     fn a_stampede_makes_one_fetch_and_shares_its_error() {
         let slot = Arc::new(TokenSlot::default());
-        let n = Arc::new(AtomicUsize::new(0));
+        let f = Arc::new(Fake::new(|_| {
+            std::thread::sleep(Duration::from_millis(200));
+            Err(Error::new(ErrorKind::Timeout, "slow"))
+        }));
         let barrier = Arc::new(Barrier::new(16));
         let handles: Vec<_> = (0..16)
             .map(|_| {
-                let (slot, n, barrier) = (slot.clone(), n.clone(), barrier.clone());
+                let (slot, f, barrier) = (slot.clone(), f.clone(), barrier.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    slot.with_token(
-                        Duration::from_secs(60),
-                        || {
-                            n.fetch_add(1, Ordering::SeqCst);
-                            std::thread::sleep(Duration::from_millis(200));
-                            Err::<Token, _>(Error::new(ErrorKind::Timeout, "slow"))
-                        },
-                        |_| (),
-                    )
+                    f.get(&slot)
                 })
             })
             .collect();
         for h in handles {
             assert_eq!(h.join().unwrap().unwrap_err().kind(), ErrorKind::Timeout);
         }
-        assert_eq!(n.load(Ordering::SeqCst), 1);
+        assert_eq!(f.fetches(), 1);
         // A later caller does not inherit the old error: it fetches again.
-        let later = get(&slot, &n, "ok", 900).unwrap();
-        assert_eq!((later.as_str(), n.load(Ordering::SeqCst)), ("ok", 2));
+        let _ = f.get(&slot);
+        assert_eq!(f.fetches(), 2);
+    }
+
+    /// Regression (item 7): waiters took the wait and the error of a fetch made with other
+    /// transport settings: a 1000 ms client waited 5.9 s for a slow one's fetch, and a client
+    /// without a proxy got another's proxy error.
+    #[test]
+    fn waiters_keep_their_own_timeout_and_fetch_when_the_transport_differs() {
+        let slot = Arc::new(TokenSlot::default());
+        let mut slow = Fake::new(|now| {
+            std::thread::sleep(Duration::from_millis(1500));
+            Ok(token(900, now))
+        });
+        slow.timeout = Duration::from_secs(10);
+        slow.transport = transport(10_000, "");
+        let slow = Arc::new(slow);
+        let mut quick = Fake::new(|now| Ok(token(900, now)));
+        quick.timeout = Duration::from_millis(300);
+        let flying = {
+            let (slot, slow) = (slot.clone(), slow.clone());
+            std::thread::spawn(move || slow.get(&slot))
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        let t0 = Instant::now();
+        let e = quick.get(&slot).unwrap_err();
+        let waited = t0.elapsed();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(e.message().contains("timeout_ms 300 ms"), "{e}");
+        assert!(waited >= Duration::from_millis(290) && waited < Duration::from_millis(800), "{waited:?}");
+        assert!(flying.join().unwrap().is_ok());
+
+        // A fetch through a failing proxy: a waiter without that proxy fetches for itself.
+        let slot = Arc::new(TokenSlot::default());
+        let mut proxied = Fake::new(|_| {
+            std::thread::sleep(Duration::from_millis(300));
+            Err(Error::new(ErrorKind::Network, "the proxy refused or failed the connection"))
+        });
+        proxied.transport = transport(1000, "http://proxy.invalid:3128");
+        let proxied = Arc::new(proxied);
+        let direct = Fake::new(|now| Ok(token(900, now)));
+        let flying = {
+            let (slot, proxied) = (slot.clone(), proxied.clone());
+            std::thread::spawn(move || proxied.get(&slot))
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(direct.get(&slot).unwrap(), "t0", "its own fetch, not the proxy's error");
+        assert_eq!(direct.fetches(), 1);
+        assert!(flying.join().unwrap().unwrap_err().message().contains("proxy"));
+
+        // Same transport: the error is shared, and no second request is made.
+        let slot = Arc::new(TokenSlot::default());
+        let failing = Arc::new(Fake::new(|_| {
+            std::thread::sleep(Duration::from_millis(300));
+            Err(down())
+        }));
+        let twin = Fake::new(|now| Ok(token(900, now)));
+        let flying = {
+            let (slot, failing) = (slot.clone(), failing.clone());
+            std::thread::spawn(move || failing.get(&slot))
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(twin.get(&slot).unwrap_err().kind(), ErrorKind::Network);
+        assert_eq!(twin.fetches(), 0);
+        assert!(flying.join().unwrap().is_err());
+    }
+
+    #[test]
+    fn a_flight_from_before_a_fork_is_ignored() {
+        let slot = TokenSlot::default();
+        let f = Fake::new(|now| Ok(token(900, now)));
+        // A flight claimed in "another generation" and never landed, as a parent's would be.
+        slot.flight.store(Some(Arc::new(Flight {
+            generation: fork::generation().wrapping_add(7),
+            transport: f.transport.clone(),
+            outcome: Mutex::new(None),
+            done: Condvar::new(),
+        })));
+        let t0 = Instant::now();
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        assert!(t0.elapsed() < Duration::from_millis(500), "no wait for the inherited flight");
+    }
+
+    fn key(i: usize) -> CacheKey {
+        CacheKey { base_url: "https://x".into(), client_id: format!("c{i}"), key_fingerprint: [7; 32] }
     }
 
     #[test]
     fn slots_are_shared_by_key() {
-        let key = |id: &str| CacheKey { base_url: "https://x".into(), client_id: id.into(), key_fingerprint: [7; 32] };
-        let a = shared_slot(key("shared-a"));
-        let b = shared_slot(key("shared-a"));
-        let c = shared_slot(key("shared-c"));
+        let a = shared_slot(key(1_000_001));
+        let b = shared_slot(key(1_000_001));
+        let c = shared_slot(key(1_000_002));
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
     }
 
+    /// Regression (item 8): with 64 slots evicting "the unused one that expires first", a
+    /// round-robin over 65 merchants evicted exactly the next one needed, every time.
     #[test]
-    fn the_registry_is_bounded() {
-        let key = |i: usize| CacheKey { base_url: "https://bound".into(), client_id: format!("c{i}"), key_fingerprint: [1; 32] };
-        let held: Vec<_> = (0..REGISTRY_CAPACITY * 2).map(|i| shared_slot(key(i))).collect();
-        assert!(REGISTRY.lock().unwrap().len() <= REGISTRY_CAPACITY);
-        // Every slot still works, shared or not.
-        let n = AtomicUsize::new(0);
-        assert_eq!(get(held.last().unwrap(), &n, "z", 900).unwrap(), "z");
+    fn eviction_takes_spent_slots_first_then_the_least_recently_used() {
+        let now = Stamp::at(Duration::from_secs(10_000));
+        let mut reg = Registry::default();
+        let f = Fake::new(|now| Ok(token(900, now)));
+        for i in 0..4 {
+            let slot = reg.slot(key(i), 4, now);
+            if i != 2 {
+                slot.with_token_at(&f, &move || now, |_| ()).unwrap();
+            }
+        }
+        // Full. Slot 2 holds no token: it goes first, although slot 0 is older.
+        reg.slot(key(4), 4, now).with_token_at(&f, &move || now, |_| ()).unwrap();
+        assert!(!reg.slots.contains_key(&key(2)) && reg.slots.contains_key(&key(0)));
+        // Then the least recently used: 0 was touched, so 1 goes.
+        reg.slot(key(0), 4, now);
+        let s5 = reg.slot(key(5), 4, now);
+        s5.with_token_at(&f, &move || now, |_| ()).unwrap();
+        assert!(!reg.slots.contains_key(&key(1)) && reg.slots.contains_key(&key(0)));
+        // Slots held by live clients are never evicted; with all held, callers get private ones.
+        let held: Vec<_> = [0, 3, 4, 5].iter().map(|&i| reg.slot(key(i), 4, now)).collect();
+        let private = reg.slot(key(6), 4, now);
+        assert_eq!(reg.len(), 4);
+        assert!(!reg.slots.contains_key(&key(6)) && Arc::strong_count(&private) == 1);
         drop(held);
-        let again = shared_slot(key(0));
-        assert!(REGISTRY.lock().unwrap().len() <= REGISTRY_CAPACITY);
-        drop(again);
     }
 }

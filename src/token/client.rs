@@ -1,15 +1,16 @@
 //! The token client: config → signed request → parsed answer → shared cache.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 
-use super::cache::{shared_slot, CacheKey, TokenSlot};
+use super::cache::{shared_slot, CacheKey, Fetcher, TokenSlot};
 use super::{b2b2c, parse_b2b_response, Token, B2B_BODY, B2B_PATH};
+use crate::clock::Stamp;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::Http;
+use crate::http::{Http, TransportKey};
 use crate::signature;
 use crate::timestamp;
 
@@ -34,6 +35,8 @@ pub struct TokenInfo {
     /// Seconds left, rounded.
     pub expires_in: u64,
     pub expires_at: SystemTime,
+    /// Why the last refresh failed, while this (still valid) token is served in its place.
+    pub refresh_error: Option<String>,
 }
 
 impl Client {
@@ -58,16 +61,21 @@ impl Client {
     /// Runs `read` on a valid access token: the cached one, or a freshly fetched one.
     #[inline]
     pub fn with_token<R>(&self, read: impl FnOnce(&Token) -> R) -> Result<R> {
-        self.slot.with_token(self.config.refresh_margin, || self.fetch(), read)
+        self.slot.with_token(self, read)
     }
 
     pub fn token_info(&self) -> Result<TokenInfo> {
-        self.with_token(|t| TokenInfo {
+        let info = self.with_token(|t| TokenInfo {
             access_token: t.access_token.to_string(),
             token_type: t.token_type.clone(),
-            expires_in: t.expires_in_now(),
+            expires_in: t.expires_in(Stamp::now()),
             expires_at: t.expires_at,
-        })
+            refresh_error: None,
+        })?;
+        let refresh_error = self.slot.refresh_failure().map(|f| {
+            format!("{} (failed {} time{} in a row; the current token is still valid)", f.error.message(), f.failures, if f.failures == 1 { "" } else { "s" })
+        });
+        Ok(TokenInfo { refresh_error, ..info })
     }
 
     pub fn invalidate_token(&self) {
@@ -76,8 +84,8 @@ impl Client {
 
     /// One B2B token request, uncached.
     pub fn fetch(&self) -> Result<Token> {
-        let (sent_mono, sent_wall) = (Instant::now(), SystemTime::now());
-        self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response).map(|grant| Token::new(grant, sent_mono, sent_wall))
+        let (sent, sent_wall) = (Stamp::now(), SystemTime::now());
+        self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response).map(|grant| Token::new(grant, sent, sent_wall))
     }
 
     /// Exchanges a customer's auth code (or refresh token) for a B2B2C token (§5). Not cached:
@@ -102,6 +110,24 @@ impl Client {
 
     pub(crate) fn http(&self) -> &Http {
         &self.http
+    }
+}
+
+impl Fetcher for Client {
+    fn transport(&self) -> &TransportKey {
+        self.http.settings().transport()
+    }
+
+    fn timeout(&self) -> Duration {
+        self.http.settings().timeout()
+    }
+
+    fn margin(&self) -> Duration {
+        self.config.refresh_margin
+    }
+
+    fn fetch(&self) -> Result<Token> {
+        Client::fetch(self)
     }
 }
 

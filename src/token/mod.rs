@@ -7,11 +7,12 @@ pub mod client;
 
 pub use client::Client;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
+use crate::clock::Stamp;
 use crate::error::{Error, Result};
 
 pub const B2B_PATH: &str = "/authorization/v1/access-token/b2b";
@@ -31,16 +32,18 @@ pub struct Grant {
     pub expires_in: u64,
 }
 
-/// A token in the cache: the grant plus when it was requested, by both clocks. Expiry counts
-/// from the moment the request was sent, so network time only makes us refresh earlier.
+/// A token in the cache: the grant plus when it was requested. Expiry counts from the moment
+/// the request was sent, so network time only makes us refresh earlier. Lifetimes run on the
+/// boot clock ([`Stamp`]), which keeps counting while the machine is suspended.
 ///
 /// Thread safety: immutable; shared through `Arc`.
 pub struct Token {
     pub access_token: Zeroizing<String>,
     pub token_type: String,
     pub lifetime: Duration,
+    /// When it expires by the wall clock, for display.
     pub expires_at: SystemTime,
-    expires_mono: Instant,
+    expires: Stamp,
 }
 
 impl std::fmt::Debug for Token {
@@ -50,29 +53,37 @@ impl std::fmt::Debug for Token {
     }
 }
 
+/// How long before expiry a token stops being served, even when its refresh is failing: DOKU
+/// must still find it valid when the request arrives. A quarter of short lifetimes.
+const EXPIRY_GUARD: Duration = Duration::from_secs(5);
+
 impl Token {
-    pub fn new(grant: Grant, requested_mono: Instant, requested_wall: SystemTime) -> Token {
+    pub fn new(grant: Grant, requested: Stamp, requested_wall: SystemTime) -> Token {
         let lifetime = Duration::from_secs(grant.expires_in);
         Token {
             access_token: grant.access_token,
             token_type: grant.token_type,
             lifetime,
             expires_at: requested_wall + lifetime,
-            expires_mono: requested_mono + lifetime,
+            expires: requested + lifetime,
         }
     }
 
-    /// Reusable until `expiresAt - min(margin, lifetime/2)`: the margin absorbs clock and network
-    /// jitter, and halving it keeps short-lived tokens useful.
+    /// Reusable without a refresh until `expiresAt - min(margin, lifetime/2)`: the margin absorbs
+    /// clock and network jitter, and halving it keeps short-lived tokens useful.
     #[inline]
-    pub fn is_fresh(&self, margin: Duration, now: Instant) -> bool {
-        now + margin.min(self.lifetime / 2) < self.expires_mono
+    pub fn is_fresh(&self, margin: Duration, now: Stamp) -> bool {
+        now + margin.min(self.lifetime / 2) < self.expires
     }
 
-    /// Seconds left until expiry, rounded to the nearest second.
-    pub fn expires_in_now(&self) -> u64 {
-        let left = self.expires_mono.saturating_duration_since(Instant::now());
-        (left + Duration::from_millis(500)).as_secs()
+    /// Still valid enough to send, though due for refresh: until `expiresAt - min(5 s, lifetime/4)`.
+    pub fn is_usable(&self, now: Stamp) -> bool {
+        now + EXPIRY_GUARD.min(self.lifetime / 4) < self.expires
+    }
+
+    /// Seconds left until expiry at `now`, rounded to the nearest second.
+    pub fn expires_in(&self, now: Stamp) -> u64 {
+        (self.expires.since(now) + Duration::from_millis(500)).as_secs()
     }
 }
 
@@ -233,7 +244,7 @@ mod tests {
 
     #[test]
     fn freshness_uses_the_margin_capped_at_half_the_lifetime() {
-        let t0 = Instant::now();
+        let t0 = Stamp::at(Duration::from_secs(1000));
         let grant = |s| Grant { access_token: Zeroizing::new("t".into()), token_type: "Bearer".into(), expires_in: s };
         let t = Token::new(grant(900), t0, SystemTime::now());
         let m = Duration::from_secs(60);
@@ -244,5 +255,19 @@ mod tests {
         assert!(!short.is_fresh(m, t0 + Duration::from_secs(1)));
         assert!(t.is_fresh(Duration::ZERO, t0 + Duration::from_secs(899)));
         assert!(format!("{t:?}").find("t\"").is_none(), "Debug never prints the token");
+    }
+
+    #[test]
+    fn usable_until_a_guard_before_expiry() {
+        let t0 = Stamp::at(Duration::from_secs(1000));
+        let grant = |s| Grant { access_token: Zeroizing::new("t".into()), token_type: "Bearer".into(), expires_in: s };
+        let t = Token::new(grant(900), t0, SystemTime::now());
+        assert!(t.is_usable(t0 + Duration::from_secs(894)));
+        assert!(!t.is_usable(t0 + Duration::from_secs(895)));
+        let short = Token::new(grant(4), t0, SystemTime::now());
+        assert!(short.is_usable(t0 + Duration::from_millis(2999)));
+        assert!(!short.is_usable(t0 + Duration::from_secs(3)));
+        assert_eq!(t.expires_in(t0 + Duration::from_secs(100)), 800);
+        assert_eq!(t.expires_in(t0 + Duration::from_secs(1000)), 0);
     }
 }

@@ -1,0 +1,68 @@
+//! `fork()` without crossed answers. A child process inherits the parent's memory: its pooled
+//! connections (sockets shared with the parent and every sibling), and any refresh the parent
+//! had in flight. The child must use none of them.
+//!
+//! - A `pthread_atfork` child handler bumps a generation counter. State that must not cross a
+//!   fork (HTTP agents, single-flight refreshes) records the generation it was made in, and is
+//!   abandoned, unused, when the current one differs. Cached tokens and parsed keys do cross:
+//!   they are plain data, valid in the child.
+//! - The prepare handler takes the process-wide registry locks, and both sides release them
+//!   after the fork, so a child never starts with a registry lock held by a thread that does not
+//!   exist in it. Those locks are held for microseconds, never across I/O.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{MutexGuard, Once};
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+static WATCH: Once = Once::new();
+
+/// The current fork generation: how many `fork()`s separate this process from the one that
+/// first used the library. One relaxed load once the handlers are installed.
+#[inline]
+pub fn generation() -> u64 {
+    watch();
+    GENERATION.load(Ordering::Relaxed)
+}
+
+/// Installs the fork handlers, once per process; called before any fork-sensitive state exists.
+#[inline]
+pub fn watch() {
+    WATCH.call_once(crate::ffi::os::install_fork_handlers);
+}
+
+/// Every registry lock, in one fixed order; `prepare` takes them all.
+struct Held {
+    _tokens: MutexGuard<'static, Option<crate::token::cache::Registry>>,
+    _agents: MutexGuard<'static, Option<crate::http::AgentRegistry>>,
+    _trusts: MutexGuard<'static, Vec<std::sync::Arc<crate::http::Trust>>>,
+    _keys: crate::key::CacheGuards,
+}
+
+thread_local! {
+    /// From `prepare` to `parent`/`child`, which run on the forking thread (in the child, the
+    /// only thread); no allocation happens in the child.
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+/// Before `fork()`: waits for every registry lock.
+pub(crate) fn prepare() {
+    let held = Held {
+        _tokens: crate::token::cache::registry(),
+        _agents: crate::http::registries::agents(),
+        _trusts: crate::http::registries::trusts(),
+        _keys: crate::key::lock_caches(),
+    };
+    let _ = HELD.try_with(|h| *h.borrow_mut() = Some(held));
+}
+
+/// After `fork()`, in the parent: releases the registries.
+pub(crate) fn parent() {
+    let _ = HELD.try_with(|h| h.borrow_mut().take());
+}
+
+/// After `fork()`, in the child: a new generation, then the registries are released.
+pub(crate) fn child() {
+    GENERATION.fetch_add(1, Ordering::Relaxed);
+    let _ = HELD.try_with(|h| h.borrow_mut().take());
+}

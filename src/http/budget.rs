@@ -1,0 +1,91 @@
+//! `connect_timeout_ms` bounds DNS, TCP connect and the TLS handshake together. ureq gives each
+//! of its phases its own budget, so the request's connect deadline is kept in a thread-local
+//! (ureq resolves and connects on the calling thread) and every step of the connector chain,
+//! the resolver included, is cut to the time left until it.
+
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{ConnectionDetails, Connector, NextTimeout, Transport};
+use ureq::Timeout;
+
+thread_local! {
+    static CONNECT_BY: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Runs `send` with connecting (if it needs a new connection) bounded to end by `deadline`.
+pub(super) fn with_connect_deadline<R>(deadline: Instant, send: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Instant>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CONNECT_BY.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CONNECT_BY.with(|c| c.replace(Some(deadline))));
+    send()
+}
+
+/// `timeout`, cut to the time left for connecting.
+pub(super) fn connect(mut timeout: NextTimeout) -> NextTimeout {
+    if let Some(by) = CONNECT_BY.with(Cell::get) {
+        let left = by.saturating_duration_since(Instant::now());
+        if left < *timeout.after {
+            timeout.after = left.into();
+            timeout.reason = Timeout::Connect;
+        }
+    }
+    timeout
+}
+
+/// A connector of the chain, run with the connect budget.
+#[derive(Debug)]
+pub(super) struct Budgeted<C>(pub C);
+
+impl<In: Transport, C: Connector<In>> Connector<In> for Budgeted<C> {
+    type Out = C::Out;
+
+    fn connect(&self, details: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
+        let details = ConnectionDetails {
+            uri: details.uri,
+            addrs: details.addrs.clone(),
+            config: details.config,
+            request_level: details.request_level,
+            resolver: details.resolver,
+            now: details.now,
+            timeout: connect(details.timeout),
+            current_time: details.current_time.clone(),
+            run_connector: details.run_connector.clone(),
+            register_shutdown: details.register_shutdown.clone(),
+        };
+        self.0.connect(&details, chained)
+    }
+}
+
+/// ureq's resolver (a lookup thread bounded by the timeout), within the connect budget; a
+/// literal address needs neither.
+#[derive(Debug, Default)]
+pub(super) struct BudgetedResolver(DefaultResolver);
+
+impl Resolver for BudgetedResolver {
+    fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let literal = uri.authority().and_then(|a| {
+            let host = a.host().trim_start_matches('[').trim_end_matches(']');
+            let port = a.port_u16().or_else(|| match uri.scheme_str() {
+                Some("http") => Some(80),
+                Some("https") => Some(443),
+                _ => None,
+            })?;
+            host.parse::<std::net::IpAddr>().ok().map(|ip| SocketAddr::new(ip, port))
+        });
+        if let Some(addr) = literal {
+            let mut addrs = self.0.empty();
+            addrs.push(addr);
+            return Ok(addrs);
+        }
+        self.0.resolve(uri, config, connect(timeout))
+    }
+}

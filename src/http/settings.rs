@@ -1,0 +1,317 @@
+//! Where and how to talk to DOKU: the base URL, timeouts, extra trusted CAs and the proxy, checked
+//! once when a config is parsed. [`TransportKey`] names everything that changes how a request
+//! travels; agents (and their pooled connections) are shared between clients with equal keys.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::{Host, Url};
+
+use super::tls::Trust;
+use crate::error::{Error, Result};
+
+/// Big enough for a full system CA bundle.
+const MAX_CA_FILE: u64 = 4 * 1024 * 1024;
+
+/// Where and how to talk to DOKU. Immutable once built.
+#[derive(Clone)]
+pub struct Settings {
+    base_url: String,
+    /// The host as messages name it (`[::1]` for IPv6).
+    host: String,
+    trust: Arc<Trust>,
+    key: TransportKey,
+}
+
+/// Everything that can make a request to the same base URL travel differently: two clients
+/// whose keys are equal share an HTTP agent, its TLS setup and its kept-alive connections, and
+/// the outcome of each other's token fetches.
+///
+/// Debug never shows the proxy URL, which may carry credentials.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TransportKey {
+    /// `scheme://host:port`.
+    pub(super) origin: String,
+    /// `http://[user:password@]host:port`.
+    pub(super) proxy: Option<String>,
+    /// SHA-256 of the `ca_file` contents.
+    pub(super) ca_digest: Option<[u8; 32]>,
+    pub(super) timeout: Duration,
+    pub(super) connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for TransportKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransportKey")
+            .field("origin", &self.origin)
+            .field("proxy", &self.proxy.as_ref().map(|_| "<set>"))
+            .field("ca_file", &self.ca_digest.map(|_| "<set>"))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings").field("base_url", &self.base_url).field("transport", &self.key).finish()
+    }
+}
+
+impl Settings {
+    /// `proxy`: `None` follows `HTTPS_PROXY`/`https_proxy`, `ALL_PROXY` and `NO_PROXY` as curl
+    /// does (`http_proxy` for plain http), except that loopback hosts never take a proxy from
+    /// the environment; `Some("")` disables proxies; `Some(url)` uses that one.
+    pub fn new(
+        base_url: &str,
+        timeout: Duration,
+        connect_timeout: Duration,
+        ca_file: Option<&Path>,
+        proxy: Option<&str>,
+    ) -> Result<Settings> {
+        Self::with_env(base_url, timeout, connect_timeout, ca_file, proxy, &|name| std::env::var(name).ok())
+    }
+
+    fn with_env(
+        base_url: &str,
+        timeout: Duration,
+        connect_timeout: Duration,
+        ca_file: Option<&Path>,
+        proxy: Option<&str>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings> {
+        if base_url.chars().any(char::is_control) {
+            return Err(Error::invalid("config: base_url contains control characters"));
+        }
+        let url = Url::parse(base_url).map_err(|e| Error::invalid(format!("config: base_url is not a valid URL ({e})")))?;
+        let host = match url.host() {
+            Some(h) => h.to_owned(),
+            None => return Err(Error::invalid("config: base_url has no host")),
+        };
+        let loopback = is_loopback(&host);
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => {
+                return Err(Error::invalid(
+                    "config: base_url: plain http:// is allowed only for loopback hosts (localhost, 127.0.0.0/8, ::1); use https://",
+                ))
+            }
+            _ => return Err(Error::invalid("config: base_url must start with https:// (or http:// for loopback)")),
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::invalid("config: base_url must not contain credentials"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(Error::invalid("config: base_url must not have a query or fragment"));
+        }
+        let trust = match ca_file {
+            Some(path) => {
+                let shown = path.display();
+                let pem = crate::config::read_config_file(path, MAX_CA_FILE)
+                    .map_err(|e| Error::invalid(format!("config: ca_file \"{shown}\" cannot be read: {e}")))?;
+                Trust::with_extra_cas(&pem).map_err(|why| Error::invalid(format!("config: ca_file \"{shown}\" {why}")))?
+            }
+            None => Trust::system(),
+        };
+        let proxy = match proxy {
+            Some("") => None,
+            Some(p) => Some(check_proxy(p, "config: proxy")?),
+            // A loopback target is this machine: its traffic, signatures included, never leaves
+            // it through a proxy that the environment happens to name.
+            None if loopback => None,
+            None => proxy_from_env(&url, env)?,
+        };
+        let host_text = match &host {
+            Host::Ipv6(ip) => format!("[{ip}]"),
+            h => h.to_string(),
+        };
+        let port = url.port_or_known_default().unwrap_or(443);
+        let key = TransportKey {
+            origin: format!("{}://{host_text}:{port}", url.scheme()),
+            proxy,
+            ca_digest: trust.digest(),
+            timeout,
+            // The connect phase is part of the request: it never gets more than the whole.
+            connect_timeout: connect_timeout.min(timeout),
+        };
+        Ok(Settings { base_url: url.as_str().trim_end_matches('/').to_owned(), host: host_text, trust, key })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The host, for messages.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.key.timeout
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        self.key.connect_timeout
+    }
+
+    pub fn uses_proxy(&self) -> bool {
+        self.key.proxy.is_some()
+    }
+
+    pub fn transport(&self) -> &TransportKey {
+        &self.key
+    }
+
+    pub(super) fn trust(&self) -> &Arc<Trust> {
+        &self.trust
+    }
+}
+
+fn is_loopback(host: &Host<String>) -> bool {
+    match host {
+        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// Proxies as ureq takes them: `http://[user:pass@]host:port`. The URL is never echoed.
+fn check_proxy(proxy: &str, what: &str) -> Result<String> {
+    let ok = Url::parse(proxy)
+        .ok()
+        .filter(|u| u.scheme() == "http" && u.host().is_some() && (u.path() == "/" || u.path().is_empty()))
+        .is_some();
+    if !ok || ureq::Proxy::new(proxy).is_err() {
+        return Err(Error::invalid(format!("{what} is not a valid http://host:port proxy URL")));
+    }
+    Ok(proxy.to_owned())
+}
+
+/// curl's rules: the scheme's variable (`https_proxy`/`HTTPS_PROXY`, or lowercase-only
+/// `http_proxy`), else `ALL_PROXY`; `NO_PROXY` lists hosts or domain suffixes that go direct,
+/// `*` meaning all.
+fn proxy_from_env(url: &Url, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>> {
+    let get = |names: &[&'static str]| first_set(env, names);
+    let scheme_vars: &[&str] = if url.scheme() == "https" { &["https_proxy", "HTTPS_PROXY"] } else { &["http_proxy"] };
+    let Some((name, proxy)) = get(scheme_vars).or_else(|| get(&["all_proxy", "ALL_PROXY"])) else {
+        return Ok(None);
+    };
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    if let Some((_, no_proxy)) = get(&["no_proxy", "NO_PROXY"]) {
+        if no_proxy_matches(&no_proxy, &host) {
+            return Ok(None);
+        }
+    }
+    // Accept "host:port" without a scheme, as curl does.
+    let proxy = if proxy.contains("://") { proxy } else { format!("http://{proxy}") };
+    check_proxy(&proxy, &format!("the {name} environment variable")).map(Some)
+}
+
+fn first_set(env: &dyn Fn(&str) -> Option<String>, names: &[&'static str]) -> Option<(&'static str, String)> {
+    names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()).map(|v| (*n, v)))
+}
+
+fn no_proxy_matches(list: &str, host: &str) -> bool {
+    list.split(',').map(|e| e.trim().to_ascii_lowercase()).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        let entry = entry.trim_start_matches('.');
+        if entry.is_empty() {
+            return false;
+        }
+        if let (Ok(a), Ok(b)) = (entry.parse::<IpAddr>(), host.parse::<IpAddr>()) {
+            return a == b;
+        }
+        host == entry || host.ends_with(&format!(".{entry}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn settings(url: &str) -> Result<Settings> {
+        Settings::new(url, Duration::from_secs(2), Duration::from_secs(1), None, Some(""))
+    }
+
+    #[test]
+    fn loopback_rule() {
+        for ok in ["https://api.doku.com", "http://localhost:8080", "http://127.0.0.1:1", "http://127.9.9.9", "http://[::1]:80", "https://10.0.0.1"] {
+            assert!(settings(ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://api.doku.com", "http://10.0.0.1", "http://localhost.evil.com", "http://[::2]"] {
+            assert!(settings(bad).unwrap_err().message().contains("only for loopback"), "{bad}");
+        }
+        assert!(settings("https://u:p@h").unwrap_err().message().contains("credentials"));
+        assert!(settings("https://h/?q=1").unwrap_err().message().contains("query"));
+        assert!(settings("https://h\0.evil").unwrap_err().message().contains("control characters"));
+    }
+
+    #[test]
+    fn connect_timeout_never_exceeds_the_whole() {
+        let s = Settings::new("https://h", Duration::from_millis(500), Duration::from_secs(10), None, Some("")).unwrap();
+        assert_eq!(s.connect_timeout(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn the_transport_key_names_what_changes_the_route() {
+        let s = |url: &str, timeout: u64, proxy: &str| {
+            Settings::new(url, Duration::from_millis(timeout), Duration::from_secs(1), None, Some(proxy)).unwrap().transport().clone()
+        };
+        let base = s("https://api.doku.com/", 2000, "");
+        assert_eq!(base, s("https://api.doku.com", 2000, ""), "a trailing slash changes nothing");
+        assert_eq!(base, s("https://API.doku.com:443", 2000, ""), "nor the default port or the host's case");
+        assert_ne!(base, s("https://api.doku.com:8443", 2000, ""));
+        assert_ne!(base, s("https://api.doku.com", 3000, ""));
+        assert_ne!(base, s("https://api.doku.com", 2000, "http://p:1"));
+        assert_eq!(base.origin, "https://api.doku.com:443");
+        let with_proxy = format!("{:?}", s("https://api.doku.com", 2000, "http://user:s3cret@p:1"));
+        assert!(!with_proxy.contains("s3cret") && !with_proxy.contains("user"), "{with_proxy}");
+    }
+
+    fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |n: &str| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn proxies_from_the_environment_follow_curl() {
+        let https = Url::parse("https://api.doku.com/x").unwrap();
+        let http = Url::parse("http://127.0.0.1:8080").unwrap();
+        let p = |url: &Url, vars: &[(&str, &str)]| proxy_from_env(url, &env_of(vars)).unwrap();
+        assert_eq!(p(&https, &[]), None);
+        assert_eq!(p(&https, &[("HTTPS_PROXY", "http://proxy.local:3128")]).as_deref(), Some("http://proxy.local:3128"));
+        assert_eq!(p(&https, &[("https_proxy", "proxy.local:3128")]).as_deref(), Some("http://proxy.local:3128"));
+        assert_eq!(p(&https, &[("ALL_PROXY", "http://all:1")]).as_deref(), Some("http://all:1"));
+        assert_eq!(p(&http, &[("HTTP_PROXY", "http://p:1")]), None, "uppercase HTTP_PROXY is ignored, as in curl");
+        assert_eq!(p(&http, &[("http_proxy", "http://p:1")]).as_deref(), Some("http://p:1"));
+        for no in ["doku.com", ".doku.com", "api.doku.com", "*", "other, doku.com"] {
+            assert_eq!(p(&https, &[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", no)]), None, "{no}");
+        }
+        for yes in ["ku.com", "example.com", "api.doku.com.evil"] {
+            assert!(p(&https, &[("HTTPS_PROXY", "http://p:1"), ("no_proxy", yes)]).is_some(), "{yes}");
+        }
+        assert_eq!(p(&http, &[("http_proxy", "http://p:1"), ("NO_PROXY", "127.0.0.1")]), None);
+        let e = proxy_from_env(&https, &env_of(&[("HTTPS_PROXY", "http://user:s3cret@::bad")])).unwrap_err();
+        assert!(e.message().contains("HTTPS_PROXY") && !e.message().contains("s3cret"), "{e}");
+    }
+
+    /// Regression: with `http_proxy` set, a request to `http://127.0.0.1:…` went to the proxy,
+    /// signature included. The environment now applies only to hosts that are not this machine.
+    #[test]
+    fn loopback_targets_never_take_a_proxy_from_the_environment() {
+        let vars = [("http_proxy", "http://proxy.invalid:3128"), ("https_proxy", "http://proxy.invalid:3128"), ("ALL_PROXY", "http://proxy.invalid:1")];
+        let with = |url: &str, proxy: Option<&str>| {
+            Settings::with_env(url, Duration::from_secs(1), Duration::from_secs(1), None, proxy, &env_of(&vars)).unwrap().uses_proxy()
+        };
+        for url in ["http://127.0.0.1:8080", "http://127.1.2.3", "http://localhost:1", "https://LOCALHOST:8443", "http://[::1]:80"] {
+            assert!(!with(url, None), "{url}");
+        }
+        assert!(with("https://api.doku.com", None), "other hosts still follow the environment");
+        // A proxy named in the config is a deliberate choice and is honoured even for loopback.
+        assert!(with("http://127.0.0.1:8080", Some("http://p:1")));
+    }
+}
