@@ -192,7 +192,9 @@ enum DokuStatus doku_get_token(struct DokuClient *client, char **access_token_ou
 /**
  * Writes the current token as JSON to *json_out, fetching one as doku_get_token() does:
  * {"accessToken":"...","tokenType":"Bearer","expiresIn":<seconds left, rounded>,
- *  "expiresAt":"YYYY-MM-DDTHH:MM:SSZ"}.
+ *  "expiresAt":"YYYY-MM-DDTHH:MM:SSZ"}, plus "refreshError":"<message>" while the token is
+ * served although its refresh failed (the token endpoint is down or refusing): monitoring
+ * should alert on it, since the token will expire unless a refresh succeeds.
  *
  * Errors as doku_get_token(). *json_out is owned by the caller: release it with doku_free().
  * Thread-safe.

@@ -131,7 +131,7 @@ fn fixture(name: &str) -> Fixture {
     let keys = prepare_keys(&dir);
     let public = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("public.pem")).unwrap()).unwrap();
     let other = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("other-public.pem")).unwrap()).unwrap();
-    let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede", "c-va"];
+    let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede", "c-va", "c-fork", "c-proxied"];
     let faults: &[(&str, &str)] = &[
         ("c-expstr", "expires-string"),
         ("c-ttl", "ttl:20"),
@@ -147,20 +147,27 @@ fn fixture(name: &str) -> Fixture {
         ("c-quick", "delay:300"),
         // Long enough that all 32 threads pile up behind the one request.
         ("c-stampede", "delay:300"),
+        ("c-liar", "overlong"),
+        ("c-down", "ttl:8"),
+        ("c-down", "down-after:1"),
     ];
     let mut clients: Vec<(String, doku::key::PublicKey)> = plain.iter().map(|id| (id.to_string(), public.clone())).collect();
-    clients.extend(faults.iter().filter(|(id, _)| !plain.contains(id)).map(|(id, _)| (id.to_string(), public.clone())));
+    let mut faulted: Vec<&str> = faults.iter().map(|(id, _)| *id).filter(|id| !plain.contains(id)).collect();
+    faulted.dedup();
+    clients.extend(faulted.into_iter().map(|id| (id.to_string(), public.clone())));
     clients.push(("c-badsig".into(), other));
     let sandbox = Sandbox::start(SandboxConfig {
         clients,
         faults: faults.iter().map(|(id, f)| (id.to_string(), f.parse::<Fault>().unwrap())).collect(),
-        secrets: vec![("c-va".into(), "va-secret".into())],
+        secrets: vec![("c-va".into(), "va-secret".into()), ("c-fork".into(), "va-secret".into())],
         log: Log::Off,
         ..SandboxConfig::default()
     })
     .unwrap();
     let tls = Sandbox::start(SandboxConfig {
-        clients: vec![("c-ok".into(), public)],
+        clients: ["c-ok", "c-fork", "c-liar"].iter().map(|id| (id.to_string(), public.clone())).collect(),
+        secrets: vec![("c-fork".into(), "va-secret".into())],
+        faults: vec![("c-liar".into(), Fault::Overlong)],
         tls_dir: Some(dir.path("tls")),
         log: Log::Off,
         ..SandboxConfig::default()
@@ -279,6 +286,19 @@ fn c_transactions_under_valgrind() {
 }
 
 #[test]
+fn c_reliability_under_valgrind() {
+    let f = fixture("c-reliability");
+    let exe = compile(&f, "tests/c/test_reliability.c", Checker::Valgrind);
+    let output = run_checked(&f, &exe, Checker::Valgrind);
+    assert!(output.contains("reliability checks passed"), "{output}");
+    // The token fetched by the first parent serves every later client and every child.
+    assert_eq!((f.sandbox.token_requests("c-fork"), f.tls.token_requests("c-fork")), (1, 1));
+    assert_eq!(f.sandbox.token_requests("c-proxied"), 0, "the configured (closed) proxy was used, not the sandbox");
+    assert_eq!(f.sandbox.token_requests("c-liar") + f.tls.token_requests("c-liar"), 6);
+    assert_eq!(f.sandbox.token_requests("c-down"), 3, "the first fetch, one failed refresh, one failed fetch");
+}
+
+#[test]
 fn c_hostile_inputs_under_valgrind() {
     let f = fixture("c-hostile");
     let exe = compile(&f, "tests/c/test_hostile.c", Checker::Valgrind);
@@ -302,6 +322,7 @@ fn c_and_cpp_under_sanitizers() {
         ("tests/c/test_doku.c", "checks passed"),
         ("tests/c/test_transactions.c", "transaction checks passed"),
         ("tests/c/test_hostile.c", "hostile-input checks passed"),
+        ("tests/c/test_reliability.c", "reliability checks passed"),
         ("tests/cpp/test_doku.cpp", "C++ checks passed"),
     ] {
         let f = fixture("asan");

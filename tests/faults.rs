@@ -87,3 +87,87 @@ fn every_fault_gets_its_status_and_message_in_time() {
         }
     }
 }
+
+/// Regression (issue 9, item 3): over TLS, a server trickling 100 bytes every 1.5 s stretched a
+/// request with `timeout_ms` 2000 to 21 s and more, during the handshake or the answer: every
+/// `recv` inside OpenSSL was allowed the whole remaining time again. Now each phase ends within
+/// `timeout_ms` + 1 s, and a dripped handshake within `connect_timeout_ms` + 1 s.
+#[test]
+fn a_dripping_server_cannot_stretch_a_request_past_its_deadline() {
+    use servers::Drip;
+    let dir = TestDir::new("drip");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("k.pem"));
+    openssl(&["pkey", "-in", dir.path("k.pem").to_str().unwrap(), "-pubout", "-out"], &dir.path("pub.pem"));
+    let pem = std::fs::read_to_string(dir.path("k.pem")).unwrap();
+    let public = PublicKey::parse(&std::fs::read_to_string(dir.path("pub.pem")).unwrap()).unwrap();
+    let config = |tls_dir: Option<std::path::PathBuf>| SandboxConfig {
+        clients: vec![("ok".into(), public.clone()), ("huge".into(), public.clone())],
+        faults: vec![("huge".into(), Fault::Huge)],
+        tls_dir,
+        log: Log::Off,
+        ..SandboxConfig::default()
+    };
+    let plain = Sandbox::start(config(None)).unwrap();
+    let tls = Sandbox::start(config(Some(dir.path("tls")))).unwrap();
+    let ca = serde_json::to_string(&tls.ca_file().unwrap()).unwrap();
+    let cases = [
+        ("TLS handshake", true, Drip::Handshake, "ok", 1000, "timed out connecting to localhost"),
+        ("TLS answer head", true, Drip::Head, "ok", 2000, "timed out waiting for an answer from localhost"),
+        ("TLS answer body", true, Drip::Body, "huge", 2000, "timed out"),
+        ("plain answer head", false, Drip::Head, "ok", 2000, "timed out waiting for an answer from 127.0.0.1"),
+        ("plain answer body", false, Drip::Body, "ok", 2000, "timed out"),
+    ];
+    std::thread::scope(|scope| {
+        for (case, is_tls, drip, id, bound_ms, want) in cases {
+            let (upstream, ca) = if is_tls { (tls.addr(), format!(r#","ca_file":{ca}"#)) } else { (plain.addr(), String::new()) };
+            let relay = servers::dripping_relay(upstream, is_tls, drip);
+            let url = if is_tls { format!("https://localhost:{}", relay.port()) } else { format!("http://{relay}") };
+            let json = format!(
+                r#"{{"client_id":"{id}","private_key":{},"base_url":"{url}","proxy":"","timeout_ms":2000,"connect_timeout_ms":1000{ca}}}"#,
+                serde_json::to_string(&pem).unwrap()
+            );
+            scope.spawn(move || {
+                let client = Client::from_json(&json).unwrap();
+                let start = Instant::now();
+                let e = client.token_info().expect_err(case);
+                let took = start.elapsed();
+                assert_eq!(e.kind(), ErrorKind::Timeout, "{case}: {e}");
+                assert!(e.message().contains(want), "{case}: {e}");
+                assert!(took <= Duration::from_millis(bound_ms + 1000), "{case}: took {took:?}");
+            });
+        }
+    });
+}
+
+/// Regression (issue 9, item 4): the `overlong` sandbox writes a forged second answer after
+/// each real one. The forged bytes stayed in the pooled connection and answered the next
+/// request (a "token" the server never issued), over HTTP and over TLS.
+#[test]
+fn a_framing_lie_never_answers_the_next_request() {
+    let dir = TestDir::new("overlong");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("k.pem"));
+    openssl(&["pkey", "-in", dir.path("k.pem").to_str().unwrap(), "-pubout", "-out"], &dir.path("pub.pem"));
+    let pem = std::fs::read_to_string(dir.path("k.pem")).unwrap();
+    let public = PublicKey::parse(&std::fs::read_to_string(dir.path("pub.pem")).unwrap()).unwrap();
+    for tls_dir in [None, Some(dir.path("tls"))] {
+        let sandbox = Sandbox::start(SandboxConfig {
+            clients: vec![("liar".into(), public.clone())],
+            faults: vec![("liar".into(), Fault::Overlong)],
+            tls_dir: tls_dir.clone(),
+            log: Log::Off,
+            ..SandboxConfig::default()
+        })
+        .unwrap();
+        let ca = sandbox.ca_file().map(|f| format!(r#","ca_file":{}"#, serde_json::to_string(&f).unwrap())).unwrap_or_default();
+        let json = format!(r#"{{"client_id":"liar","private_key":{},"base_url":"{}","proxy":""{ca}}}"#, serde_json::to_string(&pem).unwrap(), sandbox.url());
+        let client = Client::from_json(&json).unwrap();
+        for round in 0..3 {
+            client.invalidate_token();
+            let token = client.with_token(|t| t.access_token.to_string()).unwrap();
+            assert!(token.starts_with("eyJ"), "{}, round {round}: {token}", sandbox.url());
+            assert!(sandbox.check_token(&token).is_ok());
+        }
+        assert_eq!(sandbox.token_requests("liar"), 3);
+        assert_eq!(sandbox.accepted_connections(), 3, "{}: each lying connection was closed, none reused", sandbox.url());
+    }
+}

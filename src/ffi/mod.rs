@@ -200,7 +200,9 @@ pub extern "C" fn doku_get_token(client: *mut DokuClient, access_token_out: *mut
 
 /// Writes the current token as JSON to *json_out, fetching one as doku_get_token() does:
 /// {"accessToken":"...","tokenType":"Bearer","expiresIn":<seconds left, rounded>,
-///  "expiresAt":"YYYY-MM-DDTHH:MM:SSZ"}.
+///  "expiresAt":"YYYY-MM-DDTHH:MM:SSZ"}, plus "refreshError":"<message>" while the token is
+/// served although its refresh failed (the token endpoint is down or refusing): monitoring
+/// should alert on it, since the token will expire unless a refresh succeeds.
 ///
 /// Errors as doku_get_token(). *json_out is owned by the caller: release it with doku_free().
 /// Thread-safe.
@@ -209,12 +211,15 @@ pub extern "C" fn doku_token_info(client: *mut DokuClient, json_out: *mut *mut c
     ffi_panic_boundary! {
         with_out(json_out, "json_out", || {
             let info = client_ref(client)?.token_info()?;
-            let json = serde_json::json!({
+            let mut json = serde_json::json!({
                 "accessToken": info.access_token,
                 "tokenType": info.token_type,
                 "expiresIn": info.expires_in,
                 "expiresAt": timestamp::format_utc(info.expires_at),
             });
+            if let Some(why) = info.refresh_error {
+                json["refreshError"] = why.into();
+            }
             Ok(malloc_str(json.to_string().as_bytes()))
         })
     }

@@ -5,8 +5,9 @@
 //!
 //! - Bounded: at most `MAX_AGENTS` agents (the least recently used goes), each keeping at most
 //!   `MAX_IDLE` idle connections for at most `IDLE_AGE`. Freeing a client closes nothing.
-//! - Fork-aware: in a child process the parent's agents are abandoned unused (never dropped, so
-//!   nothing is written to sockets the parent still uses) and fresh ones are built.
+//! - Fork-aware: in a child process the parent's agents are set aside unused (never dropped, so
+//!   nothing is written to sockets the parent still uses) and fresh ones are built. The child
+//!   keeps the inherited sockets open until it exits.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -32,6 +33,9 @@ pub(crate) struct Agents {
     generation: u64,
     clock: u64,
     agents: HashMap<TransportKey, (ureq::Agent, u64)>,
+    /// Agents of earlier fork generations, kept unused: never dropped, so nothing is written to
+    /// sockets the parent still uses, and still reachable (a leak checker sees no leak).
+    abandoned: Vec<HashMap<TransportKey, (ureq::Agent, u64)>>,
 }
 
 static AGENTS: Mutex<Option<Agents>> = Mutex::new(None);
@@ -49,7 +53,8 @@ pub(super) fn agent(settings: &Settings) -> ureq::Agent {
     if reg.generation != generation {
         // A forked child: the parent's pooled sockets are shared with the parent (and with
         // other children); using or closing them would cross answers between processes.
-        std::mem::forget(std::mem::take(&mut reg.agents));
+        let inherited = std::mem::take(&mut reg.agents);
+        reg.abandoned.push(inherited);
         reg.generation = generation;
     }
     reg.clock += 1;

@@ -80,3 +80,126 @@ pub fn hangs_up_mid_handshake() -> String {
     });
     url
 }
+
+/// Which part of the server's bytes a [`dripping_relay`] trickles.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Drip {
+    /// Everything from the first byte: with TLS, the handshake.
+    Handshake,
+    /// Everything after the client's request: the answer's head and body.
+    Head,
+    /// The answer's body: with TLS, every record after the first one that follows the request
+    /// (the sandbox writes the head of a streamed answer, `huge`, in a record of its own).
+    Body,
+}
+
+/// A TCP relay in front of `upstream` that passes the client's bytes at once and trickles the
+/// server's, 100 bytes every 1.5 s, from the phase `drip` names. With `tls`, it reads the TLS
+/// record layer (not the plaintext) to find the phases. Returns the relay's address.
+pub fn dripping_relay(upstream: std::net::SocketAddr, tls: bool, drip: Drip) -> std::net::SocketAddr {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(upstream) else { continue };
+            let requested = Arc::new(AtomicBool::new(false));
+            let (mut c_in, mut s_out, seen) = (client.try_clone().unwrap(), server.try_clone().unwrap(), requested.clone());
+            // Client to server, at once; notes when the request has gone by.
+            std::thread::spawn(move || {
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n) = c_in.read(&mut buf) {
+                    if n == 0 || s_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    pending.extend_from_slice(&buf[..n]);
+                    let request_seen = if tls {
+                        // An application-data record longer than a TLS 1.3 Finished.
+                        let mut seen = false;
+                        while pending.len() >= 5 {
+                            let len = usize::from(u16::from_be_bytes([pending[3], pending[4]]));
+                            if pending.len() < 5 + len {
+                                break;
+                            }
+                            seen |= pending[0] == 23 && len > 100;
+                            pending.drain(..5 + len);
+                        }
+                        seen
+                    } else {
+                        pending.windows(4).any(|w| w == b"\r\n\r\n")
+                    };
+                    if request_seen {
+                        seen.store(true, Ordering::SeqCst);
+                    }
+                }
+                let _ = s_out.shutdown(std::net::Shutdown::Write);
+            });
+            // Server to client, trickled from the chosen phase.
+            let (mut s_in, mut c_out) = (server, client);
+            std::thread::spawn(move || {
+                let trickle = |out: &mut std::net::TcpStream, bytes: &[u8]| -> bool {
+                    for chunk in bytes.chunks(100) {
+                        std::thread::sleep(std::time::Duration::from_millis(1500));
+                        if out.write_all(chunk).is_err() {
+                            return false;
+                        }
+                    }
+                    true
+                };
+                let mut after_request = 0usize;
+                let mut head_done = false;
+                loop {
+                    // One TLS record, or whatever a read gives for plain HTTP.
+                    let unit = if tls {
+                        let mut header = [0u8; 5];
+                        if s_in.read_exact(&mut header).is_err() {
+                            break;
+                        }
+                        let mut record = header.to_vec();
+                        record.resize(5 + usize::from(u16::from_be_bytes([header[3], header[4]])), 0);
+                        if s_in.read_exact(&mut record[5..]).is_err() {
+                            break;
+                        }
+                        record
+                    } else {
+                        let mut buf = [0u8; 16 * 1024];
+                        match s_in.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => buf[..n].to_vec(),
+                        }
+                    };
+                    let requested = requested.load(Ordering::SeqCst);
+                    let slow = match drip {
+                        Drip::Handshake => true,
+                        Drip::Head => requested,
+                        Drip::Body if tls => {
+                            after_request += usize::from(requested);
+                            after_request > 1
+                        }
+                        Drip::Body => {
+                            // Plain: pass the head, trickle from the first body byte on.
+                            if requested && !head_done {
+                                if let Some(end) = unit.windows(4).position(|w| w == b"\r\n\r\n") {
+                                    head_done = true;
+                                    if c_out.write_all(&unit[..end + 4]).is_err() || !trickle(&mut c_out, &unit[end + 4..]) {
+                                        break;
+                                    }
+                                    continue;
+                                }
+                            }
+                            head_done
+                        }
+                    };
+                    let sent = if slow { trickle(&mut c_out, &unit) } else { c_out.write_all(&unit).is_ok() };
+                    if !sent {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
