@@ -108,7 +108,8 @@ impl PrivateKey {
             return Err(Error::key("the private key is empty"));
         }
         let pkey = if text.contains("-----BEGIN ") {
-            let pem = Pem::parse(text)?;
+            const EXPECTED: &str = "BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY";
+            let pem = Pem::parse(text, EXPECTED)?;
             match pem.label {
                 "PRIVATE KEY" => private_from_der(&pem.der, None)?,
                 "RSA PRIVATE KEY" if pem.encrypted_headers => {
@@ -131,7 +132,7 @@ impl PrivateKey {
                 "EC PRIVATE KEY" | "DSA PRIVATE KEY" | "OPENSSH PRIVATE KEY" => {
                     return Err(Error::key(format!("not an RSA private key (BEGIN {}); DOKU needs RSA", pem.label)))
                 }
-                other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY"))),
+                other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected {EXPECTED}"))),
             }
         } else {
             let der = decode_base64(text).map_err(|()| {
@@ -187,7 +188,8 @@ impl PublicKey {
             return Err(Error::key("the public key is empty"));
         }
         let pkey = if text.contains("-----BEGIN ") {
-            let pem = Pem::parse(text)?;
+            const EXPECTED: &str = "BEGIN PUBLIC KEY";
+            let pem = Pem::parse(text, EXPECTED)?;
             match pem.label {
                 "PUBLIC KEY" => PKey::public_key_from_der(&pem.der).map_err(|e| malformed("public key", &e))?,
                 "RSA PUBLIC KEY" => rsa_public_pkcs1(&pem.der)?,
@@ -197,7 +199,7 @@ impl PublicKey {
                 l if l.contains("PRIVATE KEY") => {
                     return Err(Error::key(format!("expected a public key but got a private key (BEGIN {l})")))
                 }
-                other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected BEGIN PUBLIC KEY"))),
+                other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected {EXPECTED}"))),
             }
         } else {
             let der = decode_base64(text)
@@ -319,20 +321,43 @@ fn cache_digest(kind: &[u8], text: &[u8], passphrase: Option<&[u8]>) -> [u8; 32]
     h.finish()
 }
 
-/// One PEM block. `der` and `block` are zeroized on drop.
-struct Pem<'a> {
-    label: &'a str,
+/// The PEM labels this crate knows. Only these are ever echoed in a message: a label is read
+/// from untrusted text, and a malformed BEGIN line could make anything look like one.
+const KNOWN_LABELS: &[&str] = &[
+    "PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "PUBLIC KEY",
+    "RSA PUBLIC KEY",
+    "CERTIFICATE",
+    "EC PRIVATE KEY",
+    "DSA PRIVATE KEY",
+    "OPENSSH PRIVATE KEY",
+    "EC PARAMETERS",
+];
+
+/// One PEM block with a known label. `der` and `block` are zeroized on drop.
+struct Pem {
+    label: &'static str,
     encrypted_headers: bool,
     block: Zeroizing<String>,
     der: Zeroizing<Vec<u8>>,
 }
 
-impl<'a> Pem<'a> {
-    fn parse(text: &'a str) -> Result<Pem<'a>> {
+impl Pem {
+    /// `expected` names the labels the caller accepts, for the unknown-label message.
+    fn parse(text: &str, expected: &str) -> Result<Pem> {
         let start = text.find("-----BEGIN ").ok_or_else(|| Error::key("no -----BEGIN line in the PEM"))?;
         let after = &text[start + "-----BEGIN ".len()..];
-        let label_end = after.find("-----").ok_or_else(|| Error::key("malformed PEM: unterminated BEGIN line"))?;
-        let label = &after[..label_end];
+        // The label ends on its own line: a BEGIN line short of dashes must not make the body
+        // (up to the END line's dashes) the label.
+        let line = &after[..after.find(['\r', '\n']).unwrap_or(after.len())];
+        let label_end = line
+            .find("-----")
+            .ok_or_else(|| Error::key("malformed PEM: the BEGIN line does not end with \"-----\""))?;
+        let label = KNOWN_LABELS.iter().copied().find(|&l| l == &line[..label_end]).ok_or_else(|| {
+            Error::key(format!("unsupported PEM block: an unknown PEM label; expected {expected}"))
+        })?;
         let body_and_rest = &after[label_end + 5..];
         let end_marker = format!("-----END {label}-----");
         let end = body_and_rest
@@ -529,12 +554,16 @@ pub(crate) mod tests {
         let bad_body = pkcs8.replacen("MII", "M*I", 1);
         assert!(key_err(&bad_body, None).contains("not valid base64"));
         let wrong_armour = pkcs8.replace("PRIVATE KEY", "PRIVATE KEX");
-        assert!(key_err(&wrong_armour, None).contains("unsupported PEM block"));
+        let unknown = key_err(&wrong_armour, None);
+        assert!(unknown.contains("unsupported PEM block: an unknown PEM label") && !unknown.contains("KEX"), "{unknown}");
+        // One dash short: the label must not run on to the END line's dashes.
+        let short_begin = pkcs8.replacen("KEY-----", "KEY----", 1);
+        assert!(key_err(&short_begin, None).contains("the BEGIN line does not end with \"-----\""));
         // Valid base64 of something that is not a key.
         assert!(key_err("aGVsbG8gd29ybGQh", None).contains("malformed private key"));
         // Messages never echo key material.
         let body_line = pkcs8.lines().nth(1).unwrap();
-        for msg in [key_err(&pkcs8[..pkcs8.len() / 2], None), key_err(&bad_body, None)] {
+        for msg in [key_err(&pkcs8[..pkcs8.len() / 2], None), key_err(&bad_body, None), key_err(&short_begin, None)] {
             assert!(!msg.contains(&body_line[..16]), "{msg}");
         }
     }
@@ -567,6 +596,9 @@ pub(crate) mod tests {
         let small_pem = String::from_utf8(small.public_key_to_pem().unwrap()).unwrap();
         assert!(PublicKey::parse(&small_pem).unwrap_err().to_string().contains("too short"));
         assert!(PublicKey::parse("@@@").unwrap_err().to_string().contains("neither PEM"));
+        let public_pem = String::from_utf8(k.public_key_to_pem().unwrap()).unwrap();
+        let unknown = PublicKey::parse(&public_pem.replace("PUBLIC KEY", "PUBLIC KEX")).unwrap_err().to_string();
+        assert!(unknown.ends_with("an unknown PEM label; expected BEGIN PUBLIC KEY") && !unknown.contains("KEX"), "{unknown}");
     }
 
     #[test]
