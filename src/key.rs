@@ -11,6 +11,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use openssl::error::ErrorStack;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Rsa;
 use openssl::sha::Sha256;
@@ -116,7 +117,7 @@ impl PrivateKey {
                     let pass = passphrase.ok_or_else(|| {
                         Error::key("the private key is encrypted (Proc-Type: 4,ENCRYPTED): set private_key_passphrase")
                     })?;
-                    let rsa = Rsa::private_key_from_pem_passphrase(pem.block.as_bytes(), pass)
+                    let rsa = Rsa::private_key_from_pem_callback(pem.block.as_bytes(), passphrase_callback(pass)?)
                         .map_err(|_| Error::key("cannot decrypt the private key: wrong passphrase or corrupt key"))?;
                     PKey::from_rsa(rsa).map_err(|e| Error::key(format!("invalid RSA key: {}", openssl_reason(&e))))?
                 }
@@ -287,7 +288,7 @@ fn private_from_der(der: &[u8], passphrase: Option<Option<&[u8]>>) -> Result<PKe
                 }
                 Some(Some(p)) => p,
             };
-            let pkey = PKey::private_key_from_pkcs8_passphrase(der, pass)
+            let pkey = PKey::private_key_from_pkcs8_callback(der, passphrase_callback(pass)?)
                 .map_err(|_| Error::key("cannot decrypt the private key: wrong passphrase or corrupt key"))?;
             if pkey.id() != Id::RSA {
                 return Err(Error::key(format!("not an RSA private key ({}); DOKU needs RSA", algorithm_name(pkey.id()))));
@@ -297,6 +298,22 @@ fn private_from_der(der: &[u8], passphrase: Option<Option<&[u8]>>) -> Result<PKe
         der::Shape::PublicSpki => Err(Error::key("expected a private key but got a public key")),
         der::Shape::Unknown => Err(Error::key("malformed private key: the DER is not PKCS#8, PKCS#1 or encrypted PKCS#8")),
     }
+}
+
+/// The size of the buffer OpenSSL passes to a passphrase callback (PEM_BUFSIZE).
+const MAX_PASSPHRASE: usize = 1024;
+
+/// Hands the passphrase to OpenSSL's callback, which copies it into a buffer of OpenSSL's own
+/// that it wipes after use. The openssl crate's `*_passphrase` functions would first copy it
+/// into a CString that is freed unwiped (and panic on a NUL byte in it).
+fn passphrase_callback(pass: &[u8]) -> Result<impl FnOnce(&mut [u8]) -> std::result::Result<usize, ErrorStack> + '_> {
+    if pass.len() > MAX_PASSPHRASE {
+        return Err(Error::key(format!("private_key_passphrase is longer than {MAX_PASSPHRASE} bytes, more than OpenSSL takes")));
+    }
+    Ok(move |buf: &mut [u8]| {
+        buf.get_mut(..pass.len()).ok_or_else(ErrorStack::get)?.copy_from_slice(pass);
+        Ok(pass.len())
+    })
 }
 
 fn rsa_fingerprint(n: Vec<u8>, e: Vec<u8>) -> [u8; 32] {
@@ -538,6 +555,13 @@ pub(crate) mod tests {
         let enc = String::from_utf8(k.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"right").unwrap()).unwrap();
         assert!(key_err(&enc, Some(b"wrong")).contains("wrong passphrase"));
         assert!(key_err(&enc, None).contains("set private_key_passphrase"));
+        // Passed as bytes: a NUL is a wrong byte, not a panic; more than OpenSSL takes is named.
+        let legacy = String::from_utf8(k.rsa().unwrap().private_key_to_pem_passphrase(Cipher::aes_128_cbc(), b"right").unwrap()).unwrap();
+        for text in [&enc, &legacy] {
+            assert!(key_err(text, Some(b"ri\0ght")).contains("wrong passphrase"));
+            let long = key_err(text, Some(&[b'p'; 1025]));
+            assert_eq!(long, "private_key_passphrase is longer than 1024 bytes, more than OpenSSL takes");
+        }
         assert!(key_err(&rsa_pkcs8_pem(1024), None).contains("1024 bits is too short"));
         let ec = PKey::from_ec_key(
             openssl::ec::EcKey::generate(&openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap())
