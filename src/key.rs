@@ -399,7 +399,9 @@ impl Pem {
 
 /// Standard base64, padded; whitespace inside is ignored (keys pasted with line breaks).
 fn decode_base64(text: &str) -> std::result::Result<Zeroizing<Vec<u8>>, ()> {
-    let compact: Zeroizing<String> = Zeroizing::new(text.chars().filter(|c| !c.is_ascii_whitespace()).collect());
+    // Sized up front: a String grown by collect() frees each smaller buffer unwiped.
+    let mut compact = Zeroizing::new(String::with_capacity(text.len()));
+    compact.extend(text.chars().filter(|c| !c.is_ascii_whitespace()));
     if compact.is_empty()
         || compact.len() % 4 != 0
         || !compact.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
