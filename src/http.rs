@@ -24,7 +24,7 @@ const MAX_CA_FILE: u64 = 4 * 1024 * 1024;
 pub const USER_AGENT: &str = concat!("doku-snap/", env!("CARGO_PKG_VERSION"));
 
 /// Where and how to talk to DOKU. Immutable once built.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Settings {
     base_url: String,
     host: String,
@@ -35,8 +35,25 @@ pub struct Settings {
     proxy: Option<String>,
 }
 
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The proxy URL may hold user:password@: only where it points is shown.
+        let proxy = self.proxy.as_deref().map(|p| match Url::parse(p) {
+            Ok(u) => format!("{}://{}:{}", u.scheme(), u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or_default()),
+            Err(_) => "<set>".to_owned(),
+        });
+        f.debug_struct("Settings")
+            .field("base_url", &self.base_url)
+            .field("host", &self.host)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ca_certs", &self.ca_certs.len())
+            .field("proxy", &proxy)
+            .finish()
+    }
+}
+
 /// One HTTP answer, read to the end (at most `MAX_BODY`).
-#[derive(Debug)]
 pub struct Response {
     pub status: u16,
     pub body: Vec<u8>,
@@ -45,6 +62,19 @@ pub struct Response {
     pub content_type: Option<String>,
     /// When the answer's head arrived, by the local clock.
     pub received_at: SystemTime,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A token answer's body holds the token: only its size is shown.
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .field("date", &self.date)
+            .field("content_type", &self.content_type)
+            .field("received_at", &self.received_at)
+            .finish()
+    }
 }
 
 /// Refuses header values that could split a request (CR, LF, NUL).

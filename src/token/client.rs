@@ -27,13 +27,19 @@ pub struct Client {
 }
 
 /// What `token_info` reports.
-#[derive(Debug)]
 pub struct TokenInfo {
     pub access_token: String,
     pub token_type: String,
     /// Seconds left, rounded.
     pub expires_in: u64,
     pub expires_at: SystemTime,
+}
+
+impl std::fmt::Debug for TokenInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token itself.
+        f.debug_struct("TokenInfo").field("token_type", &self.token_type).field("expires_in", &self.expires_in).finish_non_exhaustive()
+    }
 }
 
 impl Client {
