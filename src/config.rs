@@ -1,15 +1,21 @@
 //! The client configuration, parsed from the JSON that `doku_client_new` receives.
 //!
-//! Parsed by hand from a `serde_json::Value`, not with serde's derive: serde's type errors
+//! Parsed by hand from `serde_json` values, not with serde's derive: serde's type errors
 //! quote the offending value ("invalid type: integer `1234`"), which for `private_key` or
 //! `private_key_passphrase` would put a secret into an error message. Messages here name the
-//! key and the expected type only. Secret strings are moved out of the JSON tree into
-//! `Zeroizing` buffers and wiped once the key is parsed.
+//! key and the expected type only.
+//!
+//! Secret values never go through serde_json's string parser: it unescapes a string with
+//! escapes (a PEM's `\n`) in a scratch buffer that it grows and frees unwiped. The object is
+//! read as raw values, which serde_json skips over without copying; the secrets are unescaped
+//! here straight into `Zeroizing` buffers, wiped once the key is parsed.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
@@ -38,6 +44,8 @@ const KEYS: &[&str] = &[
     "channel_id",
     "partner_id",
 ];
+/// Unescaped by `unescape_secret`, never by serde_json.
+const SECRET_KEYS: &[&str] = &["private_key", "private_key_passphrase", "client_secret"];
 
 /// A validated configuration. The private key is parsed; secrets are not kept as text.
 #[derive(Debug)]
@@ -72,19 +80,27 @@ impl std::fmt::Debug for Secret {
 
 impl Config {
     pub fn from_json(text: &str) -> Result<Config> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            // serde_json's syntax errors give a position, never the input.
-            Error::invalid(format!("config: not valid JSON ({e})"))
+        // A duplicated key keeps its last value, as serde_json's own maps do.
+        let mut raw: BTreeMap<String, &RawValue> = serde_json::from_str(text).map_err(|e| match e.classify() {
+            // A data error quotes what it found instead of an object: never echo it.
+            serde_json::error::Category::Data => Error::invalid("config: expected a JSON object"),
+            // Syntax errors give a position, never the input.
+            _ => Error::invalid(format!("config: not valid JSON ({e})")),
         })?;
-        let Value::Object(mut map) = value else {
-            return Err(Error::invalid("config: expected a JSON object"));
-        };
-        if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        if let Some(unknown) = raw.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(Error::invalid(format!(
                 "config: unknown key \"{}\" (known keys: {})",
                 printable(unknown),
                 KEYS.join(", ")
             )));
+        }
+        let mut secrets: BTreeMap<String, &RawValue> = SECRET_KEYS.iter().filter_map(|&k| raw.remove_entry(k)).collect();
+        let mut map = Map::new();
+        for (key, value) in raw {
+            // The text is valid JSON: only what skipping it does not check fails here (nesting
+            // deeper than serde_json's limit, a number out of range, a lone surrogate).
+            let value = serde_json::from_str(value.get()).map_err(|e| Error::invalid(format!("config: {key}: {e}")))?;
+            map.insert(key, value);
         }
 
         let client_id = take_string(&mut map, "client_id")?.ok_or_else(|| Error::invalid("config: client_id is required"))?;
@@ -93,11 +109,11 @@ impl Config {
         }
         http::check_header_value("client_id", &client_id)?;
 
-        // Secrets leave the JSON tree at once; the key is parsed last, after the cheap checks, so
+        // Secrets are unescaped at once; the key is parsed last, after the cheap checks, so
         // that a config with several problems reports its shape before its key.
-        let key_text = take_secret(&mut map, "private_key")?;
+        let key_text = take_secret(&mut secrets, "private_key")?;
         let key_file = take_string(&mut map, "private_key_file")?;
-        let passphrase = take_secret(&mut map, "private_key_passphrase")?;
+        let passphrase = take_secret(&mut secrets, "private_key_passphrase")?;
 
         let environment = take_string(&mut map, "environment")?;
         let base_url = match (take_string(&mut map, "base_url")?, environment.as_deref()) {
@@ -121,7 +137,7 @@ impl Config {
             None => Offset::UTC,
         };
         let proxy = take_string(&mut map, "proxy")?;
-        let client_secret = match take_secret(&mut map, "client_secret")? {
+        let client_secret = match take_secret(&mut secrets, "client_secret")? {
             Some(s) if s.is_empty() => return Err(Error::invalid("config: client_secret is empty")),
             Some(s) => Some(Secret(Zeroizing::new(s.as_bytes().to_vec()))),
             None => None,
@@ -163,7 +179,8 @@ pub(crate) fn read_config_file(path: &Path, limit: u64) -> std::io::Result<Vec<u
     if !meta.is_file() {
         return Err(IoError::new(Io::InvalidInput, "not a regular file"));
     }
-    let mut bytes = Vec::new();
+    // Sized up front: a Vec grown while reading frees each smaller buffer (key text) unwiped.
+    let mut bytes = Vec::with_capacity(meta.len().min(limit + 1) as usize);
     std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(IoError::new(Io::InvalidData, format!("larger than {limit} bytes")));
@@ -197,12 +214,58 @@ fn take_header_value(map: &mut Map<String, Value>, key: &str) -> Result<Option<S
     }
 }
 
-fn take_secret(map: &mut Map<String, Value>, key: &str) -> Result<Option<Zeroizing<String>>> {
-    match map.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(Zeroizing::new(s))),
+fn take_secret(raw: &mut BTreeMap<String, &RawValue>, key: &str) -> Result<Option<Zeroizing<String>>> {
+    match raw.remove(key).map(RawValue::get) {
+        None | Some("null") => Ok(None),
+        Some(text) if text.starts_with('"') => {
+            unescape_secret(text).map(Some).ok_or_else(|| Error::invalid(format!("config: {key} is not a valid JSON string")))
+        }
         Some(_) => Err(Error::invalid(format!("config: {key} must be a string"))),
     }
+}
+
+/// A JSON string literal (quotes included) unescaped into one buffer sized up front: no
+/// escape is shorter than what it stands for, so the buffer never grows, and no unwiped copy is
+/// left behind. `None` for anything serde_json refuses as a string: a bad escape, a lone
+/// surrogate, a raw control character or quote.
+fn unescape_secret(literal: &str) -> Option<Zeroizing<String>> {
+    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = Zeroizing::new(String::with_capacity(inner.len()));
+    let mut chars = inner.chars();
+    let hex4 = |chars: &mut std::str::Chars| (0..4).try_fold(0, |n, _| Some(n << 4 | chars.next()?.to_digit(16)?));
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '\\' => match chars.next()? {
+                '"' => '"',
+                '\\' => '\\',
+                '/' => '/',
+                'b' => '\u{8}',
+                'f' => '\u{c}',
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                'u' => match hex4(&mut chars)? {
+                    high @ 0xD800..=0xDBFF => {
+                        let low = match (chars.next()?, chars.next()?) {
+                            ('\\', 'u') => hex4(&mut chars)?,
+                            _ => return None,
+                        };
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?
+                    }
+                    // A lone low surrogate is no char either.
+                    code => char::from_u32(code)?,
+                },
+                _ => return None,
+            },
+            '"' | '\0'..='\u{1f}' => return None,
+            c => c,
+        });
+    }
+    debug_assert_eq!(out.capacity(), inner.len(), "the buffer never grows");
+    Some(out)
 }
 
 fn take_u64(map: &mut Map<String, Value>, key: &str, min: u64) -> Result<Option<u64>> {
@@ -352,11 +415,55 @@ mod tests {
     }
 
     #[test]
+    fn secrets_unescape_as_serde_json_does() {
+        // Generated string bodies: plain text, every escape, surrogate pairs, lone surrogates,
+        // bad and cut escapes, raw control characters and quotes.
+        const PIECES: &[&str] = &[
+            "a", "Z9+/=", " ", "é", "😀", "-----BEGIN ", "\\n", "\\\\", "\\\"", "\\/", "\\b", "\\f", "\\r", "\\t",
+            "\\u0041", "\\u00e9", "\\u00E9", "\\u0000", "\\uD83D\\uDE00", "\\ud83d\\ude00", "\\uDBFF\\uDFFF", "\\uD800",
+            "\\uDC00", "\\uD800\\u0041", "\\uD800\\uD800", "\\uD800\\n", "\\u12", "\\u12G4", "\\x", "\\", "\"", "\u{1}",
+            "\n", "\u{7f}",
+        ];
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as usize
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..50_000 {
+            let len = next() % 8;
+            let body: String = (0..len).map(|_| PIECES[next() % PIECES.len()]).collect();
+            let literal = format!("\"{body}\"");
+            let ours = unescape_secret(&literal).map(|s| s.to_string());
+            let theirs = serde_json::from_str::<String>(&literal).ok();
+            assert_eq!(ours, theirs, "{literal:?}");
+            match theirs {
+                Some(s) => {
+                    accepted += 1;
+                    // What serde_json writes comes back as it was.
+                    assert_eq!(unescape_secret(&serde_json::to_string(&s).unwrap()).as_deref().map(String::as_str), Some(s.as_str()));
+                }
+                None => refused += 1,
+            }
+        }
+        assert!(accepted > 10_000 && refused > 10_000, "{accepted} accepted, {refused} refused");
+        let e = err(r#","client_secret":"\ud800""#);
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(e.message(), "config: client_secret is not a valid JSON string");
+    }
+
+    #[test]
     fn secrets_never_appear_in_messages() {
         let e = Config::from_json(r#"{"client_id":"A","private_key":12345678,"private_key_passphrase":"hunter2"}"#).unwrap_err();
         assert!(e.message().contains("private_key must be a string") && !e.message().contains("12345678"));
         let e = Config::from_json(r#"{"client_id":"A","private_key":"x","private_key_passphrase":987654}"#).unwrap_err();
         assert!(!e.message().contains("987654"), "{e}");
+        for json in [r#""hunter2-as-the-whole-config""#, r#"["hunter2-as-the-whole-config"]"#] {
+            let e = Config::from_json(json).unwrap_err();
+            assert_eq!((e.kind(), e.message()), (ErrorKind::InvalidArgument, "config: expected a JSON object"));
+        }
         let e = Config::from_json(r#"{"client_id":"A","private_key":"MIIEvQIBADANBgkqhkiG9w0BAQ"}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Key);
         assert!(!e.message().contains("MIIEvQ"), "{e}");

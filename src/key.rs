@@ -11,6 +11,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use openssl::error::ErrorStack;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Rsa;
 use openssl::sha::Sha256;
@@ -123,14 +124,15 @@ impl PrivateKey {
             return Err(Error::key("the private key is empty"));
         }
         let pkey = if text.contains("-----BEGIN ") {
-            let pem = Pem::parse(text)?;
+            const EXPECTED: &str = "BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY";
+            let pem = Pem::parse(text, EXPECTED)?;
             match pem.label {
                 "PRIVATE KEY" => private_from_der(&pem.der, None)?,
                 "RSA PRIVATE KEY" if pem.encrypted_headers => {
                     let pass = passphrase.ok_or_else(|| {
                         Error::key("the private key is encrypted (Proc-Type: 4,ENCRYPTED): set private_key_passphrase")
                     })?;
-                    let rsa = Rsa::private_key_from_pem_passphrase(pem.block.as_bytes(), pass)
+                    let rsa = Rsa::private_key_from_pem_callback(pem.block.as_bytes(), passphrase_callback(pass)?)
                         .map_err(|_| Error::key("cannot decrypt the private key: wrong passphrase or corrupt key"))?;
                     PKey::from_rsa(rsa).map_err(|e| Error::key(format!("invalid RSA key: {}", openssl_reason(&e))))?
                 }
@@ -146,7 +148,7 @@ impl PrivateKey {
                 "EC PRIVATE KEY" | "DSA PRIVATE KEY" | "OPENSSH PRIVATE KEY" => {
                     return Err(Error::key(format!("not an RSA private key (BEGIN {}); DOKU needs RSA", pem.label)))
                 }
-                other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY"))),
+                other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected {EXPECTED}"))),
             }
         } else {
             let der = decode_base64(text).map_err(|()| {
@@ -202,7 +204,8 @@ impl PublicKey {
             return Err(Error::key("the public key is empty"));
         }
         let pkey = if text.contains("-----BEGIN ") {
-            let pem = Pem::parse(text)?;
+            const EXPECTED: &str = "BEGIN PUBLIC KEY";
+            let pem = Pem::parse(text, EXPECTED)?;
             match pem.label {
                 "PUBLIC KEY" => PKey::public_key_from_der(&pem.der).map_err(|e| malformed("public key", &e))?,
                 "RSA PUBLIC KEY" => rsa_public_pkcs1(&pem.der)?,
@@ -212,7 +215,7 @@ impl PublicKey {
                 l if l.contains("PRIVATE KEY") => {
                     return Err(Error::key(format!("expected a public key but got a private key (BEGIN {l})")))
                 }
-                other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected BEGIN PUBLIC KEY"))),
+                other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected {EXPECTED}"))),
             }
         } else {
             let der = decode_base64(text)
@@ -300,7 +303,7 @@ fn private_from_der(der: &[u8], passphrase: Option<Option<&[u8]>>) -> Result<PKe
                 }
                 Some(Some(p)) => p,
             };
-            let pkey = PKey::private_key_from_pkcs8_passphrase(der, pass)
+            let pkey = PKey::private_key_from_pkcs8_callback(der, passphrase_callback(pass)?)
                 .map_err(|_| Error::key("cannot decrypt the private key: wrong passphrase or corrupt key"))?;
             if pkey.id() != Id::RSA {
                 return Err(Error::key(format!("not an RSA private key ({}); DOKU needs RSA", algorithm_name(pkey.id()))));
@@ -310,6 +313,22 @@ fn private_from_der(der: &[u8], passphrase: Option<Option<&[u8]>>) -> Result<PKe
         der::Shape::PublicSpki => Err(Error::key("expected a private key but got a public key")),
         der::Shape::Unknown => Err(Error::key("malformed private key: the DER is not PKCS#8, PKCS#1 or encrypted PKCS#8")),
     }
+}
+
+/// The size of the buffer OpenSSL passes to a passphrase callback (PEM_BUFSIZE).
+const MAX_PASSPHRASE: usize = 1024;
+
+/// Hands the passphrase to OpenSSL's callback, which copies it into a buffer of OpenSSL's own
+/// that it wipes after use. The openssl crate's `*_passphrase` functions would first copy it
+/// into a CString that is freed unwiped (and panic on a NUL byte in it).
+fn passphrase_callback(pass: &[u8]) -> Result<impl FnOnce(&mut [u8]) -> std::result::Result<usize, ErrorStack> + '_> {
+    if pass.len() > MAX_PASSPHRASE {
+        return Err(Error::key(format!("private_key_passphrase is longer than {MAX_PASSPHRASE} bytes, more than OpenSSL takes")));
+    }
+    Ok(move |buf: &mut [u8]| {
+        buf.get_mut(..pass.len()).ok_or_else(ErrorStack::get)?.copy_from_slice(pass);
+        Ok(pass.len())
+    })
 }
 
 fn rsa_fingerprint(n: Vec<u8>, e: Vec<u8>) -> [u8; 32] {
@@ -334,20 +353,43 @@ fn cache_digest(kind: &[u8], text: &[u8], passphrase: Option<&[u8]>) -> [u8; 32]
     h.finish()
 }
 
-/// One PEM block. `der` and `block` are zeroized on drop.
-struct Pem<'a> {
-    label: &'a str,
+/// The PEM labels this crate knows. Only these are ever echoed in a message: a label is read
+/// from untrusted text, and a malformed BEGIN line could make anything look like one.
+const KNOWN_LABELS: &[&str] = &[
+    "PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "PUBLIC KEY",
+    "RSA PUBLIC KEY",
+    "CERTIFICATE",
+    "EC PRIVATE KEY",
+    "DSA PRIVATE KEY",
+    "OPENSSH PRIVATE KEY",
+    "EC PARAMETERS",
+];
+
+/// One PEM block with a known label. `der` and `block` are zeroized on drop.
+struct Pem {
+    label: &'static str,
     encrypted_headers: bool,
     block: Zeroizing<String>,
     der: Zeroizing<Vec<u8>>,
 }
 
-impl<'a> Pem<'a> {
-    fn parse(text: &'a str) -> Result<Pem<'a>> {
+impl Pem {
+    /// `expected` names the labels the caller accepts, for the unknown-label message.
+    fn parse(text: &str, expected: &str) -> Result<Pem> {
         let start = text.find("-----BEGIN ").ok_or_else(|| Error::key("no -----BEGIN line in the PEM"))?;
         let after = &text[start + "-----BEGIN ".len()..];
-        let label_end = after.find("-----").ok_or_else(|| Error::key("malformed PEM: unterminated BEGIN line"))?;
-        let label = &after[..label_end];
+        // The label ends on its own line: a BEGIN line short of dashes must not make the body
+        // (up to the END line's dashes) the label.
+        let line = &after[..after.find(['\r', '\n']).unwrap_or(after.len())];
+        let label_end = line
+            .find("-----")
+            .ok_or_else(|| Error::key("malformed PEM: the BEGIN line does not end with \"-----\""))?;
+        let label = KNOWN_LABELS.iter().copied().find(|&l| l == &line[..label_end]).ok_or_else(|| {
+            Error::key(format!("unsupported PEM block: an unknown PEM label; expected {expected}"))
+        })?;
         let body_and_rest = &after[label_end + 5..];
         let end_marker = format!("-----END {label}-----");
         let end = body_and_rest
@@ -372,7 +414,9 @@ impl<'a> Pem<'a> {
 
 /// Standard base64, padded; whitespace inside is ignored (keys pasted with line breaks).
 fn decode_base64(text: &str) -> std::result::Result<Zeroizing<Vec<u8>>, ()> {
-    let compact: Zeroizing<String> = Zeroizing::new(text.chars().filter(|c| !c.is_ascii_whitespace()).collect());
+    // Sized up front: a String grown by collect() frees each smaller buffer unwiped.
+    let mut compact = Zeroizing::new(String::with_capacity(text.len()));
+    compact.extend(text.chars().filter(|c| !c.is_ascii_whitespace()));
     if compact.is_empty()
         || compact.len() % 4 != 0
         || !compact.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
@@ -528,6 +572,13 @@ pub(crate) mod tests {
         let enc = String::from_utf8(k.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"right").unwrap()).unwrap();
         assert!(key_err(&enc, Some(b"wrong")).contains("wrong passphrase"));
         assert!(key_err(&enc, None).contains("set private_key_passphrase"));
+        // Passed as bytes: a NUL is a wrong byte, not a panic; more than OpenSSL takes is named.
+        let legacy = String::from_utf8(k.rsa().unwrap().private_key_to_pem_passphrase(Cipher::aes_128_cbc(), b"right").unwrap()).unwrap();
+        for text in [&enc, &legacy] {
+            assert!(key_err(text, Some(b"ri\0ght")).contains("wrong passphrase"));
+            let long = key_err(text, Some(&[b'p'; 1025]));
+            assert_eq!(long, "private_key_passphrase is longer than 1024 bytes, more than OpenSSL takes");
+        }
         assert!(key_err(&rsa_pkcs8_pem(1024), None).contains("1024 bits is too short"));
         let ec = PKey::from_ec_key(
             openssl::ec::EcKey::generate(&openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap())
@@ -544,12 +595,16 @@ pub(crate) mod tests {
         let bad_body = pkcs8.replacen("MII", "M*I", 1);
         assert!(key_err(&bad_body, None).contains("not valid base64"));
         let wrong_armour = pkcs8.replace("PRIVATE KEY", "PRIVATE KEX");
-        assert!(key_err(&wrong_armour, None).contains("unsupported PEM block"));
+        let unknown = key_err(&wrong_armour, None);
+        assert!(unknown.contains("unsupported PEM block: an unknown PEM label") && !unknown.contains("KEX"), "{unknown}");
+        // One dash short: the label must not run on to the END line's dashes.
+        let short_begin = pkcs8.replacen("KEY-----", "KEY----", 1);
+        assert!(key_err(&short_begin, None).contains("the BEGIN line does not end with \"-----\""));
         // Valid base64 of something that is not a key.
         assert!(key_err("aGVsbG8gd29ybGQh", None).contains("malformed private key"));
         // Messages never echo key material.
         let body_line = pkcs8.lines().nth(1).unwrap();
-        for msg in [key_err(&pkcs8[..pkcs8.len() / 2], None), key_err(&bad_body, None)] {
+        for msg in [key_err(&pkcs8[..pkcs8.len() / 2], None), key_err(&bad_body, None), key_err(&short_begin, None)] {
             assert!(!msg.contains(&body_line[..16]), "{msg}");
         }
     }
@@ -582,6 +637,9 @@ pub(crate) mod tests {
         let small_pem = String::from_utf8(small.public_key_to_pem().unwrap()).unwrap();
         assert!(PublicKey::parse(&small_pem).unwrap_err().to_string().contains("too short"));
         assert!(PublicKey::parse("@@@").unwrap_err().to_string().contains("neither PEM"));
+        let public_pem = String::from_utf8(k.public_key_to_pem().unwrap()).unwrap();
+        let unknown = PublicKey::parse(&public_pem.replace("PUBLIC KEY", "PUBLIC KEX")).unwrap_err().to_string();
+        assert!(unknown.ends_with("an unknown PEM label; expected BEGIN PUBLIC KEY") && !unknown.contains("KEX"), "{unknown}");
     }
 
     #[test]

@@ -188,14 +188,16 @@ enum Checker {
     Valgrind,
     /// -fsanitize=address,undefined (LeakSanitizer included).
     Sanitizers,
+    /// Neither: for a program that reads freed memory on purpose.
+    Unchecked,
 }
 
 /// Compiles `source` against doku.h (and doku.hpp) with the test-hooks library.
-fn compile(f: &Fixture, source: &str, checker: Checker) -> PathBuf {
+fn compile(dir: &TestDir, source: &str, checker: Checker) -> PathBuf {
     let cpp = source.ends_with(".cpp");
     let lib_dir = library_dir();
     let stem = Path::new(source).file_stem().unwrap().to_str().unwrap();
-    let exe = f.dir.path(&format!("{stem}-{}", if checker == Checker::Sanitizers { "asan" } else { "plain" }));
+    let exe = dir.path(&format!("{stem}-{}", if checker == Checker::Sanitizers { "asan" } else { "plain" }));
     let std = if cpp { "-std=c++17" } else { "-std=gnu11" };
     let mut cmd = compiler(cpp);
     if checker == Checker::Sanitizers {
@@ -262,7 +264,7 @@ fn run_checked(f: &Fixture, exe: &Path, checker: Checker) -> String {
 #[test]
 fn c_api_under_valgrind() {
     let f = fixture("c-api");
-    let exe = compile(&f, "tests/c/test_doku.c", Checker::Valgrind);
+    let exe = compile(&f.dir, "tests/c/test_doku.c", Checker::Valgrind);
     let output = run_checked(&f, &exe, Checker::Valgrind);
     assert!(output.contains("checks passed"), "{output}");
 
@@ -279,7 +281,7 @@ fn c_api_under_valgrind() {
 #[test]
 fn c_transactions_under_valgrind() {
     let f = fixture("c-transactions");
-    let exe = compile(&f, "tests/c/test_transactions.c", Checker::Valgrind);
+    let exe = compile(&f.dir, "tests/c/test_transactions.c", Checker::Valgrind);
     let output = run_checked(&f, &exe, Checker::Valgrind);
     assert!(output.contains("transaction checks passed"), "{output}");
     assert_eq!(f.sandbox.token_requests("c-va"), 2, "one token, and one more after the revocation's 4012701");
@@ -288,7 +290,7 @@ fn c_transactions_under_valgrind() {
 #[test]
 fn c_reliability_under_valgrind() {
     let f = fixture("c-reliability");
-    let exe = compile(&f, "tests/c/test_reliability.c", Checker::Valgrind);
+    let exe = compile(&f.dir, "tests/c/test_reliability.c", Checker::Valgrind);
     let output = run_checked(&f, &exe, Checker::Valgrind);
     assert!(output.contains("reliability checks passed"), "{output}");
     // The token fetched by the first parent serves every later client and every child.
@@ -301,7 +303,7 @@ fn c_reliability_under_valgrind() {
 #[test]
 fn c_hostile_inputs_under_valgrind() {
     let f = fixture("c-hostile");
-    let exe = compile(&f, "tests/c/test_hostile.c", Checker::Valgrind);
+    let exe = compile(&f.dir, "tests/c/test_hostile.c", Checker::Valgrind);
     let output = run_checked(&f, &exe, Checker::Valgrind);
     assert!(output.contains("hostile-input checks passed"), "{output}");
 }
@@ -309,7 +311,7 @@ fn c_hostile_inputs_under_valgrind() {
 #[test]
 fn cpp_raii_layer_under_valgrind() {
     let f = fixture("cpp");
-    let exe = compile(&f, "tests/cpp/test_doku.cpp", Checker::Valgrind);
+    let exe = compile(&f.dir, "tests/cpp/test_doku.cpp", Checker::Valgrind);
     let output = run_checked(&f, &exe, Checker::Valgrind);
     assert!(output.contains("C++ checks passed"), "{output}");
     assert_eq!(f.sandbox.token_requests("c-ok"), 2, "one fetch, one after invalidate_token()");
@@ -326,10 +328,48 @@ fn c_and_cpp_under_sanitizers() {
         ("tests/cpp/test_doku.cpp", "C++ checks passed"),
     ] {
         let f = fixture("asan");
-        let exe = compile(&f, source, Checker::Sanitizers);
+        let exe = compile(&f.dir, source, Checker::Sanitizers);
         let output = run_checked(&f, &exe, Checker::Sanitizers);
         assert!(output.contains(done), "{source}: {output}");
         assert!(!output.contains("Sanitizer"), "{source}: {output}");
+    }
+}
+
+/// No secret lingers in freed memory after doku_client_new (tests/c/test_heap.c, one process
+/// per way of passing the key): the key's base64, the passphrase and the client secret are
+/// wiped wherever the library copied them. The control frees an unwiped copy, proving that the
+/// scan finds what is there.
+#[test]
+fn no_secret_lingers_in_freed_memory() {
+    const PASSPHRASE: &str = "heap-scan-passphrase-7c1f";
+    const SECRET: &str = "heap-scan-client-secret-93ad";
+    let dir = TestDir::new("heap");
+    let key = dir.path("pkcs8.pem");
+    let k = key.to_str().unwrap();
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &key);
+    openssl(&["pkcs8", "-topk8", "-in", k, "-v2", "aes-256-cbc", "-passout", &format!("pass:{PASSPHRASE}"), "-out"], &dir.path("enc.pem"));
+    openssl(&["pkey", "-in", k, "-outform", "DER", "-out"], &dir.path("key.der"));
+    let bare = dir.write("bare.b64", &common::base64_one_line(&std::fs::read(dir.path("key.der")).unwrap()));
+    let exe = compile(&dir, "tests/c/test_heap.c", Checker::Unchecked);
+    let found = |args: &[&str]| -> (usize, usize) {
+        let out = run(Command::new(&exe).args(args), &format!("test_heap {args:?}"));
+        let counts = out.trim().strip_prefix("windows found: ").unwrap_or_else(|| panic!("{args:?}: {out}"));
+        let (n, m) = counts.split_once(" of ").unwrap();
+        (n.parse().unwrap(), m.parse().unwrap())
+    };
+    let enc = dir.path("enc.pem");
+    let (hits, windows) = found(&["control", k]);
+    assert!(windows > 1500 && hits > windows / 2, "the control's freed copy must be found: {hits} of {windows}");
+    for args in [
+        ["inline", k].as_slice(),
+        &["file", k],
+        &["inline", bare.to_str().unwrap()],
+        &["inline", enc.to_str().unwrap(), PASSPHRASE, SECRET],
+        &["file", enc.to_str().unwrap(), PASSPHRASE, SECRET],
+    ] {
+        let (hits, windows) = found(args);
+        assert!(windows > 1500, "{args:?}: {windows} windows");
+        assert_eq!(hits, 0, "{args:?}: {hits} of {windows} windows of secrets are left in freed memory");
     }
 }
 

@@ -1,13 +1,18 @@
 //! No secret in any message: drives every failure path the library has (config, keys,
 //! passphrases, every sandbox fault, TLS, DOKU refusals, JWT and signature checks, the merchant
-//! side), collects every error message and every sandbox log line, and greps them for key
-//! material, passphrases, client secrets, tokens and signatures.
+//! side, every line of a PEM broken in every way), collects every error message and every
+//! sandbox log line, and greps them for key material, passphrases, client secrets, tokens and
+//! signatures.
 
 mod common;
 
+use std::collections::HashSet;
+use std::ffi::{CStr, CString};
+use std::os::raw::c_char;
 use std::sync::{Arc, Mutex};
 
 use common::{openssl, TestDir};
+use doku::ffi::DokuStatus;
 use doku::key::{PrivateKey, PublicKey};
 use doku::merchant::TokenIssuer;
 use doku::sandbox::{Fault, Log, Sandbox, SandboxConfig};
@@ -16,6 +21,23 @@ use doku::token::Client;
 
 const PASSPHRASE: &str = "correct-horse-battery-staple";
 const SECRET: &str = "client-secret-9f8e7d6c5b4a";
+
+/// Every 16-character window of the base64 bodies of `pems` (the lines that are not armour).
+fn key_windows(pems: &[&str]) -> HashSet<Vec<u8>> {
+    let mut windows = HashSet::new();
+    for pem in pems {
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----") && !l.contains(':')).collect();
+        windows.extend(body.as_bytes().windows(16).map(<[u8]>::to_vec));
+    }
+    windows
+}
+
+/// Fails if `text`, with its whitespace removed (a key may be echoed across line breaks), holds
+/// any of `windows`.
+fn assert_no_key_text(text: &str, windows: &HashSet<Vec<u8>>) {
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    assert!(!compact.windows(16).any(|w| windows.contains(w)), "key text leaked into: {text}");
+}
 
 #[test]
 fn no_message_or_log_line_contains_a_secret() {
@@ -43,11 +65,7 @@ fn no_message_or_log_line_contains_a_secret() {
 
     let mut messages: Vec<String> = Vec::new();
     let mut secrets: Vec<String> = vec![PASSPHRASE.into(), SECRET.into()];
-    // Every 16-character window of the private key's base64 body (plain and encrypted).
-    for text in [&pem, &enc] {
-        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-        secrets.extend(body.as_bytes().chunks(16).filter(|c| c.len() == 16).map(|c| String::from_utf8(c.to_vec()).unwrap()));
-    }
+    let windows = key_windows(&[&pem, &enc]);
 
     let config = |id: &str, extra: &str| {
         format!(r#"{{"client_id":"{id}","private_key":{},"base_url":"{}","proxy":"","timeout_ms":1000,"client_secret":"{SECRET}","channel_id":"H2H"{extra}}}"#, serde_json::to_string(&pem).unwrap(), sandbox.url())
@@ -117,8 +135,135 @@ fn no_message_or_log_line_contains_a_secret() {
     let lines = log.lock().unwrap().clone();
     assert!(messages.len() >= 25 && lines.len() >= 12, "{} messages, {} log lines", messages.len(), lines.len());
     for text in messages.iter().chain(lines.iter()) {
+        assert_no_key_text(text, &windows);
         for secret in &secrets {
             assert!(!text.contains(secret.as_str()), "a secret leaked into: {text}");
         }
+    }
+}
+
+/// The C functions that take key text, on one PEM: doku_sign, doku_client_new with the key
+/// inline and in a private_key_file, and doku_verify (the public-key parser). Returns the
+/// status and message of each.
+fn through_the_c_api(dir: &TestDir, pem: &str) -> [(DokuStatus, String); 4] {
+    let c = |s: &str| CString::new(s).unwrap();
+    let last_error = || unsafe { CStr::from_ptr(doku::ffi::doku_last_error()) }.to_string_lossy().into_owned();
+    let key = c(pem);
+    let mut sig: *mut c_char = std::ptr::null_mut();
+    let signed = doku::ffi::doku_sign(c("MCH").as_ptr(), c("2020-09-22T01:51:00Z").as_ptr(), key.as_ptr(), &mut sig);
+    let signed = (signed, last_error());
+    doku::ffi::doku_free(sig);
+    let file = dir.write("mutated.pem", pem);
+    let client_new = |key: (&str, String)| {
+        let json = format!(r#"{{"client_id":"MCH","{}":{},"proxy":""}}"#, key.0, serde_json::to_string(&key.1).unwrap());
+        let mut client = std::ptr::null_mut();
+        let status = doku::ffi::doku_client_new(c(&json).as_ptr(), &mut client);
+        let outcome = (status, last_error());
+        doku::ffi::doku_client_free(client);
+        outcome
+    };
+    let inline = client_new(("private_key", pem.to_owned()));
+    let from_file = client_new(("private_key_file", file.to_str().unwrap().to_owned()));
+    let verified = doku::ffi::doku_verify(c("MCH").as_ptr(), c("t").as_ptr(), c("AAAA").as_ptr(), key.as_ptr());
+    [signed, inline, from_file, (verified, last_error())]
+}
+
+/// Every line of a PKCS#8 and of a PKCS#1 PEM, broken in every way (armour short of dashes,
+/// without a label, with another label, BEGIN and END swapped; every line truncated, removed,
+/// ended with CRLF; the text cut after it), through every C function that parses key text: each
+/// outcome is the expected status and message, and no message holds any 16 characters of the key.
+#[test]
+fn no_message_about_a_broken_pem_contains_key_text() {
+    let dir = TestDir::new("secrets-pem");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("pkcs8.pem"));
+    openssl(&["rsa", "-in", dir.path("pkcs8.pem").to_str().unwrap(), "-traditional", "-out"], &dir.path("pkcs1.pem"));
+    let pems = ["pkcs8.pem", "pkcs1.pem"].map(|f| std::fs::read_to_string(dir.path(f)).unwrap());
+    let windows = key_windows(&[&pems[0], &pems[1]]);
+    let mut checked = 0;
+    for pem in &pems {
+        let lines: Vec<&str> = pem.lines().collect();
+        let label = lines[0].trim_start_matches("-----BEGIN ").trim_end_matches('-');
+        let other = if label == "PRIVATE KEY" { "RSA PRIVATE KEY" } else { "PRIVATE KEY" };
+        let last = lines.len() - 1;
+        for (i, line) in lines.iter().enumerate() {
+            let armour = i == 0 || i == last;
+            let marker = if i == 0 { "BEGIN" } else { "END" };
+            let mut variants: Vec<(&str, String)> = vec![
+                ("truncated", line[..line.len() / 2].to_owned()),
+                ("removed", String::new()),
+                ("CRLF", format!("{line}\r")),
+            ];
+            if armour {
+                variants.extend([
+                    ("one dash short at the end", line[..line.len() - 1].to_owned()),
+                    ("no dashes at the end", line.trim_end_matches('-').to_owned()),
+                    ("one dash short at the start", line[1..].to_owned()),
+                    ("no label", format!("-----{marker} -----")),
+                    ("the other label", format!("-----{marker} {other}-----")),
+                    ("an unknown label", format!("-----{marker} {}-----", label.replace("KEY", "KEX"))),
+                    ("BEGIN and END swapped", format!("-----{} {label}-----", if i == 0 { "END" } else { "BEGIN" })),
+                ]);
+            }
+            let mut texts: Vec<(&str, String)> = variants
+                .into_iter()
+                .map(|(what, new)| {
+                    let mut mutated = lines.clone();
+                    if what == "removed" {
+                        mutated.remove(i);
+                    } else {
+                        mutated[i] = &new;
+                    }
+                    (what, mutated.join("\n") + "\n")
+                })
+                .collect();
+            texts.push(("cut after this line", lines[..=i].join("\n")));
+            for (what, text) in &texts {
+                let outcomes = through_the_c_api(&dir, text);
+                let [signed, inline, from_file, verified] = &outcomes;
+                let context = format!("{label}, line {i}, {what}");
+                for (status, message) in &outcomes {
+                    assert_no_key_text(message, &windows);
+                    assert!(status == &DokuStatus::DOKU_OK || !message.is_empty(), "{context}: {status:?} without a message");
+                }
+                assert!(signed == inline && inline == from_file, "{context}: {outcomes:?}");
+                let (status, message) = signed;
+                let want = expected(armour, i == 0, what);
+                match want {
+                    None => assert_eq!(*status, DokuStatus::DOKU_OK, "{context}: {message}"),
+                    Some(fragment) => {
+                        assert_eq!(*status, DokuStatus::DOKU_ERR_KEY, "{context}: {message}");
+                        assert!(message.contains(fragment), "{context}: want {fragment:?}, got {message}");
+                    }
+                }
+                // The public-key parser meets the same armour and base64, and refuses what passes
+                // them as a private key.
+                let public_want = match want {
+                    Some(fragment) if !message.starts_with("malformed private key") => fragment,
+                    _ => "expected a public key but got a private key",
+                };
+                assert_eq!(verified.0, DokuStatus::DOKU_ERR_KEY, "{context}: {}", verified.1);
+                assert!(verified.1.contains(public_want), "{context}: want {public_want:?}, got {}", verified.1);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "{checked} variants");
+}
+
+/// What breaking one line does: `None` for a key that still parses, else a fragment of the
+/// message.
+fn expected(armour: bool, begin: bool, what: &str) -> Option<&'static str> {
+    match (armour, begin, what) {
+        (_, _, "CRLF") => None,
+        (true, false, "cut after this line") => None,
+        (true, true, "removed" | "one dash short at the start" | "BEGIN and END swapped") => Some("neither PEM"),
+        (true, true, "truncated" | "one dash short at the end" | "no dashes at the end") => Some("the BEGIN line does not end with"),
+        (true, true, "no label" | "an unknown label") => Some("an unknown PEM label"),
+        (true, true, _) => Some("missing \"-----END"),
+        (true, false, _) => Some("missing \"-----END"),
+        (false, _, "cut after this line") => Some("missing \"-----END"),
+        // Whether the base64 is still well formed depends on the line's length: either way the
+        // key is malformed.
+        (false, _, _) => Some("malformed"),
     }
 }

@@ -27,7 +27,6 @@ pub const MAX_BODY: u64 = 1024 * 1024;
 pub const USER_AGENT: &str = concat!("doku-snap/", env!("CARGO_PKG_VERSION"));
 
 /// One HTTP answer, read to the end (at most `MAX_BODY`).
-#[derive(Debug)]
 pub struct Response {
     pub status: u16,
     pub body: Vec<u8>,
@@ -36,6 +35,19 @@ pub struct Response {
     pub content_type: Option<String>,
     /// When the answer's head arrived, by the local clock.
     pub received_at: SystemTime,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A token answer's body holds the token: only its size is shown.
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .field("date", &self.date)
+            .field("content_type", &self.content_type)
+            .field("received_at", &self.received_at)
+            .finish()
+    }
 }
 
 /// Refuses header values that could split a request (CR, LF, NUL).

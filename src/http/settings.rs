@@ -44,9 +44,14 @@ pub struct TransportKey {
 
 impl std::fmt::Debug for TransportKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The proxy URL may hold user:password@: only where it points is shown.
+        let proxy = self.proxy.as_deref().map(|p| match Url::parse(p) {
+            Ok(u) => format!("{}://{}:{}", u.scheme(), u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or_default()),
+            Err(_) => "<set>".to_owned(),
+        });
         f.debug_struct("TransportKey")
             .field("origin", &self.origin)
-            .field("proxy", &self.proxy.as_ref().map(|_| "<set>"))
+            .field("proxy", &proxy)
             .field("ca_file", &self.ca_digest.map(|_| "<set>"))
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)

@@ -11,7 +11,7 @@ use super::hex;
 use crate::error::{openssl_reason, Error, ErrorKind, Result};
 
 /// One transaction request, as signed.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct Request<'a> {
     /// Upper-cased before signing; letters only.
     pub method: &'a str,
@@ -22,6 +22,18 @@ pub struct Request<'a> {
     /// JSON body; `None` or empty hashes the empty string.
     pub body: Option<&'a str>,
     pub timestamp: &'a str,
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the access token.
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("body", &self.body)
+            .field("timestamp", &self.timestamp)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Request<'_> {

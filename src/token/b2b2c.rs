@@ -11,10 +11,20 @@ pub const PATH: &str = "/authorization/v1/access-token/b2b2c";
 pub const SUCCESS: &str = "2007400";
 
 /// What the customer token is exchanged for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub enum Grant<'a> {
     AuthorizationCode(&'a str),
     RefreshToken(&'a str),
+}
+
+impl std::fmt::Debug for Grant<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print codes or refresh tokens.
+        f.write_str(match self {
+            Grant::AuthorizationCode(_) => "AuthorizationCode(…)",
+            Grant::RefreshToken(_) => "RefreshToken(…)",
+        })
+    }
 }
 
 impl Grant<'_> {

@@ -28,7 +28,6 @@ pub struct Client {
 }
 
 /// What `token_info` reports.
-#[derive(Debug)]
 pub struct TokenInfo {
     pub access_token: String,
     pub token_type: String,
@@ -37,6 +36,17 @@ pub struct TokenInfo {
     pub expires_at: SystemTime,
     /// Why the last refresh failed, while this (still valid) token is served in its place.
     pub refresh_error: Option<String>,
+}
+
+impl std::fmt::Debug for TokenInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token itself.
+        f.debug_struct("TokenInfo")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_error", &self.refresh_error)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {
