@@ -131,7 +131,7 @@ fn fixture(name: &str) -> Fixture {
     let keys = prepare_keys(&dir);
     let public = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("public.pem")).unwrap()).unwrap();
     let other = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("other-public.pem")).unwrap()).unwrap();
-    let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede", "c-va", "c-fork", "c-proxied"];
+    let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede", "c-va", "c-fork", "c-proxied", "c-suspend"];
     let faults: &[(&str, &str)] = &[
         ("c-expstr", "expires-string"),
         ("c-ttl", "ttl:20"),
@@ -301,6 +301,15 @@ fn c_reliability_under_valgrind() {
 }
 
 #[test]
+fn c_suspend_under_valgrind() {
+    let f = fixture("c-suspend");
+    let exe = compile(&f.dir, "tests/c/test_suspend.c", Checker::Valgrind);
+    let output = run_checked(&f, &exe, Checker::Valgrind);
+    assert!(output.contains("suspend checks passed"), "{output}");
+    assert_eq!(f.sandbox.token_requests("c-suspend"), 2, "one token before the suspend, one after");
+}
+
+#[test]
 fn c_hostile_inputs_under_valgrind() {
     let f = fixture("c-hostile");
     let exe = compile(&f.dir, "tests/c/test_hostile.c", Checker::Valgrind);
@@ -325,6 +334,7 @@ fn c_and_cpp_under_sanitizers() {
         ("tests/c/test_transactions.c", "transaction checks passed"),
         ("tests/c/test_hostile.c", "hostile-input checks passed"),
         ("tests/c/test_reliability.c", "reliability checks passed"),
+        ("tests/c/test_suspend.c", "suspend checks passed"),
         ("tests/cpp/test_doku.cpp", "C++ checks passed"),
     ] {
         let f = fixture("asan");

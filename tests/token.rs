@@ -295,3 +295,80 @@ fn load_eight_threads_of_forced_refreshes() {
         assert_eq!(sandbox.token_requests(id), PER_THREAD as u64, "{id}");
     }
 }
+
+/// Regression (issue 9, item 7): clients of one merchant with different transport settings
+/// shared the token refresh, its wait and its error. A 1000 ms client waited for a 10 s
+/// client's slow fetch (5.9 s), and a client without a proxy got another's proxy error. The
+/// token is still shared; the wait and the error are not.
+#[test]
+fn waiters_keep_their_own_timeout_and_take_no_error_from_another_route() {
+    let keys = keys();
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients: vec![("slow".into(), keys.public.clone()), ("routes".into(), keys.public.clone())],
+        faults: vec![("slow".into(), Fault::Delay(3000))],
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let patient = Client::from_json(&config(&sandbox.url(), "slow", &keys.pkcs8, r#","timeout_ms":10000"#)).unwrap();
+    let hurried = Client::from_json(&config(&sandbox.url(), "slow", &keys.pkcs8, r#","timeout_ms":1000"#)).unwrap();
+    std::thread::scope(|s| {
+        let first = s.spawn(|| patient.with_token(|t| t.access_token.to_string()));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let start = std::time::Instant::now();
+        let e = hurried.with_token(|_| ()).unwrap_err();
+        let waited = start.elapsed();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(e.message().contains("timeout_ms 1000 ms"), "{e}");
+        assert!(waited < std::time::Duration::from_millis(1800), "waited {waited:?}");
+        let token = first.join().unwrap().unwrap();
+        // Once there, the token serves both.
+        assert_eq!(hurried.with_token(|t| t.access_token.to_string()).unwrap(), token);
+    });
+    assert_eq!(sandbox.token_requests("slow"), 1);
+
+    // A proxy that holds the CONNECT for 1 s, then drops it.
+    let stalling = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", stalling.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in stalling.incoming().flatten() {
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(1000));
+                drop(conn);
+            });
+        }
+    });
+    let proxied = Client::from_json(&config(&sandbox.url(), "routes", &keys.pkcs8, &format!(r#","proxy":"{proxy}""#))).unwrap();
+    let direct = Client::from_json(&config(&sandbox.url(), "routes", &keys.pkcs8, "")).unwrap();
+    std::thread::scope(|s| {
+        let first = s.spawn(|| proxied.with_token(|_| ()));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let token = direct.with_token(|t| t.access_token.to_string()).expect("its own fetch, not the proxy's error");
+        assert!(token.starts_with("eyJ"));
+        assert_eq!(first.join().unwrap().unwrap_err().kind(), ErrorKind::Network, "the proxied client's own error");
+    });
+    assert_eq!(sandbox.token_requests("routes"), 1, "only the direct client reached the sandbox");
+}
+
+/// Regression (issue 9, item 8): the registry held 64 slots and evicted the unused slot expiring
+/// first, which in a round-robin is always the next one needed: 65 merchants × 5 rounds made
+/// 325 token requests. 200 merchants × 3 rounds, a new client per call, now make 200.
+#[test]
+fn two_hundred_merchants_round_robin_fetch_once_each() {
+    let keys = keys();
+    let ids: Vec<String> = (0..200).map(|i| format!("merchant-{i:03}")).collect();
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients: ids.iter().map(|id| (id.clone(), keys.public.clone())).collect(),
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    for _round in 0..3 {
+        for id in &ids {
+            let client = Client::from_json(&config(&sandbox.url(), id, &keys.pkcs8, "")).unwrap();
+            assert!(client.with_token(|t| t.access_token.starts_with("eyJ")).unwrap());
+        }
+    }
+    let total: u64 = ids.iter().map(|id| sandbox.token_requests(id)).sum();
+    assert_eq!(total, 200);
+}
