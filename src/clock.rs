@@ -1,51 +1,84 @@
-//! The clock token lifetimes are measured on: time since boot, suspend included.
+//! The clocks token lifetimes are measured on.
 //!
 //! A token's lifetime runs on DOKU's side whether or not this machine is awake. The monotonic
-//! clock (std's `Instant`) stops during suspend-to-RAM, so after a terminal sleeps it would call
-//! an expired token fresh; the wall clock jumps with NTP and manual changes. CLOCK_BOOTTIME
-//! does neither.
+//! clock stops while the machine is suspended (a sleeping terminal would wake up calling an
+//! expired token fresh); the wall clock does not stop, but jumps when NTP or an operator sets
+//! it. So a [`Stamp`] holds both, and a deadline has passed as soon as either clock says so:
+//! a suspend shows on the wall clock, a wall clock set back shows on the monotonic one, and a
+//! wall clock set forward costs at most an early refresh.
+//!
+//! Both are the kernel's coarse clocks (about 5 ns per read, resolution 1–10 ms): the cached
+//! token path reads them on every call.
 
-use std::ops::{Add, Sub};
+use std::ops::Add;
 use std::time::Duration;
 
-/// A point on the boot clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Stamp(Duration);
+/// A point in time by both clocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    monotonic: Duration,
+    wall: Duration,
+}
 
 impl Stamp {
-    /// Now. One vDSO clock read, as cheap as `Instant::now()`.
+    /// Now.
     #[inline]
     pub fn now() -> Stamp {
-        Stamp(crate::ffi::os::boot_time())
+        let (monotonic, wall) = crate::ffi::os::coarse_clocks();
+        Stamp { monotonic, wall }
     }
 
-    /// A stamp `offset` after boot, for tests that move the clock.
+    /// A stamp with both clocks at `offset`, for tests that move time.
     pub fn at(offset: Duration) -> Stamp {
-        Stamp(offset)
+        Stamp { monotonic: offset, wall: offset }
     }
 
-    /// `self - earlier`, or zero if `earlier` is later.
-    pub fn since(self, earlier: Stamp) -> Duration {
-        self.0.saturating_sub(earlier.0)
+    /// This moment after a suspend of `d`: the wall clock moved on, the monotonic one did not.
+    pub fn after_suspend(self, d: Duration) -> Stamp {
+        Stamp { monotonic: self.monotonic, wall: self.wall.saturating_add(d) }
+    }
+
+    /// Earlier than `deadline` by both clocks.
+    #[inline]
+    pub fn before(self, deadline: Stamp) -> bool {
+        self.monotonic < deadline.monotonic && self.wall < deadline.wall
+    }
+
+    /// The time left until `deadline`: the lesser of the two clocks' accounts, or zero.
+    pub fn until(self, deadline: Stamp) -> Duration {
+        deadline.monotonic.saturating_sub(self.monotonic).min(deadline.wall.saturating_sub(self.wall))
     }
 }
 
 impl Add<Duration> for Stamp {
     type Output = Stamp;
+    #[inline]
     fn add(self, d: Duration) -> Stamp {
-        Stamp(self.0.saturating_add(d))
+        Stamp { monotonic: self.monotonic.saturating_add(d), wall: self.wall.saturating_add(d) }
     }
 }
 
-impl Sub<Duration> for Stamp {
-    type Output = Stamp;
-    fn sub(self, d: Duration) -> Stamp {
-        Stamp(self.0.saturating_sub(d))
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Only if CLOCK_BOOTTIME were missing: time since the first call, by the monotonic clock.
-pub(crate) fn monotonic_fallback() -> Duration {
-    static START: once_cell::sync::Lazy<std::time::Instant> = once_cell::sync::Lazy::new(std::time::Instant::now);
-    START.elapsed()
+    #[test]
+    fn a_deadline_passes_when_either_clock_says_so() {
+        let t0 = Stamp::at(Duration::from_secs(10_000));
+        let deadline = t0 + Duration::from_secs(900);
+        assert!(t0.before(deadline));
+        assert_eq!(t0.until(deadline), Duration::from_secs(900));
+        // Suspended 1000 s: the wall clock passed the deadline, the monotonic clock did not.
+        let woke = t0.after_suspend(Duration::from_secs(1000));
+        assert!(!woke.before(deadline));
+        assert_eq!(woke.until(deadline), Duration::ZERO);
+        // The wall clock set back an hour: the monotonic clock still counts.
+        let set_back = Stamp { monotonic: t0.monotonic + Duration::from_secs(950), wall: t0.wall - Duration::from_secs(3600) };
+        assert!(!set_back.before(deadline));
+        // Real clocks move forward together.
+        let a = Stamp::now();
+        std::thread::sleep(Duration::from_millis(30));
+        let b = Stamp::now();
+        assert!(a.before(b + Duration::from_millis(1)) && !b.before(a));
+    }
 }

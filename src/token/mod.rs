@@ -33,8 +33,8 @@ pub struct Grant {
 }
 
 /// A token in the cache: the grant plus when it was requested. Expiry counts from the moment
-/// the request was sent, so network time only makes us refresh earlier. Lifetimes run on the
-/// boot clock ([`Stamp`]), which keeps counting while the machine is suspended.
+/// the request was sent, so network time only makes us refresh earlier. Lifetimes run on both
+/// the monotonic and the wall clock ([`Stamp`]), so a suspend cannot hide them.
 ///
 /// Thread safety: immutable; shared through `Arc`.
 pub struct Token {
@@ -73,17 +73,17 @@ impl Token {
     /// clock and network jitter, and halving it keeps short-lived tokens useful.
     #[inline]
     pub fn is_fresh(&self, margin: Duration, now: Stamp) -> bool {
-        now + margin.min(self.lifetime / 2) < self.expires
+        (now + margin.min(self.lifetime / 2)).before(self.expires)
     }
 
     /// Still valid enough to send, though due for refresh: until `expiresAt - min(5 s, lifetime/4)`.
     pub fn is_usable(&self, now: Stamp) -> bool {
-        now + EXPIRY_GUARD.min(self.lifetime / 4) < self.expires
+        (now + EXPIRY_GUARD.min(self.lifetime / 4)).before(self.expires)
     }
 
     /// Seconds left until expiry at `now`, rounded to the nearest second.
     pub fn expires_in(&self, now: Stamp) -> u64 {
-        (self.expires.since(now) + Duration::from_millis(500)).as_secs()
+        (now.until(self.expires) + Duration::from_millis(500)).as_secs()
     }
 }
 

@@ -2,12 +2,12 @@
  * Regression (issue 9, item 9): token freshness ran on CLOCK_MONOTONIC, which stops while the
  * machine is suspended. After a 1000 s suspend, doku_get_token returned the expired token and
  * doku_token_info said it had 900 s to go. This program defines clock_gettime itself, so that
- * libdoku's calls come here: "suspending" moves CLOCK_BOOTTIME forward while CLOCK_MONOTONIC
- * stays, as a real suspend-to-RAM does. (The wall clock is not moved: the sandbox, in another
- * process, would then refuse the signature's timestamp; freshness does not use it.)
+ * libdoku's calls come here: "suspending" moves the wall and boot clocks (precise and coarse)
+ * forward while the monotonic clocks stay, as a real suspend-to-RAM does. The sandbox it talks
+ * to accepts X-TIMESTAMPs an hour off, since its own clock did not move.
  *
- * Environment: DOKU_TEST_URL, DOKU_TEST_DIR. Run by tests/c_api.rs under valgrind and the
- * sanitizers.
+ * Environment: DOKU_TEST_SUSPEND_URL, DOKU_TEST_DIR. Run by tests/c_api.rs under valgrind and
+ * the sanitizers.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -23,7 +23,7 @@ static long long suspended_s;
 
 int clock_gettime(clockid_t id, struct timespec *ts) {
     int rc = (int)syscall(SYS_clock_gettime, id, ts);
-    if (rc == 0 && id == CLOCK_BOOTTIME) ts->tv_sec += suspended_s;
+    if (rc == 0 && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE || id == CLOCK_BOOTTIME)) ts->tv_sec += suspended_s;
     return rc;
 }
 
@@ -43,7 +43,7 @@ static long expires_in(DokuClient *c, char **token) {
 int main(void) {
     char json[2048];
     snprintf(json, sizeof json, "{\"client_id\":\"c-suspend\",\"private_key_file\":\"%s/pkcs8.pem\",\"base_url\":\"%s\",\"proxy\":\"\"}",
-             env("DOKU_TEST_DIR"), env("DOKU_TEST_URL"));
+             env("DOKU_TEST_DIR"), env("DOKU_TEST_SUSPEND_URL"));
     DokuClient *c = NULL;
     CHECK(doku_client_new(json, &c) == DOKU_OK);
     char *before = NULL, *after = NULL;
