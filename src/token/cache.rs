@@ -206,6 +206,11 @@ impl TokenSlot {
             }
         }
         let mut land = Land(self, flight, None);
+        // Another caller's refresh landed between this caller's look at the token and its claim.
+        if let Some(token) = self.current.load_full().filter(|t| t.is_fresh(fetcher.margin(), now)) {
+            land.2 = Some(Ok(Arc::clone(&token)));
+            return Ok(token);
+        }
         let outcome = fetcher.fetch().map(Arc::new);
         match &outcome {
             Ok(token) => {

@@ -5,7 +5,14 @@
  *   bench_doku refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD
  *                                                   forced refreshes: invalidate + get_token, one
  *                                                   client id (ID_PREFIX-N) per thread
- * Prints one number: calls per second (all threads together). Any error aborts. */
+ *   bench_doku latency URL CLIENT_ID KEYFILE SECONDS THREADS
+ *                                                   doku_get_token latency across refreshes (give
+ *                                                   the client short tokens and a slow token
+ *                                                   endpoint): prints "refreshes slow_calls
+ *                                                   worst_other_us worst_us", where slow means
+ *                                                   over 5 ms and worst_other_us is the worst call
+ *                                                   once each refresh's slowest call is set aside
+ * The other modes print one number: calls per second (all threads together). Any error aborts. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +86,53 @@ static void *refresh_loop(void *arg) {
     return NULL;
 }
 
+#define TOP 64
+
+struct timed {
+    DokuClient *client;
+    double seconds;
+    double top_us[TOP]; /* this thread's slowest calls, descending */
+    long slow;
+    char *last;         /* the last token seen */
+    long changes;       /* how often it changed */
+};
+
+/* A call every 200 µs per thread: busy threads on few cores would measure preemption. */
+static void *latency_loop(void *arg) {
+    struct timed *w = arg;
+    double end = now_s() + w->seconds;
+    const struct timespec pause = {0, 200000};
+    while (now_s() < end) {
+        nanosleep(&pause, NULL);
+        char *t = NULL;
+        double t0 = now_s();
+        DokuStatus st = doku_get_token(w->client, &t);
+        double us = (now_s() - t0) * 1e6;
+        if (st != DOKU_OK) die("doku_get_token", st);
+        if (us > 5000) w->slow++;
+        for (int i = 0; i < TOP; i++) {
+            if (us > w->top_us[i]) {
+                memmove(&w->top_us[i + 1], &w->top_us[i], (TOP - i - 1) * sizeof(double));
+                w->top_us[i] = us;
+                break;
+            }
+        }
+        if (!w->last || strcmp(w->last, t) != 0) {
+            w->changes++;
+            doku_free(w->last);
+            w->last = t;
+        } else {
+            doku_free(t);
+        }
+    }
+    return NULL;
+}
+
+static int descending(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "sign") == 0) {
         char *key = slurp(argv[2]);
@@ -145,7 +199,40 @@ int main(int argc, char **argv) {
         for (int i = 0; i < threads && i < 64; i++) doku_client_free(r[i].client);
         return 0;
     }
+    if (argc == 7 && strcmp(argv[1], "latency") == 0) {
+        char config[2048];
+        snprintf(config, sizeof config, "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"}",
+                 argv[3], argv[4], argv[2]);
+        DokuClient *client = NULL;
+        DokuStatus st = doku_client_new(config, &client);
+        if (st != DOKU_OK) die("doku_client_new", st);
+        char *warm = NULL;
+        if ((st = doku_get_token(client, &warm)) != DOKU_OK) die("doku_get_token", st);
+        int threads = atoi(argv[6]);
+        pthread_t tid[64];
+        static struct timed w[64];
+        for (int i = 0; i < threads && i < 64; i++) {
+            w[i] = (struct timed){.client = client, .seconds = atof(argv[5]), .last = strdup(warm)};
+            pthread_create(&tid[i], NULL, latency_loop, &w[i]);
+        }
+        static double all[64 * TOP];
+        long slow = 0, refreshes = 0;
+        int n = 0;
+        for (int i = 0; i < threads && i < 64; i++) {
+            pthread_join(tid[i], NULL);
+            slow += w[i].slow;
+            if (w[i].changes > refreshes) refreshes = w[i].changes;
+            for (int k = 0; k < TOP; k++) all[n++] = w[i].top_us[k];
+            free(w[i].last);
+        }
+        qsort(all, (size_t)n, sizeof(double), descending);
+        long other = refreshes < n ? refreshes : n - 1;
+        printf("%ld %ld %.0f %.0f\n", refreshes, slow, all[other], all[0]);
+        doku_free(warm);
+        doku_client_free(client);
+        return 0;
+    }
     fprintf(stderr, "usage: bench_doku sign KEYFILE SECONDS | token URL CLIENT_ID KEYFILE SECONDS THREADS"
-                    " | refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD\n");
+                    " | refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD | latency URL CLIENT_ID KEYFILE SECONDS THREADS\n");
     return 2;
 }
