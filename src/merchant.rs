@@ -286,6 +286,9 @@ mod tests {
         let mut h = signed(&sk, "MCH", &now);
         h.insert("X-Timestamp", "2020-09-22 01:51:00".into());
         assert_eq!(refused(&h, BODY).response_code, "4007301");
+        // A multi-byte character across byte 19 is the same refusal, not a panic.
+        h.insert("X-Timestamp", "2022-10-07T14:18:3é".into());
+        assert_eq!(refused(&h, BODY), Refusal::new(400, "4007301", "Invalid Field Format X-TIMESTAMP"));
         let r = refused(&signed(&sk, "MCH", &now), br#"{"grantType":"password"}"#);
         assert_eq!((r.http_status, r.response_code), (400, "4007300"));
         assert_eq!(refused(&signed(&sk, "OTHER", &now), BODY).message, "Unauthorized. Unknown Client");
