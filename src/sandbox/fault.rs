@@ -25,6 +25,8 @@ pub enum Fault {
     ExpiresString,
     /// HTTP 200 carrying `5007300` General Error.
     Error200,
+    /// A B2B2C success whose `accessTokenExpiryTime` is [`BAD_EXPIRY_TIME`].
+    BadExpiry,
     /// Headers announce 1000 body bytes; 10 are sent, then nothing.
     StallBody,
     /// The sandbox clock for this client is shifted by this many seconds.
@@ -43,6 +45,7 @@ impl Fault {
   huge             HTTP 200, chunked, a 4 MiB body (a valid token padded to 4 MiB)
   expires-string   success, but \"expiresIn\":\"900\" (the ttl as a string)
   error200         HTTP 200 with {\"responseCode\":\"5007300\",\"responseMessage\":\"General Error\"}
+  bad-expiry       b2b2c success whose accessTokenExpiryTime is \"2022-10-07T14:18:3é\" (a multi-byte character across byte 19)
   stall-body       headers with Content-Length: 1000, 10 body bytes, then silence (up to 60 s)
   clock:+S|-S      this client sees a server clock shifted by S seconds (skew check, Date, X-TIMESTAMP)
   ttl:S            tokens for this client live S seconds (expiresIn = S)";
@@ -92,13 +95,14 @@ impl FromStr for Fault {
             ("expires-string", None) => Fault::ExpiresString,
             ("error200", None) => Fault::Error200,
             ("stall-body", None) => Fault::StallBody,
+            ("bad-expiry", None) => Fault::BadExpiry,
             (_, Some(_)) if KNOWN.contains(&name) => {
                 return Err(Error::invalid(format!("fault \"{name}\" takes no argument")))
             }
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown fault mode \"{}\"; expected one of: delay:MS, reset, http500, badjson, notoken, huge, \
-                     expires-string, error200, stall-body, clock:+S, clock:-S, ttl:S",
+                     expires-string, error200, stall-body, bad-expiry, clock:+S, clock:-S, ttl:S",
                     text.escape_default()
                 )))
             }
@@ -107,7 +111,11 @@ impl FromStr for Fault {
     }
 }
 
-const KNOWN: [&str; 8] = ["reset", "http500", "badjson", "notoken", "huge", "expires-string", "error200", "stall-body"];
+const KNOWN: [&str; 9] = ["reset", "http500", "badjson", "notoken", "huge", "expires-string", "error200", "stall-body", "bad-expiry"];
+
+/// What `bad-expiry` writes: the shape of an ISO-8601 time with a multi-byte character across
+/// byte 19, where the zone starts; a parser that slices by byte index there panics.
+pub const BAD_EXPIRY_TIME: &str = "2022-10-07T14:18:3é";
 
 fn example(name: &str) -> &'static str {
     match name {
@@ -138,6 +146,7 @@ impl fmt::Display for Fault {
             Fault::ExpiresString => f.write_str("expires-string"),
             Fault::Error200 => f.write_str("error200"),
             Fault::StallBody => f.write_str("stall-body"),
+            Fault::BadExpiry => f.write_str("bad-expiry"),
             Fault::Clock(s) => write!(f, "clock:{s:+}"),
             Fault::Ttl(s) => write!(f, "ttl:{s}"),
         }
@@ -153,6 +162,7 @@ pub(crate) struct FaultSet {
     pub clock: i64,
     pub ttl: Option<u64>,
     pub replace: Option<Fault>,
+    pub bad_expiry: bool,
 }
 
 impl FaultSet {
@@ -162,6 +172,7 @@ impl FaultSet {
             Fault::Reset => self.reset = true,
             Fault::Clock(s) => self.clock = s,
             Fault::Ttl(s) => self.ttl = Some(s),
+            Fault::BadExpiry => self.bad_expiry = true,
             f if f.replaces_response() => {
                 self.replace.get_or_insert(f);
             }
@@ -186,6 +197,7 @@ mod tests {
             ("expires-string", Fault::ExpiresString),
             ("error200", Fault::Error200),
             ("stall-body", Fault::StallBody),
+            ("bad-expiry", Fault::BadExpiry),
             ("clock:+600", Fault::Clock(600)),
             ("clock:-600", Fault::Clock(-600)),
             ("ttl:2", Fault::Ttl(2)),
@@ -210,6 +222,7 @@ mod tests {
         assert!(err("clock:++5").contains("signed number"));
         assert!(err("clock:99999999999999999999").contains("signed number"));
         assert!(err("reset:1").contains("takes no argument"));
+        assert!(err("bad-expiry:1").contains("takes no argument"));
         assert!(err("explode").contains("unknown fault mode \"explode\""));
         assert!(err("").contains("unknown fault mode"));
         assert!(err("RESET").contains("unknown fault mode"));
@@ -218,13 +231,14 @@ mod tests {
     #[test]
     fn sets_combine() {
         let mut set = FaultSet::default();
-        for f in [Fault::Delay(100), Fault::Http500, Fault::Delay(50), Fault::BadJson, Fault::Clock(5), Fault::Clock(-7), Fault::Ttl(2)] {
+        for f in [Fault::Delay(100), Fault::Http500, Fault::Delay(50), Fault::BadJson, Fault::Clock(5), Fault::Clock(-7), Fault::Ttl(2), Fault::BadExpiry] {
             set.add(f);
         }
         assert_eq!(
             set,
-            FaultSet { delay_ms: 150, reset: false, clock: -7, ttl: Some(2), replace: Some(Fault::Http500) }
+            FaultSet { delay_ms: 150, reset: false, clock: -7, ttl: Some(2), replace: Some(Fault::Http500), bad_expiry: true }
         );
-        assert!(Fault::HELP.lines().count() >= 11);
+        assert!(Fault::HELP.lines().count() >= 12);
+        assert!(crate::timestamp::parse(BAD_EXPIRY_TIME).is_none() && !BAD_EXPIRY_TIME.is_char_boundary(19));
     }
 }
