@@ -241,6 +241,24 @@ impl TokenIssuer<'_> {
     }
 }
 
+/// A request's headers as `doku_issue_token` takes them: a JSON object of header names to
+/// string values.
+pub struct JsonHeaders(serde_json::Map<String, Value>);
+
+impl JsonHeaders {
+    pub fn parse(json: &str) -> Result<JsonHeaders> {
+        match serde_json::from_str(json) {
+            Ok(Value::Object(m)) if m.values().all(Value::is_string) => Ok(JsonHeaders(m)),
+            _ => Err(Error::invalid("headers_json must be a JSON object of header names to string values")),
+        }
+    }
+
+    /// The value of the header named `name`, in any case.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str())
+    }
+}
+
 /// The body of a successful B2B token answer.
 pub fn success_json(token: &str, ttl: u64) -> String {
     // Fixed field order, as DOKU writes it.
@@ -366,5 +384,15 @@ mod tests {
         let empty = |_: &str| None;
         let (status, body) = issuer.answer(&empty, BODY, Utc::now()).unwrap();
         assert_eq!((status, body.as_str()), (400, r#"{"responseCode":"4007302","responseMessage":"Invalid Mandatory Field X-CLIENT-KEY"}"#));
+    }
+
+    #[test]
+    fn json_headers() {
+        let h = JsonHeaders::parse(r#"{"x-client-key":"MCH","X-Timestamp":"2022-10-07T14:18:3é"}"#).unwrap();
+        assert_eq!((h.get("X-CLIENT-KEY"), h.get("x-timestamp"), h.get("X-SIGNATURE")), (Some("MCH"), Some("2022-10-07T14:18:3é"), None));
+        for bad in ["", "[]", r#"{"X-CLIENT-KEY":1}"#, r#"{"a":null}"#, "{"] {
+            let e = JsonHeaders::parse(bad).err().unwrap();
+            assert_eq!((e.kind(), e.message()), (ErrorKind::InvalidArgument, "headers_json must be a JSON object of header names to string values"));
+        }
     }
 }

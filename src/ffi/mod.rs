@@ -18,7 +18,7 @@ use std::ptr;
 use self::panic::ffi_panic_boundary;
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::{PrivateKey, PublicKey};
-use crate::merchant::{TokenIssuer, DEFAULT_MAX_SKEW, DEFAULT_TTL};
+use crate::merchant::{JsonHeaders, TokenIssuer, DEFAULT_MAX_SKEW, DEFAULT_TTL};
 use crate::request::headers_json;
 use crate::signature::{minify::minify, symmetric};
 use crate::token::{b2b2c, Client};
@@ -429,11 +429,8 @@ pub extern "C" fn doku_issue_token(
         unsafe { *http_status_out = 0 };
         let mut status = 0;
         let result = with_out(response_json_out, "response_json_out", || {
-            let headers: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(arg(headers_json, "headers_json")?) {
-                Ok(serde_json::Value::Object(m)) if m.values().all(|v| v.is_string()) => m,
-                _ => return Err(Error::invalid("headers_json must be a JSON object of header names to string values")),
-            };
-            let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str());
+            let headers = JsonHeaders::parse(arg(headers_json, "headers_json")?)?;
+            let header = |name: &str| headers.get(name);
             let doku_key = PublicKey::cached(arg(doku_public_key, "doku_public_key")?)?;
             let merchant_key = PrivateKey::cached(arg(merchant_private_key, "merchant_private_key")?, None)?;
             let issuer = TokenIssuer {
