@@ -77,8 +77,9 @@ pub extern "C" fn doku_version() -> *const c_char {
 
 /// The message of the last failed doku_* call on this thread, or "" if it succeeded.
 ///
-/// Never NULL. Borrowed: valid until the next doku_* call on the same thread; do not free.
-/// Messages name the cause and never contain keys, passphrases or tokens. Thread-local.
+/// Never NULL. Borrowed: valid until the next doku_* call on the same thread returns, so it may
+/// be passed as an argument to that call; do not free. Messages name the cause and never
+/// contain keys, passphrases or tokens. Thread-local.
 #[no_mangle]
 pub extern "C" fn doku_last_error() -> *const c_char {
     ffi_panic_boundary! {
@@ -89,8 +90,8 @@ pub extern "C" fn doku_last_error() -> *const c_char {
 /// DOKU's responseCode (e.g. "4017300") when the last call on this thread failed with
 /// DOKU_ERR_API; "" otherwise.
 ///
-/// Never NULL. Borrowed: valid until the next doku_* call on the same thread; do not free.
-/// Thread-local.
+/// Never NULL. Borrowed: valid until the next doku_* call on the same thread returns, so it may
+/// be passed as an argument to that call; do not free. Thread-local.
 #[no_mangle]
 pub extern "C" fn doku_last_response_code() -> *const c_char {
     ffi_panic_boundary! {
