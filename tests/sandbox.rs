@@ -256,7 +256,7 @@ fn missing_mandatory_headers_in_order() {
 #[test]
 fn malformed_timestamps() {
     let sb = shared();
-    for ts in ["2020-09-22 01:51:00Z", "1600739460", "2020-09-22T01:51:00", "2020-09-22T01:51:00+0700", "2020-09-22T01:51:00-00:00"] {
+    for ts in ["2020-09-22 01:51:00Z", "1600739460", "2020-09-22T01:51:00", "2020-09-22T01:51:00+0700", "2020-09-22T01:51:00-00:00", "2022-10-07T14:18:3é"] {
         let sig = sign(&merchant().key, "MCH-OK", ts);
         // The body is bad too: the timestamp is checked first.
         let r = raw(sb.addr(), &token_request(&[("X-CLIENT-KEY", "MCH-OK"), ("X-TIMESTAMP", ts), ("X-SIGNATURE", &sig)], "{"));
@@ -1129,6 +1129,7 @@ fn create_va_refusals_in_order() {
     refused(&with(&good, "CHANNEL-ID", ""), 400, "4002702", "Invalid Mandatory Field CHANNEL-ID");
     // Formats.
     refused(&with(&good, "X-TIMESTAMP", "2026-11-28 10:00:00"), 400, "4002701", "Invalid Field Format X-TIMESTAMP");
+    refused(&with(&good, "X-TIMESTAMP", "2022-10-07T14:18:3é"), 400, "4002701", "Invalid Field Format X-TIMESTAMP");
     refused(&with(&good, "X-EXTERNAL-ID", "12ab"), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
     refused(&with(&good, "X-EXTERNAL-ID", &"1".repeat(37)), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
     // The token: garbage, tampered, or another sandbox's (checked before the timestamp's skew).
