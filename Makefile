@@ -14,7 +14,7 @@ export CARGO_TERM_COLOR := never
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
-FUZZ_TARGETS := config key token_response minify jwt sandbox_request
+FUZZ_TARGETS := config key token_response minify jwt sandbox_request timestamp issue_token
 FUZZ_SECONDS ?= 20
 
 .PHONY: all deps build python check-header test demo bench soak fuzz fuzz-smoke audit install clean

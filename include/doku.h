@@ -104,8 +104,9 @@ const char *doku_version(void);
 /**
  * The message of the last failed doku_* call on this thread, or "" if it succeeded.
  *
- * Never NULL. Borrowed: valid until the next doku_* call on the same thread; do not free.
- * Messages name the cause and never contain keys, passphrases or tokens. Thread-local.
+ * Never NULL. Borrowed: valid until the next doku_* call on the same thread returns, so it may
+ * be passed as an argument to that call; do not free. Messages name the cause and never
+ * contain keys, passphrases or tokens. Thread-local.
  */
 const char *doku_last_error(void);
 
@@ -113,8 +114,8 @@ const char *doku_last_error(void);
  * DOKU's responseCode (e.g. "4017300") when the last call on this thread failed with
  * DOKU_ERR_API; "" otherwise.
  *
- * Never NULL. Borrowed: valid until the next doku_* call on the same thread; do not free.
- * Thread-local.
+ * Never NULL. Borrowed: valid until the next doku_* call on the same thread returns, so it may
+ * be passed as an argument to that call; do not free. Thread-local.
  */
 const char *doku_last_response_code(void);
 

@@ -241,6 +241,24 @@ impl TokenIssuer<'_> {
     }
 }
 
+/// A request's headers as `doku_issue_token` takes them: a JSON object of header names to
+/// string values.
+pub struct JsonHeaders(serde_json::Map<String, Value>);
+
+impl JsonHeaders {
+    pub fn parse(json: &str) -> Result<JsonHeaders> {
+        match serde_json::from_str(json) {
+            Ok(Value::Object(m)) if m.values().all(Value::is_string) => Ok(JsonHeaders(m)),
+            _ => Err(Error::invalid("headers_json must be a JSON object of header names to string values")),
+        }
+    }
+
+    /// The value of the header named `name`, in any case.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str())
+    }
+}
+
 /// The body of a successful B2B token answer.
 pub fn success_json(token: &str, ttl: u64) -> String {
     // Fixed field order, as DOKU writes it.
@@ -286,6 +304,9 @@ mod tests {
         let mut h = signed(&sk, "MCH", &now);
         h.insert("X-Timestamp", "2020-09-22 01:51:00".into());
         assert_eq!(refused(&h, BODY).response_code, "4007301");
+        // A multi-byte character across byte 19 is the same refusal, not a panic.
+        h.insert("X-Timestamp", "2022-10-07T14:18:3é".into());
+        assert_eq!(refused(&h, BODY), Refusal::new(400, "4007301", "Invalid Field Format X-TIMESTAMP"));
         let r = refused(&signed(&sk, "MCH", &now), br#"{"grantType":"password"}"#);
         assert_eq!((r.http_status, r.response_code), (400, "4007300"));
         assert_eq!(refused(&signed(&sk, "OTHER", &now), BODY).message, "Unauthorized. Unknown Client");
@@ -363,5 +384,15 @@ mod tests {
         let empty = |_: &str| None;
         let (status, body) = issuer.answer(&empty, BODY, Utc::now()).unwrap();
         assert_eq!((status, body.as_str()), (400, r#"{"responseCode":"4007302","responseMessage":"Invalid Mandatory Field X-CLIENT-KEY"}"#));
+    }
+
+    #[test]
+    fn json_headers() {
+        let h = JsonHeaders::parse(r#"{"x-client-key":"MCH","X-Timestamp":"2022-10-07T14:18:3é"}"#).unwrap();
+        assert_eq!((h.get("X-CLIENT-KEY"), h.get("x-timestamp"), h.get("X-SIGNATURE")), (Some("MCH"), Some("2022-10-07T14:18:3é"), None));
+        for bad in ["", "[]", r#"{"X-CLIENT-KEY":1}"#, r#"{"a":null}"#, "{"] {
+            let e = JsonHeaders::parse(bad).err().unwrap();
+            assert_eq!((e.kind(), e.message()), (ErrorKind::InvalidArgument, "headers_json must be a JSON object of header names to string values"));
+        }
     }
 }

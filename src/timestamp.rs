@@ -71,8 +71,10 @@ pub fn format_utc(time: SystemTime) -> String {
 /// Strict SNAP timestamp: `YYYY-MM-DDTHH:MM:SS`, optional fraction, then `Z` or `±HH:MM`.
 /// Lowercase `t`/`z`, a space separator or a missing zone are refused.
 pub fn parse(text: &str) -> Option<DateTime<FixedOffset>> {
+    // The text comes from the network. SNAP timestamps are ASCII, and refusing anything else
+    // first makes every byte index below a char boundary: slicing can never panic.
     let b = text.as_bytes();
-    if b.len() < 20 || b[10] != b'T' {
+    if !text.is_ascii() || b.len() < 20 || b[10] != b'T' {
         return None;
     }
     let zone = &text[19..];
@@ -156,6 +158,18 @@ mod tests {
             parse("2022-10-07T14:18:39+07:00").unwrap().with_timezone(&Utc),
             parse("2022-10-07T07:18:39Z").unwrap().with_timezone(&Utc)
         );
+    }
+
+    #[test]
+    fn non_ascii_is_refused_not_a_panic() {
+        // A multi-byte character across byte 19 (where the zone starts) or byte 10 (the `T`).
+        for bad in [
+            "2022-10-07T14:18:3é", "2022-10-07T14:18:3é+07:00", "2022-10-07T14:18:39é", "2022-10-07T14:18:39.é", "2022-10-07T14:18:39+07:0é",
+            "2022-10-0éT14:18:39Z", "2022-10-07T14:18:😀Z", "２０２２-10-07T14:18:39Z", "2022-10-07T14:18:39\u{a0}Z",
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+        assert_eq!(parse_http_date("Fri, 07 Oct 2022 07:18:3é GMT"), None);
     }
 
     #[test]

@@ -147,6 +147,7 @@ fn fixture(name: &str) -> Fixture {
         ("c-reset", "reset"),
         ("c-delay", "delay:3000"),
         ("c-stall", "stall-body"),
+        ("c-badexpiry", "bad-expiry"),
         ("c-quick", "delay:300"),
         // Long enough that all 32 threads pile up behind the one request.
         ("c-stampede", "delay:300"),

@@ -256,7 +256,7 @@ fn missing_mandatory_headers_in_order() {
 #[test]
 fn malformed_timestamps() {
     let sb = shared();
-    for ts in ["2020-09-22 01:51:00Z", "1600739460", "2020-09-22T01:51:00", "2020-09-22T01:51:00+0700", "2020-09-22T01:51:00-00:00"] {
+    for ts in ["2020-09-22 01:51:00Z", "1600739460", "2020-09-22T01:51:00", "2020-09-22T01:51:00+0700", "2020-09-22T01:51:00-00:00", "2022-10-07T14:18:3é"] {
         let sig = sign(&merchant().key, "MCH-OK", ts);
         // The body is bad too: the timestamp is checked first.
         let r = raw(sb.addr(), &token_request(&[("X-CLIENT-KEY", "MCH-OK"), ("X-TIMESTAMP", ts), ("X-SIGNATURE", &sig)], "{"));
@@ -990,7 +990,7 @@ fn tls_with_a_generated_ca() {
 const SECRET: &str = "s3cr3t/Śecret=value";
 
 /// Clients of the create-VA sandbox; each test that revokes or counts uses its own.
-const VA_CLIENTS: &[&str] = &["MCH-VA", "MCH-VA2", "MCH-NOSECRET", "MCH-VA500", "MCH-VAERR", "MCH-VATTL", "MCH-REVOKE", "MCH-REVOKE2", "MCH-RETRY", "MCH-B2B2C", "MCH-B2B2C2", "MCH-DUP"];
+const VA_CLIENTS: &[&str] = &["MCH-VA", "MCH-VA2", "MCH-NOSECRET", "MCH-VA500", "MCH-VAERR", "MCH-VATTL", "MCH-REVOKE", "MCH-REVOKE2", "MCH-RETRY", "MCH-B2B2C", "MCH-B2B2C2", "MCH-B2B2C-BADEXP", "MCH-DUP"];
 
 fn va_config() -> SandboxConfig {
     SandboxConfig {
@@ -1001,6 +1001,7 @@ fn va_config() -> SandboxConfig {
             ("MCH-VA500".into(), Fault::Delay(200)),
             ("MCH-VAERR".into(), Fault::Error200),
             ("MCH-VATTL".into(), Fault::Ttl(1)),
+            ("MCH-B2B2C-BADEXP".into(), Fault::BadExpiry),
         ],
         log: Log::Off,
         ..SandboxConfig::default()
@@ -1128,6 +1129,7 @@ fn create_va_refusals_in_order() {
     refused(&with(&good, "CHANNEL-ID", ""), 400, "4002702", "Invalid Mandatory Field CHANNEL-ID");
     // Formats.
     refused(&with(&good, "X-TIMESTAMP", "2026-11-28 10:00:00"), 400, "4002701", "Invalid Field Format X-TIMESTAMP");
+    refused(&with(&good, "X-TIMESTAMP", "2022-10-07T14:18:3é"), 400, "4002701", "Invalid Field Format X-TIMESTAMP");
     refused(&with(&good, "X-EXTERNAL-ID", "12ab"), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
     refused(&with(&good, "X-EXTERNAL-ID", &"1".repeat(37)), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
     // The token: garbage, tampered, or another sandbox's (checked before the timestamp's skew).
@@ -1388,6 +1390,24 @@ fn b2b2c_through_the_library_client() {
     let e = client.b2b2c_token(doku::token::b2b2c::Grant::AuthorizationCode("invalid-1")).unwrap_err();
     assert_eq!((e.kind(), e.response_code()), (doku::ErrorKind::Api, Some("4017401")));
     assert!(e.message().contains("Invalid Auth Code"), "{e}");
+}
+
+/// `bad-expiry` answers with an `accessTokenExpiryTime` that has a multi-byte character across
+/// byte 19: the client refuses it as DOKU's protocol error, naming the field, and does not panic.
+#[test]
+fn b2b2c_expiry_time_with_a_multibyte_character_is_a_protocol_error() {
+    let sb = va_sandbox();
+    let r = raw(sb.addr(), &b2b2c_request("MCH-B2B2C-BADEXP", &auth_code("code-1")));
+    assert_eq!((r.status, r.json()["accessTokenExpiryTime"].as_str()), (200, Some(doku::sandbox::fault::BAD_EXPIRY_TIME)));
+    let config = format!(
+        r#"{{"client_id":"MCH-B2B2C-BADEXP","private_key":{},"base_url":"{}","proxy":""}}"#,
+        serde_json::to_string(&merchant().pem).unwrap(),
+        sb.url()
+    );
+    let client = doku::token::Client::from_json(&config).unwrap();
+    let e = client.b2b2c_token(doku::token::b2b2c::Grant::AuthorizationCode("code-2")).unwrap_err();
+    assert_eq!(e.kind(), doku::ErrorKind::Protocol, "{e}");
+    assert_eq!(e.message(), "DOKU answered HTTP 200 with 2007400 but no ISO-8601 accessTokenExpiryTime");
 }
 
 // ---------------------------------------------------------------- notifications to a test merchant

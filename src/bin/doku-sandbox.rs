@@ -66,7 +66,7 @@ OPTIONS:
 FAULT MODES:
 {faults}
   On b2b2c and create-va, delay, reset, http500, badjson, error200 (5007400 / 5002700), stall-body and clock
-  apply alike, and ttl to b2b2c access tokens; the others concern B2B tokens only.
+  apply alike, and ttl to b2b2c access tokens; bad-expiry concerns b2b2c only, the others B2B tokens only.
 
 OUTPUT:
   The first line on stdout is \"listening on URL\"; with --tls-dir the second is \"ca file: PATH\".

@@ -5,26 +5,44 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
-use std::thread::LocalKey;
 
 use super::DokuStatus;
 use crate::error::{Error, ErrorKind};
 
-type Slot = RefCell<Option<CString>>;
+/// What `doku_last_error` and `doku_last_response_code` point into.
+struct Details {
+    error: Option<CString>,
+    response_code: Option<CString>,
+}
+
+impl Details {
+    const NONE: Details = Details { error: None, response_code: None };
+
+    fn is_none(&self) -> bool {
+        self.error.is_none() && self.response_code.is_none()
+    }
+}
+
+/// The last call's details, and the call before's: a caller may pass `doku_last_error()` as an
+/// argument of the next call (`doku_sign(doku_last_error(), …)`), so `clear` moves the details
+/// aside, where they live until the call after, instead of freeing them while that call runs.
+struct Slots {
+    last: Details,
+    previous: Details,
+}
 
 thread_local! {
-    static LAST_ERROR: Slot = const { RefCell::new(None) };
-    static LAST_RESPONSE_CODE: Slot = const { RefCell::new(None) };
+    static SLOTS: RefCell<Slots> = const { RefCell::new(Slots { last: Details::NONE, previous: Details::NONE }) };
 }
 
-/// Sets a slot; during thread teardown (slot gone) there is nothing to report to.
-fn set(slot: &'static LocalKey<Slot>, value: Option<CString>) {
-    let _ = slot.try_with(|s| *s.borrow_mut() = value);
+/// Sets the last call's details; during thread teardown (slots gone) there is nothing to report to.
+fn set(details: Details) {
+    let _ = SLOTS.try_with(|s| s.borrow_mut().last = details);
 }
 
-/// The slot's text, or a static "" when there is none.
-fn borrowed(slot: &'static LocalKey<Slot>) -> *const c_char {
-    slot.try_with(|s| s.borrow().as_ref().map(|t| t.as_ptr())).ok().flatten().unwrap_or(c"".as_ptr())
+/// The text `pick` chooses from the last call's details, or a static "" when there is none.
+fn borrowed(pick: fn(&Details) -> &Option<CString>) -> *const c_char {
+    SLOTS.try_with(|s| pick(&s.borrow().last).as_ref().map(|t| t.as_ptr())).ok().flatten().unwrap_or(c"".as_ptr())
 }
 
 pub(crate) fn status_of(kind: ErrorKind) -> DokuStatus {
@@ -46,22 +64,23 @@ fn c_text(text: &str) -> CString {
     CString::new(text.replace('\0', " ")).unwrap_or_default()
 }
 
-/// Forgets the previous call's error: details stay valid until the next `doku_*` call.
+/// Forgets the previous call's details; called once, at the start of each call. They stay
+/// readable until this call returns, since its arguments may point into them.
 #[inline]
 pub(crate) fn clear() {
-    for slot in [&LAST_ERROR, &LAST_RESPONSE_CODE] {
-        // Only a read on the hot path: most calls follow a success.
-        let _ = slot.try_with(|s| {
-            if s.borrow().is_some() {
-                *s.borrow_mut() = None;
-            }
-        });
-    }
+    let _ = SLOTS.try_with(|s| {
+        // Only a read on the hot path: most calls follow two successes.
+        if s.borrow().last.is_none() && s.borrow().previous.is_none() {
+            return;
+        }
+        let s = &mut *s.borrow_mut();
+        // Moving a CString leaves its text where it is; the details of two calls ago are freed.
+        s.previous = std::mem::replace(&mut s.last, Details::NONE);
+    });
 }
 
 pub(crate) fn record(error: &Error) -> DokuStatus {
-    set(&LAST_ERROR, Some(c_text(error.message())));
-    set(&LAST_RESPONSE_CODE, error.response_code().map(c_text));
+    set(Details { error: Some(c_text(error.message())), response_code: error.response_code().map(c_text) });
     status_of(error.kind())
 }
 
@@ -71,18 +90,19 @@ pub(crate) fn record_panic(payload: Box<dyn Any + Send>) {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_default();
-    set(&LAST_ERROR, Some(c_text(&format!("internal error (Rust panic caught at the C boundary): {what}"))));
+    set(Details { error: Some(c_text(&format!("internal error (Rust panic caught at the C boundary): {what}"))), response_code: None });
     // A payload's destructor could itself panic: contain that too.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
 }
 
-/// The current message, or a static "" when there is none. Valid until the next `doku_*` call.
+/// The current message, or a static "" when there is none. Valid until the next `doku_*` call
+/// returns.
 pub(crate) fn last_error() -> *const c_char {
-    borrowed(&LAST_ERROR)
+    borrowed(|d| &d.error)
 }
 
 pub(crate) fn last_response_code() -> *const c_char {
-    borrowed(&LAST_RESPONSE_CODE)
+    borrowed(|d| &d.response_code)
 }
 
 /// Static names for statuses, for bindings and logs.

@@ -19,7 +19,7 @@ use std::ptr;
 use self::panic::ffi_panic_boundary;
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::{PrivateKey, PublicKey};
-use crate::merchant::{TokenIssuer, DEFAULT_MAX_SKEW, DEFAULT_TTL};
+use crate::merchant::{JsonHeaders, TokenIssuer, DEFAULT_MAX_SKEW, DEFAULT_TTL};
 use crate::request::headers_json;
 use crate::signature::{minify::minify, symmetric};
 use crate::token::{b2b2c, Client};
@@ -78,8 +78,9 @@ pub extern "C" fn doku_version() -> *const c_char {
 
 /// The message of the last failed doku_* call on this thread, or "" if it succeeded.
 ///
-/// Never NULL. Borrowed: valid until the next doku_* call on the same thread; do not free.
-/// Messages name the cause and never contain keys, passphrases or tokens. Thread-local.
+/// Never NULL. Borrowed: valid until the next doku_* call on the same thread returns, so it may
+/// be passed as an argument to that call; do not free. Messages name the cause and never
+/// contain keys, passphrases or tokens. Thread-local.
 #[no_mangle]
 pub extern "C" fn doku_last_error() -> *const c_char {
     ffi_panic_boundary! {
@@ -90,8 +91,8 @@ pub extern "C" fn doku_last_error() -> *const c_char {
 /// DOKU's responseCode (e.g. "4017300") when the last call on this thread failed with
 /// DOKU_ERR_API; "" otherwise.
 ///
-/// Never NULL. Borrowed: valid until the next doku_* call on the same thread; do not free.
-/// Thread-local.
+/// Never NULL. Borrowed: valid until the next doku_* call on the same thread returns, so it may
+/// be passed as an argument to that call; do not free. Thread-local.
 #[no_mangle]
 pub extern "C" fn doku_last_response_code() -> *const c_char {
     ffi_panic_boundary! {
@@ -435,11 +436,8 @@ pub extern "C" fn doku_issue_token(
         unsafe { *http_status_out = 0 };
         let mut status = 0;
         let result = with_out(response_json_out, "response_json_out", || {
-            let headers: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(arg(headers_json, "headers_json")?) {
-                Ok(serde_json::Value::Object(m)) if m.values().all(|v| v.is_string()) => m,
-                _ => return Err(Error::invalid("headers_json must be a JSON object of header names to string values")),
-            };
-            let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str());
+            let headers = JsonHeaders::parse(arg(headers_json, "headers_json")?)?;
+            let header = |name: &str| headers.get(name);
             let doku_key = PublicKey::cached(arg(doku_public_key, "doku_public_key")?)?;
             let merchant_key = PrivateKey::cached(arg(merchant_private_key, "merchant_private_key")?, None)?;
             let issuer = TokenIssuer {

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
 use super::b2b::replace_success;
-use super::fault::{Fault, FaultSet};
+use super::fault::{Fault, FaultSet, BAD_EXPIRY_TIME};
 use super::http::Request;
 use super::server::{json_response, refusal, Response};
 use super::state::State;
@@ -63,12 +63,18 @@ pub(crate) fn token(
     };
     // DOKU writes these in WIB.
     let wib = Offset::parse("+07:00").unwrap_or(Offset::UTC);
+    let access_expiry = if faults.bad_expiry {
+        applied.push(Fault::BadExpiry.to_string());
+        BAD_EXPIRY_TIME.to_owned()
+    } else {
+        wib.format(later(now, ttl))
+    };
     let fields = [
         ("responseCode", json!(SUCCESS)),
         ("responseMessage", json!("Successful")),
         ("accessToken", json!(access)),
         ("tokenType", json!("Bearer")),
-        ("accessTokenExpiryTime", json!(wib.format(later(now, ttl)))),
+        ("accessTokenExpiryTime", json!(access_expiry)),
         ("refreshToken", json!(refresh.as_str())),
         ("refreshTokenExpiryTime", json!(wib.format(later(now, REFRESH_TTL)))),
         ("additionalInfo", json!({})),

@@ -25,6 +25,8 @@ pub enum Fault {
     ExpiresString,
     /// HTTP 200 carrying `5007300` General Error.
     Error200,
+    /// A B2B2C success whose `accessTokenExpiryTime` is [`BAD_EXPIRY_TIME`].
+    BadExpiry,
     /// Headers announce 1000 body bytes; 10 are sent, then nothing.
     StallBody,
     /// The sandbox clock for this client is shifted by this many seconds.
@@ -49,6 +51,7 @@ impl Fault {
   huge             HTTP 200, chunked, a 4 MiB body (a valid token padded to 4 MiB)
   expires-string   success, but \"expiresIn\":\"900\" (the ttl as a string)
   error200         HTTP 200 with {\"responseCode\":\"5007300\",\"responseMessage\":\"General Error\"}
+  bad-expiry       b2b2c success whose accessTokenExpiryTime is \"2022-10-07T14:18:3é\" (a multi-byte character across byte 19)
   stall-body       headers with Content-Length: 1000, 10 body bytes, then silence (up to 60 s)
   clock:+S|-S      this client sees a server clock shifted by S seconds (skew check, Date, X-TIMESTAMP)
   ttl:S            tokens for this client live S seconds (expiresIn = S)
@@ -102,13 +105,14 @@ impl FromStr for Fault {
             ("error200", None) => Fault::Error200,
             ("stall-body", None) => Fault::StallBody,
             ("overlong", None) => Fault::Overlong,
+            ("bad-expiry", None) => Fault::BadExpiry,
             (_, Some(_)) if KNOWN.contains(&name) => {
                 return Err(Error::invalid(format!("fault \"{name}\" takes no argument")))
             }
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown fault mode \"{}\"; expected one of: delay:MS, reset, http500, badjson, notoken, huge, \
-                     expires-string, error200, stall-body, clock:+S, clock:-S, ttl:S, down-after:N, overlong",
+                     expires-string, error200, stall-body, bad-expiry, clock:+S, clock:-S, ttl:S, down-after:N, overlong",
                     text.escape_default()
                 )))
             }
@@ -117,7 +121,11 @@ impl FromStr for Fault {
     }
 }
 
-const KNOWN: [&str; 9] = ["reset", "http500", "badjson", "notoken", "huge", "expires-string", "error200", "stall-body", "overlong"];
+const KNOWN: [&str; 10] = ["reset", "http500", "badjson", "notoken", "huge", "expires-string", "error200", "stall-body", "bad-expiry", "overlong"];
+
+/// What `bad-expiry` writes: the shape of an ISO-8601 time with a multi-byte character across
+/// byte 19, where the zone starts; a parser that slices by byte index there panics.
+pub const BAD_EXPIRY_TIME: &str = "2022-10-07T14:18:3é";
 
 fn example(name: &str) -> &'static str {
     match name {
@@ -149,6 +157,7 @@ impl fmt::Display for Fault {
             Fault::ExpiresString => f.write_str("expires-string"),
             Fault::Error200 => f.write_str("error200"),
             Fault::StallBody => f.write_str("stall-body"),
+            Fault::BadExpiry => f.write_str("bad-expiry"),
             Fault::Clock(s) => write!(f, "clock:{s:+}"),
             Fault::Ttl(s) => write!(f, "ttl:{s}"),
             Fault::DownAfter(n) => write!(f, "down-after:{n}"),
@@ -168,6 +177,7 @@ pub(crate) struct FaultSet {
     pub down_after: Option<u64>,
     pub overlong: bool,
     pub replace: Option<Fault>,
+    pub bad_expiry: bool,
 }
 
 impl FaultSet {
@@ -179,6 +189,7 @@ impl FaultSet {
             Fault::Ttl(s) => self.ttl = Some(s),
             Fault::DownAfter(n) => self.down_after = Some(n),
             Fault::Overlong => self.overlong = true,
+            Fault::BadExpiry => self.bad_expiry = true,
             f if f.replaces_response() => {
                 self.replace.get_or_insert(f);
             }
@@ -203,6 +214,7 @@ mod tests {
             ("expires-string", Fault::ExpiresString),
             ("error200", Fault::Error200),
             ("stall-body", Fault::StallBody),
+            ("bad-expiry", Fault::BadExpiry),
             ("clock:+600", Fault::Clock(600)),
             ("clock:-600", Fault::Clock(-600)),
             ("ttl:2", Fault::Ttl(2)),
@@ -232,6 +244,7 @@ mod tests {
         assert!(err("clock:++5").contains("signed number"));
         assert!(err("clock:99999999999999999999").contains("signed number"));
         assert!(err("reset:1").contains("takes no argument"));
+        assert!(err("bad-expiry:1").contains("takes no argument"));
         assert!(err("explode").contains("unknown fault mode \"explode\""));
         assert!(err("").contains("unknown fault mode"));
         assert!(err("RESET").contains("unknown fault mode"));
@@ -240,13 +253,14 @@ mod tests {
     #[test]
     fn sets_combine() {
         let mut set = FaultSet::default();
-        for f in [Fault::Delay(100), Fault::Http500, Fault::Delay(50), Fault::BadJson, Fault::Clock(5), Fault::Clock(-7), Fault::Ttl(2), Fault::DownAfter(4), Fault::Overlong] {
+        for f in [Fault::Delay(100), Fault::Http500, Fault::Delay(50), Fault::BadJson, Fault::Clock(5), Fault::Clock(-7), Fault::Ttl(2), Fault::DownAfter(4), Fault::Overlong, Fault::BadExpiry] {
             set.add(f);
         }
         assert_eq!(
             set,
-            FaultSet { delay_ms: 150, reset: false, clock: -7, ttl: Some(2), down_after: Some(4), overlong: true, replace: Some(Fault::Http500) }
+            FaultSet { delay_ms: 150, reset: false, clock: -7, ttl: Some(2), down_after: Some(4), overlong: true, replace: Some(Fault::Http500), bad_expiry: true }
         );
-        assert!(Fault::HELP.lines().count() >= 13);
+        assert!(Fault::HELP.lines().count() >= 14);
+        assert!(crate::timestamp::parse(BAD_EXPIRY_TIME).is_none() && !BAD_EXPIRY_TIME.is_char_boundary(19));
     }
 }

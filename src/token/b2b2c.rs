@@ -110,5 +110,11 @@ mod tests {
         assert!(e.message().contains("no refreshToken"), "{e}");
         let e = parse_response(200, ok.replace("2026-11-28T10:00:00+07:00", "tomorrow").as_bytes()).unwrap_err();
         assert!(e.message().contains("accessTokenExpiryTime"), "{e}");
+        // A multi-byte character across byte 19: a protocol error, not a panic.
+        for (field, time) in [("accessTokenExpiryTime", "2026-11-28T10:00:00+07:00"), ("refreshTokenExpiryTime", "2026-12-28T10:00:00+07:00")] {
+            let e = parse_response(200, ok.replace(time, "2022-10-07T14:18:3é").as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Protocol);
+            assert_eq!(e.message(), format!("DOKU answered HTTP 200 with 2007400 but no ISO-8601 {field}"));
+        }
     }
 }

@@ -29,6 +29,73 @@ static char *repeat(char c, size_t n) {
 
 static const char BAD_UTF8[] = {'a', (char)0xC3, (char)0x28, 'b', 0};
 
+/* doku_last_error() and doku_last_response_code() passed straight into the next call, in every
+ * position: the call must see that text, and valgrind no read of freed memory. */
+static void test_last_error_as_argument(const char *key, const char *pub) {
+    char *want = NULL, *got = NULL, *out = (char *)1;
+    CHECK(doku_sign("", "t", key, &out) == DOKU_ERR_INVALID_ARGUMENT);
+    char *msg = strdup(doku_last_error()); /* "client_id is empty" */
+    CHECK(strcmp(msg, "client_id is empty") == 0);
+#define FAIL_AGAIN() CHECK(doku_sign("", "t", key, &out) == DOKU_ERR_INVALID_ARGUMENT)
+
+    /* As client_id, then as timestamp, of doku_sign and doku_verify. */
+    CHECK(doku_sign(msg, "ts", key, &want) == DOKU_OK);
+    FAIL_AGAIN();
+    CHECK(doku_sign(doku_last_error(), "ts", key, &got) == DOKU_OK && strcmp(got, want) == 0);
+    FAIL_AGAIN();
+    CHECK(doku_verify(doku_last_error(), "ts", want, pub) == DOKU_OK);
+    doku_free(want), doku_free(got);
+    CHECK(doku_sign("id", msg, key, &want) == DOKU_OK);
+    FAIL_AGAIN();
+    CHECK(doku_sign("id", doku_last_error(), key, &got) == DOKU_OK && strcmp(got, want) == 0);
+    FAIL_AGAIN();
+    CHECK(doku_verify("id", doku_last_error(), want, pub) == DOKU_OK);
+    doku_free(want), doku_free(got);
+
+    /* As the secret and the timestamp of a symmetric signature. */
+    const char *p = "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va";
+    CHECK(doku_sign_request(msg, "POST", p, "tok", "{}", msg, &want) == DOKU_OK);
+    FAIL_AGAIN();
+    CHECK(doku_sign_request(doku_last_error(), "POST", p, "tok", "{}", doku_last_error(), &got) == DOKU_OK && strcmp(got, want) == 0);
+    FAIL_AGAIN();
+    CHECK(doku_verify_request(doku_last_error(), "POST", p, "tok", "{}", doku_last_error(), want) == DOKU_OK);
+    doku_free(want), doku_free(got);
+
+    /* As text that is read, then refused. */
+    FAIL_AGAIN();
+    CHECK(doku_sign("id", "t", doku_last_error(), &out) == DOKU_ERR_KEY && out == NULL);
+    FAIL_AGAIN();
+    CHECK(doku_minify(doku_last_error(), &out) == DOKU_ERR_INVALID_ARGUMENT && strstr(doku_last_error(), "not valid JSON"));
+    FAIL_AGAIN();
+    DokuClient *client = (DokuClient *)1;
+    CHECK(doku_client_new(doku_last_error(), &client) == DOKU_ERR_INVALID_ARGUMENT && client == NULL);
+    FAIL_AGAIN();
+    int http = -1;
+    CHECK(doku_issue_token(doku_last_error(), "{}", pub, key, "MCH", 0, 0, &http, &out) == DOKU_ERR_INVALID_ARGUMENT && http == 0);
+    FAIL_AGAIN();
+    CHECK(doku_validate_token(doku_last_error(), pub, &out) == DOKU_ERR_INVALID_ARGUMENT && strstr(doku_last_error(), "malformed JWT"));
+
+    /* doku_last_response_code(): DOKU's 4017401, then that code as an argument. */
+    char json[4096];
+    snprintf(json, sizeof json, "{\"client_id\":\"c-ok\",\"private_key_file\":\"%s/pkcs8.pem\",\"base_url\":\"%s\",\"proxy\":\"\"}",
+             env("DOKU_TEST_DIR"), env("DOKU_TEST_URL"));
+    CHECK(doku_client_new(json, &client) == DOKU_OK);
+    CHECK(doku_sign("4017401", "ts", key, &want) == DOKU_OK);
+    CHECK(doku_get_token_b2b2c(client, "invalid-code", &out) == DOKU_ERR_API && strcmp(doku_last_response_code(), "4017401") == 0);
+    CHECK(doku_sign(doku_last_response_code(), "ts", key, &got) == DOKU_OK && strcmp(got, want) == 0);
+    doku_free(want), doku_free(got);
+    /* As an auth code: the sandbox accepts any that does not start with "invalid". */
+    CHECK(doku_get_token_b2b2c(client, "invalid-code", &out) == DOKU_ERR_API);
+    CHECK(doku_get_token_b2b2c(client, doku_last_response_code(), &out) == DOKU_OK);
+    doku_free(out);
+    FAIL_AGAIN();
+    CHECK(doku_get_token_b2b2c(client, doku_last_error(), &out) == DOKU_OK);
+    doku_free(out);
+    doku_client_free(client);
+#undef FAIL_AGAIN
+    free(msg);
+}
+
 int main(void) {
     const size_t BIG = 10 * 1024 * 1024;
     char *big = repeat('A', BIG);
@@ -199,6 +266,8 @@ int main(void) {
     EXPECT(doku_validate_token(BAD_UTF8, pub, &out), DOKU_ERR_INVALID_ARGUMENT, out);
     EXPECT(doku_validate_token(big, pub, &out), DOKU_ERR_INVALID_ARGUMENT, out);
     EXPECT(doku_validate_token("a.b.c", ec, &out), DOKU_ERR_KEY, out);
+
+    test_last_error_as_argument(key, pub);
 
     /* Free functions and static strings. */
     doku_free(NULL);

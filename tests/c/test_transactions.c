@@ -161,6 +161,13 @@ static void test_merchant_side(void) {
     CHECK(doku_issue_token("{}", body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) == DOKU_OK);
     CHECK(http == 400 && contains(answer, "Invalid Mandatory Field X-CLIENT-KEY"));
     doku_free(answer);
+    /* An X-TIMESTAMP with a multi-byte character (U+00E9) across byte 19: DOKU's format refusal,
+     * not DOKU_ERR_PANIC. */
+    snprintf(headers, sizeof headers, "{\"X-CLIENT-KEY\":\"MCH-MERCHANT\",\"X-TIMESTAMP\":\"2022-10-07T14:18:3\xc3\xa9\",\"X-SIGNATURE\":\"%s\"}", sig);
+    CHECK(doku_issue_token(headers, body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) == DOKU_OK);
+    CHECK(http == 400 && contains(answer, "{\"responseCode\":\"4007301\",\"responseMessage\":\"Invalid Field Format X-TIMESTAMP\"}"));
+    CHECK(doku_last_error()[0] == '\0');
+    doku_free(answer);
     answer = (char *)1;
     CHECK(doku_issue_token("[1]", body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) == DOKU_ERR_INVALID_ARGUMENT);
     CHECK(http == 0 && answer == NULL);
@@ -184,6 +191,13 @@ static void test_b2b2c(const char *url) {
     CHECK(strcmp(doku_last_response_code(), "4017401") == 0);
     CHECK(doku_refresh_token_b2b2c(c, "never-issued", &json) == DOKU_ERR_API);
     CHECK(doku_get_token_b2b2c(c, "", &json) == DOKU_ERR_INVALID_ARGUMENT);
+    doku_client_free(c);
+
+    /* The sandbox's bad-expiry fault: an accessTokenExpiryTime with U+00E9 across byte 19. */
+    c = va_client(url, "c-badexpiry", 0);
+    json = (char *)1;
+    CHECK(doku_get_token_b2b2c(c, "auth-code-123", &json) == DOKU_ERR_PROTOCOL && json == NULL);
+    CHECK(contains(doku_last_error(), "but no ISO-8601 accessTokenExpiryTime"));
     doku_client_free(c);
 }
 
