@@ -9,7 +9,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 RELEASE := target/release
 VENV := .venv
-APT_PACKAGES := php-cli php-fpm phpunit valgrind
+APT_PACKAGES := php-cli php-fpm php-curl phpunit valgrind
 export CARGO_TERM_COLOR := never
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
@@ -21,10 +21,11 @@ FUZZ_SECONDS ?= 20
 
 all: build
 
-# apt: php-cli, php-fpm, phpunit, valgrind (only when something is missing); a venv with pytest.
+# apt: php-cli, php-fpm, php-curl (the official SDK's transport, in make bench), phpunit, valgrind
+# (only when something is missing); a venv with pytest.
 deps:
 	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null \
-			|| ! ls /usr/sbin/php-fpm* >/dev/null 2>&1; then
+			|| ! ls /usr/sbin/php-fpm* >/dev/null 2>&1 || ! php -m 2>/dev/null | grep -x curl >/dev/null; then
 		apt-get update -q
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 	fi

@@ -18,16 +18,23 @@ for prog in bench_doku dlopen; do
     cc -O2 -std=gnu11 -Wall -Wextra -Werror -pthread -Iinclude "tests/bench/$prog.c" \
         -L"$release" -Wl,-rpath,"$PWD/$release" -ldoku -ldl -o "$work/$prog"
 done
-# The official Python SDK's way of signing needs `cryptography`.
-"$venv/bin/python" -c 'import cryptography' 2>/dev/null || "$venv/bin/pip" install -q cryptography
+# The official Python SDK's way of signing needs `cryptography`, its way of sending `requests`.
+"$venv/bin/python" -c 'import cryptography, requests' 2>/dev/null || "$venv/bin/pip" install -q cryptography requests
 
 load_clients=()
 for i in $(seq 0 7); do load_clients+=(--client "load-$i=$work/public.pem"); done
-"$release/doku-sandbox" --listen 127.0.0.1:0 --quiet --client bench="$work/public.pem" "${load_clients[@]}" >"$work/sandbox.out" &
+# `latency` gets 4 s tokens from a token endpoint that takes 100 ms: a refresh every 2 s.
+"$release/doku-sandbox" --listen 127.0.0.1:0 --quiet --client bench="$work/public.pem" "${load_clients[@]}" \
+    --client latency="$work/public.pem" --fault latency=ttl:4 --fault latency=delay:100 >"$work/sandbox.out" &
 sandbox=$!
-trap 'kill $sandbox 2>/dev/null || true' EXIT
-for _ in $(seq 100); do grep -q '^listening on ' "$work/sandbox.out" && break; sleep 0.1; done
+# Signed create-VA calls over TLS for the transport comparison.
+"$release/doku-sandbox" --listen 127.0.0.1:0 --quiet --tls-dir "$work/tls" --client transport="$work/public.pem" \
+    --secret transport=bench-secret >"$work/tls-sandbox.out" &
+tls_sandbox=$!
+trap 'kill $sandbox $tls_sandbox 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q '^listening on ' "$work/sandbox.out" && grep -q '^listening on ' "$work/tls-sandbox.out" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$work/sandbox.out" | head -1)
+tls_url=$(sed -n 's/^listening on //p' "$work/tls-sandbox.out" | head -1)
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
@@ -50,11 +57,20 @@ t2=$("$work/bench_doku" token "$url" bench "$work/key.pem" "$secs" 2)
 # RS256 JWT signature in the sandbox (which shares the cores): two RSA signatures per request.
 r1=$("$work/bench_doku" refresh "$url" load "$work/key.pem" 1 2000)
 r8=$("$work/bench_doku" refresh "$url" load "$work/key.pem" 8 2000)
+# Latency across refreshes: 8 threads, a call every 200 µs each, for 10 s.
+read -r lat_refreshes lat_slow lat_other lat_worst < <("$work/bench_doku" latency "$url" latency "$work/key.pem" 10 8)
 s_now=$("$work/bench_doku" sign "$work/key.pem" "$secs")
 
 # Bindings: per-call overhead on the cached token path, and signing against the official SDKs.
 "$venv/bin/python" tests/bench/bench_python.py "$work/key.pem" "$url" "$secs" >"$work/python.out"
 php -d ffi.enable=1 tests/bench/bench_php.php "$work/key.pem" "$url" "$secs" >"$work/php.out"
+# Transport: reused client, new client per call, the official SDKs' new connection per call.
+transport_args=("$tls_url" "$work/tls/ca.pem" "$work/key.pem" transport bench-secret "$secs")
+"$venv/bin/python" tests/bench/transport_python.py "${transport_args[@]}" >>"$work/python.out"
+php -d ffi.enable=1 tests/bench/transport_php.php "${transport_args[@]}" >>"$work/php.out"
+int() { printf '%.0f' "$1"; }
+py() { value "python_$1" "$work/python.out"; }
+ph() { value "php_$1" "$work/php.out"; }
 c_ns=$(awk -v r="$t1" 'BEGIN {printf "%.0f", 1e9 / r}')
 py_ns=$(awk -v r="$(value python_get_token_per_s "$work/python.out")" 'BEGIN {printf "%.0f", 1e9 / r}')
 php_ns=$(awk -v r="$(value php_get_token_per_s "$work/php.out")" 'BEGIN {printf "%.0f", 1e9 / r}')
@@ -91,9 +107,25 @@ table=$(cat <<TABLE
 | Python: \`doku_snap.sign\` / \`load_pem_private_key\` + \`sign\` per call (official SDK) | $(ratio "$(value python_sign_per_s "$work/python.out")" "$(value python_official_sign_per_s "$work/python.out")") | ≥ 30 |
 | \`libdoku.so\` stripped, release build | $size_mib MiB ($size bytes; sandbox symbols: $sandbox_deps) | ≤ 1.5 MiB |
 | \`dlopen\` to first signature returned, fresh process (median of 5) | $(cat "$work/dlopen.us") µs | |
+| \`doku_get_token\` across $lat_refreshes refreshes (100 ms each), 8 threads calling every 200 µs for 10 s: calls over 5 ms | $lat_slow (one per refresh: the refreshing caller) | 1 per refresh |
+| the same: worst call once each refresh's slowest is set aside / worst call | $lat_other µs / $lat_worst µs | the cached path's |
+TABLE
+)
+
+transport=$(cat <<TABLE
+| signed create-VA calls over TLS, 1 thread, calls/s | Python | PHP |
+|---|---|---|
+| one client, reused (keep-alive) | $(int "$(py reused_per_s)") | $(int "$(ph reused_per_s)") |
+| a new client per call (PHP-FPM, per-request handlers) | $(int "$(py new_client_per_s)") | $(int "$(ph new_client_per_s)") |
+| the official SDKs' way: a new connection per call (\`requests.post\`, a new curl handle) | $(int "$(py sdk_way_per_s)") | $(int "$(ph sdk_way_per_s)") |
+| reused / new client per call (goal ≤ 1.5) | $(ratio "$(py reused_per_s)" "$(py new_client_per_s)") | $(ratio "$(ph reused_per_s)" "$(ph new_client_per_s)") |
+| new client per call / SDK's way (goal ≥ 20, see below) | $(ratio "$(py new_client_per_s)" "$(py sdk_way_per_s)") | $(ratio "$(ph new_client_per_s)" "$(ph sdk_way_per_s)") |
+| a new client's first call, agent warm: median / 99th percentile, µs (200 calls) | $(int "$(py new_client_first_call_median_us)") / $(int "$(py new_client_first_call_p99_us)") | $(int "$(ph new_client_first_call_median_us)") / $(int "$(ph new_client_first_call_p99_us)") |
 TABLE
 )
 echo "$table"
+echo
+echo "$transport"
 echo
 cat "$work/criterion.md"
 
@@ -110,6 +142,13 @@ soak=$(sed -n '/^## Soak/,$p' BENCHMARKS.md 2>/dev/null || true)
     echo "- command: \`make bench\` (BENCH_ROUNDS=$rounds, BENCH_SECONDS=$secs)"
     echo
     echo "$table"
+    echo
+    echo "## Transport: a new client per call (\`tests/bench/transport_python.py\`, \`transport_php.php\`)"
+    echo
+    echo "$transport"
+    echo
+    echo "Against the TLS sandbox on loopback, where a new TLS connection costs about 2 ms. Over a real network"
+    echo "each new connection also costs its round trips, so the gap to the SDKs' way widens with the distance to DOKU."
     echo
     echo "## Core microbenchmarks (criterion, \`cargo bench --bench core\`)"
     echo

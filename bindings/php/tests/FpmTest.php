@@ -10,8 +10,10 @@ use DokuSnap\Tests\Support\Sandbox;
 use PHPUnit\Framework\TestCase;
 
 /**
- * A real php-fpm pool serving 1,000 requests through FastCGI, each with a new Client. Skipped
- * without php-fpm, unless DOKU_REQUIRE_PHP_FPM=1 (as in `make test`).
+ * A real php-fpm pool serving 1,000 requests through FastCGI, each with a new Client that makes a
+ * signed call over TLS. One token and one TLS connection serve them all: what a worker shares
+ * across requests is the library's process-wide token cache and HTTP agent. Skipped without
+ * php-fpm, unless DOKU_REQUIRE_PHP_FPM=1 (as in `make test`).
  */
 final class FpmTest extends TestCase
 {
@@ -47,9 +49,13 @@ final class FpmTest extends TestCase
         if ($setup === 'fpm-root' && !$root) {
             $this->markTestSkipped('needs root');
         }
-        $sandbox = Sandbox::shared();
+        // Its own TLS sandbox, so that its connection count is this pool's alone.
+        $sandbox = new Sandbox([$setup], tls: true, secrets: [$setup => 'SK-fpm']);
         $fastcgi = new FastCgi($this->startFpm($setup, $root));
         $package = "{$this->dir}/package";
+        // The workers may run as nobody: they read the CA from the staged directory.
+        copy($sandbox->caFile, "{$this->dir}/ca.pem");
+        chmod("{$this->dir}/ca.pem", 0644);
         $params = [
             'GATEWAY_INTERFACE' => 'CGI/1.1',
             'REQUEST_METHOD' => 'GET',
@@ -57,6 +63,7 @@ final class FpmTest extends TestCase
             'DOKU_CLIENT_ID' => $setup,
             'DOKU_PRIVATE_KEY' => Keys::text('pkcs8.pem'),
             'DOKU_BASE_URL' => $sandbox->url,
+            'DOKU_CA_FILE' => "{$this->dir}/ca.pem",
         ];
         $tokens = [];
         for ($i = 0; $i < self::REQUESTS; $i++) {
@@ -65,10 +72,13 @@ final class FpmTest extends TestCase
             $this->assertSame($preloaded, $answer['preloaded']);
             $this->assertSame('{"a":[1,"b c"]}', $answer['minified']);
             $this->assertTrue($answer['signed']);
+            $this->assertSame('2002700', $answer['created'], "request {$i}");
             $this->assertSame($root ? 'nobody' : posix_getpwuid(posix_geteuid())['name'], $answer['user']);
             $tokens[$answer['token']] = true;
         }
         $this->assertCount(1, $tokens);
+        // pm.max_children = 1: one worker, so one TLS connection for the token and 1,000 calls.
+        $this->assertSame(1, $sandbox->connections());
         $this->assertSame(1, $sandbox->tokenRequests($setup));
         $this->assertDoesNotMatchRegularExpression('/WARNING|ERROR|Fatal|Deprecated/i', $this->logs());
     }

@@ -70,7 +70,7 @@ final class Sandbox
     public static function shared(): self
     {
         return self::$shared ??= new self(
-            ['ok', 'lifecycle', 'invalidate', 'info', 'fpm-root', 'fpm-user', 'fpm-cdef', ...self::WITH_SECRET],
+            ['ok', 'lifecycle', 'invalidate', 'info', ...self::WITH_SECRET],
             self::FAULTS,
             secrets: array_fill_keys(self::WITH_SECRET, self::SECRET),
         );
@@ -99,6 +99,14 @@ final class Sandbox
         $context = stream_context_create(['ssl' => ['cafile' => $this->caFile]]);
         $stats = json_decode((string) file_get_contents("{$this->url}/sandbox/v1/stats", false, $context), true);
         return $stats['tokenRequests'][$clientId] ?? 0;
+    }
+
+    /** Connections the sandbox has accepted, not counting the one this question itself opens. */
+    public function connections(): int
+    {
+        $context = stream_context_create(['ssl' => ['cafile' => $this->caFile]]);
+        $stats = json_decode((string) file_get_contents("{$this->url}/sandbox/v1/stats", false, $context), true);
+        return $stats['connections'] - 1;
     }
 
     /** Revokes $clientId's tokens, as DOKU does with a token it no longer honours; returns how many. */

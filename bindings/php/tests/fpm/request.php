@@ -1,7 +1,7 @@
 <?php
 
-// One PHP-FPM request as a merchant's page would make it: a Client of its own, one token, and
-// a signed request's headers.
+// One PHP-FPM request as a merchant's page would make it: a Client of its own, one token, a
+// signed request's headers, and a signed create-VA call.
 
 declare(strict_types=1);
 
@@ -11,11 +11,21 @@ $client = new DokuSnap\Client([
     'client_id' => $_SERVER['DOKU_CLIENT_ID'],
     'private_key' => $_SERVER['DOKU_PRIVATE_KEY'],
     'base_url' => $_SERVER['DOKU_BASE_URL'],
+    'ca_file' => $_SERVER['DOKU_CA_FILE'],
     'proxy' => '',
     'client_secret' => 'SK-fpm',
     'channel_id' => 'H2H',
 ]);
+$va = $client->request('POST', '/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va', [
+    'partnerServiceId' => '  888994',
+    'customerNo' => '1',
+    'virtualAccountNo' => '  8889941',
+    'virtualAccountName' => 'FPM',
+    'trxId' => 'FPM-' . getmypid() . '-' . hrtime(true),
+    'totalAmount' => ['value' => '10000.00', 'currency' => 'IDR'],
+]);
 echo json_encode([
+    'created' => $va->responseCode,
     'token' => $client->getToken(),
     'minified' => DokuSnap\Snap::minify('{ "a" : [ 1, "b c" ] }'),
     'signed' => $client->requestHeaders('POST', '/p', '{}')['X-SIGNATURE'] !== '',
