@@ -58,10 +58,25 @@ pub enum DokuStatus {
     DOKU_ERR_PANIC = 99,
 }
 
-/// A DOKU client: credentials, an HTTP connection pool and a handle on the process-wide token
-/// cache. Opaque; create with doku_client_new(), release with doku_client_free().
+/// A DOKU client: credentials, and handles on the process-wide token cache and HTTP agent.
+/// Opaque; create with doku_client_new(), release with doku_client_free().
 ///
 /// Thread safety: one DokuClient may be used from any number of threads at once.
+///
+/// Shared process-wide, so that a client per web request (PHP-FPM) costs no extra token request
+/// or TLS handshake: parsed keys; tokens, per base URL, client id and key; HTTP agents (the TLS
+/// context with its loaded trust store, and kept-alive connections), per transport settings
+/// (origin, proxy, ca_file contents, timeouts). Freeing a client releases none of them.
+///
+/// fork(): the library and clients made before fork() keep working in the child. The child
+/// keeps the tokens and parsed keys it inherited, but never uses an inherited connection or TLS
+/// session, nor waits for a token request the parent had in flight: it opens its own (inherited
+/// sockets stay open, unused, until the child exits). fork() waits the few microseconds it takes
+/// for the library's registry locks to be free, so a child never starts with one held. If
+/// another thread is inside a doku_* call at the moment of fork(), the child still never touches
+/// that call's connection or refresh, but any lock the C library or OpenSSL held at that instant
+/// follows their own fork rules: for full safety, fork while no other thread is in a doku_*
+/// call, as pre-forking servers (PHP-FPM, gunicorn --preload) do.
 pub struct DokuClient {
     client: Client,
 }
@@ -158,10 +173,14 @@ pub extern "C" fn doku_sign(
 /// Config keys: "client_id" (required); "private_key" (key text) or "private_key_file" (path);
 /// "private_key_passphrase" (for encrypted keys); "environment" ("sandbox" default, or
 /// "production"); "base_url" (overrides environment; http:// only for loopback hosts);
-/// "timeout_ms" (whole request, default 30000); "connect_timeout_ms" (default 10000);
-/// "ca_file" (extra trusted CAs, PEM, added to the system store); "refresh_margin_s" (default
-/// 60); "timestamp_offset" ("Z" default, or e.g. "+07:00"); "proxy" ("http://host:port"; ""
-/// disables proxies; absent: HTTPS_PROXY/ALL_PROXY/NO_PROXY from the environment, as curl).
+/// "timeout_ms" (the whole request, DNS to last body byte, however slowly the server sends;
+/// default 30000); "connect_timeout_ms" (DNS, TCP connect and TLS handshake together; default
+/// 10000); "ca_file" (extra trusted CAs, PEM, added to the system store); "refresh_margin_s"
+/// (default 60); "timestamp_offset" ("Z" default, or e.g. "+07:00"); "proxy"
+/// ("http://[user:password@]host:port"; "" disables proxies; absent: HTTPS_PROXY/ALL_PROXY/
+/// NO_PROXY from the environment, as curl, except that loopback hosts never take a proxy from
+/// the environment); "client_secret", "channel_id" (for signed transaction requests);
+/// "partner_id" (X-PARTNER-ID, default client_id).
 ///
 /// Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for bad JSON, an unknown key, a
 /// wrong type or value (the message names the key); DOKU_ERR_KEY for key problems (unreadable
@@ -169,7 +188,8 @@ pub extern "C" fn doku_sign(
 ///
 /// *client_out is owned by the caller: release it with doku_client_free(). Thread-safe; the
 /// client may then be shared between threads. Clients with the same base URL, client id and
-/// key share one process-wide token cache, even after earlier ones were freed.
+/// key share one process-wide token cache entry, and clients with the same transport settings
+/// one HTTP agent, even after earlier ones were freed (see DokuClient).
 #[no_mangle]
 pub extern "C" fn doku_client_new(config_json: *const c_char, client_out: *mut *mut DokuClient) -> DokuStatus {
     ffi_panic_boundary! {
@@ -182,14 +202,23 @@ pub extern "C" fn doku_client_new(config_json: *const c_char, client_out: *mut *
 
 /// Writes a valid B2B access token (without "Bearer ") to *access_token_out: the cached one,
 /// or a new one fetched from POST /authorization/v1/access-token/b2b when none is cached or it
-/// is within min(refresh_margin_s, lifetime/2) of expiry.
+/// is within min(refresh_margin_s, lifetime/2) of expiry. Lifetimes count on both the monotonic
+/// and the wall clock, so a token does not outlive a suspend of the machine.
+///
+/// A token due for refresh but still valid (until min(5 s, lifetime/4) before it expires) is
+/// served while one caller refreshes it; only that caller waits. If the refresh fails, the
+/// valid token is still served, doku_token_info() reports the failure ("refreshError"), and
+/// the next attempt waits for a backoff (1 s, doubling up to 30 s). Past that point, the
+/// refresh's error is returned.
 ///
 /// Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_API (DOKU refused: see doku_last_response_code());
 /// DOKU_ERR_NETWORK, DOKU_ERR_TIMEOUT, DOKU_ERR_TLS, DOKU_ERR_PROTOCOL for transport problems.
 ///
-/// *access_token_out is owned by the caller: release it with doku_free(). Thread-safe and
-/// single-flight: any number of threads calling at once on a cold or stale cache cause one
-/// HTTP request, and all of them get its result, error included. The cached path takes no lock.
+/// *access_token_out is owned by the caller: release it with doku_free(). Thread-safe. Without
+/// a valid token, refreshes are single-flight: threads calling at once cause one HTTP request
+/// and wait for it, each at most its own timeout_ms; they take its error only if it travelled
+/// as theirs would (same base URL, proxy, ca_file and timeouts), and otherwise fetch for
+/// themselves. The cached path takes no lock.
 #[no_mangle]
 pub extern "C" fn doku_get_token(client: *mut DokuClient, access_token_out: *mut *mut c_char) -> DokuStatus {
     ffi_panic_boundary! {
@@ -239,7 +268,8 @@ pub extern "C" fn doku_client_invalidate_token(client: *mut DokuClient) -> DokuS
 }
 
 /// Releases a client. NULL is a no-op. The client must not be in use by another thread, nor
-/// used afterwards. The process-wide token cache keeps its token for later clients.
+/// used afterwards. The process-wide token cache and HTTP agent keep their token and
+/// connections for later clients.
 #[no_mangle]
 pub extern "C" fn doku_client_free(client: *mut DokuClient) {
     ffi_panic_boundary! {
