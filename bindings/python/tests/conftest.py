@@ -107,11 +107,19 @@ class Sandbox:
         self.url = lines[0].split(" ", 2)[2].strip()
         self.ca_file = lines[1].split(": ", 1)[1].strip() if len(lines) > 1 else None
 
-    def stats(self) -> Dict[str, int]:
+    def _stats(self) -> Dict:
         import ssl
         ctx = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
-        with urllib.request.urlopen(self.url + "/sandbox/v1/stats", timeout=10, context=ctx) as r:
-            return json.load(r)["tokenRequests"]
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
+        with opener.open(self.url + "/sandbox/v1/stats", timeout=10) as r:
+            return json.load(r)
+
+    def stats(self) -> Dict[str, int]:
+        return self._stats()["tokenRequests"]
+
+    def connections(self) -> int:
+        """Connections the sandbox accepted, not counting the one this question opens."""
+        return self._stats()["connections"] - 1
 
     def requests(self, client_id: str) -> int:
         return self.stats().get(client_id, 0)
@@ -174,6 +182,16 @@ def tls_sandbox(keys: Keys, tmp_path_factory: pytest.TempPathFactory):
     d = tmp_path_factory.mktemp("tls-sandbox")
     sb = Sandbox(_binary(), d, ["--quiet", "--tls-dir", str(d / "tls"),
                                 "--client", f"py-tls={keys.public}", "--client", f"py-demo={keys.public}"])
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def transport_sandbox(keys: Keys, tmp_path: Path):
+    """A TLS sandbox of the test's own, whose connection count is the test's alone; client
+    py-transport with secret SK-py-transport."""
+    sb = Sandbox(_binary(), tmp_path, ["--quiet", "--tls-dir", str(tmp_path / "tls"),
+                                       "--client", f"py-transport={keys.public}", "--secret", "py-transport=SK-py-transport"])
     yield sb
     sb.stop()
 
