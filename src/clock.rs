@@ -58,6 +58,17 @@ impl Add<Duration> for Stamp {
     }
 }
 
+/// Std's monotonic clock, from the first call: used only if the system clock call fails.
+pub(crate) fn monotonic_fallback() -> Duration {
+    static START: once_cell::sync::Lazy<std::time::Instant> = once_cell::sync::Lazy::new(std::time::Instant::now);
+    START.elapsed()
+}
+
+/// Std's wall clock: used only if the system clock call fails.
+pub(crate) fn wall_fallback() -> Duration {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

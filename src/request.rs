@@ -100,7 +100,10 @@ impl Client {
                 .ok()
                 .and_then(|v| v.get("responseCode").and_then(Value::as_str).map(|c| crate::token::sanitize(c, 16)));
             if !retried && is_invalid_token(response.status, response_code.as_deref()) {
-                self.invalidate_token();
+                // Only the token this request used: another thread may already have replaced it.
+                if let Some((_, bearer)) = headers.iter().find(|(name, _)| *name == "Authorization") {
+                    self.invalidate_token_if(crate::token::strip_bearer(bearer));
+                }
                 retried = true;
                 continue;
             }

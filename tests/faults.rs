@@ -171,3 +171,42 @@ fn a_framing_lie_never_answers_the_next_request() {
         assert_eq!(sandbox.accepted_connections(), 3, "{}: each lying connection was closed, none reused", sandbox.url());
     }
 }
+
+/// Regression (review): ureq's CONNECT connector read the proxy's answer with a timeout taken
+/// once, so a proxy trickling its answer a byte every 600 ms held a request with `timeout_ms`
+/// 2000 for 33 s. The tunnel is part of connecting: it ends within `connect_timeout_ms` + 1 s.
+#[test]
+fn a_dripping_proxy_cannot_stretch_connecting() {
+    let dir = TestDir::new("drip-proxy");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("k.pem"));
+    let pem = std::fs::read_to_string(dir.path("k.pem")).unwrap();
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_url = format!("http://user:s3cret@{}", proxy.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in proxy.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut conn = conn;
+                let mut buf = [0u8; 1024];
+                let _ = conn.read(&mut buf);
+                for byte in b"HTTP/1.1 200 Connection established\r\n\r\n" {
+                    std::thread::sleep(Duration::from_millis(600));
+                    if conn.write_all(&[*byte]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let json = format!(
+        r#"{{"client_id":"c","private_key":{},"base_url":"https://api.doku.example","proxy":"{proxy_url}","timeout_ms":2000,"connect_timeout_ms":1000}}"#,
+        serde_json::to_string(&pem).unwrap()
+    );
+    let start = Instant::now();
+    let e = Client::from_json(&json).unwrap().token_info().unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(e.message().contains("timed out connecting to api.doku.example"), "{e}");
+    assert!(!e.message().contains("s3cret"), "{e}");
+    assert!(took <= Duration::from_millis(2000), "took {took:?}");
+}

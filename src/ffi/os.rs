@@ -31,18 +31,36 @@ fn contain(f: fn()) {
     }
 }
 
-/// The coarse monotonic and wall clocks, as durations since their epochs: about 5 ns for both
-/// (the precise clocks cost 20 ns each), at the resolution of the kernel tick (1–10 ms).
+/// The monotonic and wall clocks, as durations since their epochs. On Linux the coarse ones:
+/// about 5 ns for both (the precise clocks cost 20 ns each), at the resolution of the kernel
+/// tick (1–10 ms).
 #[inline]
 pub(crate) fn coarse_clocks() -> (Duration, Duration) {
-    (read(libc::CLOCK_MONOTONIC_COARSE), read(libc::CLOCK_REALTIME_COARSE))
+    #[cfg(target_os = "linux")]
+    let (monotonic, wall) = (libc::CLOCK_MONOTONIC_COARSE, libc::CLOCK_REALTIME_COARSE);
+    #[cfg(not(target_os = "linux"))]
+    let (monotonic, wall) = (libc::CLOCK_MONOTONIC, libc::CLOCK_REALTIME);
+    (read(monotonic).unwrap_or_else(crate::clock::monotonic_fallback), read(wall).unwrap_or_else(crate::clock::wall_fallback))
 }
 
 #[inline]
-fn read(clock: libc::clockid_t) -> Duration {
+fn read(clock: libc::clockid_t) -> Option<Duration> {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is a valid, writable timespec; both clocks exist on every Linux since 2.6.32,
-    // so the call cannot fail (and a failure would leave ts at zero: "the epoch").
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0))
+    // SAFETY: ts is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    // Both clocks exist on every Linux since 2.6.32; a failure takes std's clocks instead.
+    (rc == 0).then(|| Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0)))
 }
+
+/// The fork handlers go in when the library is loaded, before a host thread can be inside it:
+/// installed lazily, a first call racing a fork() could leave the child's install half done.
+/// (Rust programs linking the rlib also install them on first use: `fork::watch`.)
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static INSTALL_AT_LOAD: extern "C" fn() = {
+    extern "C" fn install() {
+        contain(crate::fork::watch);
+    }
+    install
+};

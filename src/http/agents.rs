@@ -13,9 +13,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
+use ureq::unversioned::transport::{Connector, TcpConnector};
 
 use super::budget::{Budgeted, BudgetedResolver};
+use super::proxy::ProxyTunnel;
 use super::settings::{Settings, TransportKey};
 use super::tls::TlsConnector;
 use super::USER_AGENT;
@@ -93,7 +94,7 @@ fn build(settings: &Settings) -> ureq::Agent {
         .max_idle_age(IDLE_AGE)
         .build();
     let connector = ()
-        .chain(Budgeted(ConnectProxyConnector::default()))
+        .chain(ProxyTunnel)
         .chain(Budgeted(TcpConnector::default()))
         .chain(TlsConnector(settings.trust().clone()));
     ureq::Agent::with_parts(config, connector, BudgetedResolver::default())

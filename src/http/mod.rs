@@ -13,6 +13,7 @@
 
 mod agents;
 mod budget;
+mod proxy;
 mod settings;
 mod tls;
 
@@ -91,25 +92,46 @@ impl Http {
     /// Sends `body` (JSON, possibly empty) with `method` to `base_url + path`, exactly as given:
     /// signed requests hash these very bytes.
     pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Result<Response> {
+        self.send_by(method, path, headers, body, None)
+    }
+
+    /// [`send`](Self::send), ending by `deadline` if that comes before `timeout_ms` does: a
+    /// caller that already waited part of its time has only the rest.
+    pub fn send_by(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str, deadline: Option<Instant>) -> Result<Response> {
+        if !matches!(method, "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") {
+            return Err(Error::invalid(format!(
+                "method {} cannot be sent: expected GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS",
+                crate::token::sanitize(method, 16)
+            )));
+        }
         let url = format!("{}{}", self.settings.base_url(), path);
-        let mut request = ureq::http::Request::builder()
-            .method(method)
-            .uri(&url)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json");
+        let malformed = || Error::invalid("the method, path or a header cannot form an HTTP request");
+        let mut request = ureq::http::Request::builder().method(method).uri(&url).body(body.as_bytes()).map_err(|_| malformed())?;
+        let fields = request.headers_mut();
+        fields.insert(ureq::http::header::CONTENT_TYPE, ureq::http::HeaderValue::from_static("application/json"));
+        fields.insert(ureq::http::header::ACCEPT, ureq::http::HeaderValue::from_static("application/json"));
         for (name, value) in headers {
             check_header_value(name, value)?;
-            request = request.header(*name, *value);
+            let name = ureq::http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| malformed())?;
+            let value = ureq::http::HeaderValue::from_str(value).map_err(|_| malformed())?;
+            // Replaces a default (Content-Type): a header field appears once.
+            fields.insert(name, value);
         }
-        let request = request
-            .body(body.as_bytes())
-            .map_err(|_| Error::invalid("the method, path or a header name cannot form an HTTP request"))?;
         let agent = agents::agent(&self.settings);
         if self.settings.base_url().starts_with("https:") {
             self.settings.trust().context().map_err(|e| self.error(e))?;
         }
         let started = Instant::now();
-        let sent = budget::with_connect_deadline(started + self.settings.connect_timeout(), || {
+        let timeout = deadline.map_or(self.settings.timeout(), |d| d.saturating_duration_since(started)).min(self.settings.timeout());
+        if timeout.is_zero() {
+            return Err(self.timeout_error("before sending to"));
+        }
+        let request = if timeout < self.settings.timeout() {
+            agent.configure_request(request).timeout_global(Some(timeout)).build()
+        } else {
+            request
+        };
+        let sent = budget::with_connect_deadline(started + self.settings.connect_timeout().min(timeout), || {
             // A body-less GET/HEAD/DELETE goes without Content-Length; DELETE with a body (DOKU's
             // delete-va) sends it, as every other method does.
             if body.is_empty() && matches!(method, "GET" | "HEAD" | "DELETE") {
@@ -304,6 +326,40 @@ mod tests {
         let http = Http::new(settings("http://127.0.0.1:9").unwrap());
         let e = http.post_json("/p", &[("X-TIMESTAMP", "1\r\nX-Evil: 1")], "{}").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
+
+    /// Regression (review): ureq 3's request builder appends, so the signed requests' own
+    /// Content-Type went out beside the default one. Each field appears once.
+    #[test]
+    fn each_header_field_is_sent_once() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let seen = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+            String::from_utf8(head).unwrap().to_ascii_lowercase()
+        });
+        let headers = [("Content-Type", "application/json"), ("X-TIMESTAMP", "2026-01-01T00:00:00Z"), ("x-timestamp", "2026-01-01T00:00:01Z")];
+        Http::new(settings(&url).unwrap()).post_json("/p", &headers, "{}").unwrap();
+        let head = seen.join().unwrap();
+        let count = |name: &str| head.lines().filter(|l| l.starts_with(name)).count();
+        assert_eq!((count("content-type:"), count("accept:"), count("x-timestamp:")), (1, 1, 1), "{head}");
+        assert!(head.contains("x-timestamp: 2026-01-01t00:00:01z"), "the last value given wins: {head}");
+    }
+
+    #[test]
+    fn methods_outside_http_are_refused_before_connecting() {
+        let http = Http::new(settings("http://127.0.0.1:9").unwrap());
+        for method in ["PURGE", "CONNECT", "TRACE", "FOO"] {
+            let e = http.send(method, "/p", &[], "").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{method}: {e}");
+            assert!(e.message().contains(&format!("method {method} cannot be sent")), "{e}");
+        }
     }
 
     /// Regression: bytes past an answer's Content-Length were left in the pooled connection and

@@ -42,6 +42,15 @@ pub struct TransportKey {
     pub(super) connect_timeout: Duration,
 }
 
+impl Drop for TransportKey {
+    fn drop(&mut self) {
+        // The proxy URL may hold a password; each copy is wiped as it goes.
+        if let Some(proxy) = self.proxy.as_mut() {
+            zeroize::Zeroize::zeroize(proxy);
+        }
+    }
+}
+
 impl std::fmt::Debug for TransportKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The proxy URL may hold user:password@: only where it points is shown.

@@ -7,14 +7,15 @@
 //! - Every `recv`/`send` under the TLS layer gets the time left until the request's deadline
 //!   (ureq's `TransportAdapter`), so a server that drips its handshake or a record byte by byte
 //!   cannot stretch a request past `timeout_ms`.
-//! - A connection goes back to the pool only if OpenSSL holds no unread plaintext: bytes past
-//!   the end of an answer (a framing lie) would otherwise become the next request's answer.
+//! - A connection goes back to the pool only if no unread byte waits in OpenSSL, in the buffer
+//!   under it, or in the socket: bytes past the end of an answer (a framing lie) would
+//!   otherwise become the next request's answer.
 
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use once_cell::sync::Lazy;
-use openssl::ssl::{HandshakeError, SslConnector, SslMethod, SslStream, SslVersion};
+use openssl::ssl::{HandshakeError, SslConnector, SslMethod, SslOptions, SslStream, SslVersion};
 use openssl::x509::{X509VerifyResult, X509};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport, TransportAdapter,
@@ -48,6 +49,8 @@ impl Trust {
     /// The system store plus the PEM certificates in `pem`; the same content gives the same,
     /// shared, `Trust`. The error completes "config: ca_file \"…\" …".
     pub fn with_extra_cas(pem: &[u8]) -> Result<Arc<Trust>, &'static str> {
+        // Before any registry lock: see crate::fork.
+        crate::fork::watch();
         let digest = openssl::sha::sha256(pem);
         if let Some(found) = registry().iter().find(|t| t.digest == Some(digest)) {
             return Ok(Arc::clone(found));
@@ -77,16 +80,26 @@ impl Trust {
     /// `Http` builds it before a request's clock starts, so loading the trust store never eats
     /// into a request's timeouts.
     pub(super) fn context(&self) -> Result<&SslConnector, ureq::Error> {
-        let built = self.context.get_or_init(|| {
-            let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(|e| openssl_reason(&e))?;
-            builder.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(|e| openssl_reason(&e))?;
-            for cert in &self.extra {
-                // A certificate already in the system store is not an error.
-                let _ = builder.cert_store_mut().add_cert(cert.clone());
-            }
-            Ok(builder.build())
-        });
-        built.as_ref().map_err(|why| TlsFailure::boxed(format!("cannot set up TLS: {why}")))
+        // Built outside the OnceLock, never waiting for another thread's build: a fork() during
+        // that build would leave a child waiting for a thread it does not have. Two threads may
+        // both build; one result is kept.
+        if self.context.get().is_none() {
+            let _ = self.context.set(self.build());
+        }
+        let built = self.context.get().map_or(Err("unavailable"), |b| b.as_ref().map_err(String::as_str));
+        built.map_err(|why| TlsFailure::boxed(format!("cannot set up TLS: {why}")))
+    }
+
+    fn build(&self) -> Result<SslConnector, String> {
+        let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(|e| openssl_reason(&e))?;
+        builder.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(|e| openssl_reason(&e))?;
+        // A server-initiated TLS 1.2 renegotiation has no use here.
+        builder.set_options(SslOptions::NO_RENEGOTIATION);
+        for cert in &self.extra {
+            // A certificate already in the system store is not an error.
+            let _ = builder.cert_store_mut().add_cert(cert.clone());
+        }
+        Ok(builder.build())
     }
 }
 
@@ -231,8 +244,13 @@ impl Transport for TlsTransport {
     }
 
     fn is_open(&mut self) -> bool {
-        // Plaintext OpenSSL has decrypted but nobody asked for is a framing lie too.
-        self.stream.ssl().pending() == 0 && self.stream.get_mut().inner.get_mut().is_open()
+        // Bytes nobody asked for are a framing lie, wherever they wait: decrypted in OpenSSL,
+        // as further records in the buffer of the transport below, or in the socket.
+        if self.stream.ssl().pending() != 0 {
+            return false;
+        }
+        let below = self.stream.get_mut().inner.get_mut();
+        below.buffers().input().is_empty() && below.is_open()
     }
 
     fn is_tls(&self) -> bool {

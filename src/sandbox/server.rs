@@ -75,14 +75,14 @@ fn overloaded(state: &State, tcp: TcpStream) {
 
 enum Stream {
     Plain(TcpStream),
-    Tls(Box<SslStream<TcpStream>>),
+    Tls(Box<SslStream<super::tls::Corked>>),
 }
 
 impl Stream {
     fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref(),
+            Stream::Tls(s) => &s.get_ref().tcp,
         }
     }
 }
@@ -304,8 +304,11 @@ fn write_response(state: &State, out: &mut impl Write, resp: &Response, keep: bo
             if !head_only {
                 bytes.extend_from_slice(body);
             }
-            bytes.extend_from_slice(resp.unasked);
             out.write_all(&bytes)?;
+            if !resp.unasked.is_empty() {
+                // Its own write, so over TLS its own record, in the same TCP send (see Corked).
+                out.write_all(resp.unasked)?;
+            }
             out.flush()?;
             Ok(keep)
         }
@@ -319,7 +322,8 @@ fn write_response(state: &State, out: &mut impl Write, resp: &Response, keep: bo
             let mut chunk = |data: &[u8]| -> io::Result<()> {
                 out.write_all(format!("{:x}\r\n", data.len()).as_bytes())?;
                 out.write_all(data)?;
-                out.write_all(b"\r\n")
+                out.write_all(b"\r\n")?;
+                out.flush()
             };
             chunk(prefix)?;
             let mut left = total.saturating_sub(prefix.len() + suffix.len());

@@ -51,8 +51,35 @@ pub(crate) fn acceptor(dir: &Path) -> io::Result<SslAcceptor> {
     Ok(builder.build())
 }
 
+/// The socket under a TLS connection, with writes held until `flush`: OpenSSL writes each
+/// record on its own, and holding them makes records written together leave in one TCP send
+/// (as a busy server's often do), which the `overlong` fault relies on.
+pub(crate) struct Corked {
+    pub tcp: TcpStream,
+    held: Vec<u8>,
+}
+
+impl io::Read for Corked {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Corked {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.held.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let held = std::mem::take(&mut self.held);
+        self.tcp.write_all(&held)?;
+        self.tcp.flush()
+    }
+}
+
 /// Completes a server handshake before `deadline`, however slowly the client trickles bytes.
-pub(crate) fn handshake(acceptor: &SslAcceptor, tcp: TcpStream, deadline: Instant) -> Result<SslStream<TcpStream>, String> {
+pub(crate) fn handshake(acceptor: &SslAcceptor, tcp: TcpStream, deadline: Instant) -> Result<SslStream<Corked>, String> {
     let left = |d: Instant| {
         let left = d.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -62,12 +89,12 @@ pub(crate) fn handshake(acceptor: &SslAcceptor, tcp: TcpStream, deadline: Instan
         }
     };
     tcp.set_read_timeout(Some(left(deadline)?)).map_err(|e| e.to_string())?;
-    let mut attempt = acceptor.accept(tcp);
+    let mut attempt = acceptor.accept(Corked { tcp, held: Vec::new() });
     loop {
         match attempt {
             Ok(stream) => return Ok(stream),
             Err(HandshakeError::WouldBlock(mid)) => {
-                mid.get_ref().set_read_timeout(Some(left(deadline)?)).map_err(|e| e.to_string())?;
+                mid.get_ref().tcp.set_read_timeout(Some(left(deadline)?)).map_err(|e| e.to_string())?;
                 attempt = mid.handshake();
             }
             Err(HandshakeError::Failure(mid)) => return Err(format!("TLS handshake failed: {}", mid.error())),

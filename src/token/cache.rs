@@ -44,8 +44,8 @@ pub trait Fetcher {
     fn timeout(&self) -> Duration;
     /// Refresh this long before expiry (capped at half the lifetime).
     fn margin(&self) -> Duration;
-    /// One token request.
-    fn fetch(&self) -> Result<Token>;
+    /// One token request, ending by `deadline` at the latest.
+    fn fetch(&self, deadline: Instant) -> Result<Token>;
 }
 
 /// A refresh that failed while the previous token was still valid and served.
@@ -142,7 +142,7 @@ impl TokenSlot {
                     }
                     let Some(flight) = self.start(fetcher) else { return Ok(token) };
                     // A failed refresh is recorded; the valid token still serves.
-                    return Ok(self.fly(&flight, fetcher, now, true).unwrap_or(token));
+                    return Ok(self.fly(&flight, fetcher, clock, deadline, true).unwrap_or(token));
                 }
                 (None, Some(flight)) => match flight.wait(deadline) {
                     Some(Ok(token)) => return Ok(token),
@@ -162,7 +162,8 @@ impl TokenSlot {
                 },
                 (None, None) => {
                     if let Some(flight) = self.start(fetcher) {
-                        return self.fly(&flight, fetcher, now, false);
+                        // After waiting for another route's fetch, only the time left remains.
+                        return self.fly(&flight, fetcher, clock, deadline, false);
                     }
                 }
             }
@@ -195,7 +196,7 @@ impl TokenSlot {
 
     /// Runs the claimed refresh and publishes its outcome. `serving` says a valid token is
     /// still being served, so that a failure is recorded for `token_info` and backed off.
-    fn fly(&self, flight: &Arc<Flight>, fetcher: &dyn Fetcher, now: Stamp, serving: bool) -> Result<Arc<Token>> {
+    fn fly(&self, flight: &Arc<Flight>, fetcher: &dyn Fetcher, clock: &dyn Fn() -> Stamp, deadline: Instant, serving: bool) -> Result<Arc<Token>> {
         /// Publishes an outcome even if the fetch panics, so that waiters are not left waiting.
         struct Land<'a>(&'a TokenSlot, &'a Arc<Flight>, Option<Result<Arc<Token>>>);
         impl Drop for Land<'_> {
@@ -208,11 +209,11 @@ impl TokenSlot {
         }
         let mut land = Land(self, flight, None);
         // Another caller's refresh landed between this caller's look at the token and its claim.
-        if let Some(token) = self.current.load_full().filter(|t| t.is_fresh(fetcher.margin(), now)) {
+        if let Some(token) = self.current.load_full().filter(|t| t.is_fresh(fetcher.margin(), clock())) {
             land.2 = Some(Ok(Arc::clone(&token)));
             return Ok(token);
         }
-        let outcome = fetcher.fetch().map(Arc::new);
+        let outcome = fetcher.fetch(deadline).map(Arc::new);
         match &outcome {
             Ok(token) => {
                 self.current.store(Some(Arc::clone(token)));
@@ -221,7 +222,8 @@ impl TokenSlot {
             Err(error) if serving => {
                 let failures = self.failure.load().as_ref().map_or(0, |f| f.failures).saturating_add(1);
                 let backoff = FIRST_BACKOFF.saturating_mul(1 << (failures - 1).min(5)).min(MAX_BACKOFF);
-                self.failure.store(Some(Arc::new(RefreshFailure { error: error.clone(), failures, retry_at: now + backoff })));
+                // The backoff runs from the failure, however long the failing request took.
+                self.failure.store(Some(Arc::new(RefreshFailure { error: error.clone(), failures, retry_at: clock() + backoff })));
             }
             Err(_) => {}
         }
@@ -234,6 +236,14 @@ impl TokenSlot {
     pub fn invalidate(&self) {
         self.current.store(None);
         self.failure.store(None);
+    }
+
+    /// Drops the cached token if it is still the one whose text is `used`.
+    pub fn invalidate_if(&self, used: &str) {
+        let current = self.current.load_full();
+        if current.as_ref().is_some_and(|t| t.access_token.as_str() == used) {
+            let _ = self.current.compare_and_swap(&current, None);
+        }
     }
 
     /// The last refresh failure, while the token it failed to replace is still served.
@@ -334,6 +344,10 @@ mod tests {
         fetches: AtomicUsize,
         answer: Box<dyn Fn(Stamp) -> Result<Token> + Send + Sync>,
         now: Arc<Mutex<Stamp>>,
+        /// How far the test clock moves during each fetch.
+        takes: Duration,
+        /// The deadline each fetch was given, and when it was made.
+        deadlines: Mutex<Vec<(Instant, Instant)>>,
     }
 
     impl Fake {
@@ -344,12 +358,14 @@ mod tests {
                 fetches: AtomicUsize::new(0),
                 answer: Box::new(answer),
                 now: Arc::new(Mutex::new(Stamp::at(Duration::from_secs(10_000)))),
+                takes: Duration::ZERO,
+                deadlines: Mutex::new(Vec::new()),
             }
         }
 
         fn get(&self, slot: &TokenSlot) -> Result<String> {
-            let now = *self.now.lock().unwrap();
-            slot.with_token_at(self, move || now, |t| t.access_token.to_string())
+            let clock = self.now.clone();
+            slot.with_token_at(self, move || *clock.lock().unwrap(), |t| t.access_token.to_string())
         }
 
         fn advance(&self, by: Duration) {
@@ -372,9 +388,11 @@ mod tests {
         fn margin(&self) -> Duration {
             Duration::from_secs(60)
         }
-        fn fetch(&self) -> Result<Token> {
+        fn fetch(&self, deadline: Instant) -> Result<Token> {
+            self.deadlines.lock().unwrap().push((Instant::now(), deadline));
             let n = self.fetches.fetch_add(1, Ordering::SeqCst);
             let now = *self.now.lock().unwrap();
+            self.advance(self.takes);
             (self.answer)(now).map(|mut t| {
                 t.access_token = Zeroizing::new(format!("{}{n}", t.access_token.as_str()));
                 t
@@ -601,6 +619,65 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(f.get(&slot).unwrap(), "t0");
         assert!(t0.elapsed() < Duration::from_millis(500), "no wait for the inherited flight");
+    }
+
+    /// Regression (review): the backoff ran from the start of the failed refresh, so a refresh
+    /// failing slower than the backoff was retried by the very next call.
+    #[test]
+    fn the_backoff_runs_from_the_failure() {
+        let slot = TokenSlot::default();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = up.clone();
+        let mut f = Fake::new(move |now| if flag.load(Ordering::SeqCst) { Ok(token(900, now)) } else { Err(down()) });
+        f.get(&slot).unwrap();
+        up.store(false, Ordering::SeqCst);
+        f.takes = Duration::from_secs(3);
+        f.advance(Duration::from_secs(850));
+        assert_eq!(f.get(&slot).unwrap(), "t0", "the failed refresh took 3 s; the token still serves");
+        f.advance(Duration::from_millis(500));
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        assert_eq!(f.fetches(), 2, "0.5 s after the failure landed: still backing off");
+    }
+
+    /// Regression (review): a waiter that fetched after another route's fetch failed got its
+    /// whole timeout again, so it could take almost twice its `timeout_ms`.
+    #[test]
+    fn a_waiter_fetching_after_a_wait_has_only_the_time_left() {
+        let slot = Arc::new(TokenSlot::default());
+        let mut proxied = Fake::new(|_| {
+            std::thread::sleep(Duration::from_millis(400));
+            Err(Error::new(ErrorKind::Network, "the proxy refused or failed the connection"))
+        });
+        proxied.transport = transport(1000, "http://proxy.invalid:3128");
+        let proxied = Arc::new(proxied);
+        let direct = Fake::new(|now| Ok(token(900, now)));
+        let flying = {
+            let (slot, proxied) = (slot.clone(), proxied.clone());
+            std::thread::spawn(move || proxied.get(&slot))
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        assert_eq!(direct.get(&slot).unwrap(), "t0");
+        assert!(flying.join().unwrap().is_err());
+        let (made, deadline) = direct.deadlines.lock().unwrap()[0];
+        assert!(made >= started + Duration::from_millis(250), "it waited for the other fetch first");
+        assert!(deadline <= started + direct.timeout + Duration::from_millis(50), "the deadline counts from the call");
+        assert!(deadline < made + direct.timeout - Duration::from_millis(200), "not a whole timeout from the fetch");
+    }
+
+    /// Regression (review): every request refused with 401xx01 dropped whatever token was
+    /// cached, including a new one another thread had just fetched, so concurrent refusals
+    /// chained refreshes that revoked each other's tokens (DOKU honours only the latest).
+    #[test]
+    fn only_the_refused_token_is_dropped() {
+        let slot = TokenSlot::default();
+        let f = Fake::new(|now| Ok(token(900, now)));
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        slot.invalidate_if("t0");
+        assert_eq!(f.get(&slot).unwrap(), "t1", "the refused token is dropped");
+        slot.invalidate_if("t0");
+        assert_eq!(f.get(&slot).unwrap(), "t1", "a late refusal of t0 leaves t1");
+        assert_eq!(f.fetches(), 2);
     }
 
     fn key(i: usize) -> CacheKey {

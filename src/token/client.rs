@@ -1,7 +1,7 @@
 //! The token client: config → signed request → parsed answer → shared cache.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
 
@@ -92,26 +92,38 @@ impl Client {
         self.slot.invalidate();
     }
 
+    /// Drops the cached token only if it is still `used`: after a 401xx01 on a request signed
+    /// with it. Concurrent requests refused with the same old token then cause one refresh, not
+    /// a chain of refreshes that revoke each other's new tokens.
+    pub fn invalidate_token_if(&self, used: &str) {
+        self.slot.invalidate_if(used);
+    }
+
     /// One B2B token request, uncached.
     pub fn fetch(&self) -> Result<Token> {
+        self.fetch_by(None)
+    }
+
+    /// One B2B token request, ending by `deadline` at the latest.
+    fn fetch_by(&self, deadline: Option<Instant>) -> Result<Token> {
         let (sent, sent_wall) = (Stamp::now(), SystemTime::now());
-        self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response).map(|grant| Token::new(grant, sent, sent_wall))
+        self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response, deadline).map(|grant| Token::new(grant, sent, sent_wall))
     }
 
     /// Exchanges a customer's auth code (or refresh token) for a B2B2C token (§5). Not cached:
     /// customer tokens belong to one customer each.
     pub fn b2b2c_token(&self, grant: b2b2c::Grant<'_>) -> Result<b2b2c::CustomerToken> {
-        self.token_request(b2b2c::PATH, &grant.body()?, b2b2c::parse_response)
+        self.token_request(b2b2c::PATH, &grant.body()?, b2b2c::parse_response, None)
     }
 
     /// POSTs a token request signed over `client_id|timestamp` (the timestamp computed once, for
     /// both the header and the signature) and parses the answer; refusals get a clock-skew hint.
-    fn token_request<T>(&self, path: &str, body: &str, parse: fn(u16, &[u8]) -> Result<T>) -> Result<T> {
+    fn token_request<T>(&self, path: &str, body: &str, parse: fn(u16, &[u8]) -> Result<T>, deadline: Option<Instant>) -> Result<T> {
         let timestamp = self.config.timestamp_offset.now();
         let to_sign = signature::b2b_string_to_sign(&self.config.client_id, &timestamp);
         let sig = signature::sign_rsa_sha256(&self.config.key, to_sign.as_bytes())?;
         let headers = [("X-CLIENT-KEY", self.config.client_id.as_str()), ("X-TIMESTAMP", &timestamp), ("X-SIGNATURE", &sig)];
-        let response = self.http.post_json(path, &headers, body)?;
+        let response = self.http.send_by("POST", path, &headers, body, deadline)?;
         parse(response.status, &response.body).map_err(|e| match e.kind() {
             ErrorKind::Api => with_skew_hint(e, response.date.as_deref(), response.received_at),
             _ => e,
@@ -136,8 +148,8 @@ impl Fetcher for Client {
         self.config.refresh_margin
     }
 
-    fn fetch(&self) -> Result<Token> {
-        Client::fetch(self)
+    fn fetch(&self, deadline: Instant) -> Result<Token> {
+        self.fetch_by(Some(deadline))
     }
 }
 

@@ -32,11 +32,9 @@ static inline const char *env(const char *name) {
     return v;
 }
 
-/* A file from DOKU_TEST_DIR, without trailing newlines (expected signatures end with one;
- * keys don't care). The caller frees it. */
-static inline char *slurp(const char *name) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", env("DOKU_TEST_DIR"), name);
+/* A file, without trailing newlines (expected signatures end with one; keys don't care). The
+ * caller frees it. */
+static inline char *slurp_path(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "cannot open %s\n", path);
@@ -51,6 +49,13 @@ static inline char *slurp(const char *name) {
     fclose(f);
     while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r')) buf[--got] = '\0';
     return buf;
+}
+
+/* A file from DOKU_TEST_DIR, as slurp_path(). */
+static inline char *slurp(const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", env("DOKU_TEST_DIR"), name);
+    return slurp_path(path);
 }
 
 #endif
