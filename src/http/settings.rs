@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use url::{Host, Url};
+use ureq::http::Uri;
 
 use super::tls::Trust;
 use crate::error::{Error, Result};
@@ -54,9 +54,9 @@ impl Drop for TransportKey {
 impl std::fmt::Debug for TransportKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The proxy URL may hold user:password@: only where it points is shown.
-        let proxy = self.proxy.as_deref().map(|p| match Url::parse(p) {
-            Ok(u) => format!("{}://{}:{}", u.scheme(), u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or_default()),
-            Err(_) => "<set>".to_owned(),
+        let proxy = self.proxy.as_deref().map(|p| match p.parse::<Uri>().ok().as_ref().and_then(Uri::authority) {
+            Some(a) => format!("http://{}:{}", a.host(), a.port_u16().unwrap_or(80)),
+            None => "<set>".to_owned(),
         });
         f.debug_struct("TransportKey")
             .field("origin", &self.origin)
@@ -99,13 +99,9 @@ impl Settings {
         if base_url.chars().any(char::is_control) {
             return Err(Error::invalid("config: base_url contains control characters"));
         }
-        let url = Url::parse(base_url).map_err(|e| Error::invalid(format!("config: base_url is not a valid URL ({e})")))?;
-        let host = match url.host() {
-            Some(h) => h.to_owned(),
-            None => return Err(Error::invalid("config: base_url has no host")),
-        };
-        let loopback = is_loopback(&host);
-        match url.scheme() {
+        let target = Target::parse(base_url)?;
+        let loopback = is_loopback(&target.host);
+        match target.scheme.as_str() {
             "https" => {}
             "http" if loopback => {}
             "http" => {
@@ -114,12 +110,6 @@ impl Settings {
                 ))
             }
             _ => return Err(Error::invalid("config: base_url must start with https:// (or http:// for loopback)")),
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(Error::invalid("config: base_url must not contain credentials"));
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(Error::invalid("config: base_url must not have a query or fragment"));
         }
         let trust = match ca_file {
             Some(path) => {
@@ -136,22 +126,17 @@ impl Settings {
             // A loopback target is this machine: its traffic, signatures included, never leaves
             // it through a proxy that the environment happens to name.
             None if loopback => None,
-            None => proxy_from_env(&url, env)?,
+            None => proxy_from_env(&target.scheme, &target.host, env)?,
         };
-        let host_text = match &host {
-            Host::Ipv6(ip) => format!("[{ip}]"),
-            h => h.to_string(),
-        };
-        let port = url.port_or_known_default().unwrap_or(443);
         let key = TransportKey {
-            origin: format!("{}://{host_text}:{port}", url.scheme()),
+            origin: format!("{}://{}:{}", target.scheme, target.host, target.port),
             proxy,
             ca_digest: trust.digest(),
             timeout,
             // The connect phase is part of the request: it never gets more than the whole.
             connect_timeout: connect_timeout.min(timeout),
         };
-        Ok(Settings { base_url: url.as_str().trim_end_matches('/').to_owned(), host: host_text, trust, key })
+        Ok(Settings { base_url: target.base, host: target.host, trust, key })
     }
 
     pub fn base_url(&self) -> &str {
@@ -184,19 +169,55 @@ impl Settings {
     }
 }
 
-fn is_loopback(host: &Host<String>) -> bool {
-    match host {
-        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        Host::Ipv4(ip) => ip.is_loopback(),
-        Host::Ipv6(ip) => ip.is_loopback(),
+/// A base URL, taken apart and normalized: the same origin spelled differently (case, default
+/// port, trailing slash) is the same origin for the token cache and the agents.
+struct Target {
+    scheme: String,
+    /// Lower case; IPv6 in brackets.
+    host: String,
+    port: u16,
+    /// `scheme://host[:port][/path]`, the port only if not the default, no trailing slash.
+    base: String,
+}
+
+impl Target {
+    fn parse(base_url: &str) -> Result<Target> {
+        if base_url.contains('#') {
+            return Err(Error::invalid("config: base_url must not have a query or fragment"));
+        }
+        let uri: Uri = base_url.parse().map_err(|e| Error::invalid(format!("config: base_url is not a valid URL ({e})")))?;
+        let scheme = uri.scheme_str().unwrap_or_default().to_ascii_lowercase();
+        let authority = uri.authority().ok_or_else(|| Error::invalid("config: base_url has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(Error::invalid("config: base_url must not contain credentials"));
+        }
+        if uri.query().is_some() {
+            return Err(Error::invalid("config: base_url must not have a query or fragment"));
+        }
+        let host = authority.host().to_ascii_lowercase();
+        if host.is_empty() {
+            return Err(Error::invalid("config: base_url has no host"));
+        }
+        let default_port = if scheme == "http" { 80 } else { 443 };
+        let port = authority.port_u16().unwrap_or(default_port);
+        let shown_port = if port == default_port { String::new() } else { format!(":{port}") };
+        let base = format!("{scheme}://{host}{shown_port}{}", uri.path()).trim_end_matches('/').to_owned();
+        Ok(Target { scheme, host, port, base })
     }
+}
+
+/// localhost, 127.0.0.0/8 or ::1.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Proxies as ureq takes them: `http://[user:pass@]host:port`. The URL is never echoed.
 fn check_proxy(proxy: &str, what: &str) -> Result<String> {
-    let ok = Url::parse(proxy)
+    let ok = proxy
+        .parse::<Uri>()
         .ok()
-        .filter(|u| u.scheme() == "http" && u.host().is_some() && (u.path() == "/" || u.path().is_empty()))
+        .filter(|u| u.scheme_str() == Some("http") && u.authority().is_some_and(|a| !a.host().is_empty()) && matches!(u.path(), "" | "/"))
         .is_some();
     if !ok || ureq::Proxy::new(proxy).is_err() {
         return Err(Error::invalid(format!("{what} is not a valid http://host:port proxy URL")));
@@ -207,13 +228,13 @@ fn check_proxy(proxy: &str, what: &str) -> Result<String> {
 /// curl's rules: the scheme's variable (`https_proxy`/`HTTPS_PROXY`, or lowercase-only
 /// `http_proxy`), else `ALL_PROXY`; `NO_PROXY` lists hosts or domain suffixes that go direct,
 /// `*` meaning all.
-fn proxy_from_env(url: &Url, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>> {
+fn proxy_from_env(scheme: &str, host: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>> {
     let get = |names: &[&'static str]| first_set(env, names);
-    let scheme_vars: &[&str] = if url.scheme() == "https" { &["https_proxy", "HTTPS_PROXY"] } else { &["http_proxy"] };
+    let scheme_vars: &[&str] = if scheme == "https" { &["https_proxy", "HTTPS_PROXY"] } else { &["http_proxy"] };
     let Some((name, proxy)) = get(scheme_vars).or_else(|| get(&["all_proxy", "ALL_PROXY"])) else {
         return Ok(None);
     };
-    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
     if let Some((_, no_proxy)) = get(&["no_proxy", "NO_PROXY"]) {
         if no_proxy_matches(&no_proxy, &host) {
             return Ok(None);
@@ -293,9 +314,9 @@ mod tests {
 
     #[test]
     fn proxies_from_the_environment_follow_curl() {
-        let https = Url::parse("https://api.doku.com/x").unwrap();
-        let http = Url::parse("http://127.0.0.1:8080").unwrap();
-        let p = |url: &Url, vars: &[(&str, &str)]| proxy_from_env(url, &env_of(vars)).unwrap();
+        let https = ("https", "api.doku.com");
+        let http = ("http", "127.0.0.1");
+        let p = |(scheme, host): &(&str, &str), vars: &[(&str, &str)]| proxy_from_env(scheme, host, &env_of(vars)).unwrap();
         assert_eq!(p(&https, &[]), None);
         assert_eq!(p(&https, &[("HTTPS_PROXY", "http://proxy.local:3128")]).as_deref(), Some("http://proxy.local:3128"));
         assert_eq!(p(&https, &[("https_proxy", "proxy.local:3128")]).as_deref(), Some("http://proxy.local:3128"));
@@ -309,7 +330,7 @@ mod tests {
             assert!(p(&https, &[("HTTPS_PROXY", "http://p:1"), ("no_proxy", yes)]).is_some(), "{yes}");
         }
         assert_eq!(p(&http, &[("http_proxy", "http://p:1"), ("NO_PROXY", "127.0.0.1")]), None);
-        let e = proxy_from_env(&https, &env_of(&[("HTTPS_PROXY", "http://user:s3cret@::bad")])).unwrap_err();
+        let e = proxy_from_env(https.0, https.1, &env_of(&[("HTTPS_PROXY", "http://user:s3cret@::bad")])).unwrap_err();
         assert!(e.message().contains("HTTPS_PROXY") && !e.message().contains("s3cret"), "{e}");
     }
 

@@ -51,8 +51,15 @@ for r in $(seq "$rounds"); do
     awk -v d="$d" -v o="$o" 'BEGIN {printf "%.3f\n", d / o}' >>"$work/sign.ratios"
     echo "round $r: openssl speed rsa2048 $o sign/s, doku_sign (PEM, stateless) $d sign/s" >&2
 done
-t1=$("$work/bench_doku" token "$url" bench "$work/key.pem" "$secs" 1)
-t2=$("$work/bench_doku" token "$url" bench "$work/key.pem" "$secs" 2)
+# The cached path: median of $rounds runs each, 1 and 2 threads alternating.
+: >"$work/t1.rates"
+: >"$work/t2.rates"
+for _ in $(seq "$rounds"); do
+    "$work/bench_doku" token "$url" bench "$work/key.pem" "$secs" 1 >>"$work/t1.rates"
+    "$work/bench_doku" token "$url" bench "$work/key.pem" "$secs" 2 >>"$work/t2.rates"
+done
+t1=$(median <"$work/t1.rates")
+t2=$(median <"$work/t2.rates")
 # Forced refreshes over keep-alive: each costs an RSA signature here, plus a verification and an
 # RS256 JWT signature in the sandbox (which shares the cores): two RSA signatures per request.
 r1=$("$work/bench_doku" refresh "$url" load "$work/key.pem" 1 2000)
@@ -95,8 +102,8 @@ table=$(cat <<TABLE
 | \`openssl speed rsa2048\` sign/s (median of $rounds) | $(median <"$work/openssl.rates") | reference |
 | stateless \`doku_sign\` with a PEM string, sign/s (median of $rounds) | $(median <"$work/doku.rates") | |
 | \`doku_sign\` / \`openssl speed\` (median of per-round ratios) | $(median <"$work/sign.ratios") | ≥ 0.95 |
-| cached \`doku_get_token\` + \`doku_free\`, calls/s, 1 thread | $(printf '%.0f' "$t1") | ≥ 5,000,000 |
-| cached \`doku_get_token\` + \`doku_free\`, calls/s, 2 threads | $(printf '%.0f' "$t2") | |
+| cached \`doku_get_token\` + \`doku_free\`, calls/s, 1 thread (median of $rounds) | $(printf '%.0f' "$t1") | ≥ 20,000,000 |
+| cached \`doku_get_token\` + \`doku_free\`, calls/s, 2 threads (median of $rounds) | $(printf '%.0f' "$t2") | |
 | 2 threads / 1 thread | $(ratio "$t2" "$t1") | ≥ 1.8 |
 | forced-refresh token fetches/s against the sandbox, 1 thread × 2,000, keep-alive | $r1 | |
 | forced-refresh token fetches/s, 8 threads × 2,000 (16,000 requests, 0 errors) | $r8 | |
