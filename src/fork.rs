@@ -9,10 +9,14 @@
 //! - The prepare handler takes the process-wide registry locks, and both sides release them
 //!   after the fork, so a child never starts with a registry lock held by a thread that does not
 //!   exist in it. Those locks are held for microseconds, never across I/O.
+//! - It also waits for the OpenSSL setups in progress ([`openssl_setup`]: loading a trust
+//!   store takes ~20 ms, parsing a key ~0.5 ms). OpenSSL 3 does not release its global locks
+//!   in a child, so a child forked in the middle of one would wait forever for a lock held by a
+//!   thread it does not have. Brief OpenSSL work inside a request (a handshake) is not covered.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{MutexGuard, Once};
+use std::sync::{MutexGuard, Once, RwLock, RwLockWriteGuard};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 static WATCH: Once = Once::new();
@@ -25,14 +29,31 @@ pub fn generation() -> u64 {
     GENERATION.load(Ordering::Relaxed)
 }
 
-/// Installs the fork handlers, once per process; called before any fork-sensitive state exists.
+/// Initializes OpenSSL and installs the fork handlers, once per process, before any
+/// fork-sensitive state exists. The C library does it when it is loaded (`ffi::os`), before a
+/// host thread can be inside it: OpenSSL's own initialization (config file, providers) takes
+/// its global locks, and a child forked during it would wait for them forever.
 #[inline]
 pub fn watch() {
-    WATCH.call_once(crate::ffi::os::install_fork_handlers);
+    WATCH.call_once(|| {
+        openssl::init();
+        crate::ffi::os::install_fork_handlers();
+    });
 }
 
-/// Every registry lock, in one fixed order; `prepare` takes them all.
+static SETUP: RwLock<()> = RwLock::new(());
+
+/// Runs an OpenSSL setup that holds OpenSSL's global locks for a while (loading a trust store,
+/// parsing a key): fork() waits for it, so that no child inherits those locks held.
+pub(crate) fn openssl_setup<R>(setup: impl FnOnce() -> R) -> R {
+    watch();
+    let _shared = SETUP.read().unwrap_or_else(|p| p.into_inner());
+    setup()
+}
+
+/// The setups and every registry lock, in one fixed order; `prepare` takes them all.
 struct Held {
+    _setups: RwLockWriteGuard<'static, ()>,
     _tokens: MutexGuard<'static, Option<crate::token::cache::Registry>>,
     _agents: MutexGuard<'static, Option<crate::http::AgentRegistry>>,
     _trusts: MutexGuard<'static, Vec<std::sync::Arc<crate::http::Trust>>>,
@@ -48,6 +69,7 @@ thread_local! {
 /// Before `fork()`: waits for every registry lock.
 pub(crate) fn prepare() {
     let held = Held {
+        _setups: SETUP.write().unwrap_or_else(|p| p.into_inner()),
         _tokens: crate::token::cache::registry(),
         _agents: crate::http::registries::agents(),
         _trusts: crate::http::registries::trusts(),

@@ -71,12 +71,13 @@ pub enum DokuStatus {
 /// fork(): the library and clients made before fork() keep working in the child. The child
 /// keeps the tokens and parsed keys it inherited, but never uses an inherited connection or TLS
 /// session, nor waits for a token request the parent had in flight: it opens its own (inherited
-/// sockets stay open, unused, until the child exits). fork() waits the few microseconds it takes
-/// for the library's registry locks to be free, so a child never starts with one held. If
-/// another thread is inside a doku_* call at the moment of fork(), the child still never touches
-/// that call's connection or refresh, but any lock the C library or OpenSSL held at that instant
-/// follows their own fork rules: for full safety, fork while no other thread is in a doku_*
-/// call, as pre-forking servers (PHP-FPM, gunicorn --preload) do.
+/// sockets stay open, unused, until the child exits). OpenSSL is initialized when the library
+/// is loaded, and fork() waits for the library's registry locks (microseconds) and for a trust
+/// store load or key parse in progress in another thread (up to ~20 ms), so that a child never
+/// starts with one of those locks held. A fork while another thread is in the middle of a TLS
+/// handshake or request is still subject to OpenSSL's own fork rules (it may hold an OpenSSL
+/// lock at that instant): for full safety, fork while no other thread is in a doku_* call, as
+/// pre-forking servers (PHP-FPM, gunicorn --preload) do.
 pub struct DokuClient {
     client: Client,
 }

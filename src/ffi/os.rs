@@ -52,9 +52,10 @@ fn read(clock: libc::clockid_t) -> Option<Duration> {
     (rc == 0).then(|| Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0)))
 }
 
-/// The fork handlers go in when the library is loaded, before a host thread can be inside it:
-/// installed lazily, a first call racing a fork() could leave the child's install half done.
-/// (Rust programs linking the rlib also install them on first use: `fork::watch`.)
+/// OpenSSL's initialization and the fork handlers happen when the library is loaded, before a
+/// host thread can be inside it: done lazily, a first call racing a fork() could leave the
+/// child with either half done (see `fork::watch`; Rust programs linking the rlib get it on
+/// first use).
 #[cfg(target_os = "linux")]
 #[used]
 #[link_section = ".init_array"]

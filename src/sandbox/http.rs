@@ -277,7 +277,7 @@ impl<S: Transport> Conn<S> {
     fn continue_if_expected(&mut self, req: &Request) -> Result<(), ReqError> {
         let expects = req.headers_named("expect").any(|v| v.trim().eq_ignore_ascii_case("100-continue"));
         if expects && req.version == Version::Http11 && self.buf.is_empty() {
-            self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").map_err(ReqError::Io)?;
+            self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").and_then(|()| self.stream.flush()).map_err(ReqError::Io)?;
         }
         Ok(())
     }

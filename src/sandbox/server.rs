@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::fault::{Fault, FaultSet};
 use super::http::{self, Conn, ReqError, Request, Transport};
 use super::state::State;
+use super::tls::Corked;
 use super::{b2b, b2b2c, va, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 use crate::timestamp;
 
@@ -74,14 +75,14 @@ fn overloaded(state: &State, tcp: TcpStream) {
 }
 
 enum Stream {
-    Plain(TcpStream),
-    Tls(Box<SslStream<super::tls::Corked>>),
+    Plain(Corked),
+    Tls(Box<SslStream<Corked>>),
 }
 
 impl Stream {
     fn tcp(&self) -> &TcpStream {
         match self {
-            Stream::Plain(s) => s,
+            Stream::Plain(s) => &s.tcp,
             Stream::Tls(s) => &s.get_ref().tcp,
         }
     }
@@ -136,7 +137,7 @@ fn serve(state: &State, tcp: TcpStream, accepted: Instant) {
     let _ = tcp.set_write_timeout(Some(WRITE_TIMEOUT));
     let head_by = accepted + state.head_timeout;
     let stream = match &state.tls {
-        None => Stream::Plain(tcp),
+        None => Stream::Plain(Corked::new(tcp)),
         Some(acceptor) => match super::tls::handshake(acceptor, tcp, head_by) {
             Ok(s) => Stream::Tls(Box::new(s)),
             Err(_) => {
@@ -315,6 +316,7 @@ fn write_response(state: &State, out: &mut impl Write, resp: &Response, keep: bo
         Body::Huge { prefix, suffix, total } => {
             out.write_all(&bytes)?;
             if head_only {
+                out.flush()?;
                 return Ok(false);
             }
             // Streamed: never more than one chunk in memory; a client that hangs up ends it.

@@ -51,12 +51,19 @@ pub(crate) fn acceptor(dir: &Path) -> io::Result<SslAcceptor> {
     Ok(builder.build())
 }
 
-/// The socket under a TLS connection, with writes held until `flush`: OpenSSL writes each
-/// record on its own, and holding them makes records written together leave in one TCP send
-/// (as a busy server's often do), which the `overlong` fault relies on.
+/// A connection's socket, with writes held until `flush`: an answer leaves in one TCP send, and
+/// so do TLS records written together (OpenSSL writes each record on its own), as a busy
+/// server's often do. The `overlong` fault relies on it: its forged answer travels with the
+/// real one, in a record of its own, rather than in a later segment.
 pub(crate) struct Corked {
     pub tcp: TcpStream,
     held: Vec<u8>,
+}
+
+impl Corked {
+    pub fn new(tcp: TcpStream) -> Corked {
+        Corked { tcp, held: Vec::new() }
+    }
 }
 
 impl io::Read for Corked {
@@ -89,7 +96,7 @@ pub(crate) fn handshake(acceptor: &SslAcceptor, tcp: TcpStream, deadline: Instan
         }
     };
     tcp.set_read_timeout(Some(left(deadline)?)).map_err(|e| e.to_string())?;
-    let mut attempt = acceptor.accept(Corked { tcp, held: Vec::new() });
+    let mut attempt = acceptor.accept(Corked::new(tcp));
     loop {
         match attempt {
             Ok(stream) => return Ok(stream),
