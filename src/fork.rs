@@ -9,10 +9,12 @@
 //! - The prepare handler takes the process-wide registry locks, and both sides release them
 //!   after the fork, so a child never starts with a registry lock held by a thread that does not
 //!   exist in it. Those locks are held for microseconds, never across I/O.
-//! - It also waits for the OpenSSL setups in progress ([`openssl_setup`]: loading a trust
-//!   store takes ~20 ms, parsing a key ~0.5 ms). OpenSSL 3 does not release its global locks
-//!   in a child, so a child forked in the middle of one would wait forever for a lock held by a
-//!   thread it does not have. Brief OpenSSL work inside a request (a handshake) is not covered.
+//! - It also waits for the library's OpenSSL work in progress ([`openssl_work`]: loading a
+//!   trust store takes ~20 ms, parsing a key ~0.5 ms, an RSA signature ~0.2 ms). OpenSSL 3
+//!   does not release its locks in a child (global ones, and per-key ones such as a key's
+//!   Montgomery context), so a child forked in the middle of such work would wait forever for a
+//!   lock held by a thread it does not have. OpenSSL work inside a request's TLS exchange is
+//!   not covered: fork() must not wait on the network.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,19 +43,19 @@ pub fn watch() {
     });
 }
 
-static SETUP: RwLock<()> = RwLock::new(());
+static OPENSSL_WORK: RwLock<()> = RwLock::new(());
 
-/// Runs an OpenSSL setup that holds OpenSSL's global locks for a while (loading a trust store,
-/// parsing a key): fork() waits for it, so that no child inherits those locks held.
-pub(crate) fn openssl_setup<R>(setup: impl FnOnce() -> R) -> R {
+/// Runs OpenSSL work that takes OpenSSL's locks (loading a trust store, parsing a key,
+/// signing, verifying): fork() waits for it, so that no child inherits those locks held.
+pub(crate) fn openssl_work<R>(work: impl FnOnce() -> R) -> R {
     watch();
-    let _shared = SETUP.read().unwrap_or_else(|p| p.into_inner());
-    setup()
+    let _shared = OPENSSL_WORK.read().unwrap_or_else(|p| p.into_inner());
+    work()
 }
 
-/// The setups and every registry lock, in one fixed order; `prepare` takes them all.
+/// OpenSSL work and every registry lock, in one fixed order; `prepare` takes them all.
 struct Held {
-    _setups: RwLockWriteGuard<'static, ()>,
+    _openssl_work: RwLockWriteGuard<'static, ()>,
     _tokens: MutexGuard<'static, Option<crate::token::cache::Registry>>,
     _agents: MutexGuard<'static, Option<crate::http::AgentRegistry>>,
     _trusts: MutexGuard<'static, Vec<std::sync::Arc<crate::http::Trust>>>,
@@ -69,7 +71,7 @@ thread_local! {
 /// Before `fork()`: waits for every registry lock.
 pub(crate) fn prepare() {
     let held = Held {
-        _setups: SETUP.write().unwrap_or_else(|p| p.into_inner()),
+        _openssl_work: OPENSSL_WORK.write().unwrap_or_else(|p| p.into_inner()),
         _tokens: crate::token::cache::registry(),
         _agents: crate::http::registries::agents(),
         _trusts: crate::http::registries::trusts(),

@@ -80,7 +80,7 @@ impl<T> DigestCache<T> {
             }
         }
         // Parse outside the lock: other keys stay available meanwhile.
-        let value = Arc::new(crate::fork::openssl_setup(parse)?);
+        let value = Arc::new(crate::fork::openssl_work(parse)?);
         let mut entries = self.lock();
         if !entries.iter().any(|(d, _)| *d == digest) {
             if entries.len() >= KEY_CACHE_CAPACITY {

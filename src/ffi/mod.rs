@@ -72,12 +72,13 @@ pub enum DokuStatus {
 /// keeps the tokens and parsed keys it inherited, but never uses an inherited connection or TLS
 /// session, nor waits for a token request the parent had in flight: it opens its own (inherited
 /// sockets stay open, unused, until the child exits). OpenSSL is initialized when the library
-/// is loaded, and fork() waits for the library's registry locks (microseconds) and for a trust
-/// store load or key parse in progress in another thread (up to ~20 ms), so that a child never
-/// starts with one of those locks held. A fork while another thread is in the middle of a TLS
-/// handshake or request is still subject to OpenSSL's own fork rules (it may hold an OpenSSL
-/// lock at that instant): for full safety, fork while no other thread is in a doku_* call, as
-/// pre-forking servers (PHP-FPM, gunicorn --preload) do.
+/// is loaded, and fork() waits for the library's registry locks (microseconds) and for its
+/// OpenSSL work in progress in other threads (a trust store load, up to ~20 ms; a key parse,
+/// signature or verification, under a millisecond), so that a child never starts with one of
+/// those locks held. A fork while another thread is inside a request's TLS exchange is still
+/// subject to OpenSSL's own fork rules (it may hold an OpenSSL lock at that instant): for full
+/// safety, fork while no other thread is in a doku_* call, as pre-forking servers (PHP-FPM,
+/// gunicorn --preload) do.
 pub struct DokuClient {
     client: Client,
 }

@@ -84,7 +84,7 @@ impl Trust {
         // that build would leave a child waiting for a thread it does not have. Two threads may
         // both build; one result is kept.
         if self.context.get().is_none() {
-            let _ = self.context.set(crate::fork::openssl_setup(|| self.build()));
+            let _ = self.context.set(crate::fork::openssl_work(|| self.build()));
         }
         let built = self.context.get().map_or(Err("unavailable"), |b| b.as_ref().map_err(String::as_str));
         built.map_err(|why| TlsFailure::boxed(format!("cannot set up TLS: {why}")))

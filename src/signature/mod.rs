@@ -31,8 +31,8 @@ pub fn sign_rsa_sha256(key: &PrivateKey, message: &[u8]) -> Result<String> {
 /// SHA256withRSA over `message`, the raw signature bytes (JWTs encode them as base64url).
 pub(crate) fn sign_rsa_sha256_raw(key: &PrivateKey, message: &[u8]) -> Result<Vec<u8>> {
     let crypto = |e: openssl::error::ErrorStack| Error::new(ErrorKind::Crypto, format!("RSA signing failed: {}", openssl_reason(&e)));
-    let mut signer = Signer::new(MessageDigest::sha256(), key.pkey()).map_err(crypto)?;
-    signer.sign_oneshot_to_vec(message).map_err(crypto)
+    crate::fork::openssl_work(|| Signer::new(MessageDigest::sha256(), key.pkey()).and_then(|mut s| s.sign_oneshot_to_vec(message)))
+        .map_err(crypto)
 }
 
 /// Lowercase hex, as SNAP writes body digests (also used for token ids).
@@ -61,7 +61,7 @@ pub fn verify_rsa_sha256(key: &PublicKey, message: &[u8], signature_b64: &str) -
     }
     let crypto = |e: openssl::error::ErrorStack| Error::new(ErrorKind::Crypto, format!("RSA verification failed: {}", openssl_reason(&e)));
     let mut verifier = Verifier::new(MessageDigest::sha256(), key.pkey()).map_err(crypto)?;
-    match verifier.verify_oneshot(&sig, message) {
+    match crate::fork::openssl_work(|| verifier.verify_oneshot(&sig, message)) {
         Ok(true) => Ok(()),
         // OpenSSL reports a mismatch either as false or as an error, depending on where it notices.
         Ok(false) | Err(_) => Err(invalid("it does not match the message and public key")),

@@ -83,9 +83,11 @@ fn hmac_sha512(secret: &[u8], message: &[u8]) -> Result<Vec<u8>> {
         return Err(Error::invalid("client_secret is empty"));
     }
     let crypto = |e: openssl::error::ErrorStack| Error::new(ErrorKind::Crypto, format!("HMAC-SHA512 failed: {}", openssl_reason(&e)));
-    let key = PKey::hmac(secret).map_err(crypto)?;
-    let mut signer = Signer::new(MessageDigest::sha512(), &key).map_err(crypto)?;
-    signer.sign_oneshot_to_vec(message).map_err(crypto)
+    crate::fork::openssl_work(|| {
+        let key = PKey::hmac(secret)?;
+        Signer::new(MessageDigest::sha512(), &key)?.sign_oneshot_to_vec(message)
+    })
+    .map_err(crypto)
 }
 
 /// The request's `X-SIGNATURE`.
