@@ -4,7 +4,7 @@
 //! the resolver included, is cut to the time left until it.
 
 use std::cell::Cell;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Instant;
 
 use ureq::config::Config;
@@ -65,26 +65,33 @@ impl<In: Transport, C: Connector<In>> Connector<In> for Budgeted<C> {
     }
 }
 
-/// ureq's resolver (a lookup thread bounded by the timeout), within the connect budget; a
-/// literal address needs neither.
+/// ureq's resolver (a lookup thread bounded by the timeout), within the connect budget. A
+/// literal address needs no lookup, nor does `localhost`, which is always this machine's
+/// loopback (RFC 6761): no lookup thread outlives such a call.
 #[derive(Debug, Default)]
 pub(super) struct BudgetedResolver(DefaultResolver);
 
 impl Resolver for BudgetedResolver {
     fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let literal = uri.authority().and_then(|a| {
-            let host = a.host().trim_start_matches('[').trim_end_matches(']');
-            let port = a.port_u16().or_else(|| match uri.scheme_str() {
+        if let Some(authority) = uri.authority() {
+            let port = authority.port_u16().or(match uri.scheme_str() {
                 Some("http") => Some(80),
                 Some("https") => Some(443),
                 _ => None,
-            })?;
-            host.parse::<std::net::IpAddr>().ok().map(|ip| SocketAddr::new(ip, port))
-        });
-        if let Some(addr) = literal {
-            let mut addrs = self.0.empty();
-            addrs.push(addr);
-            return Ok(addrs);
+            });
+            let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+            let ips: Vec<IpAddr> = if host.eq_ignore_ascii_case("localhost") {
+                vec![Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()]
+            } else {
+                host.parse::<IpAddr>().into_iter().collect()
+            };
+            if let (Some(port), false) = (port, ips.is_empty()) {
+                let mut addrs = self.0.empty();
+                for ip in ips {
+                    addrs.push(SocketAddr::new(ip, port));
+                }
+                return Ok(addrs);
+            }
         }
         self.0.resolve(uri, config, connect(timeout))
     }
