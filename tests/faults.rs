@@ -22,13 +22,18 @@ struct Row {
     want: Option<(ErrorKind, &'static str)>,
 }
 
-#[test]
-fn every_fault_gets_its_status_and_message_in_time() {
-    let dir = TestDir::new("faults");
+/// A key pair made by the openssl CLI in `dir`: the private key's PEM and the public key.
+fn key_pair(dir: &TestDir) -> (String, PublicKey) {
     openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("k.pem"));
     openssl(&["pkey", "-in", dir.path("k.pem").to_str().unwrap(), "-pubout", "-out"], &dir.path("pub.pem"));
     let pem = std::fs::read_to_string(dir.path("k.pem")).unwrap();
-    let public = PublicKey::parse(&std::fs::read_to_string(dir.path("pub.pem")).unwrap()).unwrap();
+    (pem, PublicKey::parse(&std::fs::read_to_string(dir.path("pub.pem")).unwrap()).unwrap())
+}
+
+#[test]
+fn every_fault_gets_its_status_and_message_in_time() {
+    let dir = TestDir::new("faults");
+    let (pem, public) = key_pair(&dir);
     let modes = ["delay:3000", "delay:300", "reset", "http500", "badjson", "notoken", "huge", "expires-string", "error200", "stall-body"];
     let sandbox = Sandbox::start(SandboxConfig {
         clients: modes.iter().map(|m| (m.to_string(), public.clone())).collect(),
@@ -96,10 +101,7 @@ fn every_fault_gets_its_status_and_message_in_time() {
 fn a_dripping_server_cannot_stretch_a_request_past_its_deadline() {
     use servers::Drip;
     let dir = TestDir::new("drip");
-    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("k.pem"));
-    openssl(&["pkey", "-in", dir.path("k.pem").to_str().unwrap(), "-pubout", "-out"], &dir.path("pub.pem"));
-    let pem = std::fs::read_to_string(dir.path("k.pem")).unwrap();
-    let public = PublicKey::parse(&std::fs::read_to_string(dir.path("pub.pem")).unwrap()).unwrap();
+    let (pem, public) = key_pair(&dir);
     let config = |tls_dir: Option<std::path::PathBuf>| SandboxConfig {
         clients: vec![("ok".into(), public.clone()), ("huge".into(), public.clone())],
         faults: vec![("huge".into(), Fault::Huge)],
@@ -145,10 +147,7 @@ fn a_dripping_server_cannot_stretch_a_request_past_its_deadline() {
 #[test]
 fn a_framing_lie_never_answers_the_next_request() {
     let dir = TestDir::new("overlong");
-    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("k.pem"));
-    openssl(&["pkey", "-in", dir.path("k.pem").to_str().unwrap(), "-pubout", "-out"], &dir.path("pub.pem"));
-    let pem = std::fs::read_to_string(dir.path("k.pem")).unwrap();
-    let public = PublicKey::parse(&std::fs::read_to_string(dir.path("pub.pem")).unwrap()).unwrap();
+    let (pem, public) = key_pair(&dir);
     for tls_dir in [None, Some(dir.path("tls"))] {
         let sandbox = Sandbox::start(SandboxConfig {
             clients: vec![("liar".into(), public.clone())],
@@ -178,8 +177,7 @@ fn a_framing_lie_never_answers_the_next_request() {
 #[test]
 fn a_dripping_proxy_cannot_stretch_connecting() {
     let dir = TestDir::new("drip-proxy");
-    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("k.pem"));
-    let pem = std::fs::read_to_string(dir.path("k.pem")).unwrap();
+    let (pem, _) = key_pair(&dir);
     let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let proxy_url = format!("http://user:s3cret@{}", proxy.local_addr().unwrap());
     std::thread::spawn(move || {

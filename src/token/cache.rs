@@ -570,24 +570,6 @@ mod tests {
         assert!(waited >= Duration::from_millis(290) && waited < Duration::from_millis(800), "{waited:?}");
         assert!(flying.join().unwrap().is_ok());
 
-        // A fetch through a failing proxy: a waiter without that proxy fetches for itself.
-        let slot = Arc::new(TokenSlot::default());
-        let mut proxied = Fake::new(|_| {
-            std::thread::sleep(Duration::from_millis(300));
-            Err(Error::new(ErrorKind::Network, "the proxy refused or failed the connection"))
-        });
-        proxied.transport = transport(1000, "http://proxy.invalid:3128");
-        let proxied = Arc::new(proxied);
-        let direct = Fake::new(|now| Ok(token(900, now)));
-        let flying = {
-            let (slot, proxied) = (slot.clone(), proxied.clone());
-            std::thread::spawn(move || proxied.get(&slot))
-        };
-        std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(direct.get(&slot).unwrap(), "t0", "its own fetch, not the proxy's error");
-        assert_eq!(direct.fetches(), 1);
-        assert!(flying.join().unwrap().unwrap_err().message().contains("proxy"));
-
         // Same transport: the error is shared, and no second request is made.
         let slot = Arc::new(TokenSlot::default());
         let failing = Arc::new(Fake::new(|_| {
@@ -639,10 +621,11 @@ mod tests {
         assert_eq!(f.fetches(), 2, "0.5 s after the failure landed: still backing off");
     }
 
-    /// Regression (review): a waiter that fetched after another route's fetch failed got its
-    /// whole timeout again, so it could take almost twice its `timeout_ms`.
+    /// Regression (item 7): a client without a proxy got the error of another's fetch through a
+    /// failing proxy; it now fetches for itself. Regression (review): doing so, it got its whole
+    /// timeout again, so it could take almost twice its `timeout_ms`; it has the time left.
     #[test]
-    fn a_waiter_fetching_after_a_wait_has_only_the_time_left() {
+    fn a_waiter_fetches_for_itself_after_another_routes_failure_within_its_time() {
         let slot = Arc::new(TokenSlot::default());
         let mut proxied = Fake::new(|_| {
             std::thread::sleep(Duration::from_millis(400));
@@ -657,8 +640,9 @@ mod tests {
         };
         std::thread::sleep(Duration::from_millis(100));
         let started = Instant::now();
-        assert_eq!(direct.get(&slot).unwrap(), "t0");
-        assert!(flying.join().unwrap().is_err());
+        assert_eq!(direct.get(&slot).unwrap(), "t0", "its own fetch, not the proxy's error");
+        assert_eq!(direct.fetches(), 1);
+        assert!(flying.join().unwrap().unwrap_err().message().contains("proxy"));
         let (made, deadline) = direct.deadlines.lock().unwrap()[0];
         assert!(made >= started + Duration::from_millis(250), "it waited for the other fetch first");
         assert!(deadline <= started + direct.timeout + Duration::from_millis(50), "the deadline counts from the call");

@@ -44,6 +44,18 @@ static void die(const char *what, DokuStatus st) {
     exit(1);
 }
 
+/* A client for URL, CLIENT_ID and KEYFILE whose token is cached: *token gets it. */
+static DokuClient *warm_client(const char *url, const char *client_id, const char *key_file, char **token) {
+    char config[2048];
+    snprintf(config, sizeof config, "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"}",
+             client_id, key_file, url);
+    DokuClient *client = NULL;
+    DokuStatus st = doku_client_new(config, &client);
+    if (st != DOKU_OK) die("doku_client_new", st);
+    if ((st = doku_get_token(client, token)) != DOKU_OK) die("doku_get_token", st);
+    return client;
+}
+
 struct worker {
     DokuClient *client;
     double seconds;
@@ -153,14 +165,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (argc == 7 && strcmp(argv[1], "token") == 0) {
-        char config[2048];
-        snprintf(config, sizeof config, "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"}",
-                 argv[3], argv[4], argv[2]);
-        DokuClient *client = NULL;
-        DokuStatus st = doku_client_new(config, &client);
-        if (st != DOKU_OK) die("doku_client_new", st);
         char *warm = NULL;
-        if ((st = doku_get_token(client, &warm)) != DOKU_OK) die("doku_get_token", st);
+        DokuClient *client = warm_client(argv[2], argv[3], argv[4], &warm);
         doku_free(warm);
         int threads = atoi(argv[6]);
         pthread_t tid[64];
@@ -200,14 +206,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (argc == 7 && strcmp(argv[1], "latency") == 0) {
-        char config[2048];
-        snprintf(config, sizeof config, "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"}",
-                 argv[3], argv[4], argv[2]);
-        DokuClient *client = NULL;
-        DokuStatus st = doku_client_new(config, &client);
-        if (st != DOKU_OK) die("doku_client_new", st);
         char *warm = NULL;
-        if ((st = doku_get_token(client, &warm)) != DOKU_OK) die("doku_get_token", st);
+        DokuClient *client = warm_client(argv[2], argv[3], argv[4], &warm);
         int threads = atoi(argv[6]);
         pthread_t tid[64];
         static struct timed w[64];
