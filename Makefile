@@ -8,6 +8,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PREFIX ?= /usr/local
 RELEASE := target/release
+C_TESTS := target/c-tests
 VENV := .venv
 APT_PACKAGES := php-cli php-fpm php-curl phpunit valgrind
 export CARGO_TERM_COLOR := never
@@ -17,7 +18,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 FUZZ_TARGETS := config key token_response minify jwt sandbox_request timestamp issue_token
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build python check-header test demo bench soak fuzz fuzz-smoke audit install clean
+.PHONY: all deps build python check-header c-tests test demo bench soak fuzz fuzz-smoke audit install clean
 
 all: build
 
@@ -34,14 +35,13 @@ deps:
 		$(VENV)/bin/pip install -q pytest
 	fi
 
-# The sandbox first, the library last: building the sandbox enables the `sandbox` feature on
-# the library crate, and the shipped libdoku.so/.a must be the featureless build.
+# The workspace: libdoku (the root package, the shipped library and nothing else), the sandbox
+# and libdoku_test (the C tests' library). No order, no features.
 build:
 	@mkdir -p target
 	cp include/doku.h target/doku.h.committed
 	cp bindings/php/doku.h target/doku-php.h.committed
-	$(CARGO) build --release --features sandbox --bin doku-sandbox
-	$(CARGO) build --release --lib
+	$(CARGO) build --release --workspace
 	# Programs linked against target/release record the SONAME: let the loader find it there.
 	soname=$$(readelf -d $(RELEASE)/libdoku.so | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 	ln -sf libdoku.so $(RELEASE)/$$soname
@@ -63,11 +63,17 @@ check-header: build
 	done
 	echo "include/doku.h and bindings/php/doku.h match cbindgen's output"
 
-test: deps check-header python
-	@DOKU_REQUIRE_VALGRIND=1 $(CARGO) test --features sandbox,test-hooks
+# The C and C++ test programs, for tests/c_api.rs (DOKU_C_TESTS).
+c-tests: build
+	@bash scripts/build-c-tests.sh $(C_TESTS)
+
+test: deps check-header python c-tests
+	@DOKU_C_TESTS=$(CURDIR)/$(C_TESTS) DOKU_REQUIRE_C_TESTS=1 DOKU_REQUIRE_VALGRIND=1 $(CARGO) test --workspace
+	bash scripts/check-exports.sh
+	bash scripts/test-install.sh
 	$(VENV)/bin/pytest bindings/python/tests -q
 	DOKU_REQUIRE_PHP_FPM=1 php -d ffi.enable=1 /usr/bin/phpunit -c bindings/php/phpunit.xml
-	$(CARGO) clippy --all-targets --features sandbox,test-hooks -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The sandbox with TLS on a free loopback port, a throwaway key pair, then the C example.
 demo: deps build python

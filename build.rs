@@ -20,8 +20,6 @@ fn main() {
         // request, and the process-wide token cache must outlive that.
         println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
     }
-    // The C tests compile with the `cc` crate, which needs the target triple.
-    println!("cargo:rustc-env=DOKU_BUILD_TARGET={}", std::env::var("TARGET").unwrap());
 
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
     let minor = std::env::var("CARGO_PKG_VERSION_MINOR").unwrap();

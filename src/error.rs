@@ -80,7 +80,7 @@ impl std::error::Error for Error {}
 
 /// OpenSSL's error stack as text, for messages. It holds library, function and reason names,
 /// never key bytes.
-pub(crate) fn openssl_reason(e: &openssl::error::ErrorStack) -> String {
+pub fn openssl_reason(e: &openssl::error::ErrorStack) -> String {
     let reasons: Vec<String> = e
         .errors()
         .iter()

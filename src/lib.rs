@@ -21,8 +21,6 @@ pub mod token;
 
 pub mod ffi;
 
-#[cfg(feature = "sandbox")]
-pub mod sandbox;
 
 pub use error::{Error, ErrorKind, Result};
 
@@ -99,17 +97,6 @@ mod tests {
                 crate::http::Response { status: 200, body: answer.into_bytes(), date: None, content_type: None, received_at: SystemTime::now() }
             ),
         ];
-        #[cfg(feature = "sandbox")]
-        let sandbox = [
-            format!("{:?}", crate::sandbox::notify::NotifyConfig::new("http://127.0.0.1:9", "MCH", CLIENT_SECRET, std::sync::Arc::new(private))),
-            format!(
-                "{:?}",
-                crate::sandbox::SandboxConfig { secrets: vec![("MCH".into(), CLIENT_SECRET.into())], ..Default::default() }
-            ),
-        ];
-        #[cfg(not(feature = "sandbox"))]
-        let sandbox: [String; 0] = [];
-
         let mut secrets: Vec<String> = [PROXY_USER, PROXY_PASSWORD, PASSPHRASE, CLIENT_SECRET, TOKEN, REFRESH, AUTH_CODE].map(String::from).to_vec();
         for pem in [&enc, &plain] {
             let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -118,7 +105,7 @@ mod tests {
         // Bytes print as numbers: the same secrets as `Vec<u8>`'s Debug would list them.
         let as_bytes: Vec<String> = secrets.iter().map(|s| s.bytes().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")).collect();
         assert!(shown[1].contains(r#"proxy: Some("http://proxy.local:3128")"#), "where the proxy is still shows: {}", shown[1]);
-        let leaks: Vec<&String> = shown.iter().chain(&sandbox).filter(|text| secrets.iter().chain(&as_bytes).any(|s| text.contains(s.as_str()))).collect();
+        let leaks: Vec<&String> = shown.iter().filter(|text| secrets.iter().chain(&as_bytes).any(|s| text.contains(s.as_str()))).collect();
         assert!(leaks.is_empty(), "secrets in Debug output:\n{leaks:#?}");
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{openssl, servers, TestDir};
 use doku::key::PublicKey;
-use doku::sandbox::{Fault, Log, Sandbox, SandboxConfig};
+use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 use doku::token::Client;
 use doku::ErrorKind;
 

@@ -15,7 +15,7 @@ use common::{openssl, TestDir};
 use doku::ffi::DokuStatus;
 use doku::key::{PrivateKey, PublicKey};
 use doku::merchant::TokenIssuer;
-use doku::sandbox::{Fault, Log, Sandbox, SandboxConfig};
+use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 use doku::signature::symmetric;
 use doku::token::Client;
 
@@ -103,7 +103,7 @@ fn no_message_or_log_line_contains_a_secret() {
 
     // Signed requests: refusals and local failures.
     for body in [Some("{\"bad\":"), Some("{}"), None] {
-        match ok.request("POST", doku::sandbox::CREATE_VA_PATH, body) {
+        match ok.request("POST", doku_sandbox::CREATE_VA_PATH, body) {
             Ok(r) => messages.push(r.body),
             Err(e) => messages.push(e.to_string()),
         }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier, Mutex};
 
 use common::{openssl, openssl_sign, TestDir};
 use doku::key::{PrivateKey, PublicKey};
-use doku::sandbox::{Fault, Log, Sandbox, SandboxConfig};
+use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 use doku::signature::{b2b_string_to_sign, sign_rsa_sha256};
 use doku::token::Client;
 use doku::ErrorKind;

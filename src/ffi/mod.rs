@@ -640,28 +640,13 @@ fn malloc_str(bytes: &[u8]) -> *mut c_char {
     }
 }
 
-/// Test hook, only in builds with the `test-hooks` feature (never in release artifacts), and
-/// left out of doku.h: `what` = 0 panics inside the boundary; any other value fails with that
-/// status, so C tests can reach statuses that no input provokes.
-#[cfg(feature = "test-hooks")]
-#[no_mangle]
-pub extern "C" fn doku_test_hook(what: c_int) -> DokuStatus {
+/// For Rust crates that add C functions of their own on top of this library (the C tests'
+/// libdoku_test adds a test hook): runs `body` as every doku_* function runs, inside the panic
+/// boundary, with the thread's error details cleared first and set from its error, and returns
+/// the status. A Rust API only: it is no C symbol.
+pub fn call(body: impl FnOnce() -> Result<()>) -> DokuStatus {
     ffi_panic_boundary! {
-        error::clear();
-        let kind = match what {
-            0 => panic!("test hook"),
-            1 => ErrorKind::NullArgument,
-            2 => ErrorKind::InvalidArgument,
-            3 => ErrorKind::Key,
-            4 => ErrorKind::Crypto,
-            5 => ErrorKind::Network,
-            6 => ErrorKind::Timeout,
-            7 => ErrorKind::Tls,
-            8 => ErrorKind::Api,
-            9 => ErrorKind::Protocol,
-            _ => ErrorKind::SignatureInvalid,
-        };
-        error::record(&Error::new(kind, "failure raised by the test hook"))
+        status_only(body)
     }
 }
 

@@ -173,7 +173,7 @@ fn expires_in(obj: &Map<String, Value>, status: u16) -> Result<u64> {
 }
 
 /// Server text in our messages: no control characters, bounded length.
-pub(crate) fn sanitize(text: &str, max_chars: usize) -> String {
+pub fn sanitize(text: &str, max_chars: usize) -> String {
     let mut out: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max_chars).collect();
     if text.chars().count() > max_chars {
         out.push('…');

@@ -4,6 +4,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let out = doku::sandbox::fuzz_connection(data);
+    let out = doku_sandbox::fuzz_connection(data);
     assert!(out.is_empty() || out.starts_with(b"HTTP/1.1 "), "{:?}", String::from_utf8_lossy(&out[..out.len().min(64)]));
 });

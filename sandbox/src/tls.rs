@@ -21,7 +21,7 @@ use openssl::x509::extension::{
 };
 use openssl::x509::{X509Name, X509};
 
-use crate::error::openssl_reason;
+use doku::error::openssl_reason;
 
 pub(crate) const CA_FILE: &str = "ca.pem";
 const CA_KEY_FILE: &str = "ca-key.pem";

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use doku::key::{PrivateKey, PublicKey};
-use doku::sandbox::{notify, Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
+use doku_sandbox::{notify, Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 use doku::signature::symmetric;
 use doku::{jwt, signature, timestamp};
 use serde_json::{json, Value};
@@ -1398,7 +1398,7 @@ fn b2b2c_through_the_library_client() {
 fn b2b2c_expiry_time_with_a_multibyte_character_is_a_protocol_error() {
     let sb = va_sandbox();
     let r = raw(sb.addr(), &b2b2c_request("MCH-B2B2C-BADEXP", &auth_code("code-1")));
-    assert_eq!((r.status, r.json()["accessTokenExpiryTime"].as_str()), (200, Some(doku::sandbox::fault::BAD_EXPIRY_TIME)));
+    assert_eq!((r.status, r.json()["accessTokenExpiryTime"].as_str()), (200, Some(doku_sandbox::fault::BAD_EXPIRY_TIME)));
     let config = format!(
         r#"{{"client_id":"MCH-B2B2C-BADEXP","private_key":{},"base_url":"{}","proxy":""}}"#,
         serde_json::to_string(&merchant().pem).unwrap(),

@@ -8,7 +8,7 @@ use super::fault::{Fault, FaultSet};
 use super::http::Request;
 use super::server::{json_response, ordered_json, raw_response, refusal, Body, Response};
 use super::state::State;
-use crate::merchant::check_token_request;
+use doku::merchant::check_token_request;
 
 const HUGE_BYTES: usize = 4 * 1024 * 1024;
 const STALL_DECLARED: usize = 1000;

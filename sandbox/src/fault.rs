@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::Error;
+use doku::error::Error;
 
 /// One fault mode, as given to `--fault ID=MODE`. See [`Fault::HELP`] for what each does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,6 +261,6 @@ mod tests {
             FaultSet { delay_ms: 150, reset: false, clock: -7, ttl: Some(2), down_after: Some(4), overlong: true, replace: Some(Fault::Http500), bad_expiry: true }
         );
         assert!(Fault::HELP.lines().count() >= 14);
-        assert!(crate::timestamp::parse(BAD_EXPIRY_TIME).is_none() && !BAD_EXPIRY_TIME.is_char_boundary(19));
+        assert!(doku::timestamp::parse(BAD_EXPIRY_TIME).is_none() && !BAD_EXPIRY_TIME.is_char_boundary(19));
     }
 }

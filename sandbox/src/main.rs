@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use doku::key::PublicKey;
-use doku::sandbox::notify::{self, PAYMENT_PATH};
-use doku::sandbox::{Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
+use doku_sandbox::notify::{self, PAYMENT_PATH};
+use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 
 fn help() -> String {
     format!(

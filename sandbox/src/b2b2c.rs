@@ -11,9 +11,9 @@ use super::fault::{Fault, FaultSet, BAD_EXPIRY_TIME};
 use super::http::Request;
 use super::server::{json_response, refusal, Response};
 use super::state::State;
-use crate::merchant::{check_token_request_for, GrantRequest, TokenEndpoint};
-use crate::timestamp::Offset;
-use crate::token::b2b2c::SUCCESS;
+use doku::merchant::{check_token_request_for, GrantRequest, TokenEndpoint};
+use doku::timestamp::Offset;
+use doku::token::b2b2c::SUCCESS;
 
 /// Refresh tokens live 30 days.
 pub(crate) const REFRESH_TTL: u64 = 30 * 24 * 3600;

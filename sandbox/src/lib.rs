@@ -28,14 +28,14 @@ use std::time::Duration;
 
 pub use fault::Fault;
 
-use crate::error::Result;
-use crate::key::PublicKey;
+use doku::error::Result;
+use doku::key::PublicKey;
 use state::State;
 
 /// The token endpoint's path.
-pub const TOKEN_PATH: &str = crate::token::B2B_PATH;
+pub const TOKEN_PATH: &str = doku::token::B2B_PATH;
 /// The B2B2C (customer) token endpoint's path.
-pub const B2B2C_TOKEN_PATH: &str = crate::token::b2b2c::PATH;
+pub const B2B2C_TOKEN_PATH: &str = doku::token::b2b2c::PATH;
 /// The protected endpoint: create a virtual account (service 27).
 pub const CREATE_VA_PATH: &str = "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va";
 /// Request counts for out-of-process tests: `{"tokenRequests":{"<client id>":N,...}}`.
@@ -127,7 +127,7 @@ impl std::fmt::Debug for SandboxConfig {
 #[cfg(fuzzing)]
 pub fn fuzz_connection(input: &[u8]) -> Vec<u8> {
     static STATE: once_cell::sync::Lazy<State> = once_cell::sync::Lazy::new(|| {
-        let key = crate::key::PrivateKey::parse(&String::from_utf8_lossy(
+        let key = doku::key::PrivateKey::parse(&String::from_utf8_lossy(
             &openssl::rsa::Rsa::generate(2048).unwrap().private_key_to_pem().unwrap(),
         ), None)
         .unwrap();
@@ -239,7 +239,7 @@ impl Sandbox {
         let secret = self
             .state
             .secret(client_id)
-            .ok_or_else(|| crate::Error::invalid(format!("notify: no client secret registered for {client_id} (--secret {client_id}=…)")))?;
+            .ok_or_else(|| doku::Error::invalid(format!("notify: no client secret registered for {client_id} (--secret {client_id}=…)")))?;
         Ok(notify::NotifyConfig::new(merchant_url, client_id, secret, self.state.doku_key()?))
     }
 
@@ -271,5 +271,28 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sandbox's types that hold secrets print none (the library's own types are checked in
+    /// doku's `debug_never_shows_a_secret`).
+    #[test]
+    fn debug_never_shows_a_secret() {
+        const SECRET: &str = "debug-client-secret-0b6e";
+        let pem = openssl::rsa::Rsa::generate(2048).unwrap().private_key_to_pem().unwrap();
+        let key = doku::key::PrivateKey::parse(std::str::from_utf8(&pem).unwrap(), None).unwrap();
+        let shown = [
+            format!("{:?}", notify::NotifyConfig::new("http://127.0.0.1:9", "MCH", SECRET, Arc::new(key))),
+            format!("{:?}", SandboxConfig { secrets: vec![("MCH".into(), SECRET.into())], ..Default::default() }),
+        ];
+        let body: String = std::str::from_utf8(&pem).unwrap().lines().filter(|l| !l.starts_with("-----")).collect();
+        for text in &shown {
+            assert!(!text.contains(SECRET), "{text}");
+            assert!(body.as_bytes().windows(16).all(|w| !text.contains(std::str::from_utf8(w).unwrap())), "{text}");
+        }
     }
 }

@@ -17,7 +17,7 @@ use super::http::{self, Conn, ReqError, Request, Transport};
 use super::state::State;
 use super::tls::Corked;
 use super::{b2b, b2b2c, va, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
-use crate::timestamp;
+use doku::timestamp;
 
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(40);
 /// A client that stops reading cannot hold a thread longer than this per write.

@@ -17,10 +17,10 @@ use zeroize::Zeroizing;
 
 use super::fault::FaultSet;
 use super::{Log, SandboxConfig};
-use crate::error::{openssl_reason, Error, ErrorKind, Result};
-use crate::jwt;
-use crate::key::{PrivateKey, PublicKey};
-use crate::signature::hex;
+use doku::error::{openssl_reason, Error, ErrorKind, Result};
+use doku::jwt;
+use doku::key::{PrivateKey, PublicKey};
+use doku::signature::hex;
 
 /// Issued tokens kept for [`State::check_token`]; expired ones are pruned first.
 const MAX_REMEMBERED_TOKENS: usize = 100_000;
@@ -264,7 +264,7 @@ impl State {
 
     fn issue_jwt(&self, client: &str, ttl: u64, kind: Kind) -> Result<String> {
         let now = Utc::now();
-        let mut claims = crate::merchant::token_claims(ISSUER, client, ttl, now)?;
+        let mut claims = doku::merchant::token_claims(ISSUER, client, ttl, now)?;
         if kind == Kind::CustomerAccess {
             claims["tokenUse"] = json!("b2b2c");
         }

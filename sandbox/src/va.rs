@@ -15,11 +15,11 @@ use super::fault::FaultSet;
 use super::http::Request;
 use super::server::{json_response, refusal, Response};
 use super::state::State;
-use crate::error::ErrorKind;
-use crate::merchant::skew_problem;
-use crate::signature::symmetric;
-use crate::timestamp;
-use crate::token::strip_bearer;
+use doku::error::ErrorKind;
+use doku::merchant::skew_problem;
+use doku::signature::symmetric;
+use doku::timestamp;
+use doku::token::strip_bearer;
 
 /// In the order they are checked.
 const MANDATORY_HEADERS: [&str; 6] = ["Authorization", "X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"];

@@ -17,13 +17,13 @@ use std::time::Duration;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
-use crate::http::{Http, Response, Settings};
-use crate::key::PrivateKey;
-use crate::request::external_id;
-use crate::signature::{b2b_string_to_sign, sign_rsa_sha256, symmetric};
-use crate::timestamp::Offset;
-use crate::token::{parse_b2b_response, sanitize, B2B_BODY, B2B_PATH};
+use doku::error::{Error, Result};
+use doku::http::{Http, Response, Settings};
+use doku::key::PrivateKey;
+use doku::request::external_id;
+use doku::signature::{b2b_string_to_sign, sign_rsa_sha256, symmetric};
+use doku::timestamp::Offset;
+use doku::token::{parse_b2b_response, sanitize, B2B_BODY, B2B_PATH};
 
 /// DOKU's VA payment notification path, relative to the merchant's base URL.
 pub const PAYMENT_PATH: &str = "/v1.1/transfer-va/payment";
@@ -275,7 +275,7 @@ mod tests {
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["paidAmount"]["value"], "10000.00");
         assert_eq!(v["trxId"], "INV/2026/567890123456");
-        let min = crate::signature::minify::minify(&body).unwrap();
+        let min = doku::signature::minify::minify(&body).unwrap();
         assert!(min.contains(r#""virtualAccountName":"Budi Śantoso / Toko Kue Ñam""#), "{min}");
         assert!(min.contains(r#""partnerServiceId":"  888994""#));
     }
