@@ -29,11 +29,13 @@ impl Stamp {
     }
 
     /// A stamp with both clocks at `offset`, for tests that move time.
+    #[cfg(test)]
     pub fn at(offset: Duration) -> Stamp {
         Stamp { monotonic: offset, wall: offset }
     }
 
     /// This moment after a suspend of `d`: the wall clock moved on, the monotonic one did not.
+    #[cfg(test)]
     pub fn after_suspend(self, d: Duration) -> Stamp {
         Stamp { monotonic: self.monotonic, wall: self.wall.saturating_add(d) }
     }

@@ -9,7 +9,7 @@
 pub mod clock;
 pub mod config;
 pub mod error;
-pub mod fork;
+pub(crate) mod fork;
 pub mod http;
 pub mod jwt;
 pub mod key;

@@ -301,13 +301,6 @@ impl Registry {
         slot
     }
 
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
 }
 
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
@@ -701,7 +694,7 @@ mod tests {
         // Slots held by live clients are never evicted; with all held, callers get private ones.
         let held: Vec<_> = [0, 3, 4, 5].iter().map(|&i| reg.slot(key(i), 4, now)).collect();
         let private = reg.slot(key(6), 4, now);
-        assert_eq!(reg.len(), 4);
+        assert_eq!(reg.slots.len(), 4);
         assert!(!reg.slots.contains_key(&key(6)) && Arc::strong_count(&private) == 1);
         drop(held);
     }

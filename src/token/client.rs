@@ -99,16 +99,7 @@ impl Client {
         self.slot.invalidate_if(used);
     }
 
-    /// One B2B token request, uncached.
-    pub fn fetch(&self) -> Result<Token> {
-        self.fetch_by(None)
-    }
 
-    /// One B2B token request, ending by `deadline` at the latest.
-    fn fetch_by(&self, deadline: Option<Instant>) -> Result<Token> {
-        let (sent, sent_wall) = (Stamp::now(), SystemTime::now());
-        self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response, deadline).map(|grant| Token::new(grant, sent, sent_wall))
-    }
 
     /// Exchanges a customer's auth code (or refresh token) for a B2B2C token (§5). Not cached:
     /// customer tokens belong to one customer each.
@@ -148,8 +139,10 @@ impl Fetcher for Client {
         self.config.refresh_margin
     }
 
+    /// One B2B token request, uncached, ending by `deadline` at the latest.
     fn fetch(&self, deadline: Instant) -> Result<Token> {
-        self.fetch_by(Some(deadline))
+        let (sent, sent_wall) = (Stamp::now(), SystemTime::now());
+        self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response, Some(deadline)).map(|grant| Token::new(grant, sent, sent_wall))
     }
 }
 

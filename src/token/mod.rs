@@ -2,7 +2,7 @@
 //! the cached form. [`client`] fetches tokens; [`cache`] shares them process-wide.
 
 pub mod b2b2c;
-pub mod cache;
+pub(crate) mod cache;
 pub mod client;
 
 pub use client::Client;
