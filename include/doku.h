@@ -86,7 +86,9 @@ typedef enum DokuStatus {
  * A DOKU client: credentials, and handles on the process-wide token cache and HTTP agent.
  * Opaque; create with doku_client_new(), release with doku_client_free().
  *
- * Thread safety: one DokuClient may be used from any number of threads at once.
+ * Thread safety: one DokuClient may be used from any number of threads at once. Functions
+ * that take a `const DokuClient *` do not change the client (they may fill the process-wide
+ * token cache); doku_client_invalidate_token() and doku_client_free() take a `DokuClient *`.
  *
  * Shared process-wide, so that a client per web request (PHP-FPM) costs no extra token request
  * or TLS handshake: parsed keys; tokens, per base URL, client id and key; HTTP agents (the TLS
@@ -173,88 +175,6 @@ enum DokuStatus doku_sign(const char *client_id,
                           char **signature_out);
 
 /**
- * Creates a client from a JSON config and writes it to *client_out.
- *
- * Config keys: "client_id" (required); "private_key" (key text) or "private_key_file" (path);
- * "private_key_passphrase" (for encrypted keys); "environment" ("sandbox" default, or
- * "production"); "base_url" (overrides environment; http:// only for loopback hosts);
- * "timeout_ms" (the whole request, DNS to last body byte, however slowly the server sends;
- * default 30000); "connect_timeout_ms" (DNS, TCP connect and TLS handshake together; default
- * 10000); "ca_file" (extra trusted CAs, PEM, added to the system store); "refresh_margin_s"
- * (default 60); "timestamp_offset" ("Z" default, or e.g. "+07:00"); "proxy"
- * ("http://[user:password@]host:port"; "" disables proxies; absent: HTTPS_PROXY/ALL_PROXY/
- * NO_PROXY from the environment, as curl, except that loopback hosts never take a proxy from
- * the environment); "client_secret", "channel_id" (for signed transaction requests);
- * "partner_id" (X-PARTNER-ID, default client_id).
- *
- * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for bad JSON, an unknown key, a
- * wrong type or value (the message names the key); DOKU_ERR_KEY for key problems (unreadable
- * file, malformed, wrong passphrase, not RSA, too short). No network traffic happens here.
- *
- * *client_out is owned by the caller: release it with doku_client_free(). Thread-safe; the
- * client may then be shared between threads. Clients with the same base URL, client id and
- * key share one process-wide token cache entry, and clients with the same transport settings
- * one HTTP agent, even after earlier ones were freed (see DokuClient).
- */
-enum DokuStatus doku_client_new(const char *config_json, struct DokuClient **client_out);
-
-/**
- * Writes a valid B2B access token (without "Bearer ") to *access_token_out: the cached one,
- * or a new one fetched from POST /authorization/v1/access-token/b2b when none is cached or it
- * is within min(refresh_margin_s, lifetime/2) of expiry. Lifetimes count on both the monotonic
- * and the wall clock, so a token does not outlive a suspend of the machine.
- *
- * A token due for refresh but still valid (until min(5 s, lifetime/4) before it expires) is
- * served while one caller refreshes it; only that caller waits. If the refresh fails, the
- * valid token is still served, doku_token_info() reports the failure ("refreshError"), and
- * the next attempt waits for a backoff (1 s, doubling up to 30 s). Past that point, the
- * refresh's error is returned.
- *
- * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_API (DOKU refused: see doku_last_response_code());
- * DOKU_ERR_NETWORK, DOKU_ERR_TIMEOUT, DOKU_ERR_TLS, DOKU_ERR_PROTOCOL for transport problems.
- *
- * *access_token_out is owned by the caller: release it with doku_free(). Thread-safe. Without
- * a valid token, refreshes are single-flight: threads calling at once cause one HTTP request
- * and wait for it, each at most its own timeout_ms; they take its error only if it travelled
- * as theirs would (same base URL, proxy, ca_file and timeouts), and otherwise fetch for
- * themselves. The cached path takes no lock.
- */
-enum DokuStatus doku_get_token(struct DokuClient *client, char **access_token_out);
-
-/**
- * Writes the current token as JSON to *json_out, fetching one as doku_get_token() does:
- * {"accessToken":"...","tokenType":"Bearer","expiresIn":<seconds left, rounded>,
- *  "expiresAt":"YYYY-MM-DDTHH:MM:SSZ"}, plus "refreshError":"<message>" while the token is
- * served although its refresh failed (the token endpoint is down or refusing): monitoring
- * should alert on it, since the token will expire unless a refresh succeeds.
- *
- * Errors as doku_get_token(). *json_out is owned by the caller: release it with doku_free().
- * Thread-safe.
- */
-enum DokuStatus doku_token_info(struct DokuClient *client, char **json_out);
-
-/**
- * Drops the cached token of this client's cache entry (shared with every client of the same
- * base URL, client id and key), so that the next doku_get_token() fetches a new one. Call it
- * after DOKU answers 401xx01 (Invalid Token).
- *
- * Errors: DOKU_ERR_NULL_ARGUMENT. Thread-safe.
- */
-enum DokuStatus doku_client_invalidate_token(struct DokuClient *client);
-
-/**
- * Releases a client. NULL is a no-op. The client must not be in use by another thread, nor
- * used afterwards. The process-wide token cache and HTTP agent keep their token and
- * connections for later clients.
- */
-void doku_client_free(struct DokuClient *client);
-
-/**
- * Releases a string returned through a char ** out-parameter. NULL is a no-op. Thread-safe.
- */
-void doku_free(char *s);
-
-/**
  * Removes the whitespace outside strings from a JSON text, keeping everything else (key order,
  * string contents and escapes, number spelling) byte for byte: the body form that transaction
  * signatures hash. Writes the result to *minified_out.
@@ -313,6 +233,83 @@ enum DokuStatus doku_verify_request(const char *client_secret,
                                     const char *signature);
 
 /**
+ * Creates a client from a JSON config and writes it to *client_out.
+ *
+ * Config keys: "client_id" (required); "private_key" (key text) or "private_key_file" (path);
+ * "private_key_passphrase" (for encrypted keys); "environment" ("sandbox" default, or
+ * "production"); "base_url" (overrides environment; http:// only for loopback hosts);
+ * "timeout_ms" (the whole request, DNS to last body byte, however slowly the server sends;
+ * default 30000); "connect_timeout_ms" (DNS, TCP connect and TLS handshake together; default
+ * 10000); "ca_file" (extra trusted CAs, PEM, added to the system store); "refresh_margin_s"
+ * (default 60); "timestamp_offset" ("Z" default, or e.g. "+07:00"); "proxy"
+ * ("http://[user:password@]host:port"; "" disables proxies; absent: HTTPS_PROXY/ALL_PROXY/
+ * NO_PROXY from the environment, as curl, except that loopback hosts never take a proxy from
+ * the environment); "client_secret", "channel_id" (for signed transaction requests);
+ * "partner_id" (X-PARTNER-ID, default client_id).
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for bad JSON, an unknown key, a
+ * wrong type or value (the message names the key); DOKU_ERR_KEY for key problems (unreadable
+ * file, malformed, wrong passphrase, not RSA, too short). No network traffic happens here.
+ *
+ * *client_out is owned by the caller: release it with doku_client_free(). Thread-safe; the
+ * client may then be shared between threads. Clients with the same base URL, client id and
+ * key share one process-wide token cache entry, and clients with the same transport settings
+ * one HTTP agent, even after earlier ones were freed (see DokuClient).
+ */
+enum DokuStatus doku_client_new(const char *config_json, struct DokuClient **client_out);
+
+/**
+ * Writes a valid B2B access token (without "Bearer ") to *access_token_out: the cached one,
+ * or a new one fetched from POST /authorization/v1/access-token/b2b when none is cached or it
+ * is within min(refresh_margin_s, lifetime/2) of expiry. Lifetimes count on both the monotonic
+ * and the wall clock, so a token does not outlive a suspend of the machine.
+ *
+ * A token due for refresh but still valid (until min(5 s, lifetime/4) before it expires) is
+ * served while one caller refreshes it; only that caller waits. If the refresh fails, the
+ * valid token is still served, doku_token_info() reports the failure ("refreshError"), and
+ * the next attempt waits for a backoff (1 s, doubling up to 30 s). Past that point, the
+ * refresh's error is returned.
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_API (DOKU refused: see doku_last_response_code());
+ * DOKU_ERR_NETWORK, DOKU_ERR_TIMEOUT, DOKU_ERR_TLS, DOKU_ERR_PROTOCOL for transport problems.
+ *
+ * *access_token_out is owned by the caller: release it with doku_free(). Thread-safe. Without
+ * a valid token, refreshes are single-flight: threads calling at once cause one HTTP request
+ * and wait for it, each at most its own timeout_ms; they take its error only if it travelled
+ * as theirs would (same base URL, proxy, ca_file and timeouts), and otherwise fetch for
+ * themselves. The cached path takes no lock.
+ */
+enum DokuStatus doku_get_token(const struct DokuClient *client, char **access_token_out);
+
+/**
+ * Writes the current token as JSON to *json_out, fetching one as doku_get_token() does:
+ * {"accessToken":"...","tokenType":"Bearer","expiresIn":<seconds left, rounded>,
+ *  "expiresAt":"YYYY-MM-DDTHH:MM:SSZ"}, plus "refreshError":"<message>" while the token is
+ * served although its refresh failed (the token endpoint is down or refusing): monitoring
+ * should alert on it, since the token will expire unless a refresh succeeds.
+ *
+ * Errors as doku_get_token(). *json_out is owned by the caller: release it with doku_free().
+ * Thread-safe.
+ */
+enum DokuStatus doku_token_info(const struct DokuClient *client, char **json_out);
+
+/**
+ * Drops the cached token of this client's cache entry (shared with every client of the same
+ * base URL, client id and key), so that the next doku_get_token() fetches a new one. Call it
+ * after DOKU answers 401xx01 (Invalid Token).
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT. Thread-safe.
+ */
+enum DokuStatus doku_client_invalidate_token(struct DokuClient *client);
+
+/**
+ * Releases a client. NULL is a no-op. The client must not be in use by another thread, nor
+ * used afterwards. The process-wide token cache and HTTP agent keep their token and
+ * connections for later clients.
+ */
+void doku_client_free(struct DokuClient *client);
+
+/**
  * Every header a signed transaction request needs, as a JSON object: Authorization (Bearer
  * and the cached B2B token), X-TIMESTAMP, X-SIGNATURE, X-PARTNER-ID, X-EXTERNAL-ID (36 digits,
  * unique), CHANNEL-ID and Content-Type. Send them with your own HTTP stack, with the body
@@ -323,7 +320,7 @@ enum DokuStatus doku_verify_request(const char *client_secret,
  * missing client_secret/channel_id, a malformed method or path, or a body that is not JSON.
  * *headers_json_out is owned by the caller: release it with doku_free(). Thread-safe.
  */
-enum DokuStatus doku_client_request_headers(struct DokuClient *client,
+enum DokuStatus doku_client_request_headers(const struct DokuClient *client,
                                             const char *method,
                                             const char *path,
                                             const char *body,
@@ -339,11 +336,32 @@ enum DokuStatus doku_client_request_headers(struct DokuClient *client,
  * Errors: as doku_client_request_headers(), plus the transport errors of doku_get_token().
  * *response_json_out is owned by the caller: release it with doku_free(). Thread-safe.
  */
-enum DokuStatus doku_client_request(struct DokuClient *client,
+enum DokuStatus doku_client_request(const struct DokuClient *client,
                                     const char *method,
                                     const char *path,
                                     const char *body,
                                     char **response_json_out);
+
+/**
+ * Exchanges a customer's auth code for a B2B2C token: POST
+ * /authorization/v1/access-token/b2b2c, signed as the B2B token request; success is 2007400.
+ * Writes {"accessToken","tokenType","accessTokenExpiryTime","refreshToken",
+ * "refreshTokenExpiryTime"} to *json_out. Not cached: customer tokens are per customer.
+ *
+ * Errors: as doku_get_token(); DOKU_ERR_INVALID_ARGUMENT for an empty auth_code.
+ * *json_out is owned by the caller: release it with doku_free(). Thread-safe.
+ */
+enum DokuStatus doku_get_token_b2b2c(const struct DokuClient *client,
+                                     const char *auth_code,
+                                     char **json_out);
+
+/**
+ * Refreshes a B2B2C token with its refresh token (grantType refresh_token); otherwise as
+ * doku_get_token_b2b2c().
+ */
+enum DokuStatus doku_refresh_token_b2b2c(const struct DokuClient *client,
+                                         const char *refresh_token,
+                                         char **json_out);
 
 /**
  * Answers DOKU's B2B token request to the merchant (snap-reference §4), judged as DOKU judges
@@ -388,25 +406,10 @@ enum DokuStatus doku_validate_token(const char *bearer_or_jwt,
                                     char **claims_json_out);
 
 /**
- * Exchanges a customer's auth code for a B2B2C token: POST
- * /authorization/v1/access-token/b2b2c, signed as the B2B token request; success is 2007400.
- * Writes {"accessToken","tokenType","accessTokenExpiryTime","refreshToken",
- * "refreshTokenExpiryTime"} to *json_out. Not cached: customer tokens are per customer.
- *
- * Errors: as doku_get_token(); DOKU_ERR_INVALID_ARGUMENT for an empty auth_code.
- * *json_out is owned by the caller: release it with doku_free(). Thread-safe.
+ * Releases a string returned through a char ** out-parameter, wiping its bytes first (tokens
+ * and signatures come back this way). NULL is a no-op. Thread-safe.
  */
-enum DokuStatus doku_get_token_b2b2c(struct DokuClient *client,
-                                     const char *auth_code,
-                                     char **json_out);
-
-/**
- * Refreshes a B2B2C token with its refresh token (grantType refresh_token); otherwise as
- * doku_get_token_b2b2c().
- */
-enum DokuStatus doku_refresh_token_b2b2c(struct DokuClient *client,
-                                         const char *refresh_token,
-                                         char **json_out);
+void doku_free(char *s);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -311,6 +311,18 @@ fn no_secret_lingers_in_freed_memory() {
     }
 }
 
+/// doku_free wipes what it frees: tokens and signatures come back to the library through it.
+/// test_heap.c's own free() sees the signature's buffer as libdoku frees it.
+#[test]
+fn doku_free_wipes_the_string_it_frees() {
+    let dir = TestDir::new("doku-free");
+    let key = dir.path("pkcs8.pem");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &key);
+    let Some(exe) = program("test_heap-plain") else { return };
+    let out = run(Command::new(&exe).args(["doku_free", key.to_str().unwrap()]), "test_heap doku_free");
+    assert_eq!(out.trim(), "doku_free wiped: yes");
+}
+
 /// Keys in every format, made by the openssl CLI, and the CLI's own signature to compare with.
 fn prepare_keys(dir: &TestDir) -> PathBuf {
     let keys = dir.path("keys");

@@ -33,18 +33,6 @@ enum DokuStatus doku_sign(const char *client_id,
                           const char *private_key,
                           char **signature_out);
 
-enum DokuStatus doku_client_new(const char *config_json, struct DokuClient **client_out);
-
-enum DokuStatus doku_get_token(struct DokuClient *client, char **access_token_out);
-
-enum DokuStatus doku_token_info(struct DokuClient *client, char **json_out);
-
-enum DokuStatus doku_client_invalidate_token(struct DokuClient *client);
-
-void doku_client_free(struct DokuClient *client);
-
-void doku_free(char *s);
-
 enum DokuStatus doku_minify(const char *json_body, char **minified_out);
 
 enum DokuStatus doku_sign_request(const char *client_secret,
@@ -68,17 +56,35 @@ enum DokuStatus doku_verify_request(const char *client_secret,
                                     const char *timestamp,
                                     const char *signature);
 
-enum DokuStatus doku_client_request_headers(struct DokuClient *client,
+enum DokuStatus doku_client_new(const char *config_json, struct DokuClient **client_out);
+
+enum DokuStatus doku_get_token(const struct DokuClient *client, char **access_token_out);
+
+enum DokuStatus doku_token_info(const struct DokuClient *client, char **json_out);
+
+enum DokuStatus doku_client_invalidate_token(struct DokuClient *client);
+
+void doku_client_free(struct DokuClient *client);
+
+enum DokuStatus doku_client_request_headers(const struct DokuClient *client,
                                             const char *method,
                                             const char *path,
                                             const char *body,
                                             char **headers_json_out);
 
-enum DokuStatus doku_client_request(struct DokuClient *client,
+enum DokuStatus doku_client_request(const struct DokuClient *client,
                                     const char *method,
                                     const char *path,
                                     const char *body,
                                     char **response_json_out);
+
+enum DokuStatus doku_get_token_b2b2c(const struct DokuClient *client,
+                                     const char *auth_code,
+                                     char **json_out);
+
+enum DokuStatus doku_refresh_token_b2b2c(const struct DokuClient *client,
+                                         const char *refresh_token,
+                                         char **json_out);
 
 enum DokuStatus doku_issue_token(const char *headers_json,
                                  const char *body,
@@ -94,10 +100,4 @@ enum DokuStatus doku_validate_token(const char *bearer_or_jwt,
                                     const char *merchant_public_key,
                                     char **claims_json_out);
 
-enum DokuStatus doku_get_token_b2b2c(struct DokuClient *client,
-                                     const char *auth_code,
-                                     char **json_out);
-
-enum DokuStatus doku_refresh_token_b2b2c(struct DokuClient *client,
-                                         const char *refresh_token,
-                                         char **json_out);
+void doku_free(char *s);

@@ -3,11 +3,11 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::os::raw::c_char;
 
 use super::DokuStatus;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 
 /// What `doku_last_error` and `doku_last_response_code` point into.
 struct Details {
@@ -45,21 +45,6 @@ fn borrowed(pick: fn(&Details) -> &Option<CString>) -> *const c_char {
     SLOTS.try_with(|s| pick(&s.borrow().last).as_ref().map(|t| t.as_ptr())).ok().flatten().unwrap_or(c"".as_ptr())
 }
 
-pub(crate) fn status_of(kind: ErrorKind) -> DokuStatus {
-    match kind {
-        ErrorKind::NullArgument => DokuStatus::DOKU_ERR_NULL_ARGUMENT,
-        ErrorKind::InvalidArgument => DokuStatus::DOKU_ERR_INVALID_ARGUMENT,
-        ErrorKind::Key => DokuStatus::DOKU_ERR_KEY,
-        ErrorKind::Crypto => DokuStatus::DOKU_ERR_CRYPTO,
-        ErrorKind::Network => DokuStatus::DOKU_ERR_NETWORK,
-        ErrorKind::Timeout => DokuStatus::DOKU_ERR_TIMEOUT,
-        ErrorKind::Tls => DokuStatus::DOKU_ERR_TLS,
-        ErrorKind::Api => DokuStatus::DOKU_ERR_API,
-        ErrorKind::Protocol => DokuStatus::DOKU_ERR_PROTOCOL,
-        ErrorKind::SignatureInvalid => DokuStatus::DOKU_ERR_SIGNATURE_INVALID,
-    }
-}
-
 fn c_text(text: &str) -> CString {
     CString::new(text.replace('\0', " ")).unwrap_or_default()
 }
@@ -81,7 +66,7 @@ pub(crate) fn clear() {
 
 pub(crate) fn record(error: &Error) -> DokuStatus {
     set(Details { error: Some(c_text(error.message())), response_code: error.response_code().map(c_text) });
-    status_of(error.kind())
+    DokuStatus::of(error.kind())
 }
 
 pub(crate) fn record_panic(payload: Box<dyn Any + Send>) {
@@ -103,23 +88,4 @@ pub(crate) fn last_error() -> *const c_char {
 
 pub(crate) fn last_response_code() -> *const c_char {
     borrowed(|d| &d.response_code)
-}
-
-/// Static names for statuses, for bindings and logs.
-pub(crate) fn status_name(status: i32) -> &'static CStr {
-    match status {
-        0 => c"DOKU_OK",
-        1 => c"DOKU_ERR_NULL_ARGUMENT",
-        2 => c"DOKU_ERR_INVALID_ARGUMENT",
-        3 => c"DOKU_ERR_KEY",
-        4 => c"DOKU_ERR_CRYPTO",
-        5 => c"DOKU_ERR_NETWORK",
-        6 => c"DOKU_ERR_TIMEOUT",
-        7 => c"DOKU_ERR_TLS",
-        8 => c"DOKU_ERR_API",
-        9 => c"DOKU_ERR_PROTOCOL",
-        10 => c"DOKU_ERR_SIGNATURE_INVALID",
-        99 => c"DOKU_ERR_PANIC",
-        _ => c"DOKU_UNKNOWN_STATUS",
-    }
 }

@@ -11,6 +11,11 @@
  *   file     the key in "private_key_file"
  *   control  as file, then an unwiped copy of the key body is freed: the scan must find it
  * Prints "windows found: N of M".
+ *
+ * Usage: test_heap doku_free KEY_FILE
+ *   signs with the key and frees the signature with doku_free(); this program's own free()
+ *   (below, ahead of libc's) looks at that buffer as it is freed. Prints "doku_free wiped: yes"
+ *   or "... no".
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -24,6 +29,20 @@
 #include "check.h"
 
 enum { WINDOW = 16, CHUNK = 1 << 20, BUCKETS = 1 << 16, MAX_REGIONS = 8192 };
+
+/* free() for the whole process, libdoku's included: libc's, after a look at one buffer. */
+extern void __libc_free(void *);
+static const char *watched;
+static size_t watched_len;
+static int watched_wiped = -1;
+
+void free(void *p) {
+    if (p != NULL && p == watched) {
+        watched_wiped = 1;
+        for (size_t i = 0; i < watched_len; i++) watched_wiped &= ((const char *)p)[i] == '\0';
+    }
+    __libc_free(p);
+}
 
 /* Every secret this program holds itself (key text, config, needles, the scan buffer) lives in
  * this one mapping, which the scan skips: a copy made here must not count as the library's. */
@@ -180,10 +199,23 @@ static char *put_json(char *out, const char *key, const char *value, int comma) 
 
 int main(int argc, char **argv) {
     if (argc != 3 && argc != 5) {
-        fprintf(stderr, "usage: %s inline|file|control KEY_FILE [PASSPHRASE CLIENT_SECRET]\n", argv[0]);
+        fprintf(stderr, "usage: %s inline|file|control|doku_free KEY_FILE [PASSPHRASE CLIENT_SECRET]\n", argv[0]);
         return 2;
     }
     const char *mode = argv[1], *path = argv[2];
+    if (strcmp(mode, "doku_free") == 0) {
+        size_t len;
+        arena = mmap(NULL, arena_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(arena != MAP_FAILED);
+        char *key = read_file(path, &len), *signature = NULL;
+        CHECK(doku_sign("MCH-HEAP", "2026-01-01T00:00:00Z", key, &signature) == DOKU_OK);
+        watched = signature, watched_len = strlen(signature);
+        CHECK(watched_len > 300);
+        doku_free(signature);
+        CHECK(watched_wiped != -1);
+        printf("doku_free wiped: %s\n", watched_wiped ? "yes" : "no");
+        return 0;
+    }
     arena = mmap(NULL, arena_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(arena != MAP_FAILED);
     size_t key_len;
