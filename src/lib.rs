@@ -1,11 +1,12 @@
 //! doku-snap: a native authentication core for DOKU's SNAP APIs.
 //!
-//! Data flows one way: [`config`] → [`token::Client`] → [`signature`] / [`http`] → parsed
+//! Data flows one way: [`config`] → [`client::Client`] → [`signature`] / [`http`] → parsed
 //! response → [`token::cache`] → the C API in `ffi`. Everything outside `ffi` is safe Rust with
 //! its own unit tests; `ffi` is the only module with `unsafe`.
 
 #![deny(unsafe_code)]
 
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -20,7 +21,6 @@ pub mod timestamp;
 pub mod token;
 
 pub mod ffi;
-
 
 pub use error::{Error, ErrorKind, Result};
 
@@ -64,7 +64,7 @@ mod tests {
             format!("{:?}", crate::token::Token::new(grant(), crate::clock::Stamp::now(), SystemTime::now())),
             format!(
                 "{:?}",
-                crate::token::client::TokenInfo {
+                crate::client::TokenInfo {
                     access_token: TOKEN.into(),
                     token_type: "Bearer".into(),
                     expires_in: 900,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::{openssl, servers, TestDir};
 use doku::key::PublicKey;
 use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
-use doku::token::Client;
+use doku::client::Client;
 use doku::ErrorKind;
 
 const TIMEOUT_MS: u64 = 1500;

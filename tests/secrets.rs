@@ -17,7 +17,7 @@ use doku::key::{PrivateKey, PublicKey};
 use doku::merchant::TokenIssuer;
 use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 use doku::signature::symmetric;
-use doku::token::Client;
+use doku::client::Client;
 
 const PASSPHRASE: &str = "correct-horse-battery-staple";
 const SECRET: &str = "client-secret-9f8e7d6c5b4a";

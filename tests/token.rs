@@ -12,7 +12,7 @@ use common::{openssl, openssl_sign, TestDir};
 use doku::key::{PrivateKey, PublicKey};
 use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 use doku::signature::{b2b_string_to_sign, sign_rsa_sha256};
-use doku::token::Client;
+use doku::client::Client;
 use doku::ErrorKind;
 
 struct Keys {

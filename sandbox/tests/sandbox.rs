@@ -1096,7 +1096,7 @@ fn create_va_through_the_library_client() {
         sb.url(),
         serde_json::to_string(SECRET).unwrap()
     );
-    let client = doku::token::Client::from_json(&config).unwrap();
+    let client = doku::client::Client::from_json(&config).unwrap();
     let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/lib/1"))).unwrap();
     assert_eq!((r.http_status, r.response_code.as_deref()), (200, Some("2002700")), "{}", r.body);
 }
@@ -1287,7 +1287,7 @@ fn the_client_refetches_and_retries_once_after_revocation() {
         sb.url(),
         serde_json::to_string(SECRET).unwrap()
     );
-    let client = doku::token::Client::from_json(&config).unwrap();
+    let client = doku::client::Client::from_json(&config).unwrap();
     let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/retry/1"))).unwrap();
     assert_eq!((r.http_status, r.response_code.as_deref()), (200, Some("2002700")), "{}", r.body);
     assert_eq!(sb.token_requests("MCH-RETRY"), 1);
@@ -1382,7 +1382,7 @@ fn b2b2c_through_the_library_client() {
         serde_json::to_string(&merchant().pem).unwrap(),
         sb.url()
     );
-    let client = doku::token::Client::from_json(&config).unwrap();
+    let client = doku::client::Client::from_json(&config).unwrap();
     let t = client.b2b2c_token(doku::token::b2b2c::Grant::AuthorizationCode("code-1")).unwrap();
     assert!(t.access_token_expiry_time.ends_with("+07:00"));
     let again = client.b2b2c_token(doku::token::b2b2c::Grant::RefreshToken(&t.refresh_token)).unwrap();
@@ -1404,7 +1404,7 @@ fn b2b2c_expiry_time_with_a_multibyte_character_is_a_protocol_error() {
         serde_json::to_string(&merchant().pem).unwrap(),
         sb.url()
     );
-    let client = doku::token::Client::from_json(&config).unwrap();
+    let client = doku::client::Client::from_json(&config).unwrap();
     let e = client.b2b2c_token(doku::token::b2b2c::Grant::AuthorizationCode("code-2")).unwrap_err();
     assert_eq!(e.kind(), doku::ErrorKind::Protocol, "{e}");
     assert_eq!(e.message(), "DOKU answered HTTP 200 with 2007400 but no ISO-8601 accessTokenExpiryTime");

@@ -9,7 +9,8 @@ use super::status::DokuStatus;
 use crate::request::headers_json;
 use crate::timestamp;
 use crate::error::{Error, ErrorKind, Result};
-use crate::token::{b2b2c, Client};
+use crate::client::Client;
+use crate::token::b2b2c;
 
 /// A DOKU client: credentials, and handles on the process-wide token cache and HTTP agent.
 /// Opaque; create with doku_client_new(), release with doku_client_free().

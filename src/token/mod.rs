@@ -1,11 +1,8 @@
 //! The B2B access token (snap-reference §1): the request's constants, the parsed answer, and
-//! the cached form. [`client`] fetches tokens; [`cache`] shares them process-wide.
+//! the cached form. [`crate::client`] fetches tokens; [`cache`] shares them process-wide.
 
 pub mod b2b2c;
 pub(crate) mod cache;
-pub mod client;
-
-pub use client::Client;
 
 use std::time::{Duration, SystemTime};
 

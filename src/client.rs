@@ -1,18 +1,24 @@
-//! The token client: config → signed request → parsed answer → shared cache.
+//! The DOKU client: config → signed request → parsed answer → shared token cache, and the
+//! signed transaction calls made with that token (snap-reference §3).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
 
-use super::cache::{shared_slot, CacheKey, Fetcher, TokenSlot};
-use super::{b2b2c, parse_b2b_response, Token, B2B_BODY, B2B_PATH};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
 use crate::clock::Stamp;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Http, TransportKey};
+use crate::request::{external_id, is_invalid_token, ApiResponse};
+use crate::signature::symmetric::{self, minified_body, normalize_method};
 use crate::signature;
 use crate::timestamp;
+use crate::token::cache::{shared_slot, CacheKey, Fetcher, TokenSlot};
+use crate::token::{b2b2c, parse_b2b_response, Token, B2B_BODY, B2B_PATH};
 
 /// Beyond this much disagreement between DOKU's `Date` and ours, a refusal is most likely our
 /// clock's fault, and the error says so.
@@ -99,8 +105,6 @@ impl Client {
         self.slot.invalidate_if(used);
     }
 
-
-
     /// Exchanges a customer's auth code (or refresh token) for a B2B2C token (§5). Not cached:
     /// customer tokens belong to one customer each.
     pub fn b2b2c_token(&self, grant: b2b2c::Grant<'_>) -> Result<b2b2c::CustomerToken> {
@@ -121,8 +125,63 @@ impl Client {
         })
     }
 
-    pub(crate) fn http(&self) -> &Http {
-        &self.http
+
+    /// Every header of a signed transaction request: `Authorization`, `X-TIMESTAMP`,
+    /// `X-SIGNATURE`, `X-PARTNER-ID`, `X-EXTERNAL-ID`, `CHANNEL-ID`, `Content-Type`. The
+    /// signature covers the minified body: send that (or `body` as DOKU minifies it alike).
+    pub fn request_headers(&self, method: &str, path: &str, body: Option<&str>) -> Result<Vec<(&'static str, String)>> {
+        self.signed_headers(&normalize_method(method)?, path, &minified_body(body)?)
+    }
+
+    fn signed_headers(&self, method: &str, path: &str, minified_body: &str) -> Result<Vec<(&'static str, String)>> {
+        let config = &self.config;
+        let secret = config
+            .client_secret
+            .as_ref()
+            .ok_or_else(|| Error::invalid("config: client_secret is required for signed transaction requests"))?;
+        let channel = config
+            .channel_id
+            .as_ref()
+            .ok_or_else(|| Error::invalid("config: channel_id is required for signed transaction requests"))?;
+        let token = Zeroizing::new(self.with_token(|t| t.access_token.to_string())?);
+        let timestamp = config.timestamp_offset.now();
+        let request = symmetric::Request { method, path, access_token: &token, body: Some(minified_body), timestamp: &timestamp };
+        let signature = symmetric::sign(secret.bytes(), &request)?;
+        Ok(vec![
+            ("Authorization", format!("Bearer {}", token.as_str())),
+            ("X-TIMESTAMP", timestamp),
+            ("X-SIGNATURE", signature),
+            ("X-PARTNER-ID", config.partner_id.clone()),
+            ("X-EXTERNAL-ID", external_id()),
+            ("CHANNEL-ID", channel.clone()),
+            ("Content-Type", "application/json".to_owned()),
+        ])
+    }
+
+    /// Sends a signed request and returns DOKU's answer. On Invalid Token (`401xx01`) it drops
+    /// the cached token, fetches a new one and retries once.
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> Result<ApiResponse> {
+        let method = normalize_method(method)?;
+        let body = minified_body(body)?;
+        let mut retried = false;
+        loop {
+            let headers = self.signed_headers(&method, path, &body)?;
+            let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response = self.http.send(&method, path, &pairs, &body)?;
+            let text = String::from_utf8_lossy(&response.body).into_owned();
+            let response_code = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.get("responseCode").and_then(Value::as_str).map(|c| crate::token::sanitize(c, 16)));
+            if !retried && is_invalid_token(response.status, response_code.as_deref()) {
+                // Only the token this request used: another thread may already have replaced it.
+                if let Some((_, bearer)) = headers.iter().find(|(name, _)| *name == "Authorization") {
+                    self.invalidate_token_if(crate::token::strip_bearer(bearer));
+                }
+                retried = true;
+                continue;
+            }
+            return Ok(ApiResponse { http_status: response.status, response_code, body: text });
+        }
     }
 }
 
