@@ -171,7 +171,7 @@ impl Client {
             let text = String::from_utf8_lossy(&response.body).into_owned();
             let response_code = serde_json::from_str::<Value>(&text)
                 .ok()
-                .and_then(|v| v.get("responseCode").and_then(Value::as_str).map(|c| crate::token::sanitize(c, 16)));
+                .and_then(|v| v.get("responseCode").and_then(Value::as_str).map(|c| crate::text::printable(c, 16)));
             if !retried && is_invalid_token(response.status, response_code.as_deref()) {
                 // Only the token this request used: another thread may already have replaced it.
                 if let Some((_, bearer)) = headers.iter().find(|(name, _)| *name == "Authorization") {

@@ -22,6 +22,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::http;
 use crate::key::PrivateKey;
+use crate::text::printable;
 use crate::timestamp::Offset;
 
 pub const SANDBOX_URL: &str = "https://api-sandbox.doku.com";
@@ -90,7 +91,7 @@ impl Config {
         if let Some(unknown) = raw.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(Error::invalid(format!(
                 "config: unknown key \"{}\" (known keys: {})",
-                printable(unknown),
+                printable(unknown, 200),
                 KEYS.join(", ")
             )));
         }
@@ -158,10 +159,10 @@ fn load_key(text: Option<Zeroizing<String>>, file: Option<String>, passphrase: O
         (Some(text), None) => text,
         (None, Some(path)) => {
             let bytes = Zeroizing::new(read_config_file(Path::new(&path), MAX_KEY_FILE).map_err(|e| {
-                Error::key(format!("config: private_key_file \"{}\" cannot be read: {}", printable(&path), e))
+                Error::key(format!("config: private_key_file \"{}\" cannot be read: {}", printable(&path, 200), e))
             })?);
             let text = std::str::from_utf8(&bytes)
-                .map_err(|_| Error::key(format!("config: private_key_file \"{}\" is not a text (PEM or base64) key", printable(&path))))?;
+                .map_err(|_| Error::key(format!("config: private_key_file \"{}\" is not a text (PEM or base64) key", printable(&path, 200))))?;
             Zeroizing::new(text.to_owned())
         }
     };
@@ -186,15 +187,6 @@ pub(crate) fn read_config_file(path: &Path, limit: u64) -> std::io::Result<Vec<u
         return Err(IoError::new(Io::InvalidData, format!("larger than {limit} bytes")));
     }
     Ok(bytes)
-}
-
-/// Caps user-supplied names echoed in messages and drops control characters.
-fn printable(text: &str) -> String {
-    let mut out: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
-    if text.chars().count() > 200 {
-        out.push('…');
-    }
-    out
 }
 
 fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>> {

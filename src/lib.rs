@@ -17,6 +17,7 @@ pub mod key;
 pub mod merchant;
 pub mod request;
 pub mod signature;
+pub mod text;
 pub mod timestamp;
 pub mod token;
 

@@ -23,7 +23,8 @@ use doku::key::PrivateKey;
 use doku::request::external_id;
 use doku::signature::{b2b_string_to_sign, sign_rsa_sha256, symmetric};
 use doku::timestamp::Offset;
-use doku::token::{parse_b2b_response, sanitize, B2B_BODY, B2B_PATH};
+use doku::text::printable;
+use doku::token::{parse_b2b_response, B2B_BODY, B2B_PATH};
 
 /// DOKU's VA payment notification path, relative to the merchant's base URL.
 pub const PAYMENT_PATH: &str = "/v1.1/transfer-va/payment";
@@ -94,7 +95,7 @@ pub struct Step {
 impl Step {
     fn of(response: &Response) -> Step {
         let code = serde_json::from_slice::<Value>(&response.body).ok().and_then(|v| match v.get("responseCode") {
-            Some(Value::String(c)) => Some(sanitize(c, 16)),
+            Some(Value::String(c)) => Some(printable(c, 16)),
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         });
@@ -217,7 +218,7 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
     if !accepted {
         let message = serde_json::from_slice::<Value>(&response.body)
             .ok()
-            .and_then(|v| v.get("responseMessage").and_then(Value::as_str).map(|m| sanitize(m, 300)));
+            .and_then(|v| v.get("responseMessage").and_then(Value::as_str).map(|m| printable(m, 300)));
         let why = match (&step.response_code, message) {
             (None, _) if serde_json::from_slice::<Value>(&response.body).is_err() => {
                 format!("the merchant answered HTTP {} with a body that is not JSON ({} bytes)", response.status, response.body.len())

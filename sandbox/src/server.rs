@@ -17,6 +17,7 @@ use super::http::{self, Conn, ReqError, Request, Transport};
 use super::state::State;
 use super::tls::Corked;
 use super::{b2b, b2b2c, va, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
+use doku::text::log_safe;
 use doku::timestamp;
 
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(40);
@@ -417,7 +418,7 @@ fn route(state: &State, req: &Request) -> Answer {
     let client_id = client_key.or_else(|| req.header("x-partner-id").filter(|v| !v.is_empty()));
     let faults: FaultSet = client_id.and_then(|c| state.faults.get(c)).copied().unwrap_or_default();
     let now = || state.now(faults.clock);
-    let client = client_id.map(sanitize);
+    let client = client_id.map(|id| log_safe(id, 64));
     let answer = |reply, outcome: &str| Answer { reply, client: client.clone(), outcome: outcome.to_owned() };
     let is_token_post = req.path == TOKEN_PATH && req.method == "POST";
     if let (true, Some(c)) = (is_token_post, client_key) {
@@ -482,18 +483,9 @@ fn revoke(state: &State, req: &Request, now: DateTime<Utc>) -> (Response, &'stat
     }
 }
 
-/// Log-safe text: visible ASCII only, bounded.
-fn sanitize(text: &str) -> String {
-    text.chars().take(64).map(|c| if c.is_ascii_graphic() { c } else { '?' }).collect()
-}
-
 fn log_line(client: Option<&str>, outcome: &str, code: &str, http: &str, path: &str) -> String {
-    let path: String = sanitize_path(path);
+    let path = log_safe(path, 200);
     format!("client={} outcome={outcome} code={code} http={http} path={path}", client.unwrap_or("-"))
-}
-
-fn sanitize_path(path: &str) -> String {
-    path.chars().take(200).map(|c| if c.is_ascii_graphic() { c } else { '?' }).collect()
 }
 
 #[cfg(test)]
@@ -524,8 +516,6 @@ mod tests {
 
     #[test]
     fn log_lines_are_single_tokens() {
-        assert_eq!(sanitize("MCH 1\n\u{e9}"), "MCH?1??");
-        assert_eq!(sanitize(&"x".repeat(100)).len(), 64);
         assert_eq!(log_line(None, "refused", "400", "400", "/a b"), "client=- outcome=refused code=400 http=400 path=/a?b");
     }
 }

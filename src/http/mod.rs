@@ -101,7 +101,7 @@ impl Http {
         if !matches!(method, "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") {
             return Err(Error::invalid(format!(
                 "method {} cannot be sent: expected GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS",
-                crate::token::sanitize(method, 16)
+                crate::text::printable(method, 16)
             )));
         }
         let url = format!("{}{}", self.settings.base_url(), path);
@@ -198,7 +198,7 @@ impl Http {
             ureq::Error::ConnectionFailed => Error::new(ErrorKind::Network, format!("cannot connect to {host}{via}")),
             ureq::Error::ConnectProxyFailed(why) => Error::new(
                 ErrorKind::Network,
-                format!("the proxy refused or failed the connection to {host} ({})", crate::token::sanitize(&why, 100)),
+                format!("the proxy refused or failed the connection to {host} ({})", crate::text::printable(&why, 100)),
             ),
             ureq::Error::Other(other) => match other.downcast::<tls::TlsFailure>() {
                 Ok(tls) => Error::new(ErrorKind::Tls, format!("TLS handshake with {host} failed: {}", one_line(&tls.0))),

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::clock::Stamp;
 use crate::error::{Error, Result};
+use crate::text::printable;
 
 pub const B2B_PATH: &str = "/authorization/v1/access-token/b2b";
 pub const B2B_BODY: &str = r#"{"grantType":"client_credentials"}"#;
@@ -105,9 +106,9 @@ pub fn parse_answer(status: u16, body: &[u8], success: &str) -> Result<Map<Strin
         Some(Value::Number(n)) => n.to_string(),
         _ => return Err(Error::protocol(format!("DOKU answered HTTP {status} with JSON but no responseCode"))),
     };
-    let code = sanitize(&code, 16);
+    let code = printable(&code, 16);
     if code != success {
-        let message = obj.get("responseMessage").and_then(Value::as_str).map(|m| sanitize(m, 300)).unwrap_or_default();
+        let message = obj.get("responseMessage").and_then(Value::as_str).map(|m| printable(m, 300)).unwrap_or_default();
         return Err(Error::api(code.clone(), format!("DOKU answered HTTP {status} with {code}: {message}")));
     }
     if !(200..300).contains(&status) {
@@ -167,15 +168,6 @@ fn expires_in(obj: &Map<String, Value>, status: u16) -> Result<u64> {
         return Err(bad());
     }
     Ok(secs)
-}
-
-/// Server text in our messages: no control characters, bounded length.
-pub fn sanitize(text: &str, max_chars: usize) -> String {
-    let mut out: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max_chars).collect();
-    if text.chars().count() > max_chars {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]
