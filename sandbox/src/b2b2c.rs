@@ -6,11 +6,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
-use super::b2b::replace_success;
-use super::fault::{Fault, FaultSet, BAD_EXPIRY_TIME};
-use super::http::Request;
-use super::server::{json_response, refusal, Response};
-use super::state::State;
+use super::exchange::{Exchange, Handled};
+use super::fault::{Fault, BAD_EXPIRY_TIME};
 use doku::merchant::{check_token_request_for, GrantRequest, TokenEndpoint};
 use doku::timestamp::Offset;
 use doku::token::b2b2c::SUCCESS;
@@ -24,50 +21,37 @@ fn later(now: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
     TimeDelta::try_seconds(i64::try_from(secs).unwrap_or(i64::MAX)).and_then(|d| now.checked_add_signed(d)).unwrap_or(now)
 }
 
-/// Judges a customer token request. Returns the response and `"ok"` or `"refused"`; faults
-/// applied on the way are pushed to `applied`.
-pub(crate) fn token(
-    state: &State,
-    req: &Request,
-    faults: &FaultSet,
-    now: DateTime<Utc>,
-    applied: &mut Vec<String>,
-) -> (Response, &'static str) {
-    let echo = req.header("x-client-key").filter(|v| !v.is_empty());
-    let refuse = |status: u16, code: &str, message: String| refusal(status, code, &message, now, echo);
-    let header = |name: &str| req.header(&name.to_ascii_lowercase());
-    let key_for = |id: &str| state.clients.get(id);
-    let accepted = match check_token_request_for(TokenEndpoint::B2b2c, &header, &req.body, now, state.max_skew, &key_for) {
+/// Judges a customer token request: the customer's tokens, or a refusal.
+pub(crate) fn token(x: &mut Exchange) -> Handled {
+    let key_for = |id: &str| x.state.clients.get(id);
+    let accepted = match check_token_request_for(TokenEndpoint::B2b2c, &|name| x.header(name), &x.req.body, x.now, x.state.max_skew, &key_for) {
         Ok(accepted) => accepted,
-        Err(refusal) => return refuse(refusal.http_status, refusal.response_code, refusal.message),
+        Err(refusal) => return x.refuse(refusal.http_status, refusal.response_code, &refusal.message),
     };
     let client = accepted.client_id.as_str();
     match &accepted.grant {
         GrantRequest::AuthorizationCode(code) if code.starts_with(INVALID_AUTH_CODE_PREFIX) => {
-            return refuse(401, "4017401", "Invalid Auth Code".into());
+            return x.refuse(401, "4017401", "Invalid Auth Code");
         }
         GrantRequest::RefreshToken(refresh) => {
-            if let Err(why) = state.check_refresh_token(refresh, client) {
-                return refuse(401, "4017401", format!("Invalid Refresh Token: {why}"));
+            if let Err(why) = x.state.check_refresh_token(refresh, client) {
+                return x.refuse(401, "4017401", &format!("Invalid Refresh Token: {why}"));
             }
         }
         _ => {}
     }
 
-    let ttl = faults.ttl.unwrap_or(state.token_ttl);
-    if faults.ttl.is_some() {
-        applied.push(Fault::Ttl(ttl).to_string());
-    }
-    let Ok((access, refresh)) = state.issue_customer_tokens(client, ttl, REFRESH_TTL) else {
-        return refuse(500, "5007400", "General Error".into());
+    let ttl = x.ttl();
+    let Ok((access, refresh)) = x.state.issue_customer_tokens(client, ttl, REFRESH_TTL) else {
+        return x.refuse(500, "5007400", "General Error");
     };
     // DOKU writes these in WIB.
     let wib = Offset::parse("+07:00").unwrap_or(Offset::UTC);
-    let access_expiry = if faults.bad_expiry {
-        applied.push(Fault::BadExpiry.to_string());
+    let access_expiry = if x.faults.bad_expiry {
+        x.applied(Fault::BadExpiry);
         BAD_EXPIRY_TIME.to_owned()
     } else {
-        wib.format(later(now, ttl))
+        wib.format(later(x.now, ttl))
     };
     let fields = [
         ("responseCode", json!(SUCCESS)),
@@ -76,13 +60,9 @@ pub(crate) fn token(
         ("tokenType", json!("Bearer")),
         ("accessTokenExpiryTime", json!(access_expiry)),
         ("refreshToken", json!(refresh.as_str())),
-        ("refreshTokenExpiryTime", json!(wib.format(later(now, REFRESH_TTL)))),
+        ("refreshTokenExpiryTime", json!(wib.format(later(x.now, REFRESH_TTL)))),
         ("additionalInfo", json!({})),
     ];
-    let mut resp = json_response(200, &fields, now, echo);
-    if let Some(fault) = faults.replace.filter(|f| f.replaces_any_answer()) {
-        applied.push(fault.to_string());
-        resp = replace_success(Some(fault), resp, "5007400");
-    }
-    (resp, "ok")
+    let resp = x.json(200, &fields);
+    x.success(resp, "5007400")
 }

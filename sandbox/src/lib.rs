@@ -5,12 +5,14 @@
 //! over HTTP or HTTPS with a generated local CA.
 //!
 //! Layout: `http` reads requests and writes heads; `server` owns sockets, threads and
-//! routing; `b2b` and `b2b2c` judge token requests; `va` judges create-VA requests; [`fault`]
+//! routing; `exchange` is one request as an endpoint sees it (the client's faults, the shifted
+//! clock, the answers every endpoint gives); `b2b` and `b2b2c` judge token requests; `va` judges create-VA requests; [`fault`]
 //! parses fault modes; `tls` makes the CA and the server certificate; `state` is what the
 //! connection threads share; [`notify`] calls a merchant as DOKU does.
 
 mod b2b;
 mod b2b2c;
+mod exchange;
 pub mod fault;
 mod http;
 pub mod notify;

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use openssl::ssl::SslStream;
 use serde_json::{json, Value};
 
+use super::exchange::{Exchange, Handled};
 use super::fault::{Fault, FaultSet};
 use super::http::{self, Conn, ReqError, Request, Transport};
 use super::state::State;
@@ -413,73 +414,71 @@ pub(crate) const FORGED_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: appli
 {\"responseCode\":\"2007300\",\"responseMessage\":\"Successful\",\"accessToken\":\"forged-by-a-framing-lie\",\"tokenType\":\"Bearer\",\"expiresIn\":900}";
 
 fn route(state: &State, req: &Request) -> Answer {
+    let client_id = Exchange::client_id(req);
     let client_key = req.header("x-client-key").filter(|v| !v.is_empty());
-    // Faults follow the client: X-CLIENT-KEY on token requests, X-PARTNER-ID on transactions.
-    let client_id = client_key.or_else(|| req.header("x-partner-id").filter(|v| !v.is_empty()));
     let faults: FaultSet = client_id.and_then(|c| state.faults.get(c)).copied().unwrap_or_default();
-    let now = || state.now(faults.clock);
     let client = client_id.map(|id| log_safe(id, 64));
-    let answer = |reply, outcome: &str| Answer { reply, client: client.clone(), outcome: outcome.to_owned() };
+    let answer = |reply, outcome: String| Answer { reply, client: client.clone(), outcome };
     let is_token_post = req.path == TOKEN_PATH && req.method == "POST";
     if let (true, Some(c)) = (is_token_post, client_key) {
         state.count_token_request(c);
     }
+    // Faults that act before any endpoint does.
     let mut applied = Vec::new();
     if faults.delay_ms > 0 {
         if !state.sleep(Duration::from_millis(faults.delay_ms)) {
-            return answer(Reply::Reset, "stopping");
+            return answer(Reply::Reset, "stopping".into());
         }
-        applied.push(format!("delay:{}", faults.delay_ms));
+        applied.push(Fault::Delay(faults.delay_ms).to_string());
     }
     if faults.reset {
-        applied.push("reset".into());
-        return answer(Reply::Reset, &format!("fault:{}", applied.join("+")));
+        applied.push(Fault::Reset.to_string());
+        return answer(Reply::Reset, format!("fault:{}", applied.join("+")));
     }
     if let (true, Some(c), Some(n)) = (is_token_post, client_key, faults.down_after) {
         if state.token_requests(c) > n {
             applied.push(Fault::DownAfter(n).to_string());
-            return answer(Reply::Reset, &format!("fault:{}", applied.join("+")));
+            return answer(Reply::Reset, format!("fault:{}", applied.join("+")));
         }
     }
+    let mut x = Exchange::new(state, req, faults, applied);
     // The shifted clock is what the token and create-VA endpoints judge X-TIMESTAMP by.
     if faults.clock != 0 && matches!(req.path.as_str(), TOKEN_PATH | B2B2C_TOKEN_PATH | CREATE_VA_PATH) {
-        applied.push(Fault::Clock(faults.clock).to_string());
+        x.applied(Fault::Clock(faults.clock));
     }
-    let (resp, outcome) = match (req.path.as_str(), req.method.as_str()) {
-        (TOKEN_PATH, "POST") => b2b::token(state, req, &faults, now(), &mut applied),
-        (B2B2C_TOKEN_PATH, "POST") => b2b2c::token(state, req, &faults, now(), &mut applied),
-        (CREATE_VA_PATH, "POST") => va::create(state, req, &faults, now(), &mut applied),
+    let (mut resp, outcome) = match (req.path.as_str(), req.method.as_str()) {
+        (TOKEN_PATH, "POST") => b2b::token(&mut x),
+        (B2B2C_TOKEN_PATH, "POST") => b2b2c::token(&mut x),
+        (CREATE_VA_PATH, "POST") => va::create(&mut x),
         (STATS_PATH, "GET" | "HEAD") => {
             let fields = [("tokenRequests", state.token_request_counts()), ("connections", json!(state.accepted_connections()))];
-            (json_response(200, &fields, now(), client_key), "ok")
+            (x.json(200, &fields), "ok")
         }
-        (REVOKE_PATH, "POST") => revoke(state, req, now()),
+        (REVOKE_PATH, "POST") => revoke(&x),
         (TOKEN_PATH | B2B2C_TOKEN_PATH | CREATE_VA_PATH | REVOKE_PATH | STATS_PATH, _) => {
-            let mut resp = error_response(405, "Method Not Allowed", now(), client_key);
+            let mut resp = error_response(405, "Method Not Allowed", x.now, client_key);
             resp.headers.push(("Allow", if req.path == STATS_PATH { "GET" } else { "POST" }.into()));
             (resp, "refused")
         }
-        _ => refusal(404, "4040000", "Not Found", now(), client_key),
+        _ => x.refuse(404, "4040000", "Not Found"),
     };
-    let mut resp = resp;
     if faults.overlong && matches!(resp.body, Body::Full(_)) {
         resp.unasked = FORGED_ANSWER;
-        applied.push(Fault::Overlong.to_string());
+        x.applied(Fault::Overlong);
     }
-    let outcome = if outcome == "ok" && !applied.is_empty() { format!("fault:{}", applied.join("+")) } else { outcome.to_owned() };
-    answer(Reply::Respond(resp), &outcome)
+    answer(Reply::Respond(resp), x.outcome(outcome))
 }
 
 /// `POST /sandbox/v1/revoke?client=ID`: revokes the client's tokens.
-fn revoke(state: &State, req: &Request, now: DateTime<Utc>) -> (Response, &'static str) {
-    let client = url::form_urlencoded::parse(req.query.as_bytes()).find(|(k, _)| k == "client").map(|(_, v)| v.into_owned());
+fn revoke(x: &Exchange) -> Handled {
+    let client = url::form_urlencoded::parse(x.req.query.as_bytes()).find(|(k, _)| k == "client").map(|(_, v)| v.into_owned());
     match client.filter(|c| !c.is_empty()) {
         Some(client) => {
-            let revoked = state.revoke_tokens(&client);
+            let revoked = x.state.revoke_tokens(&client);
             let fields = [("responseCode", json!("2000000")), ("responseMessage", json!("Successful")), ("revoked", json!(revoked))];
-            (json_response(200, &fields, now, None), "ok")
+            (x.json(200, &fields), "ok")
         }
-        None => refusal(400, "4000000", &format!("Bad Request. Name the client: POST {REVOKE_PATH}?client=ID"), now, None),
+        None => x.refuse(400, "4000000", &format!("Bad Request. Name the client: POST {REVOKE_PATH}?client=ID")),
     }
 }
 

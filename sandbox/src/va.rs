@@ -7,14 +7,9 @@
 //! Signature and skew are judged by the crate's own `signature::symmetric::verify` and
 //! `merchant::skew_problem`, the same code clients sign with.
 
-use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::b2b::replace_success;
-use super::fault::FaultSet;
-use super::http::Request;
-use super::server::{json_response, refusal, Response};
-use super::state::State;
+use super::exchange::{Exchange, Handled};
 use doku::error::ErrorKind;
 use doku::merchant::skew_problem;
 use doku::signature::symmetric;
@@ -29,17 +24,11 @@ const MANDATORY_FIELDS: [&str; 6] = ["partnerServiceId", "customerNo", "virtualA
 const ECHOED_FIELDS: [&str; 5] = ["virtualAccountEmail", "virtualAccountPhone", "virtualAccountTrxType", "expiredDate", "additionalInfo"];
 const MAX_EXTERNAL_ID: usize = 36;
 
-/// Judges a create-VA request. Returns the response and `"ok"` or `"refused"`; faults applied on
-/// the way are pushed to `applied`.
-pub(crate) fn create(
-    state: &State,
-    req: &Request,
-    faults: &FaultSet,
-    now: DateTime<Utc>,
-    applied: &mut Vec<String>,
-) -> (Response, &'static str) {
-    let refuse = |status: u16, code: &str, message: String| refusal(status, code, &message, now, None);
-    let header = |name: &str| req.header(&name.to_ascii_lowercase()).filter(|v| !v.is_empty());
+/// Judges a create-VA request: the virtual account, or a refusal.
+pub(crate) fn create(x: &mut Exchange) -> Handled {
+    let (state, req, now) = (x.state, x.req, x.now);
+    let refuse = |status: u16, code: &str, message: String| x.refuse(status, code, &message);
+    let header = |name: &str| x.header(name);
     // `Authorization` counts only as `Bearer <token>`.
     let bearer = header("Authorization").map(|v| (v, strip_bearer(v))).filter(|(v, t)| t.len() < v.len() && !t.is_empty()).map(|(_, t)| t);
     for name in MANDATORY_HEADERS {
@@ -119,12 +108,8 @@ pub(crate) fn create(
         ("responseMessage", json!("Successful")),
         ("virtualAccountData", Value::Object(data)),
     ];
-    let mut resp = json_response(200, &success, now, None);
-    if let Some(fault) = faults.replace.filter(|f| f.replaces_any_answer()) {
-        applied.push(fault.to_string());
-        resp = replace_success(Some(fault), resp, "5002700");
-    }
-    (resp, "ok")
+    let resp = x.json(200, &success);
+    x.success(resp, "5002700")
 }
 
 fn present(v: Option<&Value>) -> bool {
