@@ -36,8 +36,7 @@ static double now_ms(void) {
 /* Builds a config JSON; extra is appended inside the object (starting with a comma). */
 static char *config(const char *url, const char *client_id, const char *extra) {
     static char buf[4096];
-    snprintf(buf, sizeof buf,
-             "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"%s}",
+    snprintf(buf, sizeof buf, "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"%s}",
              client_id, key_path("pkcs8.pem"), url, extra ? extra : "");
     return buf;
 }
@@ -211,9 +210,9 @@ static void test_client_new(const char *url) {
     expect_new_failure(config(url, "a\\r\\nX-Evil: 1", NULL), DOKU_ERR_INVALID_ARGUMENT, "CR, LF or NUL");
     const char bad_utf8[] = {'{', '"', (char)0xFF, '"', ':', '1', '}', 0};
     expect_new_failure(bad_utf8, DOKU_ERR_INVALID_ARGUMENT, "config_json is not valid UTF-8");
-    expect_new_failure("{\"client_id\":\"a\",\"private_key_file\":\"/nonexistent/key.pem\"}", DOKU_ERR_KEY, "/nonexistent/key.pem");
-    snprintf(json, sizeof json,
-             "{\"client_id\":\"a\",\"private_key_file\":\"%s\",\"private_key_passphrase\":\"wrong-horse\"}",
+    expect_new_failure("{\"client_id\":\"a\",\"private_key_file\":\"/nonexistent/key.pem\"}", DOKU_ERR_KEY,
+                       "/nonexistent/key.pem");
+    snprintf(json, sizeof json, "{\"client_id\":\"a\",\"private_key_file\":\"%s\",\"private_key_passphrase\":\"wrong-horse\"}",
              key_path("encrypted.pem"));
     expect_new_failure(json, DOKU_ERR_KEY, "wrong passphrase");
     CHECK(strstr(doku_last_error(), "wrong-horse") == NULL);
@@ -260,10 +259,12 @@ static void test_tokens(const char *url) {
     /* Every key format works against the server, which verifies with the public key. */
     char json[4096];
     char *pkcs1 = slurp("pkcs1.pem");
-    const char *formats[][2] = {{"pkcs1.pem", ""}, {"bare.b64", ""}, {"encrypted.pem", ",\"private_key_passphrase\":\"test-pass\""}};
+    const char *formats[][2] = {
+        {"pkcs1.pem", ""}, {"bare.b64", ""}, {"encrypted.pem", ",\"private_key_passphrase\":\"test-pass\""}};
     for (int i = 0; i < 3; i++) {
-        snprintf(json, sizeof json, "{\"client_id\":\"c-format-%d\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"%s}",
-                 i, key_path(formats[i][0]), url, formats[i][1]);
+        snprintf(json, sizeof json,
+                 "{\"client_id\":\"c-format-%d\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"%s}", i,
+                 key_path(formats[i][0]), url, formats[i][1]);
         DokuClient *c = NULL;
         CHECK(doku_client_new(json, &c) == DOKU_OK);
         char *t = NULL;
