@@ -10,21 +10,22 @@ PREFIX ?= /usr/local
 RELEASE := target/release
 C_TESTS := target/c-tests
 VENV := .venv
-APT_PACKAGES := php-cli php-fpm php-curl phpunit valgrind
+APT_PACKAGES := php-cli php-fpm php-curl phpunit valgrind clang-format shellcheck
 export CARGO_TERM_COLOR := never
 
 FUZZ_TARGETS := config key token_response minify jwt sandbox_request timestamp issue_token
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build python check-header c-tests test demo bench soak fuzz fuzz-smoke audit install clean
+.PHONY: all deps lint build python check-header c-tests test demo bench soak fuzz fuzz-smoke audit install clean
 
 all: build
 
-# apt: php-cli, php-fpm, php-curl (the official SDK's transport, in make bench), phpunit, valgrind
-# (only when something is missing); a venv with pytest.
+# apt: php-cli, php-fpm, php-curl (the official SDK's transport, in make bench), phpunit, valgrind,
+# clang-format and shellcheck (`make lint`), only when something is missing; a venv with pytest.
 deps:
 	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null \
-			|| ! ls /usr/sbin/php-fpm* >/dev/null 2>&1 || ! php -m 2>/dev/null | grep -x curl >/dev/null; then
+			|| ! ls /usr/sbin/php-fpm* >/dev/null 2>&1 || ! php -m 2>/dev/null | grep -x curl >/dev/null \
+			|| ! command -v clang-format >/dev/null || ! command -v shellcheck >/dev/null; then
 		apt-get update -q
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 	fi
@@ -32,6 +33,11 @@ deps:
 		python3 -m venv $(VENV)
 		$(VENV)/bin/pip install -q pytest
 	fi
+
+# The C and C++ sources as .clang-format says; every shell script clean under shellcheck.
+lint: deps
+	@bash scripts/check-format.sh
+	bash scripts/check-shell.sh
 
 # The workspace: libdoku (the root package, the shipped library and nothing else), the sandbox
 # and libdoku_test (the C tests' library). No order, no features.
@@ -57,7 +63,7 @@ check-header: build
 c-tests: build
 	@bash scripts/build-c-tests.sh $(C_TESTS)
 
-test: deps check-header python c-tests
+test: deps lint check-header python c-tests
 	@DOKU_C_TESTS=$(CURDIR)/$(C_TESTS) DOKU_REQUIRE_C_TESTS=1 DOKU_REQUIRE_VALGRIND=1 $(CARGO) test --workspace
 	bash scripts/check-exports.sh
 	bash scripts/test-install.sh
