@@ -36,4 +36,5 @@ export DOKU_BASE_URL=$url DOKU_CLIENT_ID=demo-merchant DOKU_PRIVATE_KEY_FILE=$de
 "$demo/example-cpp"
 "$venv/bin/python" bindings/python/examples/demo.py
 php -d ffi.enable=1 bindings/php/examples/demo.php
-echo "sandbox log: $(head -1 "$demo/sandbox.log")"
+# The sandbox logs each request (its first line says where it keeps DOKU's key pair).
+echo "sandbox log: $(grep -m1 '^client=' "$demo/sandbox.log")"
