@@ -24,9 +24,9 @@ ln -sf "$PWD/$lib/libdoku_test.so" "$testlib/${soname:-libdoku_test.so}"
 flags=(-O0 -g -Wall -Wextra -Werror -pthread -Iinclude -Ibindings/cpp)
 # DT_RPATH, not RUNPATH: it wins over LD_LIBRARY_PATH (which `cargo test` sets), so each program
 # loads the library it was built for.
-test_lib=("-L$testlib" "-Wl,-rpath,$PWD/$testlib" -Wl,--disable-new-dtags -ldoku_test)
-shipped_lib=("-L$lib" "-Wl,-rpath,$PWD/$lib" -Wl,--disable-new-dtags -ldoku)
-sanitizers=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+test_lib=("-L$testlib" "-Wl,-rpath,$PWD/$testlib" "-Wl,--disable-new-dtags" -ldoku_test)
+shipped_lib=("-L$lib" "-Wl,-rpath,$PWD/$lib" "-Wl,--disable-new-dtags" -ldoku)
+sanitizers=("-fsanitize=address,undefined" -fno-omit-frame-pointer -fno-sanitize-recover=all)
 
 for source in tests/c/test_doku.c tests/c/test_transactions.c tests/c/test_hostile.c tests/c/test_reliability.c \
     tests/c/test_suspend.c tests/cpp/test_doku.cpp; do

@@ -19,7 +19,8 @@ lib=$tmp/prefix/lib
 soname=$(readelf -d "$lib/libdoku.so.$version" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ -n "$soname" ] || fail "libdoku.so.$version has no SONAME"
 for link in libdoku.so "$soname"; do [ -L "$lib/$link" ] || fail "no $link symlink"; done
-[ -f "$lib/libdoku.a" ] && [ -f "$tmp/prefix/include/doku.h" ] || fail "libdoku.a or doku.h not installed"
+[ -f "$lib/libdoku.a" ] || fail "libdoku.a not installed"
+[ -f "$tmp/prefix/include/doku.h" ] || fail "doku.h not installed"
 
 export PKG_CONFIG_PATH=$lib/pkgconfig
 [ "$(pkg-config --modversion doku)" = "$version" ] || fail "pkg-config --modversion is not $version"
@@ -28,8 +29,10 @@ read -r -a libs <<<"$(pkg-config --libs doku)"
 read -r -a static_libs <<<"$(pkg-config --static --libs doku | sed 's/-ldoku\b/-l:libdoku.a/')"
 cc "${cflags[@]}" bindings/c/example.c -o "$tmp/example-dynamic" "${libs[@]}" "-Wl,-rpath,$lib"
 cc "${cflags[@]}" bindings/c/example.c -o "$tmp/example-static" "${static_libs[@]}"
-readelf -d "$tmp/example-static" | grep -q libdoku && fail "the static build needs libdoku.so"
-readelf -d "$tmp/example-dynamic" | grep -qF "[$soname]" || fail "the dynamic build does not link $soname"
+# grep without -q reads all of readelf's output: under pipefail, readelf killed by SIGPIPE after an
+# early match would make the pipeline fail although grep matched.
+if readelf -d "$tmp/example-static" | grep libdoku >&2; then fail "the static build needs libdoku.so"; fi
+readelf -d "$tmp/example-dynamic" | grep -F "[$soname]" >/dev/null || fail "the dynamic build does not link $soname"
 
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/key.pem" 2>/dev/null
 openssl pkey -in "$tmp/key.pem" -pubout -out "$tmp/public.pem"

@@ -14,9 +14,8 @@ int main(void) {
         return 2;
     }
     char config[2048];
-    snprintf(config, sizeof config,
-             "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\"%s%s%s}",
-             id, key, url, ca ? ",\"ca_file\":\"" : "", ca ? ca : "", ca ? "\"" : "");
+    snprintf(config, sizeof config, "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\"%s%s%s}", id, key, url,
+             ca ? ",\"ca_file\":\"" : "", ca ? ca : "", ca ? "\"" : "");
 
     DokuClient *client = NULL;
     if (doku_client_new(config, &client) != DOKU_OK) {

@@ -58,9 +58,11 @@ static int token_answer(const char *head, const char *body, char **answer) {
     /* Header values are plain tokens here; a real server would JSON-escape them. */
     snprintf(json, sizeof json, "{\"X-CLIENT-KEY\":\"%s\",\"X-TIMESTAMP\":\"%s\",\"X-SIGNATURE\":\"%s\"}", id, ts, sig);
     static char *doku_public, *merchant_private;
-    if (!doku_public) doku_public = slurp(getenv("DOKU_PUBLIC_KEY_FILE")), merchant_private = slurp(getenv("MERCHANT_PRIVATE_KEY_FILE"));
+    if (!doku_public)
+        doku_public = slurp(getenv("DOKU_PUBLIC_KEY_FILE")), merchant_private = slurp(getenv("MERCHANT_PRIVATE_KEY_FILE"));
     int status = 500;
-    if (doku_issue_token(json, body, doku_public, merchant_private, getenv("MERCHANT_CLIENT_ID"), 0, 0, &status, answer) != DOKU_OK) {
+    if (doku_issue_token(json, body, doku_public, merchant_private, getenv("MERCHANT_CLIENT_ID"), 0, 0, &status, answer) !=
+        DOKU_OK) {
         fprintf(stderr, "doku_issue_token: %s\n", doku_last_error());
         return 500;
     }
@@ -100,7 +102,9 @@ static void serve(int conn) {
     ssize_t n;
     while (got < MAX_REQUEST && (n = read(conn, req + got, MAX_REQUEST - got)) > 0) {
         got += (size_t)n, req[got] = '\0';
-        if ((end = strstr(req, "\r\n\r\n")) && (size_t)(end + 4 - req) + strtoul(header(req, "Content-Length", length, sizeof length), NULL, 10) <= got) break;
+        if ((end = strstr(req, "\r\n\r\n")) &&
+            (size_t)(end + 4 - req) + strtoul(header(req, "Content-Length", length, sizeof length), NULL, 10) <= got)
+            break;
     }
     if (!end) return;
     *end = '\0';
@@ -114,7 +118,8 @@ static void serve(int conn) {
         status = payment_answer(req, path, end + 4, &answer);
     const char *text = answer ? answer : "{\"responseCode\":\"4040000\",\"responseMessage\":\"Not Found\"}";
     char out[8192];
-    int len = snprintf(out, sizeof out, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+    int len = snprintf(out, sizeof out,
+                       "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
                        status, strlen(text), text);
     if (write(conn, out, (size_t)len) < 0) perror("write");
     /* doku_free for what the library allocated, free for our own strdup. */

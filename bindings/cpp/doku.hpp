@@ -52,8 +52,7 @@ inline void check(DokuStatus status) {
 }
 
 inline const char *arg(const std::string &s, const char *name) {
-    if (s.find('\0') != std::string::npos)
-        throw Error(DOKU_ERR_INVALID_ARGUMENT, std::string(name) + " contains a NUL byte");
+    if (s.find('\0') != std::string::npos) throw Error(DOKU_ERR_INVALID_ARGUMENT, std::string(name) + " contains a NUL byte");
     return s.c_str();
 }
 
@@ -112,10 +111,10 @@ inline std::string sign_request(const std::string &client_secret, const Request 
 // True when signature matches (compared in constant time), false when it does not; throws for
 // bad input.
 inline bool verify_request(const std::string &client_secret, const Request &r, const std::string &signature) {
-    DokuStatus st = doku_verify_request(detail::arg(client_secret, "client_secret"), detail::arg(r.method, "method"),
-                                        detail::arg(r.path, "path"), detail::arg(r.access_token, "access_token"),
-                                        detail::arg(r.body, "body"), detail::arg(r.timestamp, "timestamp"),
-                                        detail::arg(signature, "signature"));
+    DokuStatus st =
+        doku_verify_request(detail::arg(client_secret, "client_secret"), detail::arg(r.method, "method"),
+                            detail::arg(r.path, "path"), detail::arg(r.access_token, "access_token"), detail::arg(r.body, "body"),
+                            detail::arg(r.timestamp, "timestamp"), detail::arg(signature, "signature"));
     if (st == DOKU_ERR_SIGNATURE_INVALID) return false;
     detail::check(st);
     return true;
@@ -139,8 +138,8 @@ struct IssuedToken {
 
 // headers_json: the request's headers as a JSON object of strings. ttl/max_skew 0: defaults.
 inline IssuedToken issue_token(const std::string &headers_json, const std::string &body, const std::string &doku_public_key,
-                               const std::string &merchant_private_key, const std::string &client_id,
-                               unsigned ttl_seconds = 0, unsigned max_skew_seconds = 0) {
+                               const std::string &merchant_private_key, const std::string &client_id, unsigned ttl_seconds = 0,
+                               unsigned max_skew_seconds = 0) {
     const char *h = detail::arg(headers_json, "headers_json"), *b = detail::arg(body, "body");
     const char *dk = detail::arg(doku_public_key, "doku_public_key");
     const char *mk = detail::arg(merchant_private_key, "merchant_private_key"), *id = detail::arg(client_id, "client_id");

@@ -49,13 +49,16 @@ static Answer token(const Headers &h, const std::string &body) {
     std::string headers = "{";
     for (const auto &kv : h) headers += (headers.size() > 1 ? "," : "") + json_string(kv.first) + ":" + json_string(kv.second);
     headers += "}";
-    doku::IssuedToken t = doku::issue_token(headers, body, file(env("DOKU_PUBLIC_KEY_FILE")), file(env("MERCHANT_PRIVATE_KEY_FILE")),
-                                            env("MERCHANT_CLIENT_ID"));
+    doku::IssuedToken t = doku::issue_token(headers, body, file(env("DOKU_PUBLIC_KEY_FILE")),
+                                            file(env("MERCHANT_PRIVATE_KEY_FILE")), env("MERCHANT_CLIENT_ID"));
     return {t.http_status, t.body};
 }
 
 static Answer payment(const Headers &h, const std::string &path, const std::string &body) {
-    auto get = [&](const char *name) { auto it = h.find(name); return it == h.end() ? std::string() : it->second; };
+    auto get = [&](const char *name) {
+        auto it = h.find(name);
+        return it == h.end() ? std::string() : it->second;
+    };
     try {
         doku::validate_token(get("authorization"), file(env("MERCHANT_PUBLIC_KEY_FILE")));
     } catch (const doku::Error &e) {

@@ -29,7 +29,10 @@ static double now_s(void) {
 
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "rb");
-    if (!f) { perror(path); exit(2); }
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -105,8 +108,8 @@ struct timed {
     double seconds;
     double top_us[TOP]; /* this thread's slowest calls, descending */
     long slow;
-    char *last;         /* the last token seen */
-    long changes;       /* how often it changed */
+    char *last;   /* the last token seen */
+    long changes; /* how often it changed */
 };
 
 /* A call every 200 µs per thread: busy threads on few cores would measure preemption. */
@@ -192,8 +195,8 @@ int main(int argc, char **argv) {
         for (int i = 0; i < threads && i < 64; i++) {
             char config[2048];
             snprintf(config, sizeof config,
-                     "{\"client_id\":\"%s-%d\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"}",
-                     argv[3], i, argv[4], argv[2]);
+                     "{\"client_id\":\"%s-%d\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"}", argv[3], i,
+                     argv[4], argv[2]);
             r[i] = (struct refresher){NULL, atol(argv[6])};
             DokuStatus st = doku_client_new(config, &r[i].client);
             if (st != DOKU_OK) die("doku_client_new", st);
@@ -232,7 +235,8 @@ int main(int argc, char **argv) {
         doku_client_free(client);
         return 0;
     }
-    fprintf(stderr, "usage: bench_doku sign KEYFILE SECONDS | token URL CLIENT_ID KEYFILE SECONDS THREADS"
-                    " | refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD | latency URL CLIENT_ID KEYFILE SECONDS THREADS\n");
+    fprintf(stderr,
+            "usage: bench_doku sign KEYFILE SECONDS | token URL CLIENT_ID KEYFILE SECONDS THREADS"
+            " | refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD | latency URL CLIENT_ID KEYFILE SECONDS THREADS\n");
     return 2;
 }

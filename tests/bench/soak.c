@@ -54,7 +54,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < threads && i < 64; i++) pthread_create(&tid[i], NULL, worker, NULL);
     for (int s = 0; s < seconds; s++) {
         sleep(1);
-        if ((s + 1) % 10 == 0) printf("t=%ds calls=%ld errors=%ld rss_kib=%ld\n", s + 1, atomic_load(&calls), atomic_load(&errors), rss_kib());
+        if ((s + 1) % 10 == 0)
+            printf("t=%ds calls=%ld errors=%ld rss_kib=%ld\n", s + 1, atomic_load(&calls), atomic_load(&errors), rss_kib());
         fflush(stdout);
     }
     atomic_store(&stop, 1);

@@ -12,14 +12,13 @@
 #include "doku.h"
 
 static int checks;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "FAIL %s:%d: %s\n  last error: %s\n", __FILE__, __LINE__, \
-                    #cond, doku_last_error());                                       \
-            exit(1);                                                                 \
-        }                                                                            \
+#define CHECK(cond)                                                                                              \
+    do {                                                                                                         \
+        checks++;                                                                                                \
+        if (!(cond)) {                                                                                           \
+            fprintf(stderr, "FAIL %s:%d: %s\n  last error: %s\n", __FILE__, __LINE__, #cond, doku_last_error()); \
+            exit(1);                                                                                             \
+        }                                                                                                        \
     } while (0)
 
 /* The value of a variable the harness must have set. */

@@ -107,9 +107,7 @@ static uint32_t hash4(const char *p) {
     return (v * 2654435761u) >> 16;
 }
 
-static int window_at(size_t i) {
-    return i + WINDOW <= needles_len && !memchr(needles + i, '\0', WINDOW);
-}
+static int window_at(size_t i) { return i + WINDOW <= needles_len && !memchr(needles + i, '\0', WINDOW); }
 
 static void index_needles(void) {
     heads = take(BUCKETS * sizeof *heads);

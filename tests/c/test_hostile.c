@@ -10,14 +10,13 @@
 
 #include "check.h"
 
-
 /* st must be want, *out must be NULL, and a failure must explain itself. */
-#define EXPECT(call, want, out)                                                                      \
-    do {                                                                                             \
-        DokuStatus st_ = (call);                                                                     \
+#define EXPECT(call, want, out)                                                                                 \
+    do {                                                                                                        \
+        DokuStatus st_ = (call);                                                                                \
         if (st_ != (want)) fprintf(stderr, "%s -> %s (%s)\n", #call, doku_status_name(st_), doku_last_error()); \
-        CHECK(st_ == (want));                                                                        \
-        if ((want) != DOKU_OK) CHECK((out) == NULL && doku_last_error()[0] != '\0');                 \
+        CHECK(st_ == (want));                                                                                   \
+        if ((want) != DOKU_OK) CHECK((out) == NULL && doku_last_error()[0] != '\0');                            \
     } while (0)
 
 static char *repeat(char c, size_t n) {
@@ -56,7 +55,8 @@ static void test_last_error_as_argument(const char *key, const char *pub) {
     const char *p = "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va";
     CHECK(doku_sign_request(msg, "POST", p, "tok", "{}", msg, &want) == DOKU_OK);
     FAIL_AGAIN();
-    CHECK(doku_sign_request(doku_last_error(), "POST", p, "tok", "{}", doku_last_error(), &got) == DOKU_OK && strcmp(got, want) == 0);
+    CHECK(doku_sign_request(doku_last_error(), "POST", p, "tok", "{}", doku_last_error(), &got) == DOKU_OK &&
+          strcmp(got, want) == 0);
     FAIL_AGAIN();
     CHECK(doku_verify_request(doku_last_error(), "POST", p, "tok", "{}", doku_last_error(), want) == DOKU_OK);
     doku_free(want), doku_free(got);
@@ -71,17 +71,21 @@ static void test_last_error_as_argument(const char *key, const char *pub) {
     CHECK(doku_client_new(doku_last_error(), &client) == DOKU_ERR_INVALID_ARGUMENT && client == NULL);
     FAIL_AGAIN();
     int http = -1;
-    CHECK(doku_issue_token(doku_last_error(), "{}", pub, key, "MCH", 0, 0, &http, &out) == DOKU_ERR_INVALID_ARGUMENT && http == 0);
+    CHECK(doku_issue_token(doku_last_error(), "{}", pub, key, "MCH", 0, 0, &http, &out) == DOKU_ERR_INVALID_ARGUMENT &&
+          http == 0);
     FAIL_AGAIN();
-    CHECK(doku_validate_token(doku_last_error(), pub, &out) == DOKU_ERR_INVALID_ARGUMENT && strstr(doku_last_error(), "malformed JWT"));
+    CHECK(doku_validate_token(doku_last_error(), pub, &out) == DOKU_ERR_INVALID_ARGUMENT &&
+          strstr(doku_last_error(), "malformed JWT"));
 
     /* doku_last_response_code(): DOKU's 4017401, then that code as an argument. */
     char json[4096];
-    snprintf(json, sizeof json, "{\"client_id\":\"c-ok\",\"private_key_file\":\"%s/pkcs8.pem\",\"base_url\":\"%s\",\"proxy\":\"\"}",
+    snprintf(json, sizeof json,
+             "{\"client_id\":\"c-ok\",\"private_key_file\":\"%s/pkcs8.pem\",\"base_url\":\"%s\",\"proxy\":\"\"}",
              env("DOKU_TEST_DIR"), env("DOKU_TEST_URL"));
     CHECK(doku_client_new(json, &client) == DOKU_OK);
     CHECK(doku_sign("4017401", "ts", key, &want) == DOKU_OK);
-    CHECK(doku_get_token_b2b2c(client, "invalid-code", &out) == DOKU_ERR_API && strcmp(doku_last_response_code(), "4017401") == 0);
+    CHECK(doku_get_token_b2b2c(client, "invalid-code", &out) == DOKU_ERR_API &&
+          strcmp(doku_last_response_code(), "4017401") == 0);
     CHECK(doku_sign(doku_last_response_code(), "ts", key, &got) == DOKU_OK && strcmp(got, want) == 0);
     doku_free(want), doku_free(got);
     /* As an auth code: the sandbox accepts any that does not start with "invalid". */

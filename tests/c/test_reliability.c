@@ -7,11 +7,11 @@
  * listens there), DOKU_TEST_DIR (keys), DOKU_TEST_SLACK_MS.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,7 +87,8 @@ static void test_fork(const char *url, const char *extra, const char *tag) {
         for (int k = 0; k < 4; k++) {
             int status = 0;
             CHECK(waitpid(kids[k], &status, 0) == kids[k]);
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fprintf(stderr, "%s run %d: child %d failed (status %d)\n", tag, run, k, status);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fprintf(stderr, "%s run %d: child %d failed (status %d)\n", tag, run, k, status);
             CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         }
         snprintf(trx, sizeof trx, "%s-R%d-parent-after", tag, run);
@@ -212,9 +213,10 @@ static void test_fork_during_tls_setup(const char *closed_url) {
         CHECK(f != NULL);
         fprintf(f, "# round %zu\n%s\n", i, ca);
         fclose(f);
-        snprintf(config, sizeof config,
-                 "{\"client_id\":\"c-ok\",\"private_key_file\":\"%s/pkcs8.pem\",\"base_url\":\"%s\",\"proxy\":\"\",\"ca_file\":\"%s\"}",
-                 env("DOKU_TEST_DIR"), https, path);
+        snprintf(
+            config, sizeof config,
+            "{\"client_id\":\"c-ok\",\"private_key_file\":\"%s/pkcs8.pem\",\"base_url\":\"%s\",\"proxy\":\"\",\"ca_file\":\"%s\"}",
+            env("DOKU_TEST_DIR"), https, path);
         struct setup s = {config, DOKU_ERR_PANIC};
         pthread_t t;
         CHECK(pthread_create(&t, NULL, first_tls_call, &s) == 0);
@@ -242,7 +244,8 @@ static void test_fork_during_tls_setup(const char *closed_url) {
         CHECK(waitpid(kid, &status, 0) == kid);
         if (got != 1 || ok != 'y')
             fprintf(stderr, "round %zu (fork after %d ms): the child %s\n", i, delays_ms[i],
-                    got != 1 ? (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "hung (killed by its alarm)" : "died") : "got another status");
+                    got != 1 ? (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "hung (killed by its alarm)" : "died")
+                             : "got another status");
         CHECK(got == 1 && ok == 'y');
         CHECK(pthread_join(t, NULL) == 0);
         CHECK(s.status == DOKU_ERR_NETWORK);
@@ -256,8 +259,8 @@ int main(void) {
     double slack = atof(env("DOKU_TEST_SLACK_MS"));
     char tls_extra[1200], plain_extra[256];
     snprintf(plain_extra, sizeof plain_extra, ",\"proxy\":\"\",\"client_secret\":\"va-secret\",\"channel_id\":\"H2H\"");
-    snprintf(tls_extra, sizeof tls_extra, ",\"proxy\":\"\",\"ca_file\":\"%s\",\"client_secret\":\"va-secret\",\"channel_id\":\"H2H\"",
-             env("DOKU_TEST_CA"));
+    snprintf(tls_extra, sizeof tls_extra,
+             ",\"proxy\":\"\",\"ca_file\":\"%s\",\"client_secret\":\"va-secret\",\"channel_id\":\"H2H\"", env("DOKU_TEST_CA"));
     test_fork(url, plain_extra, "HTTP");
     test_fork(tls_url, tls_extra, "TLS");
     test_fork_during_tls_setup(env("DOKU_TEST_CLOSED_URL"));

@@ -42,7 +42,8 @@ static long expires_in(DokuClient *c, char **token) {
 
 int main(void) {
     char json[2048];
-    snprintf(json, sizeof json, "{\"client_id\":\"c-suspend\",\"private_key_file\":\"%s/pkcs8.pem\",\"base_url\":\"%s\",\"proxy\":\"\"}",
+    snprintf(json, sizeof json,
+             "{\"client_id\":\"c-suspend\",\"private_key_file\":\"%s/pkcs8.pem\",\"base_url\":\"%s\",\"proxy\":\"\"}",
              env("DOKU_TEST_DIR"), env("DOKU_TEST_SUSPEND_URL"));
     DokuClient *c = NULL;
     CHECK(doku_client_new(json, &c) == DOKU_OK);

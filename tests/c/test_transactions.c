@@ -13,7 +13,6 @@
 
 #include "check.h"
 
-
 static int contains(const char *haystack, const char *needle) {
     if (!strstr(haystack, needle)) {
         fprintf(stderr, "\"%s\" lacks \"%s\"\n", haystack, needle);
@@ -71,26 +70,31 @@ static void test_verify(void) {
 static DokuClient *va_client(const char *url, const char *client_id, int with_secret) {
     char json[4096], key[1024];
     snprintf(key, sizeof key, "%s/pkcs8.pem", env("DOKU_TEST_DIR"));
-    snprintf(json, sizeof json,
-             "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"%s}",
+    snprintf(json, sizeof json, "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"%s}",
              client_id, key, url, with_secret ? ",\"client_secret\":\"va-secret\",\"channel_id\":\"H2H\"" : "");
     DokuClient *c = NULL;
     CHECK(doku_client_new(json, &c) == DOKU_OK);
     return c;
 }
 
-static const char *CREATE_VA = "{\n  \"partnerServiceId\": \"  888994\",\n  \"customerNo\": \"00000000000000000001\",\n"
-                               "  \"virtualAccountNo\": \"  88899400000000000000000001\",\n"
-                               "  \"virtualAccountName\": \"Budi \\u00c5 / Santoso\",\n  \"trxId\": \"INV-C-0001\",\n"
-                               "  \"totalAmount\": {\"value\": \"10000.00\", \"currency\": \"IDR\"}\n}";
+static const char *CREATE_VA =
+    "{\n  \"partnerServiceId\": \"  888994\",\n  \"customerNo\": \"00000000000000000001\",\n"
+    "  \"virtualAccountNo\": \"  88899400000000000000000001\",\n"
+    "  \"virtualAccountName\": \"Budi \\u00c5 / Santoso\",\n  \"trxId\": \"INV-C-0001\",\n"
+    "  \"totalAmount\": {\"value\": \"10000.00\", \"currency\": \"IDR\"}\n}";
 
 static void test_signed_requests(const char *url) {
     const char *path = "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va";
     DokuClient *c = va_client(url, "c-va", 1);
     char *headers = NULL;
     CHECK(doku_client_request_headers(c, "POST", path, CREATE_VA, &headers) == DOKU_OK);
-    const char *names[] = {"\"Authorization\":\"Bearer eyJ", "\"X-TIMESTAMP\":\"", "\"X-SIGNATURE\":\"", "\"X-PARTNER-ID\":\"c-va\"",
-                           "\"X-EXTERNAL-ID\":\"", "\"CHANNEL-ID\":\"H2H\"", "\"Content-Type\":\"application/json\""};
+    const char *names[] = {"\"Authorization\":\"Bearer eyJ",
+                           "\"X-TIMESTAMP\":\"",
+                           "\"X-SIGNATURE\":\"",
+                           "\"X-PARTNER-ID\":\"c-va\"",
+                           "\"X-EXTERNAL-ID\":\"",
+                           "\"CHANNEL-ID\":\"H2H\"",
+                           "\"Content-Type\":\"application/json\""};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) CHECK(contains(headers, names[i]));
     doku_free(headers);
 
@@ -131,7 +135,8 @@ static void test_merchant_side(void) {
     char *ts = NULL, *sig = NULL, headers[2048];
     CHECK(doku_timestamp(&ts) == DOKU_OK);
     CHECK(doku_sign("MCH-MERCHANT", ts, doku_key, &sig) == DOKU_OK);
-    snprintf(headers, sizeof headers, "{\"x-client-key\":\"MCH-MERCHANT\",\"X-Timestamp\":\"%s\",\"X-SIGNATURE\":\"%s\"}", ts, sig);
+    snprintf(headers, sizeof headers, "{\"x-client-key\":\"MCH-MERCHANT\",\"X-Timestamp\":\"%s\",\"X-SIGNATURE\":\"%s\"}", ts,
+             sig);
     const char *body = "{\"grantType\":\"client_credentials\"}";
     int http = -1;
     char *answer = NULL;
@@ -149,12 +154,14 @@ static void test_merchant_side(void) {
     CHECK(doku_validate_token(bearer, doku_pub, &claims) == DOKU_ERR_SIGNATURE_INVALID && claims == NULL);
     CHECK(doku_validate_token("not.a.jwt", merchant_pub, &claims) == DOKU_ERR_INVALID_ARGUMENT);
     /* alg none: header {"alg":"none"} */
-    CHECK(doku_validate_token("eyJhbGciOiJub25lIn0.eyJleHAiOjk5OTk5OTk5OTl9.", merchant_pub, &claims) == DOKU_ERR_SIGNATURE_INVALID);
+    CHECK(doku_validate_token("eyJhbGciOiJub25lIn0.eyJleHAiOjk5OTk5OTk5OTl9.", merchant_pub, &claims) ==
+          DOKU_ERR_SIGNATURE_INVALID);
     CHECK(contains(doku_last_error(), "only RS256"));
     doku_free(answer);
 
     /* Signed by someone else: refused with DOKU's code, still DOKU_OK (an answer to send). */
-    snprintf(headers, sizeof headers, "{\"X-CLIENT-KEY\":\"MCH-MERCHANT\",\"X-TIMESTAMP\":\"%s\",\"X-SIGNATURE\":\"%s\"}", ts, sig);
+    snprintf(headers, sizeof headers, "{\"X-CLIENT-KEY\":\"MCH-MERCHANT\",\"X-TIMESTAMP\":\"%s\",\"X-SIGNATURE\":\"%s\"}", ts,
+             sig);
     CHECK(doku_issue_token(headers, body, merchant_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) == DOKU_OK);
     CHECK(http == 401 && contains(answer, "\"responseCode\":\"4017300\"") && contains(answer, "Invalid Signature"));
     doku_free(answer);
@@ -163,13 +170,16 @@ static void test_merchant_side(void) {
     doku_free(answer);
     /* An X-TIMESTAMP with a multi-byte character (U+00E9) across byte 19: DOKU's format refusal,
      * not DOKU_ERR_PANIC. */
-    snprintf(headers, sizeof headers, "{\"X-CLIENT-KEY\":\"MCH-MERCHANT\",\"X-TIMESTAMP\":\"2022-10-07T14:18:3\xc3\xa9\",\"X-SIGNATURE\":\"%s\"}", sig);
+    snprintf(headers, sizeof headers,
+             "{\"X-CLIENT-KEY\":\"MCH-MERCHANT\",\"X-TIMESTAMP\":\"2022-10-07T14:18:3\xc3\xa9\",\"X-SIGNATURE\":\"%s\"}", sig);
     CHECK(doku_issue_token(headers, body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) == DOKU_OK);
-    CHECK(http == 400 && contains(answer, "{\"responseCode\":\"4007301\",\"responseMessage\":\"Invalid Field Format X-TIMESTAMP\"}"));
+    CHECK(http == 400 &&
+          contains(answer, "{\"responseCode\":\"4007301\",\"responseMessage\":\"Invalid Field Format X-TIMESTAMP\"}"));
     CHECK(doku_last_error()[0] == '\0');
     doku_free(answer);
     answer = (char *)1;
-    CHECK(doku_issue_token("[1]", body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) == DOKU_ERR_INVALID_ARGUMENT);
+    CHECK(doku_issue_token("[1]", body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) ==
+          DOKU_ERR_INVALID_ARGUMENT);
     CHECK(http == 0 && answer == NULL);
     CHECK(doku_issue_token(headers, body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, NULL, &answer) == DOKU_ERR_NULL_ARGUMENT);
     doku_free(ts), doku_free(sig);

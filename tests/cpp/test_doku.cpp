@@ -15,13 +15,13 @@ static_assert(std::is_nothrow_move_constructible<doku::Client>::value, "moves ne
 static_assert(std::is_base_of<std::runtime_error, doku::Error>::value, "Error is a runtime_error");
 
 static int checks = 0;
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        ++checks;                                                                     \
-        if (!(cond)) {                                                                \
+#define CHECK(cond)                                                                 \
+    do {                                                                            \
+        ++checks;                                                                   \
+        if (!(cond)) {                                                              \
             std::cerr << "FAIL " << __FILE__ << ":" << __LINE__ << ": " #cond "\n"; \
-            std::exit(1);                                                             \
-        }                                                                             \
+            std::exit(1);                                                           \
+        }                                                                           \
     } while (0)
 
 static std::string env(const char *name) {
@@ -128,9 +128,11 @@ int main() {
     // A signed create-VA through the library's own HTTP client.
     doku::Client va("{\"client_id\":\"c-va\",\"private_key_file\":\"" + path("pkcs8.pem") + "\",\"base_url\":\"" +
                     env("DOKU_TEST_URL") + "\",\"proxy\":\"\",\"client_secret\":\"va-secret\",\"channel_id\":\"H2H\"}");
-    std::string body = "{\"partnerServiceId\":\"  888994\",\"customerNo\":\"1\",\"virtualAccountNo\":\"  8889941\","
-                       "\"virtualAccountName\":\"Budi\",\"trxId\":\"CPP-1\",\"totalAmount\":{\"value\":\"1.00\",\"currency\":\"IDR\"}}";
-    CHECK(va.request_headers("POST", "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va", body).find("X-EXTERNAL-ID") != std::string::npos);
+    std::string body =
+        "{\"partnerServiceId\":\"  888994\",\"customerNo\":\"1\",\"virtualAccountNo\":\"  8889941\","
+        "\"virtualAccountName\":\"Budi\",\"trxId\":\"CPP-1\",\"totalAmount\":{\"value\":\"1.00\",\"currency\":\"IDR\"}}";
+    CHECK(va.request_headers("POST", "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va", body).find("X-EXTERNAL-ID") !=
+          std::string::npos);
     std::string answer = va.request("POST", "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va", body);
     CHECK(answer.find("\"responseCode\":\"2002700\"") != std::string::npos);
 
