@@ -902,7 +902,7 @@ fn the_binary() {
     let text = String::from_utf8_lossy(&help.stdout);
     for flag in [
         "--listen", "--client", "--tls-dir", "--token-ttl", "--max-skew", "--fault", "--quiet", "--version", "stall-body", "clock:+S",
-        "--secret ID=SECRET", "--secret-file", "--doku-key-dir", "--notify URL", "--notify-client", "--notify-ca", "--notify-exit",
+        "--secret <ID=SECRET>", "--secret-file", "--doku-key-dir", "--notify <URL>", "--notify-client", "--notify-ca", "--notify-exit",
         CREATE_VA_PATH, B2B2C_TOKEN_PATH, REVOKE_PATH,
     ] {
         assert!(text.contains(flag), "--help lacks {flag}");
