@@ -142,7 +142,7 @@ final class Library
             Status::PROTOCOL => new ProtocolException($message, $status),
             Status::SIGNATURE_INVALID => new SignatureInvalidException($message, $status),
             Status::PANIC => new PanicException($message, $status),
-            default => new DokuException($message, $status),
+            default => new UnknownStatusException($message, $status),
         };
     }
 
