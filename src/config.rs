@@ -28,7 +28,9 @@ use crate::timestamp::Offset;
 pub const SANDBOX_URL: &str = "https://api-sandbox.doku.com";
 pub const PRODUCTION_URL: &str = "https://api.doku.com";
 
-const KEYS: &[&str] = &[
+/// Every key of the JSON config. README.md's configuration table and the comment of
+/// `doku_client_new` in doku.h describe each one (tests/docs.rs checks both).
+pub const KEYS: &[&str] = &[
     "client_id",
     "private_key",
     "private_key_file",
@@ -45,6 +47,40 @@ const KEYS: &[&str] = &[
     "channel_id",
     "partner_id",
 ];
+// The defaults of the optional keys that have a value as default; the parser uses these, and
+// DEFAULTS lists them for the docs.
+pub const DEFAULT_ENVIRONMENT: &str = "sandbox";
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_REFRESH_MARGIN_S: u64 = 60;
+pub const DEFAULT_TIMESTAMP_OFFSET: &str = "Z";
+
+/// A default as the docs write it: a number, or a string in quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultValue {
+    Number(u64),
+    Text(&'static str),
+}
+
+impl std::fmt::Display for DefaultValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DefaultValue::Number(n) => write!(f, "{n}"),
+            DefaultValue::Text(t) => write!(f, "\"{t}\""),
+        }
+    }
+}
+
+/// Each `DEFAULT_*` by its key. README.md's configuration table and doku.h's comment of
+/// `doku_client_new` state the same values (tests/docs.rs checks both).
+pub const DEFAULTS: &[(&str, DefaultValue)] = &[
+    ("environment", DefaultValue::Text(DEFAULT_ENVIRONMENT)),
+    ("timeout_ms", DefaultValue::Number(DEFAULT_TIMEOUT_MS)),
+    ("connect_timeout_ms", DefaultValue::Number(DEFAULT_CONNECT_TIMEOUT_MS)),
+    ("refresh_margin_s", DefaultValue::Number(DEFAULT_REFRESH_MARGIN_S)),
+    ("timestamp_offset", DefaultValue::Text(DEFAULT_TIMESTAMP_OFFSET)),
+];
+
 /// Unescaped by `unescape_secret`, never by serde_json.
 const SECRET_KEYS: &[&str] = &["private_key", "private_key_passphrase", "client_secret"];
 
@@ -117,11 +153,11 @@ impl Config {
         let passphrase = take_secret(&mut secrets, "private_key_passphrase")?;
 
         let environment = take_string(&mut map, "environment")?;
-        let base_url = match (take_string(&mut map, "base_url")?, environment.as_deref()) {
+        let base_url = match (take_string(&mut map, "base_url")?, environment.as_deref().unwrap_or(DEFAULT_ENVIRONMENT)) {
             (Some(url), _) => url,
-            (None, None | Some("sandbox")) => SANDBOX_URL.to_owned(),
-            (None, Some("production")) => PRODUCTION_URL.to_owned(),
-            (None, Some(_)) => return Err(Error::invalid("config: environment must be \"sandbox\" or \"production\"")),
+            (None, "sandbox") => SANDBOX_URL.to_owned(),
+            (None, "production") => PRODUCTION_URL.to_owned(),
+            (None, _) => return Err(Error::invalid("config: environment must be \"sandbox\" or \"production\"")),
         };
         if let Some(env) = environment.as_deref() {
             if env != "sandbox" && env != "production" {
@@ -129,14 +165,11 @@ impl Config {
             }
         }
 
-        let timeout = take_millis(&mut map, "timeout_ms")?.unwrap_or(Duration::from_secs(30));
-        let connect_timeout = take_millis(&mut map, "connect_timeout_ms")?.unwrap_or(Duration::from_secs(10));
+        let timeout = take_millis(&mut map, "timeout_ms")?.unwrap_or(Duration::from_millis(DEFAULT_TIMEOUT_MS));
+        let connect_timeout = take_millis(&mut map, "connect_timeout_ms")?.unwrap_or(Duration::from_millis(DEFAULT_CONNECT_TIMEOUT_MS));
         let ca_file = take_string(&mut map, "ca_file")?.map(PathBuf::from);
-        let refresh_margin = Duration::from_secs(take_u64(&mut map, "refresh_margin_s", 0)?.unwrap_or(60));
-        let timestamp_offset = match take_string(&mut map, "timestamp_offset")? {
-            Some(text) => Offset::parse(&text)?,
-            None => Offset::UTC,
-        };
+        let refresh_margin = Duration::from_secs(take_u64(&mut map, "refresh_margin_s", 0)?.unwrap_or(DEFAULT_REFRESH_MARGIN_S));
+        let timestamp_offset = Offset::parse(take_string(&mut map, "timestamp_offset")?.as_deref().unwrap_or(DEFAULT_TIMESTAMP_OFFSET))?;
         let proxy = take_string(&mut map, "proxy")?;
         let client_secret = match take_secret(&mut secrets, "client_secret")? {
             Some(s) if s.is_empty() => return Err(Error::invalid("config: client_secret is empty")),

@@ -1,12 +1,13 @@
 //! The fault matrix: every way DOKU or the network can misbehave, through a real socket, each
 //! with its status, a message that names the cause, and a bound on the time it takes:
-//! at most timeout_ms + 1 s. README.md shows the same table.
+//! at most timeout_ms + 1 s. README.md shows the same table, checked against `MATRIX` (and its
+//! other rows against `ELSEWHERE`) by `the_readme_fault_table_is_the_tested_one`.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{openssl, servers, TestDir};
+use common::{markdown, openssl, servers, TestDir};
 use doku::key::PublicKey;
 use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 use doku::client::Client;
@@ -14,12 +15,109 @@ use doku::ErrorKind;
 
 const TIMEOUT_MS: u64 = 1500;
 
+const README: &str = include_str!("../README.md");
+const README_TABLE: &str = "### When DOKU or the network misbehaves";
+
+/// Where a row's request goes.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// The sandbox, answering with this fault mode (the client id picks it).
+    Fault(&'static str),
+    /// A port where nothing listens.
+    Refused,
+    /// The TLS sandbox, whose CA the client does not trust.
+    Untrusted,
+    /// A server with an expired certificate from a CA the client trusts.
+    Expired,
+    /// A server that hangs up in the middle of the TLS handshake.
+    HangsUp,
+}
+
 struct Row {
+    /// README.md's "fault" cell, word for word.
     case: &'static str,
-    /// Base URL and extra config.
-    target: (String, String),
+    target: Target,
     /// `None`: the token arrives.
     want: Option<(ErrorKind, &'static str)>,
+}
+
+const MATRIX: &[Row] = &[
+    Row { case: "answer later than `timeout_ms`", target: Target::Fault("delay:3000"), want: Some((ErrorKind::Timeout, "timed out")) },
+    Row { case: "answer within `timeout_ms`", target: Target::Fault("delay:300"), want: None },
+    Row { case: "connection reset", target: Target::Fault("reset"), want: Some((ErrorKind::Network, "closed or reset")) },
+    Row { case: "HTTP 500 with an HTML page", target: Target::Fault("http500"), want: Some((ErrorKind::Protocol, "HTTP 500 with a body that is not JSON")) },
+    Row { case: "truncated JSON", target: Target::Fault("badjson"), want: Some((ErrorKind::Protocol, "HTTP 200 with a body that is not JSON")) },
+    Row { case: "`2007300` without `accessToken`", target: Target::Fault("notoken"), want: Some((ErrorKind::Protocol, "no accessToken")) },
+    Row { case: "4 MiB answer", target: Target::Fault("huge"), want: Some((ErrorKind::Protocol, "over 1 MiB")) },
+    Row { case: "`expiresIn` as a string", target: Target::Fault("expires-string"), want: None },
+    Row { case: "error code with HTTP 200", target: Target::Fault("error200"), want: Some((ErrorKind::Api, "HTTP 200 with 5007300: General Error")) },
+    Row { case: "headers, then a stalled body", target: Target::Fault("stall-body"), want: Some((ErrorKind::Timeout, "timed out")) },
+    Row { case: "connection refused", target: Target::Refused, want: Some((ErrorKind::Network, "cannot connect to 127.0.0.1")) },
+    Row { case: "untrusted certificate", target: Target::Untrusted, want: Some((ErrorKind::Tls, "certificate verify failed")) },
+    Row { case: "expired certificate", target: Target::Expired, want: Some((ErrorKind::Tls, "certificate has expired")) },
+    Row { case: "TLS server hangs up mid-handshake", target: Target::HangsUp, want: Some((ErrorKind::Tls, "TLS handshake with 127.0.0.1 failed")) },
+];
+
+/// README.md's other rows, each tested on its own: (the "fault" cell, the status its "status"
+/// cell starts with, the file, the test function).
+const ELSEWHERE: &[(&str, &str, &str, &str)] = &[
+    ("TLS handshake dripped, 100 bytes every 1.5 s", "DOKU_ERR_TIMEOUT", "tests/faults.rs", "a_dripping_server_cannot_stretch_a_request_past_its_deadline"),
+    ("proxy answering `CONNECT` a byte every 600 ms", "DOKU_ERR_TIMEOUT", "tests/faults.rs", "a_dripping_proxy_cannot_stretch_connecting"),
+    ("answer head or body dripped, over TLS or plain HTTP", "DOKU_ERR_TIMEOUT", "tests/faults.rs", "a_dripping_server_cannot_stretch_a_request_past_its_deadline"),
+    (
+        "bytes past the answer's `Content-Length` (a forged second answer sent with it, in the same or a further TLS record)",
+        "DOKU_OK",
+        "tests/faults.rs",
+        "a_framing_lie_never_answers_the_next_request",
+    ),
+    ("`fork()` after the parent used the client; children call at once", "DOKU_OK", "tests/c/test_reliability.c", "test_fork"),
+    ("machine suspended longer than the token's lifetime", "DOKU_OK", "tests/c/test_suspend.c", "main"),
+    ("token endpoint down while the cached token is still valid", "DOKU_OK", "tests/c/test_reliability.c", "test_outage"),
+    ("token endpoint still down past expiry (less a few seconds)", "DOKU_ERR_NETWORK", "tests/c/test_reliability.c", "test_outage"),
+    ("`http_proxy` set, base URL on loopback", "DOKU_OK", "tests/c/test_reliability.c", "test_no_environment_proxy_for_loopback"),
+];
+
+/// The `DokuStatus` name of an error kind, e.g. `DOKU_ERR_SIGNATURE_INVALID` for
+/// `SignatureInvalid`; `DOKU_OK` for none.
+fn status_name(kind: Option<ErrorKind>) -> String {
+    let Some(kind) = kind else { return "DOKU_OK".into() };
+    let mut name = String::from("DOKU_ERR");
+    for c in format!("{kind:?}").chars() {
+        if c.is_ascii_uppercase() {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+/// README.md's fault table: (fault, status, message excerpt) rows.
+fn readme_faults() -> Vec<(String, String, String)> {
+    markdown::table(markdown::section(README, README_TABLE))
+        .into_iter()
+        .map(|row| {
+            assert_eq!(row.len(), 3, "README fault row: {row:?}");
+            (row[0].clone(), row[1].clone(), row[2].clone())
+        })
+        .collect()
+}
+
+/// The literal pieces of a README excerpt (`… with 2007300 but no accessToken`): what the
+/// message must contain, in this order.
+fn excerpt_pieces(excerpt: &str) -> Vec<String> {
+    excerpt.trim_matches('`').split('…').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect()
+}
+
+/// Whether `message` contains each piece, in order.
+fn contains_in_order(message: &str, pieces: &[String]) -> bool {
+    let mut rest = message;
+    pieces.iter().all(|p| match rest.find(p.as_str()) {
+        Some(at) => {
+            rest = &rest[at + p.len()..];
+            true
+        }
+        None => false,
+    })
 }
 
 /// A key pair made by the openssl CLI in `dir`: the private key's PEM and the public key.
@@ -34,7 +132,7 @@ fn key_pair(dir: &TestDir) -> (String, PublicKey) {
 fn every_fault_gets_its_status_and_message_in_time() {
     let dir = TestDir::new("faults");
     let (pem, public) = key_pair(&dir);
-    let modes = ["delay:3000", "delay:300", "reset", "http500", "badjson", "notoken", "huge", "expires-string", "error200", "stall-body"];
+    let modes: Vec<&str> = MATRIX.iter().filter_map(|row| if let Target::Fault(mode) = row.target { Some(mode) } else { None }).collect();
     let sandbox = Sandbox::start(SandboxConfig {
         clients: modes.iter().map(|m| (m.to_string(), public.clone())).collect(),
         faults: modes.iter().map(|m| (m.to_string(), m.parse::<Fault>().unwrap())).collect(),
@@ -50,28 +148,18 @@ fn every_fault_gets_its_status_and_message_in_time() {
     let expired_ca = dir.path("expired-ca.pem");
     let expired = servers::expired_certificate(&expired_ca);
     let ca = |path: &std::path::Path| format!(r#","ca_file":{}"#, serde_json::to_string(path).unwrap());
-    let fault = |mode: &str| (format!("{}#{mode}", sandbox.url()), String::new());
+    let hangs_up = servers::hangs_up_mid_handshake();
+    let readme = readme_faults();
 
-    let rows = [
-        Row { case: "delay past the timeout", target: fault("delay:3000"), want: Some((ErrorKind::Timeout, "timed out")) },
-        Row { case: "delay under the timeout", target: fault("delay:300"), want: None },
-        Row { case: "connection reset", target: fault("reset"), want: Some((ErrorKind::Network, "closed or reset")) },
-        Row { case: "HTTP 500 with HTML", target: fault("http500"), want: Some((ErrorKind::Protocol, "HTTP 500 with a body that is not JSON")) },
-        Row { case: "invalid JSON", target: fault("badjson"), want: Some((ErrorKind::Protocol, "HTTP 200 with a body that is not JSON")) },
-        Row { case: "success without a token", target: fault("notoken"), want: Some((ErrorKind::Protocol, "no accessToken")) },
-        Row { case: "4 MiB answer", target: fault("huge"), want: Some((ErrorKind::Protocol, "over 1 MiB")) },
-        Row { case: "expiresIn as a string", target: fault("expires-string"), want: None },
-        Row { case: "error code with HTTP 200", target: fault("error200"), want: Some((ErrorKind::Api, "HTTP 200 with 5007300: General Error")) },
-        Row { case: "headers, then a stalled body", target: fault("stall-body"), want: Some((ErrorKind::Timeout, "timed out")) },
-        Row { case: "connection refused", target: (refused, String::new()), want: Some((ErrorKind::Network, "cannot connect to 127.0.0.1")) },
-        Row { case: "untrusted certificate", target: (tls.url(), String::new()), want: Some((ErrorKind::Tls, "certificate verify failed")) },
-        Row { case: "expired certificate", target: (expired, ca(&expired_ca)), want: Some((ErrorKind::Tls, "certificate has expired")) },
-        Row { case: "TLS server hangs up mid-handshake", target: (servers::hangs_up_mid_handshake(), String::new()), want: Some((ErrorKind::Tls, "TLS handshake with 127.0.0.1 failed")) },
-    ];
-    for row in rows {
-        // The sandbox picks the fault by client id: the URL's #fragment carries it here.
-        let (url, extra) = row.target;
-        let (url, id) = url.split_once('#').map(|(u, id)| (u.to_owned(), id.to_owned())).unwrap_or((url, "c".into()));
+    for row in MATRIX {
+        // The sandbox picks the fault by client id.
+        let (url, id, extra) = match row.target {
+            Target::Fault(mode) => (sandbox.url(), mode, String::new()),
+            Target::Refused => (refused.clone(), "c", String::new()),
+            Target::Untrusted => (tls.url(), "c", String::new()),
+            Target::Expired => (expired.clone(), "c", ca(&expired_ca)),
+            Target::HangsUp => (hangs_up.clone(), "c", String::new()),
+        };
         let json = format!(
             r#"{{"client_id":"{id}","private_key":{},"base_url":"{url}","proxy":"","timeout_ms":{TIMEOUT_MS},"connect_timeout_ms":1000{extra}}}"#,
             serde_json::to_string(&pem).unwrap()
@@ -86,6 +174,9 @@ fn every_fault_gets_its_status_and_message_in_time() {
             (Err(e), Some((kind, fragment))) => {
                 assert_eq!(e.kind(), kind, "{}: {e}", row.case);
                 assert!(e.message().contains(fragment), "{}: {e}", row.case);
+                // README.md's excerpt of the message, too.
+                let (_, _, excerpt) = readme.iter().find(|(fault, _, _)| fault == row.case).expect("every row is in README.md");
+                assert!(contains_in_order(e.message(), &excerpt_pieces(excerpt)), "{}: README.md says {excerpt}, the message is {e}", row.case);
             }
             (Ok(_), Some(want)) => panic!("{}: succeeded, wanted {want:?}", row.case),
             (Err(e), None) => panic!("{}: {e}", row.case),
@@ -207,4 +298,110 @@ fn a_dripping_proxy_cannot_stretch_connecting() {
     assert!(e.message().contains("timed out connecting to api.doku.example"), "{e}");
     assert!(!e.message().contains("s3cret"), "{e}");
     assert!(took <= Duration::from_millis(2000), "took {took:?}");
+}
+
+/// README.md's fault table is the tested one: each row of `MATRIX` is there, with its status and
+/// an excerpt that holds the fragment the matrix asserts (the matrix test checks the excerpt
+/// against the real message); every other row is in `ELSEWHERE`, whose test exists, with its
+/// status; and every test in this file has its rows.
+#[test]
+fn the_readme_fault_table_is_the_tested_one() {
+    let problems = readme_problems(&readme_faults());
+    assert!(problems.is_empty(), "README.md, {README_TABLE}:\n{}", problems.join("\n"));
+}
+
+fn readme_problems(readme: &[(String, String, String)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let row = |case: &str| readme.iter().find(|(fault, _, _)| fault == case);
+    for r in MATRIX {
+        let Some((_, status, excerpt)) = row(r.case) else {
+            problems.push(format!("no row \"{}\" (tests/faults.rs, MATRIX)", r.case));
+            continue;
+        };
+        let want = format!("`{}`", status_name(r.want.map(|(kind, _)| kind)));
+        if *status != want {
+            problems.push(format!("\"{}\": status {status}, the test asserts {want}", r.case));
+        }
+        match r.want {
+            None if !excerpt.is_empty() => problems.push(format!("\"{}\": a message excerpt ({excerpt}) for a success", r.case)),
+            Some((_, fragment)) if !excerpt_pieces(excerpt).iter().any(|p| p.contains(fragment)) => {
+                problems.push(format!("\"{}\": excerpt {excerpt} lacks \"{fragment}\", which the test asserts", r.case))
+            }
+            _ => {}
+        }
+    }
+    for &(case, status, file, function) in ELSEWHERE {
+        match row(case) {
+            None => problems.push(format!("no row \"{case}\" (tests/faults.rs, ELSEWHERE)")),
+            Some((_, cell, _)) if !cell.starts_with(&format!("`{status}`")) => {
+                problems.push(format!("\"{case}\": status {cell}, {file} ({function}) asserts `{status}`"))
+            }
+            Some(_) => {}
+        }
+        let source = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap_or_default();
+        // A definition: at the start of a line, `fn name(` or `static void name(` / `int main(`.
+        if !source.lines().any(|l| !l.starts_with([' ', '\t', '*', '/']) && l.contains(&format!(" {function}("))) {
+            problems.push(format!("\"{case}\": {file} has no test {function}"));
+        }
+    }
+    for (fault, _, _) in readme {
+        if !MATRIX.iter().any(|r| r.case == fault) && !ELSEWHERE.iter().any(|e| e.0 == fault) {
+            problems.push(format!("row \"{fault}\" is in neither MATRIX nor ELSEWHERE (tests/faults.rs): which test asserts it?"));
+        }
+    }
+    let first: Vec<&str> = readme.iter().take(MATRIX.len()).map(|(fault, _, _)| fault.as_str()).collect();
+    if first != MATRIX.iter().map(|r| r.case).collect::<Vec<_>>() {
+        problems.push(format!("the first {} rows are not MATRIX's, in its order", MATRIX.len()));
+    }
+    let source = include_str!("faults.rs");
+    for test in source.split("#[test]\nfn ").skip(1).filter_map(|rest| rest.split('(').next()) {
+        let covered = ["every_fault_gets_its_status_and_message_in_time", "the_readme_fault_table_is_the_tested_one", "the_readme_check_reports_drift"]
+            .contains(&test)
+            || ELSEWHERE.iter().any(|e| e.2 == "tests/faults.rs" && e.3 == test);
+        if !covered {
+            problems.push(format!("tests/faults.rs has the test {test}, but no row names it in ELSEWHERE"));
+        }
+    }
+    problems
+}
+
+/// The check itself: each kind of drift is reported, naming the row.
+#[test]
+fn the_readme_check_reports_drift() {
+    let readme = readme_faults();
+    let changed = |case: &str, change: &dyn Fn(&mut (String, String, String))| {
+        let mut rows = readme.clone();
+        change(rows.iter_mut().find(|r| r.0 == case).unwrap());
+        readme_problems(&rows)
+    };
+    assert_eq!(
+        changed("connection reset", &|r| r.1 = "`DOKU_ERR_TIMEOUT`".into()),
+        ["\"connection reset\": status `DOKU_ERR_TIMEOUT`, the test asserts `DOKU_ERR_NETWORK`"]
+    );
+    assert_eq!(
+        changed("4 MiB answer", &|r| r.2 = "`… with a body over 4 MiB`".into()),
+        ["\"4 MiB answer\": excerpt `… with a body over 4 MiB` lacks \"over 1 MiB\", which the test asserts"]
+    );
+    assert_eq!(
+        changed("`expiresIn` as a string", &|r| r.2 = "`ok`".into()),
+        ["\"`expiresIn` as a string\": a message excerpt (`ok`) for a success"]
+    );
+    assert_eq!(
+        changed("truncated JSON", &|r| r.0 = "cut JSON".into()),
+        [
+            "no row \"truncated JSON\" (tests/faults.rs, MATRIX)",
+            "row \"cut JSON\" is in neither MATRIX nor ELSEWHERE (tests/faults.rs): which test asserts it?",
+            "the first 14 rows are not MATRIX's, in its order"
+        ]
+    );
+    let mut swapped = readme.clone();
+    swapped.swap(0, 1);
+    assert_eq!(readme_problems(&swapped), ["the first 14 rows are not MATRIX's, in its order"]);
+    assert_eq!(
+        changed("`http_proxy` set, base URL on loopback", &|r| r.1 = "`DOKU_ERR_NETWORK`".into()),
+        ["\"`http_proxy` set, base URL on loopback\": status `DOKU_ERR_NETWORK`, tests/c/test_reliability.c (test_no_environment_proxy_for_loopback) asserts `DOKU_OK`"]
+    );
+    assert_eq!(status_name(Some(ErrorKind::SignatureInvalid)), "DOKU_ERR_SIGNATURE_INVALID");
+    assert!(contains_in_order("TLS handshake with localhost failed: x certificate verify failed", &excerpt_pieces("`TLS handshake with localhost failed: … certificate verify failed`")));
+    assert!(!contains_in_order("certificate verify failed; TLS handshake with localhost failed:", &excerpt_pieces("`TLS handshake with localhost failed: … certificate verify failed`")));
 }

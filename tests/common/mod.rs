@@ -2,6 +2,7 @@
 //! the independent reference for keys and signatures.
 #![allow(dead_code)]
 
+pub mod markdown;
 pub mod servers;
 
 use std::io::Write;

@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace DokuSnap;
 
 /** DOKU refused the request with an error responseCode (DOKU_ERR_API). */
-final class ApiException extends DokuException
+final class ApiException extends \RuntimeException implements DokuException
 {
     public function __construct(string $message, private readonly string $responseCode)
     {

@@ -5,9 +5,13 @@ declare(strict_types=1);
 namespace DokuSnap;
 
 /**
- * Base of every exception the binding throws. getCode() is the DokuStatus of the failed call
- * (see Status); 0 only for LibraryException, which no C call produced.
+ * Implemented by every exception the binding throws: `catch (DokuException $e)` catches them all.
+ * getCode() is the DokuStatus of the failed call (see Status); 0 only for LibraryException,
+ * which no C call produced.
+ *
+ * Each exception also extends PHP's own: InvalidArgumentException is an \InvalidArgumentException,
+ * the others are \RuntimeExceptions (see each class for why).
  */
-class DokuException extends \RuntimeException
+interface DokuException extends \Throwable
 {
 }

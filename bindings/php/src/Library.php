@@ -14,6 +14,14 @@ use FFI\CData;
 final class Library
 {
     public const SCOPE = 'DOKU';
+
+    /**
+     * The libdoku version (major.minor) that doku.h and this binding's calls are written for.
+     * 0.x releases may break the ABI at a minor version, and a mismatched ABI fails as a crash,
+     * not an error: a library of any other major.minor is refused when it is loaded.
+     */
+    public const ABI = '0.1';
+
     private const PACKAGE = __DIR__ . '/..';
 
     private static ?FFI $ffi = null;
@@ -110,6 +118,21 @@ final class Library
         if ($ffi === null) { // While preloading, FFI::load() reports failures as warnings.
             throw new LibraryException('FFI::load() failed in preload.php for ' . self::path() . ': see the warning above');
         }
+        // Fail when the pool starts, not in every request.
+        self::checkVersion($ffi->doku_version(), self::path());
+    }
+
+    /**
+     * Throws a LibraryException unless $version (doku_version() of the library at $path) has
+     * the major.minor of ABI, as the Python binding does.
+     *
+     * @internal
+     */
+    public static function checkVersion(string $version, string $path): void
+    {
+        if (!preg_match('/^(\d+)\.(\d+)(\.|$)/', $version, $m) || (int) $m[1] . '.' . (int) $m[2] !== self::ABI) {
+            throw new LibraryException("{$path} is libdoku {$version}; this binding needs " . self::ABI . '.x');
+        }
     }
 
     /**
@@ -142,7 +165,7 @@ final class Library
             Status::PROTOCOL => new ProtocolException($message, $status),
             Status::SIGNATURE_INVALID => new SignatureInvalidException($message, $status),
             Status::PANIC => new PanicException($message, $status),
-            default => new DokuException($message, $status),
+            default => new UnknownStatusException($message, $status),
         };
     }
 
@@ -263,6 +286,7 @@ final class Library
             throw new LibraryException('the PHP FFI extension is not loaded');
         }
         if ($ffi = self::scopeOrNull()) {
+            self::checkVersion($ffi->doku_version(), 'the preloaded FFI scope ' . self::SCOPE);
             self::$preloaded = true;
             return $ffi;
         }
@@ -270,7 +294,7 @@ final class Library
         // FFI::cdef() takes declarations only: the FFI_SCOPE/FFI_LIB lines are for FFI::load().
         $declarations = preg_replace('/^#define FFI_\w+ .*$/m', '', self::headerText());
         try {
-            return FFI::cdef($declarations, $path);
+            $ffi = FFI::cdef($declarations, $path);
         } catch (FFI\Exception $e) {
             $hint = $path === 'libdoku.so'
                 ? 'set DOKU_LIBRARY to the path of libdoku.so, put it in ' . realpath(self::PACKAGE) . '/lib/, or install it (make install)'
@@ -280,6 +304,8 @@ final class Library
             }
             throw new LibraryException("cannot load libdoku: {$e->getMessage()}; {$hint}", 0, $e);
         }
+        self::checkVersion($ffi->doku_version(), $path);
+        return $ffi;
     }
 
     private static function scopeOrNull(): ?FFI

@@ -80,6 +80,65 @@ final class LibraryTest extends TestCase
         $this->assertSame("{$package}/lib/libdoku.so 0.1.0", $run(['LD_LIBRARY_PATH' => '']));
     }
 
+    /** @return array<string, array{string, bool}> */
+    public static function versions(): array
+    {
+        return [
+            'this version' => ['0.1.0', true],
+            'a later patch' => ['0.1.17', true],
+            'no patch' => ['0.1', true],
+            'the next 0.minor' => ['0.2.0', false],
+            'an earlier 0.minor' => ['0.0.9', false],
+            'a major version' => ['1.1.0', false],
+            'a two-digit minor' => ['0.10.0', false],
+            'not a version' => ['', false],
+        ];
+    }
+
+    /**
+     * As the Python binding: the same major.minor as Library::ABI, any patch.
+     *
+     * @dataProvider versions
+     */
+    public function testVersionCheckAcceptsTheSameMinorOnly(string $version, bool $accepted): void
+    {
+        try {
+            Library::checkVersion($version, '/x/libdoku.so');
+            $this->assertTrue($accepted, "{$version} was accepted");
+        } catch (LibraryException $e) {
+            $this->assertFalse($accepted, "{$version} was refused");
+            $this->assertSame("/x/libdoku.so is libdoku {$version}; this binding needs 0.1.x", $e->getMessage());
+        }
+    }
+
+    /**
+     * A library whose doku_version() says 0.2.0 (a shim over the real one) is refused when it is
+     * loaded, with a LibraryException naming it, before any other call.
+     */
+    public function testALibraryOfAnotherMinorVersionIsRefusedAtLoadTime(): void
+    {
+        $dir = Keys::tempDir('doku-php-version-');
+        $release = dirname(realpath(self::BUILT));
+        foreach (['0.2.0', '0.1.99'] as $version) {
+            file_put_contents("{$dir}/shim.c", "const char *doku_version(void) { return \"{$version}\"; }\n");
+            Keys::sh(sprintf(
+                'cc -shared -fPIC -o %1$s/libdoku-%2$s.so %1$s/shim.c -L%3$s -Wl,--no-as-needed -ldoku -Wl,-rpath,%3$s',
+                escapeshellarg($dir),
+                $version,
+                escapeshellarg($release),
+            ));
+        }
+        $script = 'require "autoload.php"; try { echo DokuSnap\Snap::version(), " ", strlen(DokuSnap\Snap::timestamp()); }'
+            . ' catch (DokuSnap\DokuException $e) { echo get_class($e), ": ", $e->getMessage(); }';
+        $package = dirname(__DIR__);
+        $this->assertSame(
+            "DokuSnap\LibraryException: {$dir}/libdoku-0.2.0.so is libdoku 0.2.0; this binding needs 0.1.x",
+            self::php($package, $script, ['DOKU_LIBRARY' => "{$dir}/libdoku-0.2.0.so"]),
+        );
+        // The shim works as a library: the other functions come from the real one.
+        $this->assertSame('0.1.99 20', self::php($package, $script, ['DOKU_LIBRARY' => "{$dir}/libdoku-0.1.99.so"]));
+    }
+
     /** @param array<string, string> $env */
     private static function php(string $cwd, string $code, array $env): string
     {

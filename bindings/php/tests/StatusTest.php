@@ -10,6 +10,7 @@ use DokuSnap\DokuException;
 use DokuSnap\InvalidArgumentException;
 use DokuSnap\KeyException;
 use DokuSnap\Library;
+use DokuSnap\LibraryException;
 use DokuSnap\NetworkException;
 use DokuSnap\PanicException;
 use DokuSnap\ProtocolException;
@@ -18,6 +19,7 @@ use DokuSnap\Snap;
 use DokuSnap\Status;
 use DokuSnap\TimeoutException;
 use DokuSnap\TlsException;
+use DokuSnap\UnknownStatusException;
 use PHPUnit\Framework\TestCase;
 
 /** The status → exception mapping of the one error check, including statuses no test can provoke. */
@@ -38,7 +40,7 @@ final class StatusTest extends TestCase
             'PROTOCOL' => [Status::PROTOCOL, ProtocolException::class, 'DOKU_ERR_PROTOCOL'],
             'SIGNATURE_INVALID' => [Status::SIGNATURE_INVALID, SignatureInvalidException::class, 'DOKU_ERR_SIGNATURE_INVALID'],
             'PANIC' => [Status::PANIC, PanicException::class, 'DOKU_ERR_PANIC'],
-            'a status this binding does not know' => [42, DokuException::class, 'DOKU_UNKNOWN_STATUS'],
+            'a status this binding does not know' => [42, UnknownStatusException::class, 'DOKU_UNKNOWN_STATUS'],
         ];
     }
 
@@ -86,5 +88,45 @@ final class StatusTest extends TestCase
         foreach (glob(dirname(__DIR__) . '/src/*Exception.php') as $file) {
             $this->assertTrue(is_a('DokuSnap\\' . basename($file, '.php'), DokuException::class, true), $file);
         }
+    }
+
+    /** @return array<string, array{class-string<DokuException>, class-string<\Exception>}> */
+    public static function phpBases(): array
+    {
+        return [
+            'InvalidArgumentException' => [InvalidArgumentException::class, \InvalidArgumentException::class],
+            'KeyException' => [KeyException::class, \RuntimeException::class],
+            'CryptoException' => [CryptoException::class, \RuntimeException::class],
+            'NetworkException' => [NetworkException::class, \RuntimeException::class],
+            'TimeoutException' => [TimeoutException::class, \RuntimeException::class],
+            'TlsException' => [TlsException::class, \RuntimeException::class],
+            'ApiException' => [ApiException::class, \RuntimeException::class],
+            'ProtocolException' => [ProtocolException::class, \RuntimeException::class],
+            'SignatureInvalidException' => [SignatureInvalidException::class, \RuntimeException::class],
+            'PanicException' => [PanicException::class, \RuntimeException::class],
+            'LibraryException' => [LibraryException::class, \RuntimeException::class],
+            'UnknownStatusException' => [UnknownStatusException::class, \RuntimeException::class],
+        ];
+    }
+
+    /**
+     * Each exception extends PHP's own directly (catch (\InvalidArgumentException) or
+     * catch (\RuntimeException) works as for any library), is final, and is a DokuException.
+     *
+     * @dataProvider phpBases
+     */
+    public function testEachExceptionExtendsPhpsOwn(string $class, string $base): void
+    {
+        $reflection = new \ReflectionClass($class);
+        $this->assertSame($base, $reflection->getParentClass()->getName());
+        $this->assertTrue($reflection->isFinal());
+        $this->assertTrue($reflection->implementsInterface(DokuException::class));
+        $this->assertTrue((new \ReflectionClass(DokuException::class))->isInterface());
+    }
+
+    public function testEveryExceptionClassIsListedWithItsBase(): void
+    {
+        $classes = array_map(static fn (string $f): string => basename($f, '.php'), glob(dirname(__DIR__) . '/src/*Exception.php'));
+        $this->assertEqualsCanonicalizing(array_merge(array_keys(self::phpBases()), ['DokuException']), $classes);
     }
 }

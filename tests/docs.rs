@@ -1,0 +1,145 @@
+//! The docs against the code: every config key (`doku::config::KEYS`) is described in doku.h's
+//! comment of `doku_client_new` and in README.md's configuration table, each with the default
+//! the parser uses (`doku::config::DEFAULTS`). (README.md's fault table is checked by
+//! tests/faults.rs, against the fault matrix itself.)
+
+mod common;
+
+use common::markdown;
+use doku::config::{DefaultValue, DEFAULTS, KEYS};
+
+const README: &str = include_str!("../README.md");
+const HEADER: &str = include_str!("../include/doku.h");
+const PYTHON_README: &str = include_str!("../bindings/python/README.md");
+const PHP_README: &str = include_str!("../bindings/php/README.md");
+
+/// The doc comment right above `function`'s prototype in a cbindgen header, as plain text.
+fn doc_comment(header: &str, function: &str) -> String {
+    // The prototype, not a mention in a comment: its line starts with the return type.
+    let prototype = header
+        .match_indices(&format!(" {function}("))
+        .map(|(at, _)| at)
+        .find(|&at| !header[header[..at].rfind('\n').map_or(0, |n| n + 1)..at].trim_start().starts_with(['*', '/']))
+        .unwrap_or_else(|| panic!("no prototype of {function} in doku.h"));
+    let before = &header[..prototype];
+    let start = before.rfind("/**").expect("a comment above the prototype");
+    let end = start + before[start..].find("*/").expect("the comment's end");
+    assert!(before[end + 2..].trim().lines().count() <= 1, "the comment above {function} is not right above it");
+    before[start + 3..end].lines().map(|l| l.trim().trim_start_matches('*').trim()).collect::<Vec<_>>().join(" ")
+}
+
+/// What the comment says about each key: from its `"key"` to the next key's.
+fn described_keys(comment: &str, keys: &[&str]) -> Result<Vec<(String, String)>, Vec<String>> {
+    let mut found: Vec<(usize, &str)> = Vec::new();
+    let mut missing = Vec::new();
+    for &key in keys {
+        match comment.find(&format!("\"{key}\"")) {
+            Some(at) => found.push((at, key)),
+            None => missing.push(format!("doku.h: the comment of doku_client_new does not describe \"{key}\"")),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    found.sort();
+    let ends: Vec<usize> = found.iter().skip(1).map(|&(at, _)| at).chain([comment.len()]).collect();
+    Ok(found.iter().zip(ends).map(|(&(at, key), end)| (key.to_owned(), comment[at..end].to_owned())).collect())
+}
+
+/// Every key of `keys` in the comment, and each default of `defaults` in the words about its key
+/// ("default 30000", "\"sandbox\" default").
+fn header_problems(comment: &str, keys: &[&str], defaults: &[(&str, DefaultValue)]) -> Vec<String> {
+    let described = match described_keys(comment, keys) {
+        Ok(d) => d,
+        Err(missing) => return missing,
+    };
+    let mut problems = Vec::new();
+    for (key, default) in defaults {
+        let words = &described.iter().find(|(k, _)| k == key).expect("every default's key is a key").1;
+        let value = default.to_string();
+        if !(words.contains("default") && words.contains(&value)) {
+            problems.push(format!("doku.h: doku_client_new's comment on \"{key}\" does not give its default {value}: {words}"));
+        }
+    }
+    problems
+}
+
+/// README's configuration table against `keys` (both ways: every key has a row, every key named
+/// in the table's first column is a key) and `defaults` (the row's default column).
+fn readme_problems(readme: &str, keys: &[&str], defaults: &[(&str, DefaultValue)]) -> Vec<String> {
+    let rows = markdown::table(markdown::section(readme, "### Configuration"));
+    let mut problems = Vec::new();
+    let mut default_of = std::collections::BTreeMap::new();
+    for row in &rows {
+        assert_eq!(row.len(), 3, "README configuration row: {row:?}");
+        for key in markdown::code_spans(&row[0]) {
+            if !keys.contains(&key) {
+                problems.push(format!("README.md: the configuration table has `{key}`, which is no config key"));
+            }
+            default_of.insert(key, row[1].replace('`', ""));
+        }
+    }
+    for key in keys {
+        if !default_of.contains_key(key) {
+            problems.push(format!("README.md: the configuration table has no row for `{key}`"));
+        }
+    }
+    for (key, default) in defaults {
+        if let Some(cell) = default_of.get(key) {
+            if *cell != default.to_string() {
+                problems.push(format!("README.md: the configuration table gives `{key}` the default {cell:?}, the code {default}"));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_default_belongs_to_a_key() {
+    for (key, _) in DEFAULTS {
+        assert!(KEYS.contains(key), "DEFAULTS has {key}, which is not in KEYS");
+    }
+}
+
+#[test]
+fn the_header_describes_every_config_key_and_default() {
+    let problems = header_problems(&doc_comment(HEADER, "doku_client_new"), KEYS, DEFAULTS);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_readme_table_describes_every_config_key_and_default() {
+    let problems = readme_problems(README, KEYS, DEFAULTS);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The bindings' READMEs list the keys their `Client` takes in the paragraph that says "config
+/// keys" (and points to the main table).
+#[test]
+fn the_bindings_readmes_name_every_config_key() {
+    for (readme, text) in [("bindings/python/README.md", PYTHON_README), ("bindings/php/README.md", PHP_README)] {
+        let paragraph = text.split("\n\n").find(|p| p.contains("config keys")).unwrap_or_else(|| panic!("{readme}: no paragraph on config keys"));
+        let missing: Vec<&&str> = KEYS.iter().filter(|key| !paragraph.contains(&format!("`{key}`"))).collect();
+        assert!(missing.is_empty(), "{readme}: the paragraph on config keys does not name {missing:?}");
+    }
+}
+
+/// The checks themselves: each kind of drift is reported, naming the key.
+#[test]
+fn drift_is_reported() {
+    let comment = doc_comment(HEADER, "doku_client_new");
+    let mut keys = KEYS.to_vec();
+    keys.push("retries");
+    assert_eq!(header_problems(&comment, &keys, DEFAULTS), ["doku.h: the comment of doku_client_new does not describe \"retries\""]);
+    assert_eq!(readme_problems(README, &keys, DEFAULTS), ["README.md: the configuration table has no row for `retries`"]);
+
+    let mut defaults = DEFAULTS.to_vec();
+    let timeout = defaults.iter_mut().find(|(k, _)| *k == "timeout_ms").unwrap();
+    timeout.1 = DefaultValue::Number(20000);
+    let header = header_problems(&comment, KEYS, &defaults);
+    assert!(header.len() == 1 && header[0].starts_with("doku.h: doku_client_new's comment on \"timeout_ms\" does not give its default 20000"), "{header:?}");
+    assert_eq!(readme_problems(README, KEYS, &defaults), ["README.md: the configuration table gives `timeout_ms` the default \"30000\", the code 20000"]);
+
+    let without_ca_file: Vec<&str> = KEYS.iter().copied().filter(|&k| k != "ca_file").collect();
+    assert_eq!(readme_problems(README, &without_ca_file, DEFAULTS), ["README.md: the configuration table has `ca_file`, which is no config key"]);
+}
