@@ -366,28 +366,41 @@ enum DokuStatus doku_refresh_token_b2b2c(const struct DokuClient *client,
 /**
  * Answers DOKU's B2B token request to the merchant (snap-reference §4), judged as DOKU judges
  * a merchant's: mandatory headers, timestamp format, body, client id, clock skew, then the
- * SHA256withRSA signature with doku_public_key. Writes the HTTP status to answer with to
+ * SHA256withRSA signature with DOKU's public key. Writes the HTTP status to answer with to
  * *http_status_out and the exact JSON body to *response_json_out: on success 2007300 with an
- * RS256 JWT signed with merchant_private_key (claims iss, iat, exp, clientId, jti); otherwise
- * the refusal (e.g. 401 with 4017300 "Unauthorized. Invalid Signature (...)").
+ * RS256 JWT signed with the merchant's private key (claims iss, iat, exp, clientId, jti);
+ * otherwise the refusal (e.g. 401 with 4017300 "Unauthorized. Invalid Signature (...)").
+ *
+ * options_json: a JSON object, read as strictly as doku_client_new's config (an unknown key,
+ * a wrong type or a value out of range is DOKU_ERR_INVALID_ARGUMENT naming the key):
+ *   "client_id"                        (required) the merchant's client id, which DOKU sends
+ *                                      as X-CLIENT-KEY
+ *   "doku_public_key"                  DOKU's public key (PEM or bare base64), which verifies
+ *                                      the request's signature
+ *   "doku_public_key_file"             the same, read from a file (set exactly one of the two)
+ *   "merchant_private_key"             the merchant's RSA private key (PEM or base64), which
+ *                                      signs the JWT
+ *   "merchant_private_key_file"        the same, read from a file (set exactly one of the two)
+ *   "merchant_private_key_passphrase"  for an encrypted merchant key
+ *   "ttl_s"                            token lifetime in seconds, 1 to 86400; default 900
+ *   "max_skew_s"                       allowed X-TIMESTAMP drift in seconds, 1 to 86400;
+ *                                      default 300
+ * Keys are cached by content, so passing the same options on every request costs a digest,
+ * not a parse.
  *
  * headers_json: the request's headers as a JSON object of strings (names in any case).
- * body: the request body (NULL = empty). client_id: the merchant's client id, which DOKU
- * sends as X-CLIENT-KEY. ttl_seconds: token lifetime, 0 for 900. max_skew_seconds: allowed
- * X-TIMESTAMP drift, 0 for 300.
+ * body: the request body (NULL = empty).
  *
  * A refusal is still DOKU_OK: the call produced the answer to send. Errors are for bad inputs:
- * DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT (headers_json not an object of strings,
- * invalid UTF-8); DOKU_ERR_KEY (either key unusable). On failure *http_status_out is 0.
- * *response_json_out is owned by the caller: release it with doku_free(). Thread-safe.
+ * DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT (options_json as above, headers_json not
+ * an object of strings, invalid UTF-8); DOKU_ERR_KEY (either key unusable or unreadable).
+ * Messages never quote a key or passphrase. On failure *http_status_out is 0 and
+ * *response_json_out NULL. *response_json_out is owned by the caller: release it with
+ * doku_free(). Thread-safe; no state is kept between calls but the key cache.
  */
-enum DokuStatus doku_issue_token(const char *headers_json,
+enum DokuStatus doku_issue_token(const char *options_json,
+                                 const char *headers_json,
                                  const char *body,
-                                 const char *doku_public_key,
-                                 const char *merchant_private_key,
-                                 const char *client_id,
-                                 unsigned int ttl_seconds,
-                                 unsigned int max_skew_seconds,
                                  int *http_status_out,
                                  char **response_json_out);
 

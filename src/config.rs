@@ -1,28 +1,17 @@
-//! The client configuration, parsed from the JSON that `doku_client_new` receives.
-//!
-//! Parsed by hand from `serde_json` values, not with serde's derive: serde's type errors
-//! quote the offending value ("invalid type: integer `1234`"), which for `private_key` or
-//! `private_key_passphrase` would put a secret into an error message. Messages here name the
-//! key and the expected type only.
-//!
-//! Secret values never go through serde_json's string parser: it unescapes a string with
-//! escapes (a PEM's `\n`) in a scratch buffer that it grows and frees unwiped. The object is
-//! read as raw values, which serde_json skips over without copying; the secrets are unescaped
-//! here straight into `Zeroizing` buffers, wiped once the key is parsed.
+//! The client configuration, parsed from the JSON that `doku_client_new` receives, strictly
+//! and without copying secrets (see `crate::options`).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::http;
 use crate::key::PrivateKey;
-use crate::text::printable;
+pub use crate::options::DefaultValue;
+use crate::options::Options;
 use crate::timestamp::Offset;
 
 pub const SANDBOX_URL: &str = "https://api-sandbox.doku.com";
@@ -55,22 +44,6 @@ pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_REFRESH_MARGIN_S: u64 = 60;
 pub const DEFAULT_TIMESTAMP_OFFSET: &str = "Z";
 
-/// A default as the docs write it: a number, or a string in quotes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DefaultValue {
-    Number(u64),
-    Text(&'static str),
-}
-
-impl std::fmt::Display for DefaultValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DefaultValue::Number(n) => write!(f, "{n}"),
-            DefaultValue::Text(t) => write!(f, "\"{t}\""),
-        }
-    }
-}
-
 /// Each `DEFAULT_*` by its key. README.md's configuration table and doku.h's comment of
 /// `doku_client_new` state the same values (tests/docs.rs checks both).
 pub const DEFAULTS: &[(&str, DefaultValue)] = &[
@@ -81,7 +54,7 @@ pub const DEFAULTS: &[(&str, DefaultValue)] = &[
     ("timestamp_offset", DefaultValue::Text(DEFAULT_TIMESTAMP_OFFSET)),
 ];
 
-/// Unescaped by `unescape_secret`, never by serde_json.
+/// Kept raw until taken, never unescaped by serde_json (see `crate::options`).
 const SECRET_KEYS: &[&str] = &["private_key", "private_key_passphrase", "client_secret"];
 
 /// A validated configuration. The private key is parsed; secrets are not kept as text.
@@ -117,43 +90,12 @@ impl std::fmt::Debug for Secret {
 
 impl Config {
     pub fn from_json(text: &str) -> Result<Config> {
-        // A duplicated key keeps its last value, as serde_json's own maps do.
-        let mut raw: BTreeMap<String, &RawValue> = serde_json::from_str(text).map_err(|e| match e.classify() {
-            // A data error quotes what it found instead of an object: never echo it.
-            serde_json::error::Category::Data => Error::invalid("config: expected a JSON object"),
-            // Syntax errors give a position, never the input.
-            _ => Error::invalid(format!("config: not valid JSON ({e})")),
-        })?;
-        if let Some(unknown) = raw.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(Error::invalid(format!(
-                "config: unknown key \"{}\" (known keys: {})",
-                printable(unknown, 200),
-                KEYS.join(", ")
-            )));
-        }
-        let mut secrets: BTreeMap<String, &RawValue> = SECRET_KEYS.iter().filter_map(|&k| raw.remove_entry(k)).collect();
-        let mut map = Map::new();
-        for (key, value) in raw {
-            // The text is valid JSON: only what skipping it does not check fails here (nesting
-            // deeper than serde_json's limit, a number out of range, a lone surrogate).
-            let value = serde_json::from_str(value.get()).map_err(|e| Error::invalid(format!("config: {key}: {e}")))?;
-            map.insert(key, value);
-        }
-
-        let client_id = take_string(&mut map, "client_id")?.ok_or_else(|| Error::invalid("config: client_id is required"))?;
-        if client_id.trim().is_empty() {
-            return Err(Error::invalid("config: client_id is empty"));
-        }
-        http::check_header_value("client_id", &client_id)?;
-
-        // Secrets are unescaped at once; the key is parsed last, after the cheap checks, so
-        // that a config with several problems reports its shape before its key.
-        let key_text = take_secret(&mut secrets, "private_key")?;
-        let key_file = take_string(&mut map, "private_key_file")?;
-        let passphrase = take_secret(&mut secrets, "private_key_passphrase")?;
-
-        let environment = take_string(&mut map, "environment")?;
-        let base_url = match (take_string(&mut map, "base_url")?, environment.as_deref().unwrap_or(DEFAULT_ENVIRONMENT)) {
+        let mut o = Options::parse("config", text, KEYS, SECRET_KEYS)?;
+        let client_id = o.required_header_value("client_id")?;
+        let key = o.key("private_key", "private_key_file")?;
+        let passphrase = o.secret("private_key_passphrase")?;
+        let environment = o.string("environment")?;
+        let base_url = match (o.string("base_url")?, environment.as_deref().unwrap_or(DEFAULT_ENVIRONMENT)) {
             (Some(url), _) => url,
             (None, "sandbox") => SANDBOX_URL.to_owned(),
             (None, "production") => PRODUCTION_URL.to_owned(),
@@ -165,151 +107,27 @@ impl Config {
             }
         }
 
-        let timeout = take_millis(&mut map, "timeout_ms")?.unwrap_or(Duration::from_millis(DEFAULT_TIMEOUT_MS));
-        let connect_timeout = take_millis(&mut map, "connect_timeout_ms")?.unwrap_or(Duration::from_millis(DEFAULT_CONNECT_TIMEOUT_MS));
-        let ca_file = take_string(&mut map, "ca_file")?.map(PathBuf::from);
-        let refresh_margin = Duration::from_secs(take_u64(&mut map, "refresh_margin_s", 0)?.unwrap_or(DEFAULT_REFRESH_MARGIN_S));
-        let timestamp_offset = Offset::parse(take_string(&mut map, "timestamp_offset")?.as_deref().unwrap_or(DEFAULT_TIMESTAMP_OFFSET))?;
-        let proxy = take_string(&mut map, "proxy")?;
-        let client_secret = match take_secret(&mut secrets, "client_secret")? {
+        // Milliseconds up to 10 minutes: a payment call that may hang longer is a bug.
+        let millis = |o: &mut Options, key, default| Ok::<_, Error>(Duration::from_millis(o.integer(key, 1, 600_000)?.unwrap_or(default)));
+        let timeout = millis(&mut o, "timeout_ms", DEFAULT_TIMEOUT_MS)?;
+        let connect_timeout = millis(&mut o, "connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS)?;
+        let ca_file = o.string("ca_file")?.map(PathBuf::from);
+        let refresh_margin = Duration::from_secs(o.integer("refresh_margin_s", 0, u64::MAX)?.unwrap_or(DEFAULT_REFRESH_MARGIN_S));
+        let timestamp_offset = Offset::parse(o.string("timestamp_offset")?.as_deref().unwrap_or(DEFAULT_TIMESTAMP_OFFSET))?;
+        let proxy = o.string("proxy")?;
+        let client_secret = match o.secret("client_secret")? {
             Some(s) if s.is_empty() => return Err(Error::invalid("config: client_secret is empty")),
             Some(s) => Some(Secret(Zeroizing::new(s.as_bytes().to_vec()))),
             None => None,
         };
-        let channel_id = take_header_value(&mut map, "channel_id")?;
-        let partner_id = take_header_value(&mut map, "partner_id")?.unwrap_or_else(|| client_id.clone());
+        let channel_id = o.header_value("channel_id")?;
+        let partner_id = o.header_value("partner_id")?.unwrap_or_else(|| client_id.clone());
 
         let http = http::Settings::new(&base_url, timeout, connect_timeout, ca_file.as_deref(), proxy.as_deref())?;
-        let key = load_key(key_text, key_file, passphrase)?;
+        // The key last, after the cheap checks: a config with several problems reports its
+        // shape before its key.
+        let key = key.private_key(passphrase.as_ref())?;
         Ok(Config { client_id, key, http, refresh_margin, timestamp_offset, client_secret, channel_id, partner_id })
-    }
-}
-
-fn load_key(text: Option<Zeroizing<String>>, file: Option<String>, passphrase: Option<Zeroizing<String>>) -> Result<Arc<PrivateKey>> {
-    let text = match (text, file) {
-        (Some(_), Some(_)) => return Err(Error::invalid("config: set private_key or private_key_file, not both")),
-        (None, None) => return Err(Error::invalid("config: private_key or private_key_file is required")),
-        (Some(text), None) => text,
-        (None, Some(path)) => {
-            let bytes = Zeroizing::new(read_config_file(Path::new(&path), MAX_KEY_FILE).map_err(|e| {
-                Error::key(format!("config: private_key_file \"{}\" cannot be read: {}", printable(&path, 200), e))
-            })?);
-            let text = std::str::from_utf8(&bytes)
-                .map_err(|_| Error::key(format!("config: private_key_file \"{}\" is not a text (PEM or base64) key", printable(&path, 200))))?;
-            Zeroizing::new(text.to_owned())
-        }
-    };
-    PrivateKey::cached(&text, passphrase.as_ref().map(|p| p.as_bytes()))
-}
-
-/// Key files are a few KiB; anything this big is the wrong file.
-const MAX_KEY_FILE: u64 = 64 * 1024;
-
-/// Reads a file named by the config: a regular file of at most `limit` bytes. A FIFO would
-/// block and /dev/zero would never end; both are refused before reading.
-pub(crate) fn read_config_file(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::{Error as IoError, ErrorKind as Io, Read};
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(IoError::new(Io::InvalidInput, "not a regular file"));
-    }
-    // Sized up front: a Vec grown while reading frees each smaller buffer (key text) unwiped.
-    let mut bytes = Vec::with_capacity(meta.len().min(limit + 1) as usize);
-    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(IoError::new(Io::InvalidData, format!("larger than {limit} bytes")));
-    }
-    Ok(bytes)
-}
-
-fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>> {
-    match map.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Error::invalid(format!("config: {key} must be a string"))),
-    }
-}
-
-/// A string that goes into a request header: not empty, no CR/LF/NUL.
-fn take_header_value(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>> {
-    match take_string(map, key)? {
-        Some(v) if v.trim().is_empty() => Err(Error::invalid(format!("config: {key} is empty"))),
-        Some(v) => http::check_header_value(key, &v).map(|()| Some(v)),
-        None => Ok(None),
-    }
-}
-
-fn take_secret(raw: &mut BTreeMap<String, &RawValue>, key: &str) -> Result<Option<Zeroizing<String>>> {
-    match raw.remove(key).map(RawValue::get) {
-        None | Some("null") => Ok(None),
-        Some(text) if text.starts_with('"') => {
-            unescape_secret(text).map(Some).ok_or_else(|| Error::invalid(format!("config: {key} is not a valid JSON string")))
-        }
-        Some(_) => Err(Error::invalid(format!("config: {key} must be a string"))),
-    }
-}
-
-/// A JSON string literal (quotes included) unescaped into one buffer sized up front: no
-/// escape is shorter than what it stands for, so the buffer never grows, and no unwiped copy is
-/// left behind. `None` for anything serde_json refuses as a string: a bad escape, a lone
-/// surrogate, a raw control character or quote.
-fn unescape_secret(literal: &str) -> Option<Zeroizing<String>> {
-    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = Zeroizing::new(String::with_capacity(inner.len()));
-    let mut chars = inner.chars();
-    let hex4 = |chars: &mut std::str::Chars| (0..4).try_fold(0, |n, _| Some(n << 4 | chars.next()?.to_digit(16)?));
-    while let Some(c) = chars.next() {
-        out.push(match c {
-            '\\' => match chars.next()? {
-                '"' => '"',
-                '\\' => '\\',
-                '/' => '/',
-                'b' => '\u{8}',
-                'f' => '\u{c}',
-                'n' => '\n',
-                'r' => '\r',
-                't' => '\t',
-                'u' => match hex4(&mut chars)? {
-                    high @ 0xD800..=0xDBFF => {
-                        let low = match (chars.next()?, chars.next()?) {
-                            ('\\', 'u') => hex4(&mut chars)?,
-                            _ => return None,
-                        };
-                        if !(0xDC00..=0xDFFF).contains(&low) {
-                            return None;
-                        }
-                        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?
-                    }
-                    // A lone low surrogate is no char either.
-                    code => char::from_u32(code)?,
-                },
-                _ => return None,
-            },
-            '"' | '\0'..='\u{1f}' => return None,
-            c => c,
-        });
-    }
-    debug_assert_eq!(out.capacity(), inner.len(), "the buffer never grows");
-    Some(out)
-}
-
-fn take_u64(map: &mut Map<String, Value>, key: &str, min: u64) -> Result<Option<u64>> {
-    match map.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(v) if v >= min => Ok(Some(v)),
-            _ => Err(Error::invalid(format!("config: {key} must be an integer ≥ {min}"))),
-        },
-        Some(_) => Err(Error::invalid(format!("config: {key} must be a number"))),
-    }
-}
-
-/// Milliseconds between 1 ms and 10 minutes: a payment call that may hang longer is a bug.
-fn take_millis(map: &mut Map<String, Value>, key: &str) -> Result<Option<Duration>> {
-    match take_u64(map, key, 1)? {
-        None => Ok(None),
-        Some(ms) if ms <= 600_000 => Ok(Some(Duration::from_millis(ms))),
-        Some(_) => Err(Error::invalid(format!("config: {key} must be at most 600000 (10 minutes)"))),
     }
 }
 
@@ -437,46 +255,6 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{json}: {e}");
             assert!(e.message().contains(want), "{json}: got {e}");
         }
-    }
-
-    #[test]
-    fn secrets_unescape_as_serde_json_does() {
-        // Generated string bodies: plain text, every escape, surrogate pairs, lone surrogates,
-        // bad and cut escapes, raw control characters and quotes.
-        const PIECES: &[&str] = &[
-            "a", "Z9+/=", " ", "é", "😀", "-----BEGIN ", "\\n", "\\\\", "\\\"", "\\/", "\\b", "\\f", "\\r", "\\t",
-            "\\u0041", "\\u00e9", "\\u00E9", "\\u0000", "\\uD83D\\uDE00", "\\ud83d\\ude00", "\\uDBFF\\uDFFF", "\\uD800",
-            "\\uDC00", "\\uD800\\u0041", "\\uD800\\uD800", "\\uD800\\n", "\\u12", "\\u12G4", "\\x", "\\", "\"", "\u{1}",
-            "\n", "\u{7f}",
-        ];
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed as usize
-        };
-        let (mut accepted, mut refused) = (0, 0);
-        for _ in 0..50_000 {
-            let len = next() % 8;
-            let body: String = (0..len).map(|_| PIECES[next() % PIECES.len()]).collect();
-            let literal = format!("\"{body}\"");
-            let ours = unescape_secret(&literal).map(|s| s.to_string());
-            let theirs = serde_json::from_str::<String>(&literal).ok();
-            assert_eq!(ours, theirs, "{literal:?}");
-            match theirs {
-                Some(s) => {
-                    accepted += 1;
-                    // What serde_json writes comes back as it was.
-                    assert_eq!(unescape_secret(&serde_json::to_string(&s).unwrap()).as_deref().map(String::as_str), Some(s.as_str()));
-                }
-                None => refused += 1,
-            }
-        }
-        assert!(accepted > 10_000 && refused > 10_000, "{accepted} accepted, {refused} refused");
-        let e = err(r#","client_secret":"\ud800""#);
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        assert_eq!(e.message(), "config: client_secret is not a valid JSON string");
     }
 
     #[test]

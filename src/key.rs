@@ -130,7 +130,7 @@ impl PrivateKey {
                 "PRIVATE KEY" => private_from_der(&pem.der, None)?,
                 "RSA PRIVATE KEY" if pem.encrypted_headers => {
                     let pass = passphrase.ok_or_else(|| {
-                        Error::key("the private key is encrypted (Proc-Type: 4,ENCRYPTED): set private_key_passphrase")
+                        Error::key("the private key is encrypted (Proc-Type: 4,ENCRYPTED) and no passphrase was given")
                     })?;
                     let rsa = Rsa::private_key_from_pem_callback(pem.block.as_bytes(), passphrase_callback(pass)?)
                         .map_err(|_| Error::key("cannot decrypt the private key: wrong passphrase or corrupt key"))?;
@@ -297,9 +297,7 @@ fn private_from_der(der: &[u8], passphrase: Option<Option<&[u8]>>) -> Result<PKe
             let pass = match passphrase {
                 None => return Err(Error::key("the private key is encrypted DER inside an unencrypted PEM label")),
                 Some(None) => {
-                    return Err(Error::key(
-                        "the private key is encrypted (ENCRYPTED PRIVATE KEY): set private_key_passphrase",
-                    ))
+                    return Err(Error::key("the private key is encrypted (ENCRYPTED PRIVATE KEY) and no passphrase was given"))
                 }
                 Some(Some(p)) => p,
             };
@@ -571,7 +569,7 @@ pub(crate) mod tests {
         let pkcs8 = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
         let enc = String::from_utf8(k.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"right").unwrap()).unwrap();
         assert!(key_err(&enc, Some(b"wrong")).contains("wrong passphrase"));
-        assert!(key_err(&enc, None).contains("set private_key_passphrase"));
+        assert!(key_err(&enc, None).contains("encrypted (ENCRYPTED PRIVATE KEY) and no passphrase was given"));
         // Passed as bytes: a NUL is a wrong byte, not a panic; more than OpenSSL takes is named.
         let legacy = String::from_utf8(k.rsa().unwrap().private_key_to_pem_passphrase(Cipher::aes_128_cbc(), b"right").unwrap()).unwrap();
         for text in [&enc, &legacy] {

@@ -15,6 +15,7 @@ pub mod http;
 pub mod jwt;
 pub mod key;
 pub mod merchant;
+pub mod options;
 pub mod request;
 pub mod signature;
 pub mod text;

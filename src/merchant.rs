@@ -6,18 +6,40 @@
 //! [`check_token_request`] is the one implementation of DOKU's checks: the sandbox judges
 //! merchants with it, and merchants judge DOKU with it through [`issue_token`].
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::error::{openssl_reason, Error, ErrorKind, Result};
 use crate::jwt;
 use crate::key::{PrivateKey, PublicKey};
+use crate::options::{DefaultValue, Options};
 use crate::signature::{b2b_string_to_sign, verify_rsa_sha256};
 use crate::timestamp;
 use crate::token::{B2B_BODY, B2B_SUCCESS};
 
+/// Every key of `doku_issue_token`'s options. doku.h's comment of `doku_issue_token` and
+/// README.md's token-issuer table describe each one (tests/docs.rs checks both).
+pub const ISSUER_KEYS: &[&str] = &[
+    "client_id",
+    "doku_public_key",
+    "doku_public_key_file",
+    "merchant_private_key",
+    "merchant_private_key_file",
+    "merchant_private_key_passphrase",
+    "ttl_s",
+    "max_skew_s",
+];
+/// Kept raw until taken, never unescaped by serde_json (see `crate::options`).
+const ISSUER_SECRET_KEYS: &[&str] = &["merchant_private_key", "merchant_private_key_passphrase"];
 pub const DEFAULT_TTL: u64 = 900;
 pub const DEFAULT_MAX_SKEW: u64 = 300;
+/// The longest token lifetime and clock skew an issuer accepts: a day.
+const MAX_SECONDS: u64 = 86_400;
+/// Each default by its key, as the docs state them (tests/docs.rs).
+pub const ISSUER_DEFAULTS: &[(&str, DefaultValue)] =
+    &[("ttl_s", DefaultValue::Number(DEFAULT_TTL)), ("max_skew_s", DefaultValue::Number(DEFAULT_MAX_SKEW))];
 
 /// A refused token request: the HTTP status, DOKU's responseCode and its message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,26 +237,44 @@ pub fn token_claims(issuer: &str, client_id: &str, ttl: u64, now: DateTime<Utc>)
 }
 
 /// What a merchant needs to answer DOKU's token request.
-pub struct TokenIssuer<'a> {
+#[derive(Debug)]
+pub struct TokenIssuer {
     /// The merchant's client id: the `X-CLIENT-KEY` DOKU sends.
-    pub client_id: &'a str,
+    pub client_id: String,
     /// DOKU's public key, which verifies the request's signature.
-    pub doku_public_key: &'a PublicKey,
+    pub doku_public_key: Arc<PublicKey>,
     /// The merchant's private key, which signs the JWT.
-    pub merchant_key: &'a PrivateKey,
+    pub merchant_key: Arc<PrivateKey>,
+    /// Token lifetime, seconds.
     pub ttl: u64,
+    /// Largest accepted X-TIMESTAMP distance from the clock, seconds.
     pub max_skew: u64,
 }
 
-impl TokenIssuer<'_> {
+impl TokenIssuer {
+    /// The issuer that `doku_issue_token`'s options describe (`ISSUER_KEYS`), read as strictly
+    /// as the client config.
+    pub fn from_json(text: &str) -> Result<TokenIssuer> {
+        let mut o = Options::parse("options", text, ISSUER_KEYS, ISSUER_SECRET_KEYS)?;
+        let client_id = o.required_header_value("client_id")?;
+        let ttl = o.integer("ttl_s", 1, MAX_SECONDS)?.unwrap_or(DEFAULT_TTL);
+        let max_skew = o.integer("max_skew_s", 1, MAX_SECONDS)?.unwrap_or(DEFAULT_MAX_SKEW);
+        let doku_public_key = o.key("doku_public_key", "doku_public_key_file")?;
+        let merchant_key = o.key("merchant_private_key", "merchant_private_key_file")?;
+        let passphrase = o.secret("merchant_private_key_passphrase")?;
+        let doku_public_key = doku_public_key.public_key()?;
+        let merchant_key = merchant_key.private_key(passphrase.as_ref())?;
+        Ok(TokenIssuer { client_id, doku_public_key, merchant_key, ttl, max_skew })
+    }
+
     /// Judges the request and returns the HTTP status and the exact JSON body to answer with:
     /// `2007300` with a fresh RS256 JWT, or the refusal's code and message.
     pub fn answer<'h>(&self, header: &dyn Fn(&str) -> Option<&'h str>, body: &[u8], now: DateTime<Utc>) -> Result<(u16, String)> {
-        let key_for = |id: &str| (id == self.client_id).then_some(self.doku_public_key);
+        let key_for = |id: &str| (id == self.client_id).then_some(&*self.doku_public_key);
         match check_token_request(header, body, now, self.max_skew, &key_for) {
             Err(refusal) => Ok((refusal.http_status, refusal.to_json())),
             Ok(client) => {
-                let token = jwt::sign_rs256(self.merchant_key, &token_claims(self.client_id, &client, self.ttl, now)?)?;
+                let token = jwt::sign_rs256(&self.merchant_key, &token_claims(&self.client_id, &client, self.ttl, now)?)?;
                 Ok((200, success_json(&token, self.ttl)))
             }
         }
@@ -370,7 +410,8 @@ mod tests {
     #[test]
     fn issues_a_jwt_that_validates() {
         let (sk, pk) = test_keys();
-        let issuer = TokenIssuer { client_id: "MCH", doku_public_key: &pk, merchant_key: &sk, ttl: 900, max_skew: 300 };
+        let (sk, pk) = (Arc::new(sk), Arc::new(pk));
+        let issuer = TokenIssuer { client_id: "MCH".into(), doku_public_key: pk.clone(), merchant_key: sk.clone(), ttl: 900, max_skew: 300 };
         let headers = signed(&sk, "MCH", &timestamp::now_utc());
         let header = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
         let (status, body) = issuer.answer(&header, BODY, Utc::now()).unwrap();
@@ -394,5 +435,76 @@ mod tests {
             let e = JsonHeaders::parse(bad).err().unwrap();
             assert_eq!((e.kind(), e.message()), (ErrorKind::InvalidArgument, "headers_json must be a JSON object of header names to string values"));
         }
+    }
+
+    #[test]
+    fn issuer_options() {
+        let k = crate::key::tests::test_key();
+        let private = String::from_utf8(k.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        let public = String::from_utf8(k.public_key_to_pem().unwrap()).unwrap();
+        let json = |v: &str| serde_json::to_string(v).unwrap();
+        let base = format!(r#""client_id":"MCH","doku_public_key":{},"merchant_private_key":{}"#, json(&public), json(&private));
+        let issuer = |extra: &str| TokenIssuer::from_json(&format!("{{{base}{extra}}}"));
+
+        let i = issuer("").unwrap();
+        assert_eq!((i.client_id.as_str(), i.ttl, i.max_skew), ("MCH", DEFAULT_TTL, DEFAULT_MAX_SKEW));
+        assert!(i.doku_public_key.pkey().public_eq(i.merchant_key.pkey()), "both keys read");
+        let i = issuer(r#","ttl_s":60,"max_skew_s":86400,"merchant_private_key_passphrase":null"#).unwrap();
+        assert_eq!((i.ttl, i.max_skew), (60, 86_400));
+
+        // Files, and an encrypted key with its passphrase.
+        let dir = std::env::temp_dir().join(format!("doku-issuer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (pub_file, key_file) = (dir.join("doku.pem"), dir.join("enc.pem"));
+        std::fs::write(&pub_file, &public).unwrap();
+        std::fs::write(&key_file, k.private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"pw-77d1").unwrap()).unwrap();
+        let files = |pass: &str| {
+            TokenIssuer::from_json(&format!(
+                r#"{{"client_id":"MCH","doku_public_key_file":{},"merchant_private_key_file":{}{pass}}}"#,
+                json(pub_file.to_str().unwrap()),
+                json(key_file.to_str().unwrap())
+            ))
+        };
+        assert_eq!(files(r#","merchant_private_key_passphrase":"pw-77d1""#).unwrap().merchant_key.fingerprint(), i.merchant_key.fingerprint());
+        let wrong = files(r#","merchant_private_key_passphrase":"nope-3c1a""#).unwrap_err();
+        assert_eq!(wrong.kind(), ErrorKind::Key);
+        assert!(wrong.message().contains("wrong passphrase") && !wrong.message().contains("nope-3c1a"), "{wrong}");
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let invalid: &[(&str, &str)] = &[
+            (r#","ttl":900"#, "options: unknown key \"ttl\" (known keys: client_id, doku_public_key,"),
+            (r#","ttl_s":0"#, "options: ttl_s must be an integer ≥ 1"),
+            (r#","ttl_s":86401"#, "options: ttl_s must be at most 86400"),
+            (r#","ttl_s":"900""#, "options: ttl_s must be a number"),
+            (r#","max_skew_s":-1"#, "options: max_skew_s must be an integer ≥ 1"),
+            (r#","client_id":"""#, "options: client_id is empty"),
+            (r#","client_id":7"#, "options: client_id must be a string"),
+            (r#","doku_public_key_file":"/x""#, "options: set doku_public_key or doku_public_key_file, not both"),
+            (r#","merchant_private_key_file":"/x""#, "options: set merchant_private_key or merchant_private_key_file, not both"),
+            (r#","merchant_private_key_passphrase":12345678"#, "options: merchant_private_key_passphrase must be a string"),
+        ];
+        for (extra, want) in invalid {
+            let e = issuer(extra).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{extra}: {e}");
+            assert!(e.message().starts_with(want), "{extra}: got {e}");
+            assert!(!e.message().contains("12345678"), "{e}");
+        }
+        for (text, want) in [
+            ("", "options: not valid JSON"),
+            ("[]", "options: expected a JSON object"),
+            (r#"{"doku_public_key":"x","merchant_private_key":"y"}"#, "options: client_id is required"),
+            (r#"{"client_id":"M","merchant_private_key":"y"}"#, "options: doku_public_key or doku_public_key_file is required"),
+            (r#"{"client_id":"M","doku_public_key":"x"}"#, "options: merchant_private_key or merchant_private_key_file is required"),
+        ] {
+            let e = TokenIssuer::from_json(text).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{text}: {e}");
+            assert!(e.message().starts_with(want), "{text}: got {e}");
+        }
+        let unreadable = issuer(r#","doku_public_key":null,"doku_public_key_file":"/nonexistent/doku.pem""#).unwrap_err();
+        assert_eq!(unreadable.kind(), ErrorKind::Key);
+        assert!(unreadable.message().starts_with("options: doku_public_key_file \"/nonexistent/doku.pem\" cannot be read"), "{unreadable}");
+        // Each key where the other belongs.
+        let swapped = format!(r#"{{"client_id":"M","doku_public_key":{},"merchant_private_key":{}}}"#, json(&private), json(&public));
+        assert_eq!(TokenIssuer::from_json(&swapped).unwrap_err().kind(), ErrorKind::Key);
     }
 }

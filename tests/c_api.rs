@@ -273,9 +273,9 @@ fn c_and_cpp_under_sanitizers() {
     }
 }
 
-/// No secret lingers in freed memory after doku_client_new (tests/c/test_heap.c, one process
-/// per way of passing the key): the key's base64, the passphrase and the client secret are
-/// wiped wherever the library copied them. The control frees an unwiped copy, proving that the
+/// No secret lingers in freed memory after doku_client_new or doku_issue_token
+/// (tests/c/test_heap.c, one process per way of passing the key): the key's base64, the
+/// passphrase and the client secret are wiped wherever the library copied them. The control frees an unwiped copy, proving that the
 /// scan finds what is there.
 #[test]
 fn no_secret_lingers_in_freed_memory() {
@@ -288,6 +288,9 @@ fn no_secret_lingers_in_freed_memory() {
     openssl(&["pkcs8", "-topk8", "-in", k, "-v2", "aes-256-cbc", "-passout", &format!("pass:{PASSPHRASE}"), "-out"], &dir.path("enc.pem"));
     openssl(&["pkey", "-in", k, "-outform", "DER", "-out"], &dir.path("key.der"));
     let bare = dir.write("bare.b64", &common::base64_one_line(&std::fs::read(dir.path("key.der")).unwrap()));
+    openssl(&["pkey", "-in", k, "-pubout", "-out"], &dir.path("public.pem"));
+    let public = dir.path("public.pem");
+    let public = public.to_str().unwrap();
     let Some(exe) = program("test_heap-plain") else { return };
     let found = |args: &[&str]| -> (usize, usize) {
         let out = run(Command::new(&exe).args(args), &format!("test_heap {args:?}"));
@@ -304,6 +307,10 @@ fn no_secret_lingers_in_freed_memory() {
         &["inline", bare.to_str().unwrap()],
         &["inline", enc.to_str().unwrap(), PASSPHRASE, SECRET],
         &["file", enc.to_str().unwrap(), PASSPHRASE, SECRET],
+        &["issue-inline", k, public],
+        &["issue-file", k, public],
+        &["issue-inline", enc.to_str().unwrap(), public, PASSPHRASE],
+        &["issue-file", enc.to_str().unwrap(), public, PASSPHRASE],
     ] {
         let (hits, windows) = found(args);
         assert!(windows > 1500, "{args:?}: {windows} windows");

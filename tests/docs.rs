@@ -1,12 +1,15 @@
 //! The docs against the code: every config key (`doku::config::KEYS`) is described in doku.h's
 //! comment of `doku_client_new` and in README.md's configuration table, each with the default
-//! the parser uses (`doku::config::DEFAULTS`). (README.md's fault table is checked by
-//! tests/faults.rs, against the fault matrix itself.)
+//! the parser uses (`doku::config::DEFAULTS`); the same for the token issuer's options
+//! (`doku::merchant::ISSUER_KEYS`, `ISSUER_DEFAULTS`), `doku_issue_token` and README.md's token
+//! issuer table. (README.md's fault table is checked by tests/faults.rs, against the fault
+//! matrix itself.)
 
 mod common;
 
 use common::markdown;
 use doku::config::{DefaultValue, DEFAULTS, KEYS};
+use doku::merchant::{ISSUER_DEFAULTS, ISSUER_KEYS};
 
 const README: &str = include_str!("../README.md");
 const HEADER: &str = include_str!("../include/doku.h");
@@ -29,13 +32,13 @@ fn doc_comment(header: &str, function: &str) -> String {
 }
 
 /// What the comment says about each key: from its `"key"` to the next key's.
-fn described_keys(comment: &str, keys: &[&str]) -> Result<Vec<(String, String)>, Vec<String>> {
+fn described_keys(comment: &str, function: &str, keys: &[&str]) -> Result<Vec<(String, String)>, Vec<String>> {
     let mut found: Vec<(usize, &str)> = Vec::new();
     let mut missing = Vec::new();
     for &key in keys {
         match comment.find(&format!("\"{key}\"")) {
             Some(at) => found.push((at, key)),
-            None => missing.push(format!("doku.h: the comment of doku_client_new does not describe \"{key}\"")),
+            None => missing.push(format!("doku.h: the comment of {function} does not describe \"{key}\"")),
         }
     }
     if !missing.is_empty() {
@@ -46,10 +49,10 @@ fn described_keys(comment: &str, keys: &[&str]) -> Result<Vec<(String, String)>,
     Ok(found.iter().zip(ends).map(|(&(at, key), end)| (key.to_owned(), comment[at..end].to_owned())).collect())
 }
 
-/// Every key of `keys` in the comment, and each default of `defaults` in the words about its key
-/// ("default 30000", "\"sandbox\" default").
-fn header_problems(comment: &str, keys: &[&str], defaults: &[(&str, DefaultValue)]) -> Vec<String> {
-    let described = match described_keys(comment, keys) {
+/// Every key of `keys` in the comment of `function`, and each default of `defaults` in the words
+/// about its key ("default 30000", "\"sandbox\" default").
+fn header_problems(function: &str, keys: &[&str], defaults: &[(&str, DefaultValue)]) -> Vec<String> {
+    let described = match described_keys(&doc_comment(HEADER, function), function, keys) {
         Ok(d) => d,
         Err(missing) => return missing,
     };
@@ -58,88 +61,117 @@ fn header_problems(comment: &str, keys: &[&str], defaults: &[(&str, DefaultValue
         let words = &described.iter().find(|(k, _)| k == key).expect("every default's key is a key").1;
         let value = default.to_string();
         if !(words.contains("default") && words.contains(&value)) {
-            problems.push(format!("doku.h: doku_client_new's comment on \"{key}\" does not give its default {value}: {words}"));
+            problems.push(format!("doku.h: {function}'s comment on \"{key}\" does not give its default {value}: {words}"));
         }
     }
     problems
 }
 
-/// README's configuration table against `keys` (both ways: every key has a row, every key named
-/// in the table's first column is a key) and `defaults` (the row's default column).
-fn readme_problems(readme: &str, keys: &[&str], defaults: &[(&str, DefaultValue)]) -> Vec<String> {
-    let rows = markdown::table(markdown::section(readme, "### Configuration"));
+/// The table under README's `heading` against `keys` (both ways: every key has a row, every key
+/// named in the table's first column is a key) and `defaults` (the row's default column).
+fn readme_problems(readme: &str, heading: &str, keys: &[&str], defaults: &[(&str, DefaultValue)]) -> Vec<String> {
+    let table = heading.trim_start_matches('#').trim();
+    let rows = markdown::table(markdown::section(readme, heading));
     let mut problems = Vec::new();
     let mut default_of = std::collections::BTreeMap::new();
     for row in &rows {
-        assert_eq!(row.len(), 3, "README configuration row: {row:?}");
+        assert_eq!(row.len(), 3, "README {table} row: {row:?}");
         for key in markdown::code_spans(&row[0]) {
             if !keys.contains(&key) {
-                problems.push(format!("README.md: the configuration table has `{key}`, which is no config key"));
+                problems.push(format!("README.md: the {table} table has `{key}`, which is no key of it"));
             }
             default_of.insert(key, row[1].replace('`', ""));
         }
     }
     for key in keys {
         if !default_of.contains_key(key) {
-            problems.push(format!("README.md: the configuration table has no row for `{key}`"));
+            problems.push(format!("README.md: the {table} table has no row for `{key}`"));
         }
     }
     for (key, default) in defaults {
         if let Some(cell) = default_of.get(key) {
             if *cell != default.to_string() {
-                problems.push(format!("README.md: the configuration table gives `{key}` the default {cell:?}, the code {default}"));
+                problems.push(format!("README.md: the {table} table gives `{key}` the default {cell:?}, the code {default}"));
             }
         }
     }
     problems
 }
 
+/// Each table of keys: the docs' words for it, the function whose header comment describes it,
+/// its README heading, and the words of the bindings' paragraph that names every key.
+const TABLES: &[(&str, &[&str], &[(&str, DefaultValue)], &str, &str)] = &[
+    ("config", KEYS, DEFAULTS, "doku_client_new", "### Configuration"),
+    ("token options", ISSUER_KEYS, ISSUER_DEFAULTS, "doku_issue_token", "### Token issuer options"),
+];
+
 #[test]
 fn every_default_belongs_to_a_key() {
-    for (key, _) in DEFAULTS {
-        assert!(KEYS.contains(key), "DEFAULTS has {key}, which is not in KEYS");
+    for (name, keys, defaults, ..) in TABLES {
+        for (key, _) in *defaults {
+            assert!(keys.contains(key), "{name}: the defaults have {key}, which is not a key");
+        }
     }
 }
 
 #[test]
-fn the_header_describes_every_config_key_and_default() {
-    let problems = header_problems(&doc_comment(HEADER, "doku_client_new"), KEYS, DEFAULTS);
+fn the_header_describes_every_key_and_default() {
+    let problems: Vec<String> = TABLES.iter().flat_map(|(_, keys, defaults, function, _)| header_problems(function, keys, defaults)).collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
-fn the_readme_table_describes_every_config_key_and_default() {
-    let problems = readme_problems(README, KEYS, DEFAULTS);
+fn the_readme_tables_describe_every_key_and_default() {
+    let problems: Vec<String> = TABLES.iter().flat_map(|(_, keys, defaults, _, heading)| readme_problems(README, heading, keys, defaults)).collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// The bindings' READMEs list the keys their `Client` takes in the paragraph that says "config
-/// keys" (and points to the main table).
+/// The bindings' READMEs list the keys in the paragraph that says "config keys" (for their
+/// `Client`) and the one that says "token options" (for issuing tokens), each pointing to the
+/// main table.
 #[test]
-fn the_bindings_readmes_name_every_config_key() {
+fn the_bindings_readmes_name_every_key() {
     for (readme, text) in [("bindings/python/README.md", PYTHON_README), ("bindings/php/README.md", PHP_README)] {
-        let paragraph = text.split("\n\n").find(|p| p.contains("config keys")).unwrap_or_else(|| panic!("{readme}: no paragraph on config keys"));
-        let missing: Vec<&&str> = KEYS.iter().filter(|key| !paragraph.contains(&format!("`{key}`"))).collect();
-        assert!(missing.is_empty(), "{readme}: the paragraph on config keys does not name {missing:?}");
+        for (name, keys, ..) in TABLES {
+            let words = if *name == "config" { "config keys" } else { name };
+            let paragraph = text.split("\n\n").find(|p| p.contains(words)).unwrap_or_else(|| panic!("{readme}: no paragraph on {words}"));
+            let missing: Vec<&&str> = keys.iter().filter(|key| !paragraph.contains(&format!("`{key}`"))).collect();
+            assert!(missing.is_empty(), "{readme}: the paragraph on {words} does not name {missing:?}");
+        }
     }
 }
 
 /// The checks themselves: each kind of drift is reported, naming the key.
 #[test]
 fn drift_is_reported() {
-    let comment = doc_comment(HEADER, "doku_client_new");
+    const CONFIG: &str = "### Configuration";
     let mut keys = KEYS.to_vec();
     keys.push("retries");
-    assert_eq!(header_problems(&comment, &keys, DEFAULTS), ["doku.h: the comment of doku_client_new does not describe \"retries\""]);
-    assert_eq!(readme_problems(README, &keys, DEFAULTS), ["README.md: the configuration table has no row for `retries`"]);
+    assert_eq!(header_problems("doku_client_new", &keys, DEFAULTS), ["doku.h: the comment of doku_client_new does not describe \"retries\""]);
+    assert_eq!(readme_problems(README, CONFIG, &keys, DEFAULTS), ["README.md: the Configuration table has no row for `retries`"]);
 
     let mut defaults = DEFAULTS.to_vec();
     let timeout = defaults.iter_mut().find(|(k, _)| *k == "timeout_ms").unwrap();
     timeout.1 = DefaultValue::Number(20000);
-    let header = header_problems(&comment, KEYS, &defaults);
+    let header = header_problems("doku_client_new", KEYS, &defaults);
     assert!(header.len() == 1 && header[0].starts_with("doku.h: doku_client_new's comment on \"timeout_ms\" does not give its default 20000"), "{header:?}");
-    assert_eq!(readme_problems(README, KEYS, &defaults), ["README.md: the configuration table gives `timeout_ms` the default \"30000\", the code 20000"]);
+    assert_eq!(
+        readme_problems(README, CONFIG, KEYS, &defaults),
+        ["README.md: the Configuration table gives `timeout_ms` the default \"30000\", the code 20000"]
+    );
 
     let without_ca_file: Vec<&str> = KEYS.iter().copied().filter(|&k| k != "ca_file").collect();
-    assert_eq!(readme_problems(README, &without_ca_file, DEFAULTS), ["README.md: the configuration table has `ca_file`, which is no config key"]);
+    assert_eq!(readme_problems(README, CONFIG, &without_ca_file, DEFAULTS), ["README.md: the Configuration table has `ca_file`, which is no key of it"]);
+
+    // The token options' table, the same way.
+    let issuer_defaults = [("ttl_s", DefaultValue::Number(600)), ("max_skew_s", DefaultValue::Number(300))];
+    let header = header_problems("doku_issue_token", ISSUER_KEYS, &issuer_defaults);
+    assert!(header.len() == 1 && header[0].starts_with("doku.h: doku_issue_token's comment on \"ttl_s\" does not give its default 600"), "{header:?}");
+    assert_eq!(
+        readme_problems(README, "### Token issuer options", &[&ISSUER_KEYS[..], &["retries"]].concat(), &issuer_defaults),
+        [
+            "README.md: the Token issuer options table has no row for `retries`",
+            "README.md: the Token issuer options table gives `ttl_s` the default \"900\", the code 600"
+        ]
+    );
 }

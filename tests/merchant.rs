@@ -7,7 +7,7 @@ use std::process::Command;
 
 use chrono::Utc;
 use common::{openssl, openssl_sign, TestDir};
-use doku::key::{PrivateKey, PublicKey};
+use doku::key::PublicKey;
 use doku::merchant::TokenIssuer;
 use doku::ErrorKind;
 use serde_json::Value;
@@ -28,9 +28,13 @@ fn the_issued_jwt_verifies_with_the_openssl_cli() {
         openssl(&["pkey", "-in", dir.path(&format!("{name}.pem")).to_str().unwrap(), "-pubout", "-out"], &dir.path(&format!("{name}-pub.pem")));
     }
     let read = |n: &str| std::fs::read_to_string(dir.path(n)).unwrap();
-    let doku_public = PublicKey::parse(&read("doku-pub.pem")).unwrap();
-    let merchant_key = PrivateKey::parse(&read("merchant.pem"), None).unwrap();
-    let issuer = TokenIssuer { client_id: "MCH-1", doku_public_key: &doku_public, merchant_key: &merchant_key, ttl: 900, max_skew: 300 };
+    // The options as a merchant writes them: both keys in the files openssl wrote.
+    let options = serde_json::json!({
+        "client_id": "MCH-1",
+        "doku_public_key_file": dir.path("doku-pub.pem"),
+        "merchant_private_key_file": dir.path("merchant.pem"),
+    });
+    let issuer = TokenIssuer::from_json(&options.to_string()).unwrap();
 
     // DOKU's request, signed by the openssl CLI with DOKU's key.
     let ts = doku::timestamp::now_utc();
@@ -65,7 +69,7 @@ fn the_issued_jwt_verifies_with_the_openssl_cli() {
     let merchant_public = PublicKey::parse(&read("merchant-pub.pem")).unwrap();
     let now = Utc::now().timestamp();
     assert_eq!(doku::jwt::verify_rs256(&format!("Bearer {jwt}"), &merchant_public, now).unwrap()["jti"], claims["jti"]);
-    let e = doku::jwt::verify_rs256(jwt, &doku_public, now).unwrap_err();
+    let e = doku::jwt::verify_rs256(jwt, &issuer.doku_public_key, now).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::SignatureInvalid);
     let e = doku::jwt::verify_rs256(jwt, &merchant_public, now + 901).unwrap_err();
     assert!(e.message().contains("expired"), "{e}");

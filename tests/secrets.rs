@@ -122,8 +122,9 @@ fn no_message_or_log_line_contains_a_secret() {
     messages.push(doku::jwt::verify_rs256(&token.replacen('.', "!.", 1), &other, now).unwrap_err().to_string());
 
     // The merchant side: refusals answer DOKU without echoing the signature.
-    let key = PrivateKey::parse(&pem, None).unwrap();
-    let issuer = TokenIssuer { client_id: "MCH", doku_public_key: &public, merchant_key: &key, ttl: 900, max_skew: 300 };
+    let key = std::sync::Arc::new(PrivateKey::parse(&pem, None).unwrap());
+    let issuer =
+        TokenIssuer { client_id: "MCH".into(), doku_public_key: std::sync::Arc::new(public.clone()), merchant_key: key.clone(), ttl: 900, max_skew: 300 };
     let ts = doku::timestamp::now_utc();
     let bad_sig = doku::signature::sign_rsa_sha256(&key, b"MCH|1999-01-01T00:00:00Z").unwrap();
     secrets.push(bad_sig.clone());
@@ -166,6 +167,46 @@ fn through_the_c_api(dir: &TestDir, pem: &str) -> [(DokuStatus, String); 4] {
     let from_file = client_new(("private_key_file", file.to_str().unwrap().to_owned()));
     let verified = doku::ffi::doku_verify(c("MCH").as_ptr(), c("t").as_ptr(), c("AAAA").as_ptr(), key.as_ptr());
     [signed, inline, from_file, (verified, last_error())]
+}
+
+/// Key text put where a path belongs (`private_key_file`, `merchant_private_key_file`), whole,
+/// as one line of base64 or cut short: the file cannot be found, and the message says so without
+/// quoting the text it was given.
+#[test]
+fn key_text_given_as_a_path_is_not_echoed() {
+    let dir = TestDir::new("secrets-path");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("pkcs8.pem"));
+    openssl(&["pkey", "-in", dir.path("pkcs8.pem").to_str().unwrap(), "-pubout", "-out"], &dir.path("public.pem"));
+    let pem = std::fs::read_to_string(dir.path("pkcs8.pem")).unwrap();
+    let windows = key_windows(&[&pem]);
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let c = |s: &str| CString::new(s).unwrap();
+    let last_error = || unsafe { CStr::from_ptr(doku::ffi::doku_last_error()) }.to_string_lossy().into_owned();
+    for (what, text) in [("the PEM", pem.clone()), ("one line of base64", body.clone()), ("201 characters of it", body[..201].to_owned())] {
+        let json = serde_json::json!({"client_id": "MCH", "private_key_file": text, "proxy": ""}).to_string();
+        let mut client = std::ptr::null_mut();
+        let status = doku::ffi::doku_client_new(c(&json).as_ptr(), &mut client);
+        let message = last_error();
+        assert_eq!(status, DokuStatus::DOKU_ERR_KEY, "{what}: {message}");
+        assert!(message.starts_with("config: private_key_file (a value of ") && message.contains("not shown"), "{what}: {message}");
+        assert_no_key_text(&message, &windows);
+
+        let options = serde_json::json!({
+            "client_id": "MCH", "doku_public_key_file": dir.path("public.pem"), "merchant_private_key_file": text,
+        })
+        .to_string();
+        let (mut http, mut out) = (-1, std::ptr::null_mut());
+        let status = doku::ffi::doku_issue_token(c(&options).as_ptr(), c("{}").as_ptr(), std::ptr::null(), &mut http, &mut out);
+        let message = last_error();
+        assert_eq!((status, http, out.is_null()), (DokuStatus::DOKU_ERR_KEY, 0, true), "{what}: {message}");
+        assert!(message.starts_with("options: merchant_private_key_file (a value of ") && message.contains("not shown"), "{what}: {message}");
+        assert_no_key_text(&message, &windows);
+    }
+    // A path is still shown, so that a caller can see which file is missing.
+    let json = r#"{"client_id":"MCH","private_key_file":"/nonexistent/keys/merchant.pem"}"#;
+    let mut client = std::ptr::null_mut();
+    assert_eq!(doku::ffi::doku_client_new(c(json).as_ptr(), &mut client), DokuStatus::DOKU_ERR_KEY);
+    assert!(last_error().starts_with(r#"config: private_key_file "/nonexistent/keys/merchant.pem" cannot be read: No such file"#), "{}", last_error());
 }
 
 /// Every line of a PKCS#8 and of a PKCS#1 PEM, broken in every way (armour short of dashes,
@@ -225,7 +266,12 @@ fn no_message_about_a_broken_pem_contains_key_text() {
                     assert_no_key_text(message, &windows);
                     assert!(status == &DokuStatus::DOKU_OK || !message.is_empty(), "{context}: {status:?} without a message");
                 }
-                assert!(signed == inline && inline == from_file, "{context}: {outcomes:?}");
+                // The same outcome three ways; the config's messages name the option the key came in.
+                let named = |(status, message): &(DokuStatus, String), option: &str| match *status {
+                    DokuStatus::DOKU_OK => (*status, message.clone()),
+                    _ => (*status, message.strip_prefix(&format!("config: {option}: ")).unwrap_or("(the option is not named)").to_owned()),
+                };
+                assert!(*signed == named(inline, "private_key") && *signed == named(from_file, "private_key_file"), "{context}: {outcomes:?}");
                 let (status, message) = signed;
                 let want = expected(armour, i == 0, what);
                 match want {

@@ -57,12 +57,15 @@ static int token_answer(const char *head, const char *body, char **answer) {
     header(head, "X-SIGNATURE", sig, sizeof sig);
     /* Header values are plain tokens here; a real server would JSON-escape them. */
     snprintf(json, sizeof json, "{\"X-CLIENT-KEY\":\"%s\",\"X-TIMESTAMP\":\"%s\",\"X-SIGNATURE\":\"%s\"}", id, ts, sig);
-    static char *doku_public, *merchant_private;
-    if (!doku_public)
-        doku_public = slurp(getenv("DOKU_PUBLIC_KEY_FILE")), merchant_private = slurp(getenv("MERCHANT_PRIVATE_KEY_FILE"));
+    /* The options name the key files; the library reads them and caches the parsed keys. The
+     * values are plain paths and ids here; a real server would JSON-escape them too. */
+    static char options[4096];
+    if (!options[0])
+        snprintf(options, sizeof options,
+                 "{\"client_id\":\"%s\",\"doku_public_key_file\":\"%s\",\"merchant_private_key_file\":\"%s\"}",
+                 getenv("MERCHANT_CLIENT_ID"), getenv("DOKU_PUBLIC_KEY_FILE"), getenv("MERCHANT_PRIVATE_KEY_FILE"));
     int status = 500;
-    if (doku_issue_token(json, body, doku_public, merchant_private, getenv("MERCHANT_CLIENT_ID"), 0, 0, &status, answer) !=
-        DOKU_OK) {
+    if (doku_issue_token(options, json, body, &status, answer) != DOKU_OK) {
         fprintf(stderr, "doku_issue_token: %s\n", doku_last_error());
         return 500;
     }

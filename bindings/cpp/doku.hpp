@@ -136,16 +136,14 @@ struct IssuedToken {
     std::string body;
 };
 
-// headers_json: the request's headers as a JSON object of strings. ttl/max_skew 0: defaults.
-inline IssuedToken issue_token(const std::string &headers_json, const std::string &body, const std::string &doku_public_key,
-                               const std::string &merchant_private_key, const std::string &client_id, unsigned ttl_seconds = 0,
-                               unsigned max_skew_seconds = 0) {
-    const char *h = detail::arg(headers_json, "headers_json"), *b = detail::arg(body, "body");
-    const char *dk = detail::arg(doku_public_key, "doku_public_key");
-    const char *mk = detail::arg(merchant_private_key, "merchant_private_key"), *id = detail::arg(client_id, "client_id");
+// options_json: the issuer's options (client_id, DOKU's public key and the merchant's private
+// key as text or files, ttl_s, max_skew_s; see doku_issue_token in doku.h). headers_json: the
+// request's headers as a JSON object of strings. A refusal is an answer, not an exception.
+inline IssuedToken issue_token(const std::string &options_json, const std::string &headers_json, const std::string &body) {
+    const char *o = detail::arg(options_json, "options_json"), *h = detail::arg(headers_json, "headers_json");
+    const char *b = detail::arg(body, "body");
     int status = 0;
-    std::string json = detail::owned_string(
-        [&](char **out) { return doku_issue_token(h, b, dk, mk, id, ttl_seconds, max_skew_seconds, &status, out); });
+    std::string json = detail::owned_string([&](char **out) { return doku_issue_token(o, h, b, &status, out); });
     return IssuedToken{status, json};
 }
 

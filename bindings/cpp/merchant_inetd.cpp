@@ -49,8 +49,10 @@ static Answer token(const Headers &h, const std::string &body) {
     std::string headers = "{";
     for (const auto &kv : h) headers += (headers.size() > 1 ? "," : "") + json_string(kv.first) + ":" + json_string(kv.second);
     headers += "}";
-    doku::IssuedToken t = doku::issue_token(headers, body, file(env("DOKU_PUBLIC_KEY_FILE")),
-                                            file(env("MERCHANT_PRIVATE_KEY_FILE")), env("MERCHANT_CLIENT_ID"));
+    std::string options = "{\"client_id\":" + json_string(env("MERCHANT_CLIENT_ID")) +
+                          ",\"doku_public_key_file\":" + json_string(env("DOKU_PUBLIC_KEY_FILE")) +
+                          ",\"merchant_private_key_file\":" + json_string(env("MERCHANT_PRIVATE_KEY_FILE")) + "}";
+    doku::IssuedToken t = doku::issue_token(options, headers, body);
     return {t.http_status, t.body};
 }
 

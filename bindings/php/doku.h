@@ -86,13 +86,9 @@ enum DokuStatus doku_refresh_token_b2b2c(const struct DokuClient *client,
                                          const char *refresh_token,
                                          char **json_out);
 
-enum DokuStatus doku_issue_token(const char *headers_json,
+enum DokuStatus doku_issue_token(const char *options_json,
+                                 const char *headers_json,
                                  const char *body,
-                                 const char *doku_public_key,
-                                 const char *merchant_private_key,
-                                 const char *client_id,
-                                 unsigned int ttl_seconds,
-                                 unsigned int max_skew_seconds,
                                  int *http_status_out,
                                  char **response_json_out);
 

@@ -1488,9 +1488,9 @@ fn merchant_answer(req: &Received, client_id: &str, doku_public: &PublicKey, sec
     let header = |n: &str| req.header(n);
     if req.path.ends_with(TOKEN_PATH) {
         let issuer = doku::merchant::TokenIssuer {
-            client_id,
-            doku_public_key: doku_public,
-            merchant_key: &merchant().key,
+            client_id: client_id.into(),
+            doku_public_key: std::sync::Arc::new(doku_public.clone()),
+            merchant_key: merchant().key.clone(),
             ttl: 900,
             max_skew: 300,
         };

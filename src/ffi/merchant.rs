@@ -3,41 +3,53 @@
 
 use std::os::raw::{c_char, c_int};
 
-use super::convert::{arg, malloc_str, non_empty, opt_arg, with_out};
+use super::convert::{arg, malloc_str, opt_arg, with_out};
 use super::error;
 use super::panic::ffi_panic_boundary;
 use super::status::DokuStatus;
 use crate::error::{Error, ErrorKind};
 use crate::jwt;
-use crate::key::{PrivateKey, PublicKey};
-use crate::merchant::{JsonHeaders, TokenIssuer, DEFAULT_MAX_SKEW, DEFAULT_TTL};
+use crate::key::PublicKey;
+use crate::merchant::{JsonHeaders, TokenIssuer};
 
 /// Answers DOKU's B2B token request to the merchant (snap-reference §4), judged as DOKU judges
 /// a merchant's: mandatory headers, timestamp format, body, client id, clock skew, then the
-/// SHA256withRSA signature with doku_public_key. Writes the HTTP status to answer with to
+/// SHA256withRSA signature with DOKU's public key. Writes the HTTP status to answer with to
 /// *http_status_out and the exact JSON body to *response_json_out: on success 2007300 with an
-/// RS256 JWT signed with merchant_private_key (claims iss, iat, exp, clientId, jti); otherwise
-/// the refusal (e.g. 401 with 4017300 "Unauthorized. Invalid Signature (...)").
+/// RS256 JWT signed with the merchant's private key (claims iss, iat, exp, clientId, jti);
+/// otherwise the refusal (e.g. 401 with 4017300 "Unauthorized. Invalid Signature (...)").
+///
+/// options_json: a JSON object, read as strictly as doku_client_new's config (an unknown key,
+/// a wrong type or a value out of range is DOKU_ERR_INVALID_ARGUMENT naming the key):
+///   "client_id"                        (required) the merchant's client id, which DOKU sends
+///                                      as X-CLIENT-KEY
+///   "doku_public_key"                  DOKU's public key (PEM or bare base64), which verifies
+///                                      the request's signature
+///   "doku_public_key_file"             the same, read from a file (set exactly one of the two)
+///   "merchant_private_key"             the merchant's RSA private key (PEM or base64), which
+///                                      signs the JWT
+///   "merchant_private_key_file"        the same, read from a file (set exactly one of the two)
+///   "merchant_private_key_passphrase"  for an encrypted merchant key
+///   "ttl_s"                            token lifetime in seconds, 1 to 86400; default 900
+///   "max_skew_s"                       allowed X-TIMESTAMP drift in seconds, 1 to 86400;
+///                                      default 300
+/// Keys are cached by content, so passing the same options on every request costs a digest,
+/// not a parse.
 ///
 /// headers_json: the request's headers as a JSON object of strings (names in any case).
-/// body: the request body (NULL = empty). client_id: the merchant's client id, which DOKU
-/// sends as X-CLIENT-KEY. ttl_seconds: token lifetime, 0 for 900. max_skew_seconds: allowed
-/// X-TIMESTAMP drift, 0 for 300.
+/// body: the request body (NULL = empty).
 ///
 /// A refusal is still DOKU_OK: the call produced the answer to send. Errors are for bad inputs:
-/// DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT (headers_json not an object of strings,
-/// invalid UTF-8); DOKU_ERR_KEY (either key unusable). On failure *http_status_out is 0.
-/// *response_json_out is owned by the caller: release it with doku_free(). Thread-safe.
+/// DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT (options_json as above, headers_json not
+/// an object of strings, invalid UTF-8); DOKU_ERR_KEY (either key unusable or unreadable).
+/// Messages never quote a key or passphrase. On failure *http_status_out is 0 and
+/// *response_json_out NULL. *response_json_out is owned by the caller: release it with
+/// doku_free(). Thread-safe; no state is kept between calls but the key cache.
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
 pub extern "C" fn doku_issue_token(
+    options_json: *const c_char,
     headers_json: *const c_char,
     body: *const c_char,
-    doku_public_key: *const c_char,
-    merchant_private_key: *const c_char,
-    client_id: *const c_char,
-    ttl_seconds: std::os::raw::c_uint,
-    max_skew_seconds: std::os::raw::c_uint,
     http_status_out: *mut c_int,
     response_json_out: *mut *mut c_char,
 ) -> DokuStatus {
@@ -50,17 +62,9 @@ pub extern "C" fn doku_issue_token(
         unsafe { *http_status_out = 0 };
         let mut status = 0;
         let result = with_out(response_json_out, "response_json_out", || {
+            let issuer = TokenIssuer::from_json(arg(options_json, "options_json")?)?;
             let headers = JsonHeaders::parse(arg(headers_json, "headers_json")?)?;
             let header = |name: &str| headers.get(name);
-            let doku_key = PublicKey::cached(arg(doku_public_key, "doku_public_key")?)?;
-            let merchant_key = PrivateKey::cached(arg(merchant_private_key, "merchant_private_key")?, None)?;
-            let issuer = TokenIssuer {
-                client_id: non_empty(arg(client_id, "client_id")?, "client_id")?,
-                doku_public_key: &doku_key,
-                merchant_key: &merchant_key,
-                ttl: if ttl_seconds == 0 { DEFAULT_TTL } else { u64::from(ttl_seconds) },
-                max_skew: if max_skew_seconds == 0 { DEFAULT_MAX_SKEW } else { u64::from(max_skew_seconds) },
-            };
             let body = opt_arg(body, "body")?.unwrap_or("");
             let (http, json) = issuer.answer(&header, body.as_bytes(), chrono::Utc::now())?;
             status = c_int::from(http);

@@ -12,6 +12,12 @@
  *   control  as file, then an unwiped copy of the key body is freed: the scan must find it
  * Prints "windows found: N of M".
  *
+ * Usage: test_heap issue-inline|issue-file KEY_FILE PUBLIC_KEY_FILE [PASSPHRASE]
+ *   the same for doku_issue_token's options: the merchant's key inline in
+ *   "merchant_private_key" or in "merchant_private_key_file", DOKU's public key in
+ *   "doku_public_key_file"; the call answers a request without headers (a refusal, after both keys
+ *   are read). Secrets: the key's base64 body and the passphrase.
+ *
  * Usage: test_heap doku_free KEY_FILE
  *   signs with the key and frees the signature with doku_free(); this program's own free()
  *   (below, ahead of libc's) looks at that buffer as it is freed. Prints "doku_free wiped: yes"
@@ -196,8 +202,10 @@ static char *put_json(char *out, const char *key, const char *value, int comma) 
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3 && argc != 5) {
+    const int issue = argc >= 2 && strncmp(argv[1], "issue-", 6) == 0;
+    if (issue ? argc != 4 && argc != 5 : argc != 3 && argc != 5) {
         fprintf(stderr, "usage: %s inline|file|control|doku_free KEY_FILE [PASSPHRASE CLIENT_SECRET]\n", argv[0]);
+        fprintf(stderr, "       %s issue-inline|issue-file KEY_FILE PUBLIC_KEY_FILE [PASSPHRASE]\n", argv[0]);
         return 2;
     }
     const char *mode = argv[1], *path = argv[2];
@@ -220,9 +228,33 @@ int main(int argc, char **argv) {
     char *key = read_file(path, &key_len);
     needles = take(key_len + 1024);
     add_key_body(key);
-    const char *passphrase = argc == 5 ? argv[3] : NULL, *secret = argc == 5 ? argv[4] : NULL;
-    if (passphrase) add_needle(passphrase, strlen(passphrase)), add_needle(secret, strlen(secret));
+    const char *passphrase = argc == 5 ? argv[issue ? 4 : 3] : NULL, *secret = argc == 5 && !issue ? argv[4] : NULL;
+    if (passphrase) add_needle(passphrase, strlen(passphrase));
+    if (secret) add_needle(secret, strlen(secret));
     index_needles();
+
+    if (issue) {
+        /* DOKU's public key as a file: its text would share the algorithm identifier
+         * (ANBgkqhkiG9w0BAQEFAA, 20 characters) with a PKCS#8 key's base64, and public text is
+         * not wiped. */
+        char *options = take(2 * key_len + 2048), *o = options;
+        *o++ = '{';
+        o = put_json(o, "client_id", "MCH-HEAP", 0);
+        o = put_json(o, "doku_public_key_file", argv[3], 1);
+        if (strcmp(mode, "issue-inline") == 0) o = put_json(o, "merchant_private_key", key, 1);
+        else o = put_json(o, "merchant_private_key_file", path, 1);
+        if (passphrase) o = put_json(o, "merchant_private_key_passphrase", passphrase, 1);
+        *o++ = '}', *o = '\0';
+        int http = 0;
+        char *answer = NULL;
+        CHECK(doku_issue_token(options, "{}", NULL, &http, &answer) == DOKU_OK && http == 400);
+        doku_free(answer);
+        scan_memory();
+        size_t windows = 0, hits = 0;
+        for (size_t i = 0; i < needles_len; i++) windows += window_at(i), hits += found[i];
+        printf("windows found: %zu of %zu\n", hits, windows);
+        return 0;
+    }
 
     char *config = take(2 * key_len + 1024), *c = config;
     *c++ = '{';

@@ -71,8 +71,8 @@ static void test_last_error_as_argument(const char *key, const char *pub) {
     CHECK(doku_client_new(doku_last_error(), &client) == DOKU_ERR_INVALID_ARGUMENT && client == NULL);
     FAIL_AGAIN();
     int http = -1;
-    CHECK(doku_issue_token(doku_last_error(), "{}", pub, key, "MCH", 0, 0, &http, &out) == DOKU_ERR_INVALID_ARGUMENT &&
-          http == 0);
+    CHECK(doku_issue_token(doku_last_error(), "{}", "{}", &http, &out) == DOKU_ERR_INVALID_ARGUMENT && http == 0 &&
+          strstr(doku_last_error(), "options: not valid JSON"));
     FAIL_AGAIN();
     CHECK(doku_validate_token(doku_last_error(), pub, &out) == DOKU_ERR_INVALID_ARGUMENT &&
           strstr(doku_last_error(), "malformed JWT"));
@@ -245,23 +245,63 @@ int main(void) {
     EXPECT(doku_refresh_token_b2b2c(NULL, "r", &out), DOKU_ERR_NULL_ARGUMENT, out);
     doku_client_free(client);
 
-    /* doku_issue_token / doku_validate_token. */
+    /* doku_issue_token: options_json read as strictly as doku_client_new's config. */
+    char opts[4096], bad_opts[4096];
+    const char *dir = env("DOKU_TEST_DIR");
+#define OPTIONS(doku_pub_file, merchant_key_file, extra)                                                                   \
+    (snprintf(bad_opts, sizeof bad_opts,                                                                                   \
+              "{\"client_id\":\"MCH\",\"doku_public_key_file\":\"%s/%s\",\"merchant_private_key_file\":\"%s/%s\"%s}", dir, \
+              doku_pub_file, dir, merchant_key_file, extra),                                                               \
+     bad_opts)
+    strcpy(opts, OPTIONS("public.pem", "pkcs8.pem", ""));
     int http = -1;
-    EXPECT(doku_issue_token(NULL, "{}", pub, key, "MCH", 0, 0, &http, &out), DOKU_ERR_NULL_ARGUMENT, out);
-    EXPECT(doku_issue_token("{}", "{}", NULL, key, "MCH", 0, 0, &http, &out), DOKU_ERR_NULL_ARGUMENT, out);
-    EXPECT(doku_issue_token("{}", "{}", pub, NULL, "MCH", 0, 0, &http, &out), DOKU_ERR_NULL_ARGUMENT, out);
-    EXPECT(doku_issue_token("{}", "{}", pub, key, NULL, 0, 0, &http, &out), DOKU_ERR_NULL_ARGUMENT, out);
-    CHECK(doku_issue_token("{}", "{}", pub, key, "MCH", 0, 0, NULL, &out) == DOKU_ERR_NULL_ARGUMENT);
-    CHECK(doku_issue_token("{}", "{}", pub, key, "MCH", 0, 0, &http, NULL) == DOKU_ERR_NULL_ARGUMENT && http == 0);
-    EXPECT(doku_issue_token(BAD_UTF8, "{}", pub, key, "MCH", 0, 0, &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
-    EXPECT(doku_issue_token("{\"X-CLIENT-KEY\":1}", "{}", pub, key, "MCH", 0, 0, &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
-    EXPECT(doku_issue_token("{}", "{}", pub, key, "", 0, 0, &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
-    EXPECT(doku_issue_token("{}", "{}", key, key, "MCH", 0, 0, &http, &out), DOKU_ERR_KEY, out);
-    EXPECT(doku_issue_token("{}", "{}", pub, small, "MCH", 0, 0, &http, &out), DOKU_ERR_KEY, out);
-    EXPECT(doku_issue_token(big, "{}", pub, key, "MCH", 0, 0, &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
+    EXPECT(doku_issue_token(NULL, "{}", "{}", &http, &out), DOKU_ERR_NULL_ARGUMENT, out);
+    CHECK(strstr(doku_last_error(), "options_json") && http == 0);
+    EXPECT(doku_issue_token(opts, NULL, "{}", &http, &out), DOKU_ERR_NULL_ARGUMENT, out);
+    CHECK(doku_issue_token(opts, "{}", "{}", NULL, &out) == DOKU_ERR_NULL_ARGUMENT);
+    CHECK(doku_issue_token(opts, "{}", "{}", &http, NULL) == DOKU_ERR_NULL_ARGUMENT && http == 0);
+    EXPECT(doku_issue_token(BAD_UTF8, "{}", "{}", &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
+    EXPECT(doku_issue_token(opts, BAD_UTF8, "{}", &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
+    EXPECT(doku_issue_token(opts, "{\"X-CLIENT-KEY\":1}", "{}", &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
+    EXPECT(doku_issue_token(big, "{}", "{}", &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
+    CHECK(strstr(doku_last_error(), "options: not valid JSON") && !strstr(doku_last_error(), "AAAAAAAA"));
+    EXPECT(doku_issue_token(opts, big, "{}", &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
+    EXPECT(doku_issue_token("{}", "{}", "{}", &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
+    CHECK(strcmp(doku_last_error(), "options: client_id is required") == 0);
+    /* The old positional ttl as a key: refused by name, with the keys that exist. */
+    EXPECT(doku_issue_token(OPTIONS("public.pem", "pkcs8.pem", ",\"ttl\":900"), "{}", "{}", &http, &out),
+           DOKU_ERR_INVALID_ARGUMENT, out);
+    CHECK(strstr(doku_last_error(), "options: unknown key \"ttl\" (known keys: client_id,") &&
+          strstr(doku_last_error(), "ttl_s"));
+    EXPECT(doku_issue_token(OPTIONS("public.pem", "pkcs8.pem", ",\"ttl_s\":0"), "{}", "{}", &http, &out),
+           DOKU_ERR_INVALID_ARGUMENT, out);
+    CHECK(strcmp(doku_last_error(), "options: ttl_s must be an integer \xe2\x89\xa5 1") == 0);
+    EXPECT(doku_issue_token(OPTIONS("public.pem", "pkcs8.pem", ",\"max_skew_s\":86401"), "{}", "{}", &http, &out),
+           DOKU_ERR_INVALID_ARGUMENT, out);
+    CHECK(strcmp(doku_last_error(), "options: max_skew_s must be at most 86400") == 0);
+    EXPECT(doku_issue_token(OPTIONS("public.pem", "pkcs8.pem", ",\"doku_public_key\":\"x\""), "{}", "{}", &http, &out),
+           DOKU_ERR_INVALID_ARGUMENT, out);
+    CHECK(strcmp(doku_last_error(), "options: set doku_public_key or doku_public_key_file, not both") == 0);
+    /* Each key where the other belongs, a 1024-bit merchant key, a file that is not there. */
+    EXPECT(doku_issue_token(OPTIONS("pkcs8.pem", "pkcs8.pem", ""), "{}", "{}", &http, &out), DOKU_ERR_KEY, out);
+    EXPECT(doku_issue_token(OPTIONS("public.pem", "rsa1024.pem", ""), "{}", "{}", &http, &out), DOKU_ERR_KEY, out);
+    EXPECT(doku_issue_token(OPTIONS("missing.pem", "pkcs8.pem", ""), "{}", "{}", &http, &out), DOKU_ERR_KEY, out);
+    CHECK(strstr(doku_last_error(), "options: doku_public_key_file \"") &&
+          strstr(doku_last_error(), "missing.pem\" cannot be read"));
+    /* An encrypted merchant key: its passphrase opens it and never shows in a message. */
+    EXPECT(doku_issue_token(OPTIONS("public.pem", "encrypted.pem", ",\"merchant_private_key_passphrase\":\"wrong-pass-5e1f\""),
+                            "{}", "{}", &http, &out),
+           DOKU_ERR_KEY, out);
+    CHECK(strstr(doku_last_error(), "wrong passphrase") && !strstr(doku_last_error(), "wrong-pass-5e1f") && http == 0);
+    EXPECT(doku_issue_token(OPTIONS("public.pem", "encrypted.pem", ",\"merchant_private_key_passphrase\":\"test-pass\""), "{}",
+                            "{}", &http, &out),
+           DOKU_OK, out);
+    CHECK(http == 400 && strstr(out, "Invalid Mandatory Field X-CLIENT-KEY"));
+    doku_free(out), out = (char *)1;
     /* A 10 MB body: judged (and refused) like any other, as an answer to send. */
-    EXPECT(doku_issue_token("{}", big, pub, key, "MCH", 0, 0, &http, &out), DOKU_OK, out);
+    EXPECT(doku_issue_token(opts, "{}", big, &http, &out), DOKU_OK, out);
     CHECK(http == 400);
+#undef OPTIONS
     doku_free(out), out = (char *)1;
     EXPECT(doku_validate_token(NULL, pub, &out), DOKU_ERR_NULL_ARGUMENT, out);
     EXPECT(doku_validate_token("a.b.c", NULL, &out), DOKU_ERR_NULL_ARGUMENT, out);

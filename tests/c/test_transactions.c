@@ -131,16 +131,25 @@ static void test_signed_requests(const char *url) {
 static void test_merchant_side(void) {
     /* DOKU (other.pem) asks the merchant (pkcs8.pem) for a token. */
     char *doku_key = slurp("other.pem"), *doku_pub = slurp("other-public.pem");
-    char *merchant_key = slurp("pkcs8.pem"), *merchant_pub = slurp("public.pem");
+    char *merchant_pub = slurp("public.pem");
     char *ts = NULL, *sig = NULL, headers[2048];
     CHECK(doku_timestamp(&ts) == DOKU_OK);
     CHECK(doku_sign("MCH-MERCHANT", ts, doku_key, &sig) == DOKU_OK);
     snprintf(headers, sizeof headers, "{\"x-client-key\":\"MCH-MERCHANT\",\"X-Timestamp\":\"%s\",\"X-SIGNATURE\":\"%s\"}", ts,
              sig);
     const char *body = "{\"grantType\":\"client_credentials\"}";
+    /* The merchant's options: DOKU's public key and the merchant's key, here as files. */
+    char options[2048], wrong_doku_key[2048], short_ttl[2048];
+    const char *dir = env("DOKU_TEST_DIR");
+    const char *format =
+        "{\"client_id\":\"MCH-MERCHANT\",\"doku_public_key_file\":\"%s/%s\","
+        "\"merchant_private_key_file\":\"%s/pkcs8.pem\"%s}";
+    snprintf(options, sizeof options, format, dir, "other-public.pem", dir, "");
+    snprintf(wrong_doku_key, sizeof wrong_doku_key, format, dir, "public.pem", dir, "");
+    snprintf(short_ttl, sizeof short_ttl, format, dir, "other-public.pem", dir, ",\"ttl_s\":60");
     int http = -1;
     char *answer = NULL;
-    CHECK(doku_issue_token(headers, body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) == DOKU_OK);
+    CHECK(doku_issue_token(options, headers, body, &http, &answer) == DOKU_OK);
     CHECK(http == 200 && contains(answer, "\"responseCode\":\"2007300\"") && contains(answer, "\"expiresIn\":900"));
     char *jwt = strstr(answer, "\"accessToken\":\"") + 15;
     *strchr(jwt, '"') = '\0';
@@ -158,32 +167,34 @@ static void test_merchant_side(void) {
           DOKU_ERR_SIGNATURE_INVALID);
     CHECK(contains(doku_last_error(), "only RS256"));
     doku_free(answer);
+    CHECK(doku_issue_token(short_ttl, headers, body, &http, &answer) == DOKU_OK);
+    CHECK(http == 200 && contains(answer, "\"expiresIn\":60"));
+    doku_free(answer);
 
     /* Signed by someone else: refused with DOKU's code, still DOKU_OK (an answer to send). */
     snprintf(headers, sizeof headers, "{\"X-CLIENT-KEY\":\"MCH-MERCHANT\",\"X-TIMESTAMP\":\"%s\",\"X-SIGNATURE\":\"%s\"}", ts,
              sig);
-    CHECK(doku_issue_token(headers, body, merchant_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) == DOKU_OK);
+    CHECK(doku_issue_token(wrong_doku_key, headers, body, &http, &answer) == DOKU_OK);
     CHECK(http == 401 && contains(answer, "\"responseCode\":\"4017300\"") && contains(answer, "Invalid Signature"));
     doku_free(answer);
-    CHECK(doku_issue_token("{}", body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) == DOKU_OK);
+    CHECK(doku_issue_token(options, "{}", body, &http, &answer) == DOKU_OK);
     CHECK(http == 400 && contains(answer, "Invalid Mandatory Field X-CLIENT-KEY"));
     doku_free(answer);
     /* An X-TIMESTAMP with a multi-byte character (U+00E9) across byte 19: DOKU's format refusal,
      * not DOKU_ERR_PANIC. */
     snprintf(headers, sizeof headers,
              "{\"X-CLIENT-KEY\":\"MCH-MERCHANT\",\"X-TIMESTAMP\":\"2022-10-07T14:18:3\xc3\xa9\",\"X-SIGNATURE\":\"%s\"}", sig);
-    CHECK(doku_issue_token(headers, body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) == DOKU_OK);
+    CHECK(doku_issue_token(options, headers, body, &http, &answer) == DOKU_OK);
     CHECK(http == 400 &&
           contains(answer, "{\"responseCode\":\"4007301\",\"responseMessage\":\"Invalid Field Format X-TIMESTAMP\"}"));
     CHECK(doku_last_error()[0] == '\0');
     doku_free(answer);
     answer = (char *)1;
-    CHECK(doku_issue_token("[1]", body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, &http, &answer) ==
-          DOKU_ERR_INVALID_ARGUMENT);
+    CHECK(doku_issue_token(options, "[1]", body, &http, &answer) == DOKU_ERR_INVALID_ARGUMENT);
     CHECK(http == 0 && answer == NULL);
-    CHECK(doku_issue_token(headers, body, doku_pub, merchant_key, "MCH-MERCHANT", 0, 0, NULL, &answer) == DOKU_ERR_NULL_ARGUMENT);
+    CHECK(doku_issue_token(options, headers, body, NULL, &answer) == DOKU_ERR_NULL_ARGUMENT);
     doku_free(ts), doku_free(sig);
-    free(doku_key), free(doku_pub), free(merchant_key), free(merchant_pub);
+    free(doku_key), free(doku_pub), free(merchant_pub);
 }
 
 static void test_b2b2c(const char *url) {

@@ -117,9 +117,12 @@ int main() {
     std::string doku_ts = doku::timestamp();
     std::string doku_sig = doku::sign("MCH-M", doku_ts, slurp("other.pem"));
     std::string headers = "{\"X-CLIENT-KEY\":\"MCH-M\",\"X-TIMESTAMP\":\"" + doku_ts + "\",\"X-SIGNATURE\":\"" + doku_sig + "\"}";
-    doku::IssuedToken issued = doku::issue_token(headers, "{\"grantType\":\"client_credentials\"}", slurp("other-public.pem"),
-                                                 slurp("pkcs8.pem"), "MCH-M");
-    CHECK(issued.http_status == 200);
+    std::string options = "{\"client_id\":\"MCH-M\",\"doku_public_key_file\":\"" + path("other-public.pem") +
+                          "\",\"merchant_private_key_file\":\"" + path("pkcs8.pem") + "\",\"ttl_s\":120}";
+    doku::IssuedToken issued = doku::issue_token(options, headers, "{\"grantType\":\"client_credentials\"}");
+    CHECK(issued.http_status == 200 && issued.body.find("\"expiresIn\":120") != std::string::npos);
+    expect_error([&] { doku::issue_token("{\"client_id\":\"MCH-M\",\"ttl\":120}", headers, "{}"); }, DOKU_ERR_INVALID_ARGUMENT,
+                 "unknown key \"ttl\"");
     std::size_t at = issued.body.find("\"accessToken\":\"") + 15;
     std::string jwt = issued.body.substr(at, issued.body.find('"', at) - at);
     CHECK(doku::validate_token("Bearer " + jwt, slurp("public.pem")).find("\"clientId\":\"MCH-M\"") != std::string::npos);

@@ -60,8 +60,15 @@ $notification = static function (string $path, string $body) use ($env, $file): 
 $post = $_SERVER['REQUEST_METHOD'] === 'POST';
 if ($post && $path === '/authorization/v1/access-token/b2b') {
     // DOKU's token request, signed with DOKU's key: the library checks it as DOKU checks
-    // merchants and writes the answer, a JWT signed with our key or the refusal.
-    $t = Snap::issueToken(getallheaders(), $body, $file('DOKU_PUBLIC_KEY_FILE'), $file('MERCHANT_PRIVATE_KEY_FILE'), $env('MERCHANT_CLIENT_ID'));
+    // merchants and writes the answer, a JWT signed with our key or the refusal. It reads the
+    // key files itself (and parses each key once per process); ttl_s and max_skew_s default to
+    // 900 and 300 seconds.
+    $options = [
+        'client_id' => $env('MERCHANT_CLIENT_ID'),
+        'doku_public_key_file' => $env('DOKU_PUBLIC_KEY_FILE'),
+        'merchant_private_key_file' => $env('MERCHANT_PRIVATE_KEY_FILE'),
+    ];
+    $t = Snap::issueToken($options, getallheaders(), $body);
     http_response_code($t->httpStatus);
     header('Content-Type: application/json');
     echo $t->body;

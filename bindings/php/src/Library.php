@@ -232,19 +232,6 @@ final class Library
     }
 
     /**
-     * An unsigned int argument: refuse what C would silently wrap around.
-     *
-     * @internal
-     */
-    public static function uint(string $name, int $value): int
-    {
-        if ($value < 0 || $value > 0xFFFFFFFF) {
-            throw new InvalidArgumentException("{$name} must be between 0 and 4294967295", Status::INVALID_ARGUMENT);
-        }
-        return $value;
-    }
-
-    /**
      * $value as JSON for the library: slashes and non-ASCII as they are, arrays with string keys
      * (and empty ones, when $object) as objects.
      *

@@ -105,42 +105,54 @@ final class Snap
      * The merchant's answer to DOKU's B2B token request (POST /authorization/v1/access-token/b2b),
      * judged as DOKU judges a merchant's: headers, timestamp, body, client id, clock skew, then
      * the signature with DOKU's public key. On success HTTP 200 and 2007300 with an RS256 JWT
-     * signed with $merchantPrivateKey; otherwise the refusal to send (e.g. 401, 4017300).
+     * signed with the merchant's private key; otherwise the refusal to send (e.g. 401, 4017300).
      *
+     * $options are the core's token options (the main README's "Token issuer options" table),
+     * sent as a JSON object and checked by the library alone, as strictly as Client's config:
+     *   client_id                        (required) the merchant's client id, DOKU's X-CLIENT-KEY
+     *   doku_public_key                  DOKU's public key (PEM or bare base64), or
+     *   doku_public_key_file             the same read from a file: exactly one of the two
+     *   merchant_private_key             the merchant's RSA private key (PEM or base64), or
+     *   merchant_private_key_file        the same read from a file: exactly one of the two
+     *   merchant_private_key_passphrase  for an encrypted merchant key
+     *   ttl_s                            token lifetime in seconds, 1 to 86400; default 900
+     *   max_skew_s                       allowed X-TIMESTAMP drift in seconds, 1 to 86400; default 300
+     * A null value is the same as leaving the key out. Keys are cached by content, so passing the
+     * same options on every request costs a digest, not a parse. Exception messages name the
+     * option, never its value: keys and passphrases stay out of logs.
+     *
+     * @param array<string, string|int|null> $options the token options above
      * @param array<string, string|list<string>> $headers as from getallheaders(), names in any
      *     case; array values are joined with ", "
-     * @param int $ttl token lifetime in seconds, 0 for 900
-     * @param int $maxSkew allowed X-TIMESTAMP drift in seconds, 0 for 300
-     * @throws KeyException if either key is unusable
-     * @throws InvalidArgumentException for a header value that is not a string, invalid UTF-8,
-     *     an empty client id, a negative ttl or skew
+     * @throws InvalidArgumentException (status INVALID_ARGUMENT) for options with an unknown key,
+     *     a value of the wrong type or out of range, both or neither of a key and its _file, no
+     *     or an empty client_id, options that cannot be encoded as JSON; a header value that is
+     *     not a string, invalid UTF-8, a NUL byte
+     * @throws KeyException (status KEY) if either key is unusable or its file cannot be read,
+     *     or the passphrase is missing or wrong
      */
-    public static function issueToken(
-        array $headers,
-        string $body,
-        string $dokuPublicKey,
-        string $merchantPrivateKey,
-        string $clientId,
-        int $ttl = 0,
-        int $maxSkew = 0,
-    ): IssuedToken {
+    public static function issueToken(array $options, array $headers, string $body): IssuedToken
+    {
+        // JSON would carry a NUL intact, but the rule stays the same for every string sent to C.
+        foreach ($options as $key => $value) {
+            if (is_string($value)) {
+                Library::text("options: {$key}", $value);
+            }
+        }
+        // object: an empty array must still encode as a JSON object, so that the library
+        // reports the missing keys. The encoding error names "options", never a value.
+        $optionsJson = Library::encode('options', $options, object: true);
         $headersJson = Library::encode('headers', array_map(
             static fn (mixed $value): mixed => is_array($value) ? implode(', ', $value) : $value,
             $headers,
         ), object: true);
-        Library::texts(compact('body', 'dokuPublicKey', 'merchantPrivateKey', 'clientId'));
-        Library::uint('ttl', $ttl);
-        Library::uint('maxSkew', $maxSkew);
+        Library::text('body', $body);
         $ffi = Library::ffi();
         $httpStatus = $ffi->new('int');
         $answer = Library::takeString(static fn ($out) => $ffi->doku_issue_token(
+            $optionsJson,
             $headersJson,
             $body,
-            $dokuPublicKey,
-            $merchantPrivateKey,
-            $clientId,
-            $ttl,
-            $maxSkew,
             \FFI::addr($httpStatus),
             $out,
         ));

@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace DokuSnap\Tests;
 
 use DokuSnap\Client;
+use DokuSnap\KeyException;
 use DokuSnap\Snap;
 use DokuSnap\Tests\Support\Keys;
 use DokuSnap\Tests\Support\Sandbox;
@@ -23,7 +24,9 @@ final class LeakTest extends TestCase
         $warm = new Client($config);
         $ts = Snap::timestamp();
         $tokenRequest = ['X-CLIENT-KEY' => 'MCH-1', 'X-TIMESTAMP' => $ts, 'X-SIGNATURE' => Snap::sign('MCH-1', $ts, Keys::dokuText('doku-private.pem'))];
-        $jwt = Snap::issueToken($tokenRequest, '{"grantType":"client_credentials"}', $dokuPublic, $key, 'MCH-1')->json()['accessToken'];
+        $issuer = ['client_id' => 'MCH-1', 'doku_public_key' => $dokuPublic, 'merchant_private_key' => $key];
+        $issuerFiles = ['client_id' => 'MCH-1', 'doku_public_key_file' => Keys::dokuDir() . '/doku-public.pem', 'merchant_private_key_file' => Keys::path('pkcs8.pem')];
+        $jwt = Snap::issueToken($issuer, $tokenRequest, '{"grantType":"client_credentials"}')->json()['accessToken'];
         $signature = Snap::signRequest('secret', 'POST', '/p', 'token', $body, $ts);
         // Every function that returns an owned string, or takes a client; the RSA signing ones less often.
         $stateless = [
@@ -33,7 +36,14 @@ final class LeakTest extends TestCase
             static fn () => Snap::verifyRequest('secret', 'POST', '/p', 'token', $body, $ts, $signature),
             static fn () => Snap::validateToken($jwt, $publicKey),
             static fn () => Snap::verifyRequest('secret', 'POST', '/p', 'token', $body, $ts, 'wrong'), // false
-            static fn () => Snap::issueToken($tokenRequest, '{"grantType":"client_credentials"}', $dokuPublic, $key, 'MCH-1'),
+            static fn () => Snap::issueToken($issuer, $tokenRequest, '{"grantType":"client_credentials"}'),
+            static fn () => Snap::issueToken($issuerFiles, $tokenRequest, '{"grantType":"client_credentials"}'),
+            static function () use ($issuerFiles, $tokenRequest): void { // the error path frees the message too
+                try {
+                    Snap::issueToken(['doku_public_key_file' => '/nonexistent/doku.pem'] + $issuerFiles, $tokenRequest, '');
+                } catch (KeyException) {
+                }
+            },
             static fn () => Snap::timestamp(),
         ];
         $withClient = [

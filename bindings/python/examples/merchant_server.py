@@ -13,7 +13,8 @@ Run (try it against `doku-sandbox --notify http://127.0.0.1:PORT`):
         --doku-public-key doku-public.pem --private-key merchant.pem --public-key merchant-pub.pem
 
 Every option also reads an environment variable (see --help); the secret only from the
-environment or a file, never from the command line, where `ps` would show it.
+environment or a file, and the private key's passphrase (if any) only from
+MERCHANT_PRIVATE_KEY_PASSPHRASE, never from the command line, where `ps` would show them.
 """
 
 import argparse
@@ -44,7 +45,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--doku-public-key", default=env("DOKU_PUBLIC_KEY_FILE"),
                    help="DOKU's public key, PEM [DOKU_PUBLIC_KEY_FILE]")
     p.add_argument("--private-key", default=env("MERCHANT_PRIVATE_KEY_FILE"),
-                   help="our private key: signs our tokens [MERCHANT_PRIVATE_KEY_FILE]")
+                   help="our private key: signs our tokens [MERCHANT_PRIVATE_KEY_FILE; "
+                        "MERCHANT_PRIVATE_KEY_PASSPHRASE if it is encrypted]")
     p.add_argument("--public-key", default=env("MERCHANT_PUBLIC_KEY_FILE"),
                    help="our public key: checks our tokens [MERCHANT_PUBLIC_KEY_FILE]")
     args = p.parse_args()
@@ -56,8 +58,23 @@ def parse_args() -> argparse.Namespace:
         ("DOKU_CLIENT_SECRET", args.client_secret)] if not value]
     if missing:
         p.error("missing " + ", ".join(missing))
-    for name in ("doku_public_key", "private_key", "public_key"):  # key files -> key text
-        setattr(args, name, Path(getattr(args, name)).read_text())
+    # issue_token()'s token options (see the main README's "Token issuer options" table). The
+    # key files are read on each call; the parsed keys are cached by content. A passphrase of
+    # None is the same as none. One X-TIMESTAMP window for the token request and notifications.
+    args.token_options = {
+        "client_id": args.client_id,
+        "doku_public_key_file": Path(args.doku_public_key),
+        "merchant_private_key_file": Path(args.private_key),
+        "merchant_private_key_passphrase": env("MERCHANT_PRIVATE_KEY_PASSPHRASE"),
+        "max_skew_s": MAX_SKEW_S,
+    }
+    try:
+        # Check them now rather than on DOKU's first call: a request without headers is refused
+        # (400) only after the options and both keys have been read.
+        doku_snap.issue_token(args.token_options, {}, None)
+    except doku_snap.DokuError as e:  # names the option, never a key or the passphrase
+        p.error(str(e))
+    args.public_key = Path(args.public_key).read_text()  # validate_token() takes key text
     return args
 
 
@@ -86,14 +103,16 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(404, {"responseCode": "4040000", "responseMessage": "Not Found"})
 
     def token_request(self, body: bytes) -> None:
-        c = self.config
         try:
             # Judges headers, timestamp, body, client id, skew and DOKU's signature; a refusal
             # (e.g. 401 4017300) is an answer too, so we send whatever it gives.
-            issued = doku_snap.issue_token(self.headers, body, c.doku_public_key, c.private_key,
-                                           c.client_id)
+            issued = doku_snap.issue_token(self.config.token_options, self.headers, body)
         except doku_snap.InvalidArgumentError:  # e.g. a body that is not UTF-8
             self.answer(400, {"responseCode": "4007300", "responseMessage": "Bad Request"})
+            return
+        except doku_snap.InvalidKeyError as e:  # a key file gone or replaced since the start
+            self.log_error("token request: %s", e)
+            self.answer(500, {"responseCode": "5007300", "responseMessage": "General Error"})
             return
         self.answer(issued.http_status, issued.body)
 

@@ -196,8 +196,12 @@ def test_a_changed_signature_is_reported(header_text):
             {"doku_sign": (sign_args[:3] + [ctypes.c_char_p], sign_ret)},
         "doku_sign: returns enum DokuStatus (c_int) in doku.h, restype is c_char_p":
             {"doku_sign": (sign_args, ctypes.c_char_p)},
-        "doku_issue_token: argument 6 is unsigned int (c_uint) in doku.h, argtypes has c_int":
-            {"doku_issue_token": (issue_args[:5] + [ctypes.c_int] + issue_args[6:], issue_ret)},
+        # a pointer to the wrong integer type: same size, so only the declaration check sees it
+        "doku_issue_token: argument 4 is int * (LP_c_int) in doku.h, argtypes has LP_c_uint":
+            {"doku_issue_token": (issue_args[:3] + [ctypes.POINTER(ctypes.c_uint)] + issue_args[4:],
+                                  issue_ret)},
+        "doku_issue_token: argument 1 is const char * (c_char_p) in doku.h, argtypes has c_void_p":
+            {"doku_issue_token": ([ctypes.c_void_p] + issue_args[1:], issue_ret)},
         "doku_gone is declared in _native._FUNCTIONS but doku.h has no such function":
             {"doku_gone": ([], None)},
     }

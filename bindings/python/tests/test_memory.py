@@ -25,8 +25,11 @@ def test_rss_stays_flat(make_client, keys, doku_keys):
     ts = doku_snap.timestamp()
     token_request = {"X-CLIENT-KEY": "py-rss", "X-TIMESTAMP": ts,
                      "X-SIGNATURE": doku_snap.sign("py-rss", ts, doku_keys.private.read_text())}
-    jwt = doku_snap.issue_token(token_request, '{"grantType":"client_credentials"}', doku_public, key,
-                                "py-rss").json()["accessToken"]
+    options = {"client_id": "py-rss", "doku_public_key": doku_public, "merchant_private_key": key}
+    file_options = {"client_id": "py-rss", "doku_public_key_file": doku_keys.public,
+                    "merchant_private_key_file": keys.pkcs8}
+    jwt = doku_snap.issue_token(options, token_request,
+                                '{"grantType":"client_credentials"}').json()["accessToken"]
 
     def mix(n):
         for i in range(n):
@@ -62,7 +65,9 @@ def test_rss_stays_flat(make_client, keys, doku_keys):
                     pass
             elif op == 8:
                 # a refusal (400, missing headers) is an owned string too; no RSA work
-                assert doku_snap.issue_token({}, None, doku_public, key, "py-rss").http_status == 400
+                # (every other ten calls with the keys read from files: that path allocates too)
+                assert doku_snap.issue_token(options if i % 20 < 10 else file_options, {},
+                                             None).http_status == 400
             else:
                 assert not doku_snap.verify("py-rss", ts, "AAAA", public)
 
@@ -91,13 +96,16 @@ def test_every_owned_string_is_freed(make_client, keys, monkeypatch):
     doku_snap.sign_request(SECRET, "POST", "/n", "tok", BODY, ts)
     client.request_headers("POST", "/n", BODY)
     client.request("POST", "/n", BODY)  # the sandbox answers 404: still a response
-    issued = doku_snap.issue_token({}, None, keys.public.read_text(), key, "py-rss")
+    options = {"client_id": "py-rss", "doku_public_key": keys.public.read_text(),
+               "merchant_private_key": key}
+    issued = doku_snap.issue_token(options, {}, None)
     assert len(freed) == 9 and all(freed)  # timestamp() included
     failing = [
         lambda: doku_snap.sign("py-rss", "2024-01-01T00:00:00Z", "not a key"),
         lambda: doku_snap.minify("{"),
         lambda: doku_snap.validate_token("not a jwt", keys.public.read_text()),
-        lambda: doku_snap.issue_token({}, None, "not a key", key, "py-rss"),
+        lambda: doku_snap.issue_token({**options, "doku_public_key": "not a key"}, {}, None),
+        lambda: doku_snap.issue_token({**options, "ttl": 60}, {}, None),  # an unknown key
         lambda: client.get_token_b2b2c("invalid-code"),
     ]
     for call in failing:

@@ -23,16 +23,17 @@ SECRET = "SK-notify-test-secret"
 
 @pytest.fixture
 def merchant(keys, doku_keys, tmp_path):
-    """start(secret=..., doku_public_key=...) runs merchant_server.py and returns its URL."""
+    """start(secret=..., doku_public_key=..., private_key=..., env=...) runs merchant_server.py
+    and returns its URL."""
     procs = []
 
-    def start(secret=SECRET, doku_public_key=None):
+    def start(secret=SECRET, doku_public_key=None, private_key=None, env=None):
         log = open(tmp_path / f"merchant-{len(procs)}.log", "wb")
-        env = {**os.environ, "DOKU_CLIENT_SECRET": secret, "DOKU_CLIENT_ID": CLIENT_ID}
+        env = {**os.environ, "DOKU_CLIENT_SECRET": secret, "DOKU_CLIENT_ID": CLIENT_ID, **(env or {})}
         proc = subprocess.Popen(
             [sys.executable, str(MERCHANT), "--listen", "127.0.0.1:0",
              "--doku-public-key", str(doku_public_key or doku_keys.public),
-             "--private-key", str(keys.pkcs8), "--public-key", str(keys.public)],
+             "--private-key", str(private_key or keys.pkcs8), "--public-key", str(keys.public)],
             env=env, stdout=subprocess.PIPE, stderr=log)
         procs.append((proc, log))
         first = []
@@ -63,6 +64,40 @@ def test_notification_accepted(merchant, doku_keys):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "notify: ok (token 2007300, payment 2002500)" in r.stdout
     assert f"doku public key: {doku_keys.public}" in r.stderr  # the sandbox reused our pair
+
+
+def test_encrypted_merchant_key(merchant, keys, doku_keys):
+    url = merchant(private_key=keys.encrypted, env={"MERCHANT_PRIVATE_KEY_PASSPHRASE": keys.PASSPHRASE})
+    r = notify(doku_keys, url)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "notify: ok (token 2007300, payment 2002500)" in r.stdout
+
+
+@pytest.mark.parametrize("case", ["missing key file", "wrong passphrase", "no passphrase"])
+def test_bad_token_options_stop_the_start(keys, doku_keys, tmp_path, case):
+    """The example checks its token options at start, not on DOKU's first call; the error names
+    the option and shows no passphrase."""
+    private_key, env = keys.encrypted, {"MERCHANT_PRIVATE_KEY_PASSPHRASE": "hunter2-wrong"}
+    expected = ("merchant_server.py: error: options: merchant_private_key_file: cannot decrypt the "
+                "private key: wrong passphrase or corrupt key")
+    if case == "missing key file":
+        private_key, env = tmp_path / "missing.pem", {}
+        expected = (f'merchant_server.py: error: options: merchant_private_key_file "{private_key}" '
+                    "cannot be read: No such file or directory")
+    elif case == "no passphrase":
+        env = {}
+        expected = ("merchant_server.py: error: options: merchant_private_key_file: the private key "
+                    "is encrypted (ENCRYPTED PRIVATE KEY) and no passphrase was given")
+    environ = {k: v for k, v in os.environ.items() if k != "MERCHANT_PRIVATE_KEY_PASSPHRASE"}
+    r = subprocess.run(
+        [sys.executable, str(MERCHANT), "--listen", "127.0.0.1:0", "--client-id", CLIENT_ID,
+         "--doku-public-key", str(doku_keys.public), "--private-key", str(private_key),
+         "--public-key", str(keys.public)],
+        env={**environ, "DOKU_CLIENT_SECRET": SECRET, **env}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == "", r.stdout + r.stderr
+    assert expected in r.stderr, r.stderr
+    assert "hunter2" not in r.stderr and SECRET not in r.stderr
 
 
 def test_wrong_secret_is_refused(merchant, doku_keys):

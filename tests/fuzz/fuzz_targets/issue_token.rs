@@ -10,6 +10,7 @@ use doku::key::{PrivateKey, PublicKey};
 use doku::merchant::{JsonHeaders, TokenIssuer};
 use libfuzzer_sys::fuzz_target;
 use once_cell::sync::Lazy;
+use std::sync::Arc;
 use serde_json::{Map, Value};
 
 const CLIENT_ID: &str = "MCH-FUZZ";
@@ -24,6 +25,16 @@ fn key_pair() -> (PrivateKey, PublicKey) {
 
 static DOKU: Lazy<(PrivateKey, PublicKey)> = Lazy::new(key_pair);
 static MERCHANT: Lazy<(PrivateKey, PublicKey)> = Lazy::new(key_pair);
+static ISSUER: Lazy<TokenIssuer> = Lazy::new(|| {
+    let pem = MERCHANT.0.pkey().private_key_to_pem_pkcs8().unwrap();
+    TokenIssuer {
+        client_id: CLIENT_ID.into(),
+        doku_public_key: Arc::new(DOKU.1.clone()),
+        merchant_key: Arc::new(PrivateKey::parse(std::str::from_utf8(&pem).unwrap(), None).unwrap()),
+        ttl: 900,
+        max_skew: 300,
+    }
+});
 
 /// The headers as the JSON text a caller of doku_issue_token passes.
 fn headers_json(head: &str) -> String {
@@ -56,9 +67,8 @@ fuzz_target!(|data: &[u8]| {
         Ok(h) => h,
         Err(e) => return assert_eq!(e.kind(), doku::ErrorKind::InvalidArgument, "{e}"),
     };
-    let issuer = TokenIssuer { client_id: CLIENT_ID, doku_public_key: &DOKU.1, merchant_key: &MERCHANT.0, ttl: 900, max_skew: 300 };
     let now = doku::timestamp::parse(NOW).unwrap().to_utc();
-    let (status, answer) = issuer.answer(&|n| headers.get(n), body.as_bytes(), now).expect("an answer to send");
+    let (status, answer) = ISSUER.answer(&|n| headers.get(n), body.as_bytes(), now).expect("an answer to send");
     let answer: Value = serde_json::from_str(&answer).expect("the answer is JSON");
     let code = answer["responseCode"].as_str().expect("a responseCode");
     assert!(code.len() == 7 && code.bytes().all(|b| b.is_ascii_digit()) && code.starts_with(&status.to_string()), "{status} {answer}");

@@ -4,35 +4,15 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
-from ._native import Body, call_string, cbody, check, cstr, lib
+from ._native import Body, call_string, cbody, check, cstr, json_object, lib
 from .errors import ClientClosedError, InvalidArgumentError, Status
 
 # Client.request() also takes a dict or list, which it encodes itself (see _json_body).
 JsonBody = Union[str, bytes, bytearray, Mapping[str, Any], Sequence[Any], None]
-
-
-def _config_json(config: Mapping[str, Any]) -> bytes:
-    clean: Dict[str, Any] = {}
-    for key, value in config.items():
-        if value is None:  # "not set", so that e.g. ca_file=os.environ.get(...) just works
-            continue
-        if isinstance(value, os.PathLike):
-            value = os.fsdecode(value)
-        if isinstance(value, str):
-            cstr(value, key)  # NUL / lone surrogates: refuse here, as for every string we pass
-        clean[cstr(key, "config key").decode()] = value
-    try:
-        # Key names, types and values are checked by the core, which names the offending key.
-        text = json.dumps(clean, ensure_ascii=False)
-    except (TypeError, ValueError) as e:
-        raise InvalidArgumentError(f"config is not JSON-serialisable: {e}",
-                                   Status.INVALID_ARGUMENT) from None
-    return text.encode("utf-8")
 
 
 def _json_body(body: JsonBody) -> Optional[bytes]:
@@ -89,7 +69,7 @@ class Client:
         self._client_id = client_id if isinstance(client_id, str) else None  # for repr only
         # The config (key text, passphrase) is not kept: the core holds what it needs.
         out = ctypes.c_void_p()
-        check(lib.doku_client_new(_config_json(merged), ctypes.byref(out)))
+        check(lib.doku_client_new(json_object("config", merged), ctypes.byref(out)))
         self._handle, self._closed = out.value, False
 
     # The refcount around the handle: doku_client_free must not run while another thread is

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 from .errors import InvalidArgumentError, Status, error_for
 
@@ -69,8 +70,7 @@ _FUNCTIONS = {
     "doku_verify_request": ([_S, _S, _S, _S, _S, _S, _S], _STATUS),
     "doku_client_request_headers": ([_H, _S, _S, _S, _OUT], _STATUS),
     "doku_client_request": ([_H, _S, _S, _S, _OUT], _STATUS),
-    "doku_issue_token": ([_S, _S, _S, _S, _S, ctypes.c_uint, ctypes.c_uint,
-                          ctypes.POINTER(ctypes.c_int), _OUT], _STATUS),
+    "doku_issue_token": ([_S, _S, _S, ctypes.POINTER(ctypes.c_int), _OUT], _STATUS),
     "doku_validate_token": ([_S, _S, _OUT], _STATUS),
     "doku_get_token_b2b2c": ([_H, _S, _OUT], _STATUS),
     "doku_refresh_token_b2b2c": ([_H, _S, _OUT], _STATUS),
@@ -132,6 +132,44 @@ def cstr(value: Union[str, bytes, bytearray], name: str) -> bytes:
     return bytes(value)
 
 
+def json_object(what: str, options: Mapping[str, Any]) -> bytes:
+    """A mapping of names to values (the client's config, the token options) as the JSON object
+    the core reads. The core checks the keys, types and ranges (one validator, the C API's
+    words); only what JSON cannot carry is refused here. None is JSON null, which the core
+    reads as unset (a misspelt key is still refused); os.PathLike values become str. No message
+    quotes a value: options hold key text and passphrases."""
+    if not isinstance(options, Mapping):
+        raise InvalidArgumentError(
+            f"{what} must be a mapping of option names to values, not {type(options).__name__}",
+            Status.INVALID_ARGUMENT)
+    members = []
+    for key, value in options.items():
+        if not isinstance(key, str):
+            raise InvalidArgumentError(f"{what}: keys must be str, not {type(key).__name__}",
+                                       Status.INVALID_ARGUMENT)
+        if isinstance(value, os.PathLike):  # e.g. a pathlib.Path for a *_file key
+            value = os.fsdecode(value)
+        try:
+            name = json.dumps(key, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"{what}: a key is not valid Unicode (a lone surrogate)",
+                                       Status.INVALID_ARGUMENT) from None
+        if isinstance(value, str) and "\0" in value:  # a path or id cut short in C
+            raise InvalidArgumentError(f"{what}: {key} contains a NUL character",
+                                       Status.INVALID_ARGUMENT)
+        try:
+            encoded = json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"{what}: {key} is not valid Unicode (a lone surrogate)",
+                                       Status.INVALID_ARGUMENT) from None
+        except (TypeError, ValueError):  # their messages may quote the value: not used
+            problem = ("is not a finite number" if isinstance(value, float)
+                       else f"cannot be encoded as JSON ({type(value).__name__})")
+            raise InvalidArgumentError(f"{what}: {key} {problem}", Status.INVALID_ARGUMENT) from None
+        members.append(name + b":" + encoded)
+    return b"{" + b",".join(members) + b"}"
+
+
 # A JSON body: text or bytes as given (the core minifies what it gets), or None for no body.
 Body = Union[str, bytes, bytearray, None]
 
@@ -140,13 +178,3 @@ def cbody(body: Body, name: str = "body") -> Optional[bytes]:
     """A body argument: None stays NULL (no body), text and bytes go through cstr."""
     return None if body is None else cstr(body, name)
 
-
-def cuint(value: int, name: str) -> int:
-    """An `unsigned int` argument; ctypes would silently wrap a negative or huge value."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgumentError(f"{name} must be int, not {type(value).__name__}",
-                                   Status.INVALID_ARGUMENT)
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise InvalidArgumentError(f"{name} is out of range (0 to 4294967295): {value}",
-                                   Status.INVALID_ARGUMENT)
-    return value

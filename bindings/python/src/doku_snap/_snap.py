@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import ctypes
 import json
-from typing import Any, Dict, Iterable, NamedTuple, Protocol, Tuple, Union
+from typing import Any, Dict, Iterable, Mapping, NamedTuple, Protocol, Tuple, Union
 
-from ._native import Body, call_string, cbody, check, cstr, cuint, lib
+from ._native import Body, call_string, cbody, check, cstr, json_object, lib
 from .errors import InvalidArgumentError, SignatureInvalidError, Status
 
 Text = Union[str, bytes]
@@ -99,23 +99,48 @@ def _headers_json(headers: Headers) -> bytes:
     return cstr(text, "headers")  # values that are not strings are refused by the core
 
 
-def issue_token(headers: Headers, body: Body, doku_public_key: Text,
-                merchant_private_key: Text, client_id: str, ttl: int = 0,
-                max_skew: int = 0) -> IssuedToken:
+def issue_token(options: Mapping[str, Any], headers: Headers, body: Body) -> IssuedToken:
     """Answers DOKU's POST /authorization/v1/access-token/b2b to the merchant, judged as DOKU
-    judges a merchant's (headers, timestamp, body, client id, clock skew, then the signature
-    with doku_public_key). On success the body carries an RS256 JWT signed with
-    merchant_private_key, valid ttl seconds (0: 900); max_skew bounds the X-TIMESTAMP drift
-    (0: 300 s). Header names may be in any case; keys are PEM or bare base64 text.
+    judges a merchant's: mandatory headers, X-TIMESTAMP format, body, client id, clock skew,
+    then the request's signature with DOKU's public key. On success the answer is 200 with
+    2007300 and an RS256 JWT signed with the merchant's private key (claims iss, iat, exp,
+    clientId, jti), valid ttl_s seconds.
 
-    A refusal is not an exception: it is the IssuedToken to send (e.g. 400 4007302, 401
-    4017300). Raises InvalidArgumentError / InvalidKeyError only for bad input."""
+    options is a mapping of the token options, passed to the core as JSON (the "Token issuer
+    options" table of the main README describes each one):
+
+      client_id                        required: the merchant's client id (DOKU's X-CLIENT-KEY)
+      doku_public_key                  DOKU's public key, PEM or bare base64 text
+      doku_public_key_file             ... or the file holding it; exactly one of the two
+      merchant_private_key             the merchant's RSA private key, PEM or base64 text
+      merchant_private_key_file        ... or the file holding it; exactly one of the two
+      merchant_private_key_passphrase  for an encrypted merchant key
+      ttl_s                            the token's lifetime, 1 to 86400 s; default 900
+      max_skew_s                       the X-TIMESTAMP drift accepted, 1 to 86400 s; default 300
+
+    A value of None is the same as leaving the key out; *_file values may be str or
+    os.PathLike (e.g. pathlib.Path). Keys are cached by their content, so passing the same
+    options on every request costs a digest, not a parse (a *_file is read on every call).
+
+    headers: the request's headers, a Mapping[str, str] or anything with .items(), such as
+    http.server's self.headers; names in any case. body: the raw request body (str or bytes),
+    or None for none.
+
+    A refusal is not an exception: it is the IssuedToken to send (e.g. 400 4007302 without
+    X-SIGNATURE, 401 4017300 for a bad signature, an unknown client or a stale X-TIMESTAMP).
+    Exceptions are for bad input (the options, or headers and body that cannot be read):
+
+    - InvalidArgumentError (status INVALID_ARGUMENT): options that are not a mapping or hold a
+      value JSON cannot encode; an unknown key, a wrong type or a value out of range; both or
+      neither of a key and its *_file; headers that are not a mapping of strings; a body
+      that is not UTF-8 or holds a NUL character.
+    - InvalidKeyError (status KEY): an unusable key, a key file that cannot be read, a wrong
+      passphrase.
+
+    Messages name the option and never show key text or the passphrase."""
     status = ctypes.c_int(0)
-    text = call_string(lib.doku_issue_token, _headers_json(headers), cbody(body),
-                       cstr(doku_public_key, "doku_public_key"),
-                       cstr(merchant_private_key, "merchant_private_key"),
-                       cstr(client_id, "client_id"), cuint(ttl, "ttl"),
-                       cuint(max_skew, "max_skew"), ctypes.byref(status))
+    text = call_string(lib.doku_issue_token, json_object("options", options), _headers_json(headers),
+                       cbody(body), ctypes.byref(status))
     return IssuedToken(status.value, text)
 
 

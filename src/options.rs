@@ -1,0 +1,326 @@
+//! A JSON object of named options, read strictly: the client's config (`doku_client_new`) and
+//! the token issuer's options (`doku_issue_token`) both go through here, so both refuse the
+//! same things with the same words.
+//!
+//! Read by hand from `serde_json` values, not with serde's derive: serde's type errors quote
+//! the offending value ("invalid type: integer `1234`"), which for a key or a passphrase would
+//! put a secret into an error message. Messages here name the key and the expected type only.
+//!
+//! Secret values never go through serde_json's string parser: it unescapes a string with
+//! escapes (a PEM's `\n`) in a scratch buffer that it grows and frees unwiped. The object is
+//! read as raw values, which serde_json skips over without copying; the secrets are unescaped
+//! here straight into `Zeroizing` buffers, wiped once the key is parsed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::http;
+use crate::key::{PrivateKey, PublicKey};
+use crate::text::printable;
+
+/// A default as the docs write it: a number, or a string in quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultValue {
+    Number(u64),
+    Text(&'static str),
+}
+
+impl std::fmt::Display for DefaultValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DefaultValue::Number(n) => write!(f, "{n}"),
+            DefaultValue::Text(t) => write!(f, "\"{t}\""),
+        }
+    }
+}
+
+/// The options of one JSON object, taken one by one. Every message starts with `what`
+/// ("config", "options").
+pub struct Options<'a> {
+    what: &'static str,
+    map: Map<String, Value>,
+    /// Raw literals of the secret keys, unescaped by `unescape_secret`, never by serde_json.
+    secrets: BTreeMap<String, &'a RawValue>,
+}
+
+impl<'a> Options<'a> {
+    /// Parses `text` as an object whose keys are all in `keys`; the `secret_keys` among them are
+    /// kept raw until taken.
+    pub fn parse(what: &'static str, text: &'a str, keys: &[&str], secret_keys: &[&str]) -> Result<Options<'a>> {
+        // A duplicated key keeps its last value, as serde_json's own maps do.
+        let mut raw: BTreeMap<String, &RawValue> = serde_json::from_str(text).map_err(|e| match e.classify() {
+            // A data error quotes what it found instead of an object: never echo it.
+            serde_json::error::Category::Data => Error::invalid(format!("{what}: expected a JSON object")),
+            // Syntax errors give a position, never the input.
+            _ => Error::invalid(format!("{what}: not valid JSON ({e})")),
+        })?;
+        if let Some(unknown) = raw.keys().find(|k| !keys.contains(&k.as_str())) {
+            return Err(Error::invalid(format!(
+                "{what}: unknown key \"{}\" (known keys: {})",
+                printable(unknown, 200),
+                keys.join(", ")
+            )));
+        }
+        let secrets = secret_keys.iter().filter_map(|&k| raw.remove_entry(k)).collect();
+        let mut map = Map::new();
+        for (key, value) in raw {
+            // The text is valid JSON: only what skipping it does not check fails here (nesting
+            // deeper than serde_json's limit, a number out of range, a lone surrogate).
+            let value = serde_json::from_str(value.get()).map_err(|e| Error::invalid(format!("{what}: {key}: {e}")))?;
+            map.insert(key, value);
+        }
+        Ok(Options { what, map, secrets })
+    }
+
+    fn invalid(&self, message: impl std::fmt::Display) -> Error {
+        Error::invalid(format!("{}: {message}", self.what))
+    }
+
+    pub fn string(&mut self, key: &str) -> Result<Option<String>> {
+        match self.map.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.invalid(format_args!("{key} must be a string"))),
+        }
+    }
+
+    /// A string that goes into a request header or is compared with one: not empty (or blank),
+    /// no CR/LF/NUL.
+    pub fn header_value(&mut self, key: &str) -> Result<Option<String>> {
+        match self.string(key)? {
+            Some(v) if v.trim().is_empty() => Err(self.invalid(format_args!("{key} is empty"))),
+            Some(v) => http::check_header_value(key, &v).map(|()| Some(v)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn required_header_value(&mut self, key: &str) -> Result<String> {
+        self.header_value(key)?.ok_or_else(|| self.invalid(format_args!("{key} is required")))
+    }
+
+    /// A secret string (one of `secret_keys`), unescaped into a buffer wiped on drop.
+    pub fn secret(&mut self, key: &str) -> Result<Option<Zeroizing<String>>> {
+        match self.secrets.remove(key).map(RawValue::get) {
+            None | Some("null") => Ok(None),
+            Some(text) if text.starts_with('"') => {
+                unescape_secret(text).map(Some).ok_or_else(|| self.invalid(format_args!("{key} is not a valid JSON string")))
+            }
+            Some(_) => Err(self.invalid(format_args!("{key} must be a string"))),
+        }
+    }
+
+    /// An integer from `min` to `max`.
+    pub fn integer(&mut self, key: &str, min: u64, max: u64) -> Result<Option<u64>> {
+        match self.map.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(v) if v > max => Err(self.invalid(format_args!("{key} must be at most {max}"))),
+                Some(v) if v >= min => Ok(Some(v)),
+                _ => Err(self.invalid(format_args!("{key} must be an integer ≥ {min}"))),
+            },
+            Some(_) => Err(self.invalid(format_args!("{key} must be a number"))),
+        }
+    }
+
+    /// Where a key is: as text (`text_key`, secret or not) or in a file (`file_key`), exactly
+    /// one of them. Read and parsed later by `KeySource`, after the cheap checks: options with
+    /// several problems report their shape before their keys.
+    pub fn key(&mut self, text_key: &str, file_key: &str) -> Result<KeySource> {
+        let text = match self.secrets.contains_key(text_key) {
+            true => self.secret(text_key)?,
+            false => self.string(text_key)?.map(Zeroizing::new),
+        };
+        match (text, self.string(file_key)?) {
+            (Some(_), Some(_)) => Err(self.invalid(format_args!("set {text_key} or {file_key}, not both"))),
+            (None, None) => Err(self.invalid(format_args!("{text_key} or {file_key} is required"))),
+            (Some(text), None) => Ok(KeySource { what: self.what, option: text_key.to_owned(), text: Some(text), path: None }),
+            (None, Some(path)) => Ok(KeySource { what: self.what, option: file_key.to_owned(), text: None, path: Some(path) }),
+        }
+    }
+}
+
+/// A key as the options give it, not yet read. Its errors name the option ("config:
+/// private_key_file: ...", "options: doku_public_key: ..."): a caller with two keys learns which
+/// one is wrong.
+pub struct KeySource {
+    what: &'static str,
+    option: String,
+    text: Option<Zeroizing<String>>,
+    path: Option<String>,
+}
+
+impl KeySource {
+    /// A private key, decrypted with `passphrase` if it is encrypted.
+    pub fn private_key(mut self, passphrase: Option<&Zeroizing<String>>) -> Result<Arc<PrivateKey>> {
+        let text = self.text()?;
+        PrivateKey::cached(&text, passphrase.map(|p| p.as_bytes())).map_err(|e| self.context(e))
+    }
+
+    pub fn public_key(mut self) -> Result<Arc<PublicKey>> {
+        let text = self.text()?;
+        PublicKey::cached(&text).map_err(|e| self.context(e))
+    }
+
+    fn context(&self, e: Error) -> Error {
+        Error::new(e.kind(), format!("{}: {}: {}", self.what, self.option, e.message()))
+    }
+
+    fn text(&mut self) -> Result<Zeroizing<String>> {
+        match (self.text.take(), &self.path) {
+            (Some(text), _) => Ok(text),
+            (None, path) => {
+                let path = path.as_deref().unwrap_or_default();
+                let problem = |why: String| Error::key(format!("{}: {} {} {why}", self.what, self.option, shown_path(path)));
+                let bytes = Zeroizing::new(read_file(Path::new(path), MAX_KEY_FILE).map_err(|e| problem(format!("cannot be read: {e}")))?);
+                let text = std::str::from_utf8(&bytes).map_err(|_| problem("is not a text (PEM or base64) key".into()))?;
+                Ok(Zeroizing::new(text.to_owned()))
+            }
+        }
+    }
+}
+
+/// A key file's path as messages show it, unless it may be key text pasted into the file option:
+/// longer than any real path needs, or holding PEM armour or a line break. A 2048-bit key's
+/// base64 alone is 1,600 characters, so no key fits under the bound.
+fn shown_path(path: &str) -> String {
+    const LONGEST_SHOWN: usize = 200;
+    if path.len() > LONGEST_SHOWN || path.contains("-----") || path.contains(['\n', '\r']) {
+        return format!("(a value of {} characters, not shown: key text instead of a path?)", path.chars().count());
+    }
+    format!("\"{}\"", printable(path, LONGEST_SHOWN))
+}
+
+/// Key files are a few KiB; anything this big is the wrong file.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+/// Reads a file named by an option: a regular file of at most `limit` bytes. A FIFO would block
+/// and /dev/zero would never end; both are refused before reading.
+pub(crate) fn read_file(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error as IoError, ErrorKind as Io, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(IoError::new(Io::InvalidInput, "not a regular file"));
+    }
+    // Sized up front: a Vec grown while reading frees each smaller buffer (key text) unwiped.
+    let mut bytes = Vec::with_capacity(meta.len().min(limit + 1) as usize);
+    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(IoError::new(Io::InvalidData, format!("larger than {limit} bytes")));
+    }
+    Ok(bytes)
+}
+
+/// A JSON string literal (quotes included) unescaped into one buffer sized up front: no
+/// escape is shorter than what it stands for, so the buffer never grows, and no unwiped copy is
+/// left behind. `None` for anything serde_json refuses as a string: a bad escape, a lone
+/// surrogate, a raw control character or quote.
+fn unescape_secret(literal: &str) -> Option<Zeroizing<String>> {
+    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = Zeroizing::new(String::with_capacity(inner.len()));
+    let mut chars = inner.chars();
+    let hex4 = |chars: &mut std::str::Chars| (0..4).try_fold(0, |n, _| Some(n << 4 | chars.next()?.to_digit(16)?));
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '\\' => match chars.next()? {
+                '"' => '"',
+                '\\' => '\\',
+                '/' => '/',
+                'b' => '\u{8}',
+                'f' => '\u{c}',
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                'u' => match hex4(&mut chars)? {
+                    high @ 0xD800..=0xDBFF => {
+                        let low = match (chars.next()?, chars.next()?) {
+                            ('\\', 'u') => hex4(&mut chars)?,
+                            _ => return None,
+                        };
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?
+                    }
+                    // A lone low surrogate is no char either.
+                    code => char::from_u32(code)?,
+                },
+                _ => return None,
+            },
+            '"' | '\0'..='\u{1f}' => return None,
+            c => c,
+        });
+    }
+    debug_assert_eq!(out.capacity(), inner.len(), "the buffer never grows");
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn secrets_unescape_as_serde_json_does() {
+        // Generated string bodies: plain text, every escape, surrogate pairs, lone surrogates,
+        // bad and cut escapes, raw control characters and quotes.
+        const PIECES: &[&str] = &[
+            "a", "Z9+/=", " ", "é", "😀", "-----BEGIN ", "\\n", "\\\\", "\\\"", "\\/", "\\b", "\\f", "\\r", "\\t",
+            "\\u0041", "\\u00e9", "\\u00E9", "\\u0000", "\\uD83D\\uDE00", "\\ud83d\\ude00", "\\uDBFF\\uDFFF", "\\uD800",
+            "\\uDC00", "\\uD800\\u0041", "\\uD800\\uD800", "\\uD800\\n", "\\u12", "\\u12G4", "\\x", "\\", "\"", "\u{1}",
+            "\n", "\u{7f}",
+        ];
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as usize
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..50_000 {
+            let len = next() % 8;
+            let body: String = (0..len).map(|_| PIECES[next() % PIECES.len()]).collect();
+            let literal = format!("\"{body}\"");
+            let ours = unescape_secret(&literal).map(|s| s.to_string());
+            let theirs = serde_json::from_str::<String>(&literal).ok();
+            assert_eq!(ours, theirs, "{literal:?}");
+            match theirs {
+                Some(s) => {
+                    accepted += 1;
+                    // What serde_json writes comes back as it was.
+                    assert_eq!(unescape_secret(&serde_json::to_string(&s).unwrap()).as_deref().map(String::as_str), Some(s.as_str()));
+                }
+                None => refused += 1,
+            }
+        }
+        assert!(accepted > 10_000 && refused > 10_000, "{accepted} accepted, {refused} refused");
+        let mut o = Options::parse("opts", r#"{"s":"\ud800"}"#, &["s"], &["s"]).unwrap();
+        let e = o.secret("s").unwrap_err();
+        assert_eq!((e.kind(), e.message()), (ErrorKind::InvalidArgument, "opts: s is not a valid JSON string"));
+    }
+
+    #[test]
+    fn integers_within_bounds() {
+        let take = |json: &str| Options::parse("opts", json, &["n"], &[]).unwrap().integer("n", 1, 60);
+        assert_eq!(take(r#"{"n":1}"#).unwrap(), Some(1));
+        assert_eq!(take(r#"{"n":60}"#).unwrap(), Some(60));
+        assert_eq!(take(r#"{"n":null}"#).unwrap(), None);
+        assert_eq!(take("{}").unwrap(), None);
+        for (json, want) in [
+            (r#"{"n":0}"#, "opts: n must be an integer ≥ 1"),
+            (r#"{"n":-1}"#, "opts: n must be an integer ≥ 1"),
+            (r#"{"n":1.5}"#, "opts: n must be an integer ≥ 1"),
+            (r#"{"n":61}"#, "opts: n must be at most 60"),
+            (r#"{"n":"5"}"#, "opts: n must be a number"),
+        ] {
+            let e = take(json).unwrap_err();
+            assert_eq!((e.kind(), e.message()), (ErrorKind::InvalidArgument, want), "{json}");
+        }
+    }
+}
