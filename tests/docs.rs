@@ -98,31 +98,45 @@ fn readme_problems(readme: &str, heading: &str, keys: &[&str], defaults: &[(&str
     problems
 }
 
-/// Each table of keys: the docs' words for it, the function whose header comment describes it,
-/// its README heading, and the words of the bindings' paragraph that names every key.
-const TABLES: &[(&str, &[&str], &[(&str, DefaultValue)], &str, &str)] = &[
-    ("config", KEYS, DEFAULTS, "doku_client_new", "### Configuration"),
-    ("token options", ISSUER_KEYS, ISSUER_DEFAULTS, "doku_issue_token", "### Token issuer options"),
+/// A table of keys: the words the bindings' READMEs use for it, its keys and defaults, the
+/// function whose header comment describes it, and its README heading.
+struct KeyTable {
+    words: &'static str,
+    keys: &'static [&'static str],
+    defaults: &'static [(&'static str, DefaultValue)],
+    function: &'static str,
+    heading: &'static str,
+}
+
+const TABLES: &[KeyTable] = &[
+    KeyTable { words: "config keys", keys: KEYS, defaults: DEFAULTS, function: "doku_client_new", heading: "### Configuration" },
+    KeyTable {
+        words: "token options",
+        keys: ISSUER_KEYS,
+        defaults: ISSUER_DEFAULTS,
+        function: "doku_issue_token",
+        heading: "### Token issuer options",
+    },
 ];
 
 #[test]
 fn every_default_belongs_to_a_key() {
-    for (name, keys, defaults, ..) in TABLES {
-        for (key, _) in *defaults {
-            assert!(keys.contains(key), "{name}: the defaults have {key}, which is not a key");
+    for table in TABLES {
+        for (key, _) in table.defaults {
+            assert!(table.keys.contains(key), "{}: the defaults have {key}, which is not a key", table.words);
         }
     }
 }
 
 #[test]
 fn the_header_describes_every_key_and_default() {
-    let problems: Vec<String> = TABLES.iter().flat_map(|(_, keys, defaults, function, _)| header_problems(function, keys, defaults)).collect();
+    let problems: Vec<String> = TABLES.iter().flat_map(|t| header_problems(t.function, t.keys, t.defaults)).collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
 fn the_readme_tables_describe_every_key_and_default() {
-    let problems: Vec<String> = TABLES.iter().flat_map(|(_, keys, defaults, _, heading)| readme_problems(README, heading, keys, defaults)).collect();
+    let problems: Vec<String> = TABLES.iter().flat_map(|t| readme_problems(README, t.heading, t.keys, t.defaults)).collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -132,8 +146,7 @@ fn the_readme_tables_describe_every_key_and_default() {
 #[test]
 fn the_bindings_readmes_name_every_key() {
     for (readme, text) in [("bindings/python/README.md", PYTHON_README), ("bindings/php/README.md", PHP_README)] {
-        for (name, keys, ..) in TABLES {
-            let words = if *name == "config" { "config keys" } else { name };
+        for KeyTable { words, keys, .. } in TABLES {
             let paragraph = text.split("\n\n").find(|p| p.contains(words)).unwrap_or_else(|| panic!("{readme}: no paragraph on {words}"));
             let missing: Vec<&&str> = keys.iter().filter(|key| !paragraph.contains(&format!("`{key}`"))).collect();
             assert!(missing.is_empty(), "{readme}: the paragraph on {words} does not name {missing:?}");
@@ -168,7 +181,7 @@ fn drift_is_reported() {
     let header = header_problems("doku_issue_token", ISSUER_KEYS, &issuer_defaults);
     assert!(header.len() == 1 && header[0].starts_with("doku.h: doku_issue_token's comment on \"ttl_s\" does not give its default 600"), "{header:?}");
     assert_eq!(
-        readme_problems(README, "### Token issuer options", &[&ISSUER_KEYS[..], &["retries"]].concat(), &issuer_defaults),
+        readme_problems(README, "### Token issuer options", &[ISSUER_KEYS, &["retries"]].concat(), &issuer_defaults),
         [
             "README.md: the Token issuer options table has no row for `retries`",
             "README.md: the Token issuer options table gives `ttl_s` the default \"900\", the code 600"

@@ -187,7 +187,7 @@ static void test_sign(void) {
     char *ec = slurp("ec.pem"), *small = slurp("rsa1024.pem"), *enc = slurp("encrypted.pem"), *pub = slurp("public.pem");
     expect_sign_failure("id", "t", ec, DOKU_ERR_KEY, "not an RSA private key");
     expect_sign_failure("id", "t", small, DOKU_ERR_KEY, "1024 bits is too short");
-    expect_sign_failure("id", "t", enc, DOKU_ERR_KEY, "set private_key_passphrase");
+    expect_sign_failure("id", "t", enc, DOKU_ERR_KEY, "encrypted (ENCRYPTED PRIVATE KEY) and no passphrase was given");
     expect_sign_failure("id", "t", pub, DOKU_ERR_KEY, "got a public key");
     free(ec), free(small), free(enc), free(pub), free(truncated), free(key);
 }

@@ -193,3 +193,19 @@ def test_errors_pickle():
     e = doku_snap.ApiError("DOKU answered HTTP 401", Status.API, "4017300")
     copy = pickle.loads(pickle.dumps(e))
     assert type(copy) is doku_snap.ApiError and copy.response_code == "4017300" and str(copy) == str(e)
+
+
+def test_every_status_has_its_own_exception_class():
+    """A status added to the header and to Status but not to errors._CLASSES would surface as
+    the bare DokuError: each status maps to a class of its own, carrying that status."""
+    from doku_snap.errors import error_for
+    classes = {}
+    for status in Status:
+        if status == Status.OK:
+            continue
+        error = error_for(int(status), "message")
+        assert type(error) is not doku_snap.DokuError, f"{status.name} has no exception class"
+        assert error.status == status and str(error) == "message"
+        classes.setdefault(type(error), []).append(status.name)
+    shared = {cls.__name__: names for cls, names in classes.items() if len(names) > 1}
+    assert shared == {"InvalidArgumentError": ["NULL_ARGUMENT", "INVALID_ARGUMENT"]}, shared
