@@ -34,8 +34,11 @@ deps:
 		$(VENV)/bin/pip install -q pytest
 	fi
 
-# The C and C++ sources as .clang-format says; every shell script clean under shellcheck.
+# The Rust sources as rustfmt.toml says (the fuzz crate too), the C and C++ sources as
+# .clang-format says; every shell script clean under shellcheck.
 lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path tests/fuzz/Cargo.toml --check
 	@bash scripts/check-format.sh
 	bash scripts/check-shell.sh
 
@@ -70,6 +73,8 @@ test: deps lint check-header python c-tests
 	$(VENV)/bin/pytest bindings/python/tests -q
 	DOKU_REQUIRE_PHP_FPM=1 php -d ffi.enable=1 /usr/bin/phpunit -c bindings/php/phpunit.xml
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	# The fuzz targets compile (cargo-fuzz builds them with --cfg fuzzing); make fuzz-smoke runs them.
+	RUSTFLAGS="--cfg fuzzing" $(CARGO) check --manifest-path tests/fuzz/Cargo.toml --bins --locked
 
 # The sandbox with TLS on a free loopback port, a throwaway key pair, then the C, C++, Python and
 # PHP examples.

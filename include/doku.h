@@ -114,125 +114,6 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library's version, e.g. "0.1.0"; equal to DOKU_VERSION of the header it was built with.
- *
- * Returns a static string: never NULL, never freed. Thread-safe.
- */
-const char *doku_version(void);
-
-/**
- * The message of the last failed doku_* call on this thread, or "" if it succeeded.
- *
- * Never NULL. Borrowed: valid until the next doku_* call on the same thread returns, so it may
- * be passed as an argument to that call; do not free. Messages name the cause and never
- * contain keys, passphrases or tokens. Thread-local.
- */
-const char *doku_last_error(void);
-
-/**
- * DOKU's responseCode (e.g. "4017300") when the last call on this thread failed with
- * DOKU_ERR_API; "" otherwise.
- *
- * Never NULL. Borrowed: valid until the next doku_* call on the same thread returns, so it may
- * be passed as an argument to that call; do not free. Thread-local.
- */
-const char *doku_last_response_code(void);
-
-/**
- * The name of a status value, e.g. "DOKU_ERR_KEY"; "DOKU_UNKNOWN_STATUS" for other values.
- *
- * Takes an int so that any value is safe to pass. Returns a static string: never NULL, never
- * freed. Thread-safe.
- */
-const char *doku_status_name(int status);
-
-/**
- * Writes the current time, UTC, as "YYYY-MM-DDTHH:MM:SSZ" to *timestamp_out.
- *
- * *timestamp_out is owned by the caller: release it with doku_free(). NULL timestamp_out gives
- * DOKU_ERR_NULL_ARGUMENT. Thread-safe.
- */
-enum DokuStatus doku_timestamp(char **timestamp_out);
-
-/**
- * Signs `client_id + "|" + timestamp` with SHA256withRSA (PKCS#1 v1.5) and writes the base64
- * signature (standard alphabet, padded, one line) to *signature_out: the X-SIGNATURE of a B2B
- * token request. Equal byte for byte to `openssl dgst -sha256 -sign`.
- *
- * private_key is key text: PKCS#8 PEM, PKCS#1 PEM, or bare base64 of the DER. Encrypted keys
- * need a client (private_key_passphrase). Parsed keys are cached process-wide by a digest of
- * the text, so repeated calls with the same key do not parse it again.
- *
- * Errors: DOKU_ERR_NULL_ARGUMENT for any NULL pointer; DOKU_ERR_INVALID_ARGUMENT for invalid
- * UTF-8 or an empty client_id/timestamp; DOKU_ERR_KEY for a key that is malformed, encrypted,
- * not RSA or under 2048 bits.
- *
- * *signature_out is owned by the caller: release it with doku_free(). Thread-safe.
- */
-enum DokuStatus doku_sign(const char *client_id,
-                          const char *timestamp,
-                          const char *private_key,
-                          char **signature_out);
-
-/**
- * Removes the whitespace outside strings from a JSON text, keeping everything else (key order,
- * string contents and escapes, number spelling) byte for byte: the body form that transaction
- * signatures hash. Writes the result to *minified_out.
- *
- * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for invalid JSON or UTF-8.
- * *minified_out is owned by the caller: release it with doku_free(). Thread-safe.
- */
-enum DokuStatus doku_minify(const char *json_body, char **minified_out);
-
-/**
- * The symmetric X-SIGNATURE of a transaction request (snap-reference §3): base64 of
- * HMAC-SHA512(client_secret, METHOD:path:access_token:hex(sha256(minify(body))):timestamp).
- *
- * method is upper-cased; path is the relative endpoint ("/virtual-accounts/..."); a leading
- * "Bearer " on access_token is dropped; body may be NULL or "" (hashes the empty string).
- *
- * Errors: DOKU_ERR_NULL_ARGUMENT (body excepted); DOKU_ERR_INVALID_ARGUMENT for invalid UTF-8,
- * an empty secret or token, a malformed method or path, or a body that is not JSON.
- * *signature_out is owned by the caller: release it with doku_free(). Thread-safe.
- */
-enum DokuStatus doku_sign_request(const char *client_secret,
-                                  const char *method,
-                                  const char *path,
-                                  const char *access_token,
-                                  const char *body,
-                                  const char *timestamp,
-                                  char **signature_out);
-
-/**
- * Checks an asymmetric signature: SHA256withRSA over client_id + "|" + timestamp, e.g. the
- * X-SIGNATURE of DOKU's token request to a merchant, with DOKU's public key (PEM or bare
- * base64; parsed keys are cached by digest).
- *
- * Returns DOKU_OK when it verifies and DOKU_ERR_SIGNATURE_INVALID when it does not.
- * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for invalid UTF-8; DOKU_ERR_KEY for
- * an unusable public key. Thread-safe.
- */
-enum DokuStatus doku_verify(const char *client_id,
-                            const char *timestamp,
-                            const char *signature,
-                            const char *public_key);
-
-/**
- * Checks a symmetric X-SIGNATURE (see doku_sign_request()) in constant time, e.g. on a
- * notification from DOKU.
- *
- * Returns DOKU_OK when it matches and DOKU_ERR_SIGNATURE_INVALID when it does not.
- * Errors: as doku_sign_request(). Thread-safe.
- */
-enum DokuStatus doku_verify_request(const char *client_secret,
-                                    const char *method,
-                                    const char *path,
-                                    const char *access_token,
-                                    const char *body,
-                                    const char *timestamp,
-                                    const char *signature);
-
-/**
  * Creates a client from a JSON config and writes it to *client_out.
  *
  * Config keys: "client_id" (required); "private_key" (key text) or "private_key_file" (path);
@@ -364,6 +245,12 @@ enum DokuStatus doku_refresh_token_b2b2c(const struct DokuClient *client,
                                          char **json_out);
 
 /**
+ * Releases a string returned through a char ** out-parameter, wiping its bytes first (tokens
+ * and signatures come back this way). NULL is a no-op. Thread-safe.
+ */
+void doku_free(char *s);
+
+/**
  * Answers DOKU's B2B token request to the merchant (snap-reference §4), judged as DOKU judges
  * a merchant's: mandatory headers, timestamp format, body, client id, clock skew, then the
  * SHA256withRSA signature with DOKU's public key. Writes the HTTP status to answer with to
@@ -419,10 +306,123 @@ enum DokuStatus doku_validate_token(const char *bearer_or_jwt,
                                     char **claims_json_out);
 
 /**
- * Releases a string returned through a char ** out-parameter, wiping its bytes first (tokens
- * and signatures come back this way). NULL is a no-op. Thread-safe.
+ * Writes the current time, UTC, as "YYYY-MM-DDTHH:MM:SSZ" to *timestamp_out.
+ *
+ * *timestamp_out is owned by the caller: release it with doku_free(). NULL timestamp_out gives
+ * DOKU_ERR_NULL_ARGUMENT. Thread-safe.
  */
-void doku_free(char *s);
+enum DokuStatus doku_timestamp(char **timestamp_out);
+
+/**
+ * Signs `client_id + "|" + timestamp` with SHA256withRSA (PKCS#1 v1.5) and writes the base64
+ * signature (standard alphabet, padded, one line) to *signature_out: the X-SIGNATURE of a B2B
+ * token request. Equal byte for byte to `openssl dgst -sha256 -sign`.
+ *
+ * private_key is key text: PKCS#8 PEM, PKCS#1 PEM, or bare base64 of the DER. Encrypted keys
+ * need a client (private_key_passphrase). Parsed keys are cached process-wide by a digest of
+ * the text, so repeated calls with the same key do not parse it again.
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT for any NULL pointer; DOKU_ERR_INVALID_ARGUMENT for invalid
+ * UTF-8 or an empty client_id/timestamp; DOKU_ERR_KEY for a key that is malformed, encrypted,
+ * not RSA or under 2048 bits.
+ *
+ * *signature_out is owned by the caller: release it with doku_free(). Thread-safe.
+ */
+enum DokuStatus doku_sign(const char *client_id,
+                          const char *timestamp,
+                          const char *private_key,
+                          char **signature_out);
+
+/**
+ * Removes the whitespace outside strings from a JSON text, keeping everything else (key order,
+ * string contents and escapes, number spelling) byte for byte: the body form that transaction
+ * signatures hash. Writes the result to *minified_out.
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for invalid JSON or UTF-8.
+ * *minified_out is owned by the caller: release it with doku_free(). Thread-safe.
+ */
+enum DokuStatus doku_minify(const char *json_body, char **minified_out);
+
+/**
+ * The symmetric X-SIGNATURE of a transaction request (snap-reference §3): base64 of
+ * HMAC-SHA512(client_secret, METHOD:path:access_token:hex(sha256(minify(body))):timestamp).
+ *
+ * method is upper-cased; path is the relative endpoint ("/virtual-accounts/..."); a leading
+ * "Bearer " on access_token is dropped; body may be NULL or "" (hashes the empty string).
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT (body excepted); DOKU_ERR_INVALID_ARGUMENT for invalid UTF-8,
+ * an empty secret or token, a malformed method or path, or a body that is not JSON.
+ * *signature_out is owned by the caller: release it with doku_free(). Thread-safe.
+ */
+enum DokuStatus doku_sign_request(const char *client_secret,
+                                  const char *method,
+                                  const char *path,
+                                  const char *access_token,
+                                  const char *body,
+                                  const char *timestamp,
+                                  char **signature_out);
+
+/**
+ * Checks an asymmetric signature: SHA256withRSA over client_id + "|" + timestamp, e.g. the
+ * X-SIGNATURE of DOKU's token request to a merchant, with DOKU's public key (PEM or bare
+ * base64; parsed keys are cached by digest).
+ *
+ * Returns DOKU_OK when it verifies and DOKU_ERR_SIGNATURE_INVALID when it does not.
+ * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for invalid UTF-8; DOKU_ERR_KEY for
+ * an unusable public key. Thread-safe.
+ */
+enum DokuStatus doku_verify(const char *client_id,
+                            const char *timestamp,
+                            const char *signature,
+                            const char *public_key);
+
+/**
+ * Checks a symmetric X-SIGNATURE (see doku_sign_request()) in constant time, e.g. on a
+ * notification from DOKU.
+ *
+ * Returns DOKU_OK when it matches and DOKU_ERR_SIGNATURE_INVALID when it does not.
+ * Errors: as doku_sign_request(). Thread-safe.
+ */
+enum DokuStatus doku_verify_request(const char *client_secret,
+                                    const char *method,
+                                    const char *path,
+                                    const char *access_token,
+                                    const char *body,
+                                    const char *timestamp,
+                                    const char *signature);
+
+/**
+ * The library's version, e.g. "0.1.0"; equal to DOKU_VERSION of the header it was built with.
+ *
+ * Returns a static string: never NULL, never freed. Thread-safe.
+ */
+const char *doku_version(void);
+
+/**
+ * The message of the last failed doku_* call on this thread, or "" if it succeeded.
+ *
+ * Never NULL. Borrowed: valid until the next doku_* call on the same thread returns, so it may
+ * be passed as an argument to that call; do not free. Messages name the cause and never
+ * contain keys, passphrases or tokens. Thread-local.
+ */
+const char *doku_last_error(void);
+
+/**
+ * DOKU's responseCode (e.g. "4017300") when the last call on this thread failed with
+ * DOKU_ERR_API; "" otherwise.
+ *
+ * Never NULL. Borrowed: valid until the next doku_* call on the same thread returns, so it may
+ * be passed as an argument to that call; do not free. Thread-local.
+ */
+const char *doku_last_response_code(void);
+
+/**
+ * The name of a status value, e.g. "DOKU_ERR_KEY"; "DOKU_UNKNOWN_STATUS" for other values.
+ *
+ * Takes an int so that any value is safe to pass. Returns a static string: never NULL, never
+ * freed. Thread-safe.
+ */
+const char *doku_status_name(int status);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -14,8 +14,8 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Http, TransportKey};
 use crate::request::{external_id, is_invalid_token, ApiResponse};
-use crate::signature::symmetric::{self, minified_body, normalize_method};
 use crate::signature;
+use crate::signature::symmetric::{self, minified_body, normalize_method};
 use crate::timestamp;
 use crate::token::cache::{shared_slot, CacheKey, Fetcher, TokenSlot};
 use crate::token::{b2b2c, parse_b2b_response, Token, B2B_BODY, B2B_PATH};
@@ -89,7 +89,12 @@ impl Client {
             refresh_error: None,
         })?;
         let refresh_error = self.slot.refresh_failure().map(|f| {
-            format!("{} (failed {} time{} in a row; the current token is still valid)", f.error.message(), f.failures, if f.failures == 1 { "" } else { "s" })
+            format!(
+                "{} (failed {} time{} in a row; the current token is still valid)",
+                f.error.message(),
+                f.failures,
+                if f.failures == 1 { "" } else { "s" }
+            )
         });
         Ok(TokenInfo { refresh_error, ..info })
     }
@@ -125,7 +130,6 @@ impl Client {
         })
     }
 
-
     /// Every header of a signed transaction request: `Authorization`, `X-TIMESTAMP`,
     /// `X-SIGNATURE`, `X-PARTNER-ID`, `X-EXTERNAL-ID`, `CHANNEL-ID`, `Content-Type`. The
     /// signature covers the minified body: send that (or `body` as DOKU minifies it alike).
@@ -135,14 +139,9 @@ impl Client {
 
     fn signed_headers(&self, method: &str, path: &str, minified_body: &str) -> Result<Vec<(&'static str, String)>> {
         let config = &self.config;
-        let secret = config
-            .client_secret
-            .as_ref()
-            .ok_or_else(|| Error::invalid("config: client_secret is required for signed transaction requests"))?;
-        let channel = config
-            .channel_id
-            .as_ref()
-            .ok_or_else(|| Error::invalid("config: channel_id is required for signed transaction requests"))?;
+        let secret =
+            config.client_secret.as_ref().ok_or_else(|| Error::invalid("config: client_secret is required for signed transaction requests"))?;
+        let channel = config.channel_id.as_ref().ok_or_else(|| Error::invalid("config: channel_id is required for signed transaction requests"))?;
         let token = Zeroizing::new(self.with_token(|t| t.access_token.to_string())?);
         let timestamp = config.timestamp_offset.now();
         let request = symmetric::Request { method, path, access_token: &token, body: Some(minified_body), timestamp: &timestamp };

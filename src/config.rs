@@ -178,7 +178,8 @@ mod tests {
 
     #[test]
     fn every_key_is_read() {
-        let c = cfg(r#","environment":"production","timeout_ms":5000,"connect_timeout_ms":700,"refresh_margin_s":0,"timestamp_offset":"+07:00""#).unwrap();
+        let c = cfg(r#","environment":"production","timeout_ms":5000,"connect_timeout_ms":700,"refresh_margin_s":0,"timestamp_offset":"+07:00""#)
+            .unwrap();
         assert_eq!(c.http.base_url(), PRODUCTION_URL);
         assert_eq!(c.http.timeout(), Duration::from_millis(5000));
         assert_eq!(c.http.connect_timeout(), Duration::from_millis(700));

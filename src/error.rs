@@ -81,11 +81,7 @@ impl std::error::Error for Error {}
 /// OpenSSL's error stack as text, for messages. It holds library, function and reason names,
 /// never key bytes.
 pub fn openssl_reason(e: &openssl::error::ErrorStack) -> String {
-    let reasons: Vec<String> = e
-        .errors()
-        .iter()
-        .map(|e| e.reason().map(str::to_owned).unwrap_or_else(|| format!("code {:#x}", e.code())))
-        .collect();
+    let reasons: Vec<String> = e.errors().iter().map(|e| e.reason().map(str::to_owned).unwrap_or_else(|| format!("code {:#x}", e.code()))).collect();
     if reasons.is_empty() {
         "unknown OpenSSL error".to_owned()
     } else {

@@ -143,7 +143,6 @@ mod tests {
     use crate::key::tests::test_keys;
     use serde_json::json;
 
-
     fn other_public_key() -> PublicKey {
         let k = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
         PublicKey::parse(&String::from_utf8(k.public_key_to_pem().unwrap()).unwrap()).unwrap()
@@ -166,12 +165,7 @@ mod tests {
     }
 
     fn forge(header: &Value, claims: &Value, sig: &[u8]) -> String {
-        format!(
-            "{}.{}.{}",
-            b64url_encode(header.to_string().as_bytes()),
-            b64url_encode(claims.to_string().as_bytes()),
-            b64url_encode(sig)
-        )
+        format!("{}.{}.{}", b64url_encode(header.to_string().as_bytes()), b64url_encode(claims.to_string().as_bytes()), b64url_encode(sig))
     }
 
     #[test]

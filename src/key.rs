@@ -129,9 +129,8 @@ impl PrivateKey {
             match pem.label {
                 "PRIVATE KEY" => private_from_der(&pem.der, None)?,
                 "RSA PRIVATE KEY" if pem.encrypted_headers => {
-                    let pass = passphrase.ok_or_else(|| {
-                        Error::key("the private key is encrypted (Proc-Type: 4,ENCRYPTED) and no passphrase was given")
-                    })?;
+                    let pass =
+                        passphrase.ok_or_else(|| Error::key("the private key is encrypted (Proc-Type: 4,ENCRYPTED) and no passphrase was given"))?;
                     let rsa = Rsa::private_key_from_pem_callback(pem.block.as_bytes(), passphrase_callback(pass)?)
                         .map_err(|_| Error::key("cannot decrypt the private key: wrong passphrase or corrupt key"))?;
                     PKey::from_rsa(rsa).map_err(|e| Error::key(format!("invalid RSA key: {}", openssl_reason(&e))))?
@@ -151,9 +150,7 @@ impl PrivateKey {
                 other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected {EXPECTED}"))),
             }
         } else {
-            let der = decode_base64(text).map_err(|()| {
-                Error::key("the private key is neither PEM (-----BEGIN ...) nor base64 of a DER key")
-            })?;
+            let der = decode_base64(text).map_err(|()| Error::key("the private key is neither PEM (-----BEGIN ...) nor base64 of a DER key"))?;
             private_from_der(&der, Some(passphrase))?
         };
         let rsa = pkey.rsa().map_err(|e| Error::key(format!("invalid RSA key: {}", openssl_reason(&e))))?;
@@ -209,17 +206,12 @@ impl PublicKey {
             match pem.label {
                 "PUBLIC KEY" => PKey::public_key_from_der(&pem.der).map_err(|e| malformed("public key", &e))?,
                 "RSA PUBLIC KEY" => rsa_public_pkcs1(&pem.der)?,
-                "CERTIFICATE" => X509::from_der(&pem.der)
-                    .and_then(|c| c.public_key())
-                    .map_err(|e| malformed("certificate", &e))?,
-                l if l.contains("PRIVATE KEY") => {
-                    return Err(Error::key(format!("expected a public key but got a private key (BEGIN {l})")))
-                }
+                "CERTIFICATE" => X509::from_der(&pem.der).and_then(|c| c.public_key()).map_err(|e| malformed("certificate", &e))?,
+                l if l.contains("PRIVATE KEY") => return Err(Error::key(format!("expected a public key but got a private key (BEGIN {l})"))),
                 other => return Err(Error::key(format!("unsupported PEM block \"BEGIN {other}\"; expected {EXPECTED}"))),
             }
         } else {
-            let der = decode_base64(text)
-                .map_err(|()| Error::key("the public key is neither PEM (-----BEGIN ...) nor base64 of a DER key"))?;
+            let der = decode_base64(text).map_err(|()| Error::key("the public key is neither PEM (-----BEGIN ...) nor base64 of a DER key"))?;
             match PKey::public_key_from_der(&der) {
                 Ok(pkey) => pkey,
                 Err(_) => rsa_public_pkcs1(&der)?,
@@ -251,9 +243,7 @@ fn pairwise_consistent(pkey: &PKey<Private>) -> bool {
 }
 
 fn rsa_public_pkcs1(der: &[u8]) -> Result<PKey<Public>> {
-    Rsa::public_key_from_der_pkcs1(der)
-        .and_then(PKey::from_rsa)
-        .map_err(|e| malformed("public key", &e))
+    Rsa::public_key_from_der_pkcs1(der).and_then(PKey::from_rsa).map_err(|e| malformed("public key", &e))
 }
 
 fn malformed(what: &str, e: &openssl::error::ErrorStack) -> Error {
@@ -283,12 +273,8 @@ fn algorithm_name(id: Id) -> &'static str {
 /// `Some(p)` when it is (encrypted PEM label, or bare base64 which can hold anything).
 fn private_from_der(der: &[u8], passphrase: Option<Option<&[u8]>>) -> Result<PKey<Private>> {
     match der::classify(der) {
-        der::Shape::Pkcs1 => Rsa::private_key_from_der(der)
-            .and_then(PKey::from_rsa)
-            .map_err(|e| malformed("RSA private key", &e)),
-        der::Shape::Pkcs8Rsa(inner) => Rsa::private_key_from_der(inner)
-            .and_then(PKey::from_rsa)
-            .map_err(|e| malformed("RSA private key", &e)),
+        der::Shape::Pkcs1 => Rsa::private_key_from_der(der).and_then(PKey::from_rsa).map_err(|e| malformed("RSA private key", &e)),
+        der::Shape::Pkcs8Rsa(inner) => Rsa::private_key_from_der(inner).and_then(PKey::from_rsa).map_err(|e| malformed("RSA private key", &e)),
         der::Shape::Pkcs8Other => {
             let pkey = PKey::private_key_from_pkcs8(der).map_err(|e| malformed("PKCS#8 private key", &e))?;
             Err(Error::key(format!("not an RSA private key ({}); DOKU needs RSA", algorithm_name(pkey.id()))))
@@ -296,9 +282,7 @@ fn private_from_der(der: &[u8], passphrase: Option<Option<&[u8]>>) -> Result<PKe
         der::Shape::EncryptedPkcs8 => {
             let pass = match passphrase {
                 None => return Err(Error::key("the private key is encrypted DER inside an unencrypted PEM label")),
-                Some(None) => {
-                    return Err(Error::key("the private key is encrypted (ENCRYPTED PRIVATE KEY) and no passphrase was given"))
-                }
+                Some(None) => return Err(Error::key("the private key is encrypted (ENCRYPTED PRIVATE KEY) and no passphrase was given")),
                 Some(Some(p)) => p,
             };
             let pkey = PKey::private_key_from_pkcs8_callback(der, passphrase_callback(pass)?)
@@ -382,17 +366,15 @@ impl Pem {
         // The label ends on its own line: a BEGIN line short of dashes must not make the body
         // (up to the END line's dashes) the label.
         let line = &after[..after.find(['\r', '\n']).unwrap_or(after.len())];
-        let label_end = line
-            .find("-----")
-            .ok_or_else(|| Error::key("malformed PEM: the BEGIN line does not end with \"-----\""))?;
-        let label = KNOWN_LABELS.iter().copied().find(|&l| l == &line[..label_end]).ok_or_else(|| {
-            Error::key(format!("unsupported PEM block: an unknown PEM label; expected {expected}"))
-        })?;
+        let label_end = line.find("-----").ok_or_else(|| Error::key("malformed PEM: the BEGIN line does not end with \"-----\""))?;
+        let label = KNOWN_LABELS
+            .iter()
+            .copied()
+            .find(|&l| l == &line[..label_end])
+            .ok_or_else(|| Error::key(format!("unsupported PEM block: an unknown PEM label; expected {expected}")))?;
         let body_and_rest = &after[label_end + 5..];
         let end_marker = format!("-----END {label}-----");
-        let end = body_and_rest
-            .find(&end_marker)
-            .ok_or_else(|| Error::key(format!("malformed PEM: missing \"{end_marker}\" (truncated key?)")))?;
+        let end = body_and_rest.find(&end_marker).ok_or_else(|| Error::key(format!("malformed PEM: missing \"{end_marker}\" (truncated key?)")))?;
         let body = &body_and_rest[..end];
         let mut encrypted_headers = false;
         let mut b64 = Zeroizing::new(String::with_capacity(body.len()));
@@ -415,10 +397,7 @@ fn decode_base64(text: &str) -> std::result::Result<Zeroizing<Vec<u8>>, ()> {
     // Sized up front: a String grown by collect() frees each smaller buffer unwiped.
     let mut compact = Zeroizing::new(String::with_capacity(text.len()));
     compact.extend(text.chars().filter(|c| !c.is_ascii_whitespace()));
-    if compact.is_empty()
-        || compact.len() % 4 != 0
-        || !compact.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
-    {
+    if compact.is_empty() || compact.len() % 4 != 0 || !compact.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=') {
         return Err(());
     }
     openssl::base64::decode_block(&compact).map(Zeroizing::new).map_err(|_| ())
@@ -521,14 +500,8 @@ pub(crate) mod tests {
         let pkcs1 = String::from_utf8(k.rsa().unwrap().private_key_to_pem().unwrap()).unwrap();
         let bare = openssl::base64::encode_block(&k.private_key_to_pkcs8().unwrap());
         let bare_pkcs1 = openssl::base64::encode_block(&k.rsa().unwrap().private_key_to_der().unwrap());
-        let enc = String::from_utf8(
-            k.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"s3cret").unwrap(),
-        )
-        .unwrap();
-        let legacy_enc = String::from_utf8(
-            k.rsa().unwrap().private_key_to_pem_passphrase(Cipher::aes_128_cbc(), b"s3cret").unwrap(),
-        )
-        .unwrap();
+        let enc = String::from_utf8(k.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"s3cret").unwrap()).unwrap();
+        let legacy_enc = String::from_utf8(k.rsa().unwrap().private_key_to_pem_passphrase(Cipher::aes_128_cbc(), b"s3cret").unwrap()).unwrap();
         assert!(pkcs1.contains("BEGIN RSA PRIVATE KEY"));
         assert!(legacy_enc.contains("Proc-Type: 4,ENCRYPTED"));
         let want = fp(&pkcs8, None);
@@ -579,8 +552,7 @@ pub(crate) mod tests {
         }
         assert!(key_err(&rsa_pkcs8_pem(1024), None).contains("1024 bits is too short"));
         let ec = PKey::from_ec_key(
-            openssl::ec::EcKey::generate(&openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap())
-                .unwrap(),
+            openssl::ec::EcKey::generate(&openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
         )
         .unwrap();
         let ec_pem = String::from_utf8(ec.private_key_to_pem_pkcs8().unwrap()).unwrap();

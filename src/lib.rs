@@ -92,7 +92,13 @@ mod tests {
             format!("{:?}", crate::merchant::GrantRequest::AuthorizationCode(AUTH_CODE.into())),
             format!(
                 "{:?}",
-                crate::signature::symmetric::Request { method: "POST", path: "/p", access_token: TOKEN, body: Some("{}"), timestamp: "2026-01-01T00:00:00Z" }
+                crate::signature::symmetric::Request {
+                    method: "POST",
+                    path: "/p",
+                    access_token: TOKEN,
+                    body: Some("{}"),
+                    timestamp: "2026-01-01T00:00:00Z"
+                }
             ),
             format!(
                 "{:?}",

@@ -147,7 +147,8 @@ pub fn check_token_request_for<'h, 'k>(
             return Err(refuse(400, 2, format!("Invalid Mandatory Field {name}")));
         }
     }
-    let (client, ts, sig) = (present("X-CLIENT-KEY").unwrap_or_default(), present("X-TIMESTAMP").unwrap_or_default(), present("X-SIGNATURE").unwrap_or_default());
+    let (client, ts, sig) =
+        (present("X-CLIENT-KEY").unwrap_or_default(), present("X-TIMESTAMP").unwrap_or_default(), present("X-SIGNATURE").unwrap_or_default());
     let Some(when) = timestamp::parse(ts) else {
         return Err(refuse(400, 1, "Invalid Field Format X-TIMESTAMP".into()));
     };
@@ -315,7 +316,6 @@ mod tests {
     use crate::signature::sign_rsa_sha256;
     use std::collections::HashMap;
 
-
     const BODY: &[u8] = br#"{"grantType":"client_credentials"}"#;
 
     fn judge(headers: &HashMap<&str, String>, body: &[u8], key: &PublicKey) -> std::result::Result<String, Refusal> {
@@ -387,8 +387,9 @@ mod tests {
         let r = check_token_request_for(TokenEndpoint::B2b2c, &empty, b"{}", Utc::now(), 300, &key_for).unwrap_err();
         assert_eq!((r.response_code, r.message.as_str()), ("4007402", "Invalid Mandatory Field X-CLIENT-KEY"));
         let other = |_: &str| None;
-        let r = check_token_request_for(TokenEndpoint::B2b2c, &header, br#"{"grantType":"authorization_code","authCode":"c"}"#, Utc::now(), 300, &other)
-            .unwrap_err();
+        let r =
+            check_token_request_for(TokenEndpoint::B2b2c, &header, br#"{"grantType":"authorization_code","authCode":"c"}"#, Utc::now(), 300, &other)
+                .unwrap_err();
         assert_eq!((r.http_status, r.response_code), (401, "4017400"));
         // The B2B check is the same function.
         let r = check_token_request_for(TokenEndpoint::B2b, &header, BODY, Utc::now(), 300, &key_for).unwrap();

@@ -61,11 +61,7 @@ impl<'a> Options<'a> {
             _ => Error::invalid(format!("{what}: not valid JSON ({e})")),
         })?;
         if let Some(unknown) = raw.keys().find(|k| !keys.contains(&k.as_str())) {
-            return Err(Error::invalid(format!(
-                "{what}: unknown key \"{}\" (known keys: {})",
-                printable(unknown, 200),
-                keys.join(", ")
-            )));
+            return Err(Error::invalid(format!("{what}: unknown key \"{}\" (known keys: {})", printable(unknown, 200), keys.join(", "))));
         }
         let secrets = secret_keys.iter().filter_map(|&k| raw.remove_entry(k)).collect();
         let mut map = Map::new();
@@ -270,10 +266,40 @@ mod tests {
         // Generated string bodies: plain text, every escape, surrogate pairs, lone surrogates,
         // bad and cut escapes, raw control characters and quotes.
         const PIECES: &[&str] = &[
-            "a", "Z9+/=", " ", "é", "😀", "-----BEGIN ", "\\n", "\\\\", "\\\"", "\\/", "\\b", "\\f", "\\r", "\\t",
-            "\\u0041", "\\u00e9", "\\u00E9", "\\u0000", "\\uD83D\\uDE00", "\\ud83d\\ude00", "\\uDBFF\\uDFFF", "\\uD800",
-            "\\uDC00", "\\uD800\\u0041", "\\uD800\\uD800", "\\uD800\\n", "\\u12", "\\u12G4", "\\x", "\\", "\"", "\u{1}",
-            "\n", "\u{7f}",
+            "a",
+            "Z9+/=",
+            " ",
+            "é",
+            "😀",
+            "-----BEGIN ",
+            "\\n",
+            "\\\\",
+            "\\\"",
+            "\\/",
+            "\\b",
+            "\\f",
+            "\\r",
+            "\\t",
+            "\\u0041",
+            "\\u00e9",
+            "\\u00E9",
+            "\\u0000",
+            "\\uD83D\\uDE00",
+            "\\ud83d\\ude00",
+            "\\uDBFF\\uDFFF",
+            "\\uD800",
+            "\\uDC00",
+            "\\uD800\\u0041",
+            "\\uD800\\uD800",
+            "\\uD800\\n",
+            "\\u12",
+            "\\u12G4",
+            "\\x",
+            "\\",
+            "\"",
+            "\u{1}",
+            "\n",
+            "\u{7f}",
         ];
         let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {

@@ -45,10 +45,7 @@ fn manifest_dir() -> &'static Path {
 fn version_macros_match_cargo_toml() {
     // Read Cargo.toml itself rather than trusting env!: this is what a release bump edits.
     let toml = std::fs::read_to_string(manifest_dir().join("Cargo.toml")).unwrap();
-    let version = toml
-        .lines()
-        .find_map(|l| l.strip_prefix("version = \"").and_then(|v| v.strip_suffix('"')))
-        .expect("version in Cargo.toml");
+    let version = toml.lines().find_map(|l| l.strip_prefix("version = \"").and_then(|v| v.strip_suffix('"'))).expect("version in Cargo.toml");
     let header = std::fs::read_to_string(manifest_dir().join("include/doku.h")).unwrap();
     assert!(header.contains(&format!("#define DOKU_VERSION \"{version}\"")), "doku.h DOKU_VERSION != {version}");
     let parts: Vec<&str> = version.split('.').collect();
@@ -156,14 +153,7 @@ fn run_checked(f: &Fixture, exe: &Path, checker: Checker) -> String {
     }
     let mut cmd = if valgrind {
         let mut c = Command::new("valgrind");
-        c.args([
-            "--error-exitcode=99",
-            "--leak-check=full",
-            "--errors-for-leak-kinds=definite",
-            "--show-leak-kinds=definite",
-            "--quiet",
-        ])
-        .arg(exe);
+        c.args(["--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite", "--quiet"]).arg(exe);
         c
     } else {
         Command::new(exe)
@@ -418,11 +408,7 @@ fn merchant_examples_answer_dokus_notifications() {
                 for _ in 0..2 {
                     let (conn, _) = listener.accept().unwrap();
                     let output = conn.try_clone().unwrap();
-                    let status = inetd
-                        .stdin(std::os::fd::OwnedFd::from(conn))
-                        .stdout(std::os::fd::OwnedFd::from(output))
-                        .status()
-                        .unwrap();
+                    let status = inetd.stdin(std::os::fd::OwnedFd::from(conn)).stdout(std::os::fd::OwnedFd::from(output)).status().unwrap();
                     assert!(status.success());
                 }
             });

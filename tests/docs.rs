@@ -167,19 +167,28 @@ fn drift_is_reported() {
     let timeout = defaults.iter_mut().find(|(k, _)| *k == "timeout_ms").unwrap();
     timeout.1 = DefaultValue::Number(20000);
     let header = header_problems("doku_client_new", KEYS, &defaults);
-    assert!(header.len() == 1 && header[0].starts_with("doku.h: doku_client_new's comment on \"timeout_ms\" does not give its default 20000"), "{header:?}");
+    assert!(
+        header.len() == 1 && header[0].starts_with("doku.h: doku_client_new's comment on \"timeout_ms\" does not give its default 20000"),
+        "{header:?}"
+    );
     assert_eq!(
         readme_problems(README, CONFIG, KEYS, &defaults),
         ["README.md: the Configuration table gives `timeout_ms` the default \"30000\", the code 20000"]
     );
 
     let without_ca_file: Vec<&str> = KEYS.iter().copied().filter(|&k| k != "ca_file").collect();
-    assert_eq!(readme_problems(README, CONFIG, &without_ca_file, DEFAULTS), ["README.md: the Configuration table has `ca_file`, which is no key of it"]);
+    assert_eq!(
+        readme_problems(README, CONFIG, &without_ca_file, DEFAULTS),
+        ["README.md: the Configuration table has `ca_file`, which is no key of it"]
+    );
 
     // The token options' table, the same way.
     let issuer_defaults = [("ttl_s", DefaultValue::Number(600)), ("max_skew_s", DefaultValue::Number(300))];
     let header = header_problems("doku_issue_token", ISSUER_KEYS, &issuer_defaults);
-    assert!(header.len() == 1 && header[0].starts_with("doku.h: doku_issue_token's comment on \"ttl_s\" does not give its default 600"), "{header:?}");
+    assert!(
+        header.len() == 1 && header[0].starts_with("doku.h: doku_issue_token's comment on \"ttl_s\" does not give its default 600"),
+        "{header:?}"
+    );
     assert_eq!(
         readme_problems(README, "### Token issuer options", &[ISSUER_KEYS, &["retries"]].concat(), &issuer_defaults),
         [

@@ -8,10 +8,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{markdown, openssl, servers, TestDir};
-use doku::key::PublicKey;
-use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 use doku::client::Client;
+use doku::key::PublicKey;
 use doku::ErrorKind;
+use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 
 const TIMEOUT_MS: u64 = 1500;
 
@@ -45,7 +45,11 @@ const MATRIX: &[Row] = &[
     Row { case: "answer later than `timeout_ms`", target: Target::Fault("delay:3000"), want: Some((ErrorKind::Timeout, "timed out")) },
     Row { case: "answer within `timeout_ms`", target: Target::Fault("delay:300"), want: None },
     Row { case: "connection reset", target: Target::Fault("reset"), want: Some((ErrorKind::Network, "closed or reset")) },
-    Row { case: "HTTP 500 with an HTML page", target: Target::Fault("http500"), want: Some((ErrorKind::Protocol, "HTTP 500 with a body that is not JSON")) },
+    Row {
+        case: "HTTP 500 with an HTML page",
+        target: Target::Fault("http500"),
+        want: Some((ErrorKind::Protocol, "HTTP 500 with a body that is not JSON")),
+    },
     Row { case: "truncated JSON", target: Target::Fault("badjson"), want: Some((ErrorKind::Protocol, "HTTP 200 with a body that is not JSON")) },
     Row { case: "`2007300` without `accessToken`", target: Target::Fault("notoken"), want: Some((ErrorKind::Protocol, "no accessToken")) },
     Row { case: "4 MiB answer", target: Target::Fault("huge"), want: Some((ErrorKind::Protocol, "over 1 MiB")) },
@@ -61,9 +65,19 @@ const MATRIX: &[Row] = &[
 /// README.md's other rows, each tested on its own: (the "fault" cell, the status its "status"
 /// cell starts with, the file, the test function).
 const ELSEWHERE: &[(&str, &str, &str, &str)] = &[
-    ("TLS handshake dripped, 100 bytes every 1.5 s", "DOKU_ERR_TIMEOUT", "tests/faults.rs", "a_dripping_server_cannot_stretch_a_request_past_its_deadline"),
+    (
+        "TLS handshake dripped, 100 bytes every 1.5 s",
+        "DOKU_ERR_TIMEOUT",
+        "tests/faults.rs",
+        "a_dripping_server_cannot_stretch_a_request_past_its_deadline",
+    ),
     ("proxy answering `CONNECT` a byte every 600 ms", "DOKU_ERR_TIMEOUT", "tests/faults.rs", "a_dripping_proxy_cannot_stretch_connecting"),
-    ("answer head or body dripped, over TLS or plain HTTP", "DOKU_ERR_TIMEOUT", "tests/faults.rs", "a_dripping_server_cannot_stretch_a_request_past_its_deadline"),
+    (
+        "answer head or body dripped, over TLS or plain HTTP",
+        "DOKU_ERR_TIMEOUT",
+        "tests/faults.rs",
+        "a_dripping_server_cannot_stretch_a_request_past_its_deadline",
+    ),
     (
         "bytes past the answer's `Content-Length` (a forged second answer sent with it, in the same or a further TLS record)",
         "DOKU_OK",
@@ -249,7 +263,8 @@ fn a_framing_lie_never_answers_the_next_request() {
         })
         .unwrap();
         let ca = sandbox.ca_file().map(|f| format!(r#","ca_file":{}"#, serde_json::to_string(&f).unwrap())).unwrap_or_default();
-        let json = format!(r#"{{"client_id":"liar","private_key":{},"base_url":"{}","proxy":""{ca}}}"#, serde_json::to_string(&pem).unwrap(), sandbox.url());
+        let json =
+            format!(r#"{{"client_id":"liar","private_key":{},"base_url":"{}","proxy":""{ca}}}"#, serde_json::to_string(&pem).unwrap(), sandbox.url());
         let client = Client::from_json(&json).unwrap();
         for round in 0..3 {
             client.invalidate_token();
@@ -355,9 +370,10 @@ fn readme_problems(readme: &[(String, String, String)]) -> Vec<String> {
     }
     let source = include_str!("faults.rs");
     for test in source.split("#[test]\nfn ").skip(1).filter_map(|rest| rest.split('(').next()) {
-        let covered = ["every_fault_gets_its_status_and_message_in_time", "the_readme_fault_table_is_the_tested_one", "the_readme_check_reports_drift"]
-            .contains(&test)
-            || ELSEWHERE.iter().any(|e| e.2 == "tests/faults.rs" && e.3 == test);
+        let covered =
+            ["every_fault_gets_its_status_and_message_in_time", "the_readme_fault_table_is_the_tested_one", "the_readme_check_reports_drift"]
+                .contains(&test)
+                || ELSEWHERE.iter().any(|e| e.2 == "tests/faults.rs" && e.3 == test);
         if !covered {
             problems.push(format!("tests/faults.rs has the test {test}, but no row names it in ELSEWHERE"));
         }
@@ -382,10 +398,7 @@ fn the_readme_check_reports_drift() {
         changed("4 MiB answer", &|r| r.2 = "`… with a body over 4 MiB`".into()),
         ["\"4 MiB answer\": excerpt `… with a body over 4 MiB` lacks \"over 1 MiB\", which the test asserts"]
     );
-    assert_eq!(
-        changed("`expiresIn` as a string", &|r| r.2 = "`ok`".into()),
-        ["\"`expiresIn` as a string\": a message excerpt (`ok`) for a success"]
-    );
+    assert_eq!(changed("`expiresIn` as a string", &|r| r.2 = "`ok`".into()), ["\"`expiresIn` as a string\": a message excerpt (`ok`) for a success"]);
     assert_eq!(
         changed("truncated JSON", &|r| r.0 = "cut JSON".into()),
         [
@@ -402,6 +415,12 @@ fn the_readme_check_reports_drift() {
         ["\"`http_proxy` set, base URL on loopback\": status `DOKU_ERR_NETWORK`, tests/c/test_reliability.c (test_no_environment_proxy_for_loopback) asserts `DOKU_OK`"]
     );
     assert_eq!(status_name(Some(ErrorKind::SignatureInvalid)), "DOKU_ERR_SIGNATURE_INVALID");
-    assert!(contains_in_order("TLS handshake with localhost failed: x certificate verify failed", &excerpt_pieces("`TLS handshake with localhost failed: … certificate verify failed`")));
-    assert!(!contains_in_order("certificate verify failed; TLS handshake with localhost failed:", &excerpt_pieces("`TLS handshake with localhost failed: … certificate verify failed`")));
+    assert!(contains_in_order(
+        "TLS handshake with localhost failed: x certificate verify failed",
+        &excerpt_pieces("`TLS handshake with localhost failed: … certificate verify failed`")
+    ));
+    assert!(!contains_in_order(
+        "certificate verify failed; TLS handshake with localhost failed:",
+        &excerpt_pieces("`TLS handshake with localhost failed: … certificate verify failed`")
+    ));
 }

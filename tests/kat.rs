@@ -17,7 +17,8 @@ fn vectors() -> Value {
 #[test]
 fn symmetric_signatures_match_python_hmac() {
     let v = vectors();
-    let (secret, token, ts, path) = (v["secret"].as_str().unwrap(), v["token"].as_str().unwrap(), v["timestamp"].as_str().unwrap(), v["path"].as_str().unwrap());
+    let (secret, token, ts, path) =
+        (v["secret"].as_str().unwrap(), v["token"].as_str().unwrap(), v["timestamp"].as_str().unwrap(), v["path"].as_str().unwrap());
     let cases = v["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 4);
     for case in cases {

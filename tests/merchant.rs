@@ -13,7 +13,14 @@ use doku::ErrorKind;
 use serde_json::Value;
 
 fn b64url_decode(s: &str) -> Vec<u8> {
-    let mut std: String = s.chars().map(|c| match c { '-' => '+', '_' => '/', c => c }).collect();
+    let mut std: String = s
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
     while std.len() % 4 != 0 {
         std.push('=');
     }

@@ -12,12 +12,12 @@ use std::os::raw::c_char;
 use std::sync::{Arc, Mutex};
 
 use common::{openssl, TestDir};
+use doku::client::Client;
 use doku::ffi::DokuStatus;
 use doku::key::{PrivateKey, PublicKey};
 use doku::merchant::TokenIssuer;
-use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 use doku::signature::symmetric;
-use doku::client::Client;
+use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 
 const PASSPHRASE: &str = "correct-horse-battery-staple";
 const SECRET: &str = "client-secret-9f8e7d6c5b4a";
@@ -68,7 +68,11 @@ fn no_message_or_log_line_contains_a_secret() {
     let windows = key_windows(&[&pem, &enc]);
 
     let config = |id: &str, extra: &str| {
-        format!(r#"{{"client_id":"{id}","private_key":{},"base_url":"{}","proxy":"","timeout_ms":1000,"client_secret":"{SECRET}","channel_id":"H2H"{extra}}}"#, serde_json::to_string(&pem).unwrap(), sandbox.url())
+        format!(
+            r#"{{"client_id":"{id}","private_key":{},"base_url":"{}","proxy":"","timeout_ms":1000,"client_secret":"{SECRET}","channel_id":"H2H"{extra}}}"#,
+            serde_json::to_string(&pem).unwrap(),
+            sandbox.url()
+        )
     };
     // Config and key failures, with secrets in the wrong places.
     for json in [
@@ -96,7 +100,11 @@ fn no_message_or_log_line_contains_a_secret() {
             messages.push(e.to_string());
         }
     }
-    let wrong_key = Client::from_json(&config("ok", "").replace(&serde_json::to_string(&pem).unwrap(), &serde_json::to_string(&enc).unwrap()).replace(r#""proxy":"""#, &format!(r#""proxy":"","private_key_passphrase":"{PASSPHRASE}""#)));
+    let wrong_key = Client::from_json(
+        &config("ok", "")
+            .replace(&serde_json::to_string(&pem).unwrap(), &serde_json::to_string(&enc).unwrap())
+            .replace(r#""proxy":"""#, &format!(r#""proxy":"","private_key_passphrase":"{PASSPHRASE}""#)),
+    );
     if let Err(e) = wrong_key.and_then(|c| c.with_token(|_| ())) {
         messages.push(e.to_string());
     }
@@ -123,8 +131,13 @@ fn no_message_or_log_line_contains_a_secret() {
 
     // The merchant side: refusals answer DOKU without echoing the signature.
     let key = std::sync::Arc::new(PrivateKey::parse(&pem, None).unwrap());
-    let issuer =
-        TokenIssuer { client_id: "MCH".into(), doku_public_key: std::sync::Arc::new(public.clone()), merchant_key: key.clone(), ttl: 900, max_skew: 300 };
+    let issuer = TokenIssuer {
+        client_id: "MCH".into(),
+        doku_public_key: std::sync::Arc::new(public.clone()),
+        merchant_key: key.clone(),
+        ttl: 900,
+        max_skew: 300,
+    };
     let ts = doku::timestamp::now_utc();
     let bad_sig = doku::signature::sign_rsa_sha256(&key, b"MCH|1999-01-01T00:00:00Z").unwrap();
     secrets.push(bad_sig.clone());
@@ -206,7 +219,11 @@ fn key_text_given_as_a_path_is_not_echoed() {
     let json = r#"{"client_id":"MCH","private_key_file":"/nonexistent/keys/merchant.pem"}"#;
     let mut client = std::ptr::null_mut();
     assert_eq!(doku::ffi::doku_client_new(c(json).as_ptr(), &mut client), DokuStatus::DOKU_ERR_KEY);
-    assert!(last_error().starts_with(r#"config: private_key_file "/nonexistent/keys/merchant.pem" cannot be read: No such file"#), "{}", last_error());
+    assert!(
+        last_error().starts_with(r#"config: private_key_file "/nonexistent/keys/merchant.pem" cannot be read: No such file"#),
+        "{}",
+        last_error()
+    );
 }
 
 /// Every line of a PKCS#8 and of a PKCS#1 PEM, broken in every way (armour short of dashes,
@@ -229,11 +246,8 @@ fn no_message_about_a_broken_pem_contains_key_text() {
         for (i, line) in lines.iter().enumerate() {
             let armour = i == 0 || i == last;
             let marker = if i == 0 { "BEGIN" } else { "END" };
-            let mut variants: Vec<(&str, String)> = vec![
-                ("truncated", line[..line.len() / 2].to_owned()),
-                ("removed", String::new()),
-                ("CRLF", format!("{line}\r")),
-            ];
+            let mut variants: Vec<(&str, String)> =
+                vec![("truncated", line[..line.len() / 2].to_owned()), ("removed", String::new()), ("CRLF", format!("{line}\r"))];
             if armour {
                 variants.extend([
                     ("one dash short at the end", line[..line.len() - 1].to_owned()),

@@ -9,11 +9,11 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Barrier, Mutex};
 
 use common::{openssl, openssl_sign, TestDir};
-use doku::key::{PrivateKey, PublicKey};
-use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
-use doku::signature::{b2b_string_to_sign, sign_rsa_sha256};
 use doku::client::Client;
+use doku::key::{PrivateKey, PublicKey};
+use doku::signature::{b2b_string_to_sign, sign_rsa_sha256};
 use doku::ErrorKind;
+use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
 
 struct Keys {
     _dir: TestDir,
@@ -103,12 +103,7 @@ fn separate_clients_on_many_threads_share_one_fetch() {
 #[test]
 fn a_different_key_or_url_is_a_different_cache_entry() {
     let (a, b) = (keys(), keys());
-    let sandbox = Sandbox::start(SandboxConfig {
-        clients: vec![("k".into(), a.public.clone())],
-        log: Log::Off,
-        ..SandboxConfig::default()
-    })
-    .unwrap();
+    let sandbox = Sandbox::start(SandboxConfig { clients: vec![("k".into(), a.public.clone())], log: Log::Off, ..SandboxConfig::default() }).unwrap();
     Client::from_json(&config(&sandbox.url(), "k", &a.pkcs8, "")).unwrap().token_info().unwrap();
     // Same client id, other key: not served from a's cache, so the sandbox sees (and refuses) it.
     let e = Client::from_json(&config(&sandbox.url(), "k", &b.pkcs8, "")).unwrap().token_info().unwrap_err();
@@ -119,10 +114,8 @@ fn a_different_key_or_url_is_a_different_cache_entry() {
 
 /// Accepts one connection, records the request, answers 401 with `body`.
 fn recording_server(body: &'static str) -> (String, Arc<Mutex<Vec<u8>>>) {
-    let reply = format!(
-        "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let reply =
+        format!("HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));

@@ -18,13 +18,47 @@ typedef enum DokuStatus {
 
 typedef struct DokuClient DokuClient;
 
-const char *doku_version(void);
+enum DokuStatus doku_client_new(const char *config_json, struct DokuClient **client_out);
 
-const char *doku_last_error(void);
+enum DokuStatus doku_get_token(const struct DokuClient *client, char **access_token_out);
 
-const char *doku_last_response_code(void);
+enum DokuStatus doku_token_info(const struct DokuClient *client, char **json_out);
 
-const char *doku_status_name(int status);
+enum DokuStatus doku_client_invalidate_token(struct DokuClient *client);
+
+void doku_client_free(struct DokuClient *client);
+
+enum DokuStatus doku_client_request_headers(const struct DokuClient *client,
+                                            const char *method,
+                                            const char *path,
+                                            const char *body,
+                                            char **headers_json_out);
+
+enum DokuStatus doku_client_request(const struct DokuClient *client,
+                                    const char *method,
+                                    const char *path,
+                                    const char *body,
+                                    char **response_json_out);
+
+enum DokuStatus doku_get_token_b2b2c(const struct DokuClient *client,
+                                     const char *auth_code,
+                                     char **json_out);
+
+enum DokuStatus doku_refresh_token_b2b2c(const struct DokuClient *client,
+                                         const char *refresh_token,
+                                         char **json_out);
+
+void doku_free(char *s);
+
+enum DokuStatus doku_issue_token(const char *options_json,
+                                 const char *headers_json,
+                                 const char *body,
+                                 int *http_status_out,
+                                 char **response_json_out);
+
+enum DokuStatus doku_validate_token(const char *bearer_or_jwt,
+                                    const char *merchant_public_key,
+                                    char **claims_json_out);
 
 enum DokuStatus doku_timestamp(char **timestamp_out);
 
@@ -56,44 +90,10 @@ enum DokuStatus doku_verify_request(const char *client_secret,
                                     const char *timestamp,
                                     const char *signature);
 
-enum DokuStatus doku_client_new(const char *config_json, struct DokuClient **client_out);
+const char *doku_version(void);
 
-enum DokuStatus doku_get_token(const struct DokuClient *client, char **access_token_out);
+const char *doku_last_error(void);
 
-enum DokuStatus doku_token_info(const struct DokuClient *client, char **json_out);
+const char *doku_last_response_code(void);
 
-enum DokuStatus doku_client_invalidate_token(struct DokuClient *client);
-
-void doku_client_free(struct DokuClient *client);
-
-enum DokuStatus doku_client_request_headers(const struct DokuClient *client,
-                                            const char *method,
-                                            const char *path,
-                                            const char *body,
-                                            char **headers_json_out);
-
-enum DokuStatus doku_client_request(const struct DokuClient *client,
-                                    const char *method,
-                                    const char *path,
-                                    const char *body,
-                                    char **response_json_out);
-
-enum DokuStatus doku_get_token_b2b2c(const struct DokuClient *client,
-                                     const char *auth_code,
-                                     char **json_out);
-
-enum DokuStatus doku_refresh_token_b2b2c(const struct DokuClient *client,
-                                         const char *refresh_token,
-                                         char **json_out);
-
-enum DokuStatus doku_issue_token(const char *options_json,
-                                 const char *headers_json,
-                                 const char *body,
-                                 int *http_status_out,
-                                 char **response_json_out);
-
-enum DokuStatus doku_validate_token(const char *bearer_or_jwt,
-                                    const char *merchant_public_key,
-                                    char **claims_json_out);
-
-void doku_free(char *s);
+const char *doku_status_name(int status);

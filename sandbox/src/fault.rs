@@ -66,10 +66,7 @@ impl Fault {
 
     /// Faults that replace a successful token response with something broken.
     pub(crate) fn replaces_response(self) -> bool {
-        matches!(
-            self,
-            Fault::Http500 | Fault::BadJson | Fault::NoToken | Fault::Huge | Fault::ExpiresString | Fault::Error200 | Fault::StallBody
-        )
+        matches!(self, Fault::Http500 | Fault::BadJson | Fault::NoToken | Fault::Huge | Fault::ExpiresString | Fault::Error200 | Fault::StallBody)
     }
 }
 
@@ -106,9 +103,7 @@ impl FromStr for Fault {
             ("stall-body", None) => Fault::StallBody,
             ("overlong", None) => Fault::Overlong,
             ("bad-expiry", None) => Fault::BadExpiry,
-            (_, Some(_)) if KNOWN.contains(&name) => {
-                return Err(Error::invalid(format!("fault \"{name}\" takes no argument")))
-            }
+            (_, Some(_)) if KNOWN.contains(&name) => return Err(Error::invalid(format!("fault \"{name}\" takes no argument"))),
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown fault mode \"{}\"; expected one of: delay:MS, reset, http500, badjson, notoken, huge, \
@@ -253,12 +248,32 @@ mod tests {
     #[test]
     fn sets_combine() {
         let mut set = FaultSet::default();
-        for f in [Fault::Delay(100), Fault::Http500, Fault::Delay(50), Fault::BadJson, Fault::Clock(5), Fault::Clock(-7), Fault::Ttl(2), Fault::DownAfter(4), Fault::Overlong, Fault::BadExpiry] {
+        for f in [
+            Fault::Delay(100),
+            Fault::Http500,
+            Fault::Delay(50),
+            Fault::BadJson,
+            Fault::Clock(5),
+            Fault::Clock(-7),
+            Fault::Ttl(2),
+            Fault::DownAfter(4),
+            Fault::Overlong,
+            Fault::BadExpiry,
+        ] {
             set.add(f);
         }
         assert_eq!(
             set,
-            FaultSet { delay_ms: 150, reset: false, clock: -7, ttl: Some(2), down_after: Some(4), overlong: true, replace: Some(Fault::Http500), bad_expiry: true }
+            FaultSet {
+                delay_ms: 150,
+                reset: false,
+                clock: -7,
+                ttl: Some(2),
+                down_after: Some(4),
+                overlong: true,
+                replace: Some(Fault::Http500),
+                bad_expiry: true
+            }
         );
         assert!(Fault::HELP.lines().count() >= 14);
         assert!(doku::timestamp::parse(BAD_EXPIRY_TIME).is_none() && !BAD_EXPIRY_TIME.is_char_boundary(19));

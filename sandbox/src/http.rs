@@ -377,7 +377,12 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<Request, ReqError> {
     let version = match version {
         "HTTP/1.1" => Version::Http11,
         "HTTP/1.0" => Version::Http10,
-        v if v.len() == 8 && v.starts_with("HTTP/") && v.as_bytes()[5].is_ascii_digit() && v.as_bytes()[6] == b'.' && v.as_bytes()[7].is_ascii_digit() => {
+        v if v.len() == 8
+            && v.starts_with("HTTP/")
+            && v.as_bytes()[5].is_ascii_digit()
+            && v.as_bytes()[6] == b'.'
+            && v.as_bytes()[7].is_ascii_digit() =>
+        {
             return Err(ReqError::VersionNotSupported)
         }
         _ => return Err(bad("malformed request line: invalid version")),
@@ -502,7 +507,8 @@ pub(crate) mod tests {
 
     #[test]
     fn chunked_bodies() {
-        let r = one(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n").unwrap();
+        let r = one(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n")
+            .unwrap();
         assert_eq!(r.body, b"hello world");
         assert_eq!(status(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), Some(400));
         assert_eq!(status(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n"), Some(400));

@@ -129,10 +129,9 @@ impl std::fmt::Debug for SandboxConfig {
 #[cfg(fuzzing)]
 pub fn fuzz_connection(input: &[u8]) -> Vec<u8> {
     static STATE: once_cell::sync::Lazy<State> = once_cell::sync::Lazy::new(|| {
-        let key = doku::key::PrivateKey::parse(&String::from_utf8_lossy(
-            &openssl::rsa::Rsa::generate(2048).unwrap().private_key_to_pem().unwrap(),
-        ), None)
-        .unwrap();
+        let key =
+            doku::key::PrivateKey::parse(&String::from_utf8_lossy(&openssl::rsa::Rsa::generate(2048).unwrap().private_key_to_pem().unwrap()), None)
+                .unwrap();
         let public = PublicKey::parse(&key.public_key_pem().unwrap()).unwrap();
         let config = SandboxConfig {
             clients: vec![("MCH-FUZZ".into(), public)],
@@ -171,9 +170,7 @@ impl Sandbox {
         };
         let state = Arc::new(State::new(config, tls).map_err(|e| std::io::Error::other(e.to_string()))?);
         let shared = Arc::clone(&state);
-        let accept = std::thread::Builder::new()
-            .name("doku-sandbox-accept".into())
-            .spawn(move || server::accept_loop(listener, shared))?;
+        let accept = std::thread::Builder::new().name("doku-sandbox-accept".into()).spawn(move || server::accept_loop(listener, shared))?;
         Ok(Sandbox { state, addr, url, ca_file, accept: Some(accept) })
     }
 

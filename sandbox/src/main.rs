@@ -287,8 +287,8 @@ mod tests {
 
     #[test]
     fn flags() {
-        let o = parse(&["--listen", "127.0.0.1:0", "--token-ttl=60", "--max-skew", "5", "--fault", "A=delay:10", "--fault=A=ttl:2", "--quiet"])
-            .unwrap();
+        let o =
+            parse(&["--listen", "127.0.0.1:0", "--token-ttl=60", "--max-skew", "5", "--fault", "A=delay:10", "--fault=A=ttl:2", "--quiet"]).unwrap();
         let c = o.config;
         assert_eq!(c.listen.port(), 0);
         assert_eq!((c.token_ttl, c.max_skew), (60, 5));
@@ -343,8 +343,19 @@ mod tests {
         std::fs::write(&file, "  from-file \n").unwrap();
         let secret_file = format!("B={}", file.display());
         let args = [
-            "--secret", "A=x=y", "--secret-file", &secret_file, "--notify", "http://127.0.0.1:9",
-            "--notify-client", "B", "--notify-ca", "/tmp/ca.pem", "--notify-exit", "--doku-key-dir", "/tmp/dk",
+            "--secret",
+            "A=x=y",
+            "--secret-file",
+            &secret_file,
+            "--notify",
+            "http://127.0.0.1:9",
+            "--notify-client",
+            "B",
+            "--notify-ca",
+            "/tmp/ca.pem",
+            "--notify-exit",
+            "--doku-key-dir",
+            "/tmp/dk",
         ];
         let o = parse(&args).unwrap();
         assert_eq!(o.config.secrets, [("A".to_owned(), "x=y".to_owned()), ("B".to_owned(), "from-file".to_owned())]);

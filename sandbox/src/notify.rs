@@ -22,8 +22,8 @@ use doku::http::{Http, Response, Settings};
 use doku::key::PrivateKey;
 use doku::request::external_id;
 use doku::signature::{b2b_string_to_sign, sign_rsa_sha256, symmetric};
-use doku::timestamp::Offset;
 use doku::text::printable;
+use doku::timestamp::Offset;
 use doku::token::{parse_b2b_response, B2B_BODY, B2B_PATH};
 
 /// DOKU's VA payment notification path, relative to the merchant's base URL.

@@ -156,11 +156,8 @@ fn serve(state: &State, tcp: TcpStream, accepted: Instant) {
         }
         // The first request must arrive within the head timeout of the accept; later ones may
         // idle for the keep-alive timeout first.
-        let (first_byte_by, head_by) = if first {
-            (head_by, head_by)
-        } else {
-            (Instant::now() + state.idle_timeout, Instant::now() + Duration::from_secs(86_400))
-        };
+        let (first_byte_by, head_by) =
+            if first { (head_by, head_by) } else { (Instant::now() + state.idle_timeout, Instant::now() + Duration::from_secs(86_400)) };
         let request = conn.read_request(first_byte_by, head_by, state.head_timeout, first);
         first = false;
         let req = match request {
@@ -275,9 +272,16 @@ pub(crate) struct Response {
 pub(crate) enum Body {
     Full(Vec<u8>),
     /// Chunked: `prefix`, then `A`s, then `suffix`, `total` bytes in all, streamed.
-    Huge { prefix: Vec<u8>, suffix: Vec<u8>, total: usize },
+    Huge {
+        prefix: Vec<u8>,
+        suffix: Vec<u8>,
+        total: usize,
+    },
     /// `Content-Length: declared`, but only `sent` is written before stalling.
-    Stall { declared: usize, sent: Vec<u8> },
+    Stall {
+        declared: usize,
+        sent: Vec<u8>,
+    },
 }
 
 fn resp_len(resp: &Response) -> Option<usize> {
@@ -389,15 +393,7 @@ pub(crate) fn ordered_json(fields: &[(&str, Value)]) -> String {
 }
 
 pub(crate) fn raw_response(status: u16, content_type: &str, body: Vec<u8>, now: DateTime<Utc>) -> Response {
-    Response {
-        status,
-        headers: vec![("Content-Type", content_type.to_owned())],
-        body: Body::Full(body),
-        now,
-        code: None,
-        close: false,
-        unasked: b"",
-    }
+    Response { status, headers: vec![("Content-Type", content_type.to_owned())], body: Body::Full(body), now, code: None, close: false, unasked: b"" }
 }
 
 /// A generic error: `responseCode` is the status followed by `0000`.

@@ -16,9 +16,7 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::ssl::{HandshakeError, SslAcceptor, SslMethod, SslStream};
-use openssl::x509::extension::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName, SubjectKeyIdentifier,
-};
+use openssl::x509::extension::{AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName, SubjectKeyIdentifier};
 use openssl::x509::{X509Name, X509};
 
 use doku::error::openssl_reason;
@@ -130,9 +128,9 @@ fn load_or_create_ca(dir: &Path) -> io::Result<(X509, PKey<Private>)> {
     let cert = fs::read(&cert_path)
         .map_err(|e| damaged(format!("cannot read {CA_FILE}: {e}")))
         .and_then(|b| X509::from_pem(&b).map_err(|e| damaged(format!("{CA_FILE} is not a PEM certificate: {}", openssl_reason(&e)))))?;
-    let key = fs::read(&key_path)
-        .map_err(|e| damaged(format!("cannot read {CA_KEY_FILE}: {e}")))
-        .and_then(|b| PKey::private_key_from_pem(&b).map_err(|e| damaged(format!("{CA_KEY_FILE} is not a PEM private key: {}", openssl_reason(&e)))))?;
+    let key = fs::read(&key_path).map_err(|e| damaged(format!("cannot read {CA_KEY_FILE}: {e}"))).and_then(|b| {
+        PKey::private_key_from_pem(&b).map_err(|e| damaged(format!("{CA_KEY_FILE} is not a PEM private key: {}", openssl_reason(&e))))
+    })?;
     let matches = cert.public_key().map(|p| p.public_eq(&key)).unwrap_or(false);
     if !matches {
         return Err(damaged(format!("{CA_KEY_FILE} does not belong to {CA_FILE}")));
@@ -219,11 +217,7 @@ fn server_certificate(ca: &X509, ca_key: &PKey<Private>, key: &PKey<Private>) ->
     b.append_extension(BasicConstraints::new().critical().build()?)?;
     b.append_extension(KeyUsage::new().critical().digital_signature().key_encipherment().build()?)?;
     b.append_extension(ExtendedKeyUsage::new().server_auth().build()?)?;
-    let san = SubjectAlternativeName::new()
-        .dns("localhost")
-        .ip("127.0.0.1")
-        .ip("::1")
-        .build(&b.x509v3_context(Some(ca), None))?;
+    let san = SubjectAlternativeName::new().dns("localhost").ip("127.0.0.1").ip("::1").build(&b.x509v3_context(Some(ca), None))?;
     b.append_extension(san)?;
     let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(Some(ca), None))?;
     b.append_extension(ski)?;

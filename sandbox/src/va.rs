@@ -73,10 +73,7 @@ pub(crate) fn create(x: &mut Exchange) -> Handled {
         Err(e) if e.kind() == ErrorKind::SignatureInvalid => {
             let reason = e.message().strip_prefix("signature is invalid: ").unwrap_or(e.message());
             // The string to sign as computed, with the token itself left out.
-            let shown = signed
-                .string_to_sign()
-                .map(|s| s.replacen(&format!(":{token}:"), ":<access token>:", 1))
-                .unwrap_or_default();
+            let shown = signed.string_to_sign().map(|s| s.replacen(&format!(":{token}:"), ":<access token>:", 1)).unwrap_or_default();
             return refuse(
                 401,
                 "4012700",
@@ -103,11 +100,7 @@ pub(crate) fn create(x: &mut Exchange) -> Handled {
             data.insert((*name).to_owned(), v.clone());
         }
     }
-    let success = [
-        ("responseCode", json!("2002700")),
-        ("responseMessage", json!("Successful")),
-        ("virtualAccountData", Value::Object(data)),
-    ];
+    let success = [("responseCode", json!("2002700")), ("responseMessage", json!("Successful")), ("virtualAccountData", Value::Object(data))];
     let resp = x.json(200, &success);
     x.success(resp, "5002700")
 }

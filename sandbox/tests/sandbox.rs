@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use doku::key::{PrivateKey, PublicKey};
-use doku_sandbox::{notify, Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 use doku::signature::symmetric;
 use doku::{jwt, signature, timestamp};
+use doku_sandbox::{notify, Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------- keys, dirs, the shared sandbox
@@ -48,11 +48,7 @@ fn stranger() -> &'static PrivateKey {
 
 fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "doku-sandbox-test-{}-{name}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
+    let dir = std::env::temp_dir().join(format!("doku-sandbox-test-{}-{name}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -220,7 +216,14 @@ fn token_public_key(sb: &Sandbox) -> PublicKey {
 }
 
 fn b64url_decode(s: &str) -> Vec<u8> {
-    let mut std: String = s.chars().map(|c| match c { '-' => '+', '_' => '/', c => c }).collect();
+    let mut std: String = s
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
     while std.len() % 4 != 0 {
         std.push('=');
     }
@@ -256,7 +259,9 @@ fn missing_mandatory_headers_in_order() {
 #[test]
 fn malformed_timestamps() {
     let sb = shared();
-    for ts in ["2020-09-22 01:51:00Z", "1600739460", "2020-09-22T01:51:00", "2020-09-22T01:51:00+0700", "2020-09-22T01:51:00-00:00", "2022-10-07T14:18:3é"] {
+    for ts in
+        ["2020-09-22 01:51:00Z", "1600739460", "2020-09-22T01:51:00", "2020-09-22T01:51:00+0700", "2020-09-22T01:51:00-00:00", "2022-10-07T14:18:3é"]
+    {
         let sig = sign(&merchant().key, "MCH-OK", ts);
         // The body is bad too: the timestamp is checked first.
         let r = raw(sb.addr(), &token_request(&[("X-CLIENT-KEY", "MCH-OK"), ("X-TIMESTAMP", ts), ("X-SIGNATURE", &sig)], "{"));
@@ -392,9 +397,8 @@ fn tokens_verify_with_the_openssl_cli() {
     std::fs::write(dir.join("data.txt"), data).unwrap();
     std::fs::write(dir.join("sig.bin"), b64url_decode(sig)).unwrap();
     std::fs::write(dir.join("pub.pem"), sb.token_public_key_pem()).unwrap();
-    let verify = |file: &str| {
-        run(Command::new("openssl").current_dir(&dir).args(["dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.bin", file]))
-    };
+    let verify =
+        |file: &str| run(Command::new("openssl").current_dir(&dir).args(["dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.bin", file]));
     let out = verify("data.txt");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Verified OK");
@@ -721,7 +725,8 @@ fn stats_count_token_requests_of_any_outcome() {
     let r = raw(sb.addr(), format!("GET {STATS_PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes());
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["tokenRequests"]["MCH-STATS"], 3);
-    let r: Value = serde_json::from_str(&ureq::get(&format!("{}{STATS_PATH}", sb.url())).call().unwrap().body_mut().read_to_string().unwrap()).unwrap();
+    let r: Value =
+        serde_json::from_str(&ureq::get(&format!("{}{STATS_PATH}", sb.url())).call().unwrap().body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(r["tokenRequests"]["MCH-STATS"], 3);
 }
 
@@ -786,10 +791,8 @@ fn connections_beyond_the_cap_get_503() {
 #[test]
 fn shutdown_does_not_hang_on_stalled_clients() {
     let lines = Arc::new(Mutex::new(Vec::new()));
-    let config = SandboxConfig {
-        log: Log::Capture(Arc::clone(&lines)),
-        ..config_with_faults(&[("MCH-STALL", "stall-body"), ("MCH-SLEEPY", "delay:30000")])
-    };
+    let config =
+        SandboxConfig { log: Log::Capture(Arc::clone(&lines)), ..config_with_faults(&[("MCH-STALL", "stall-body"), ("MCH-SLEEPY", "delay:30000")]) };
     let sb = Sandbox::start(config).unwrap();
     let addr = sb.addr();
     let ts = now_z();
@@ -854,9 +857,8 @@ fn request_log_lines() {
 // ---------------------------------------------------------------- outside tools: openssl, curl, the binary
 
 fn cli_merchant(dir: &Path) -> PublicKey {
-    let gen = run(Command::new("openssl").current_dir(dir).args([
-        "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "key.pem",
-    ]));
+    let gen =
+        run(Command::new("openssl").current_dir(dir).args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "key.pem"]));
     assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
     let public = run(Command::new("openssl").current_dir(dir).args(["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"]));
     assert!(public.status.success());
@@ -881,12 +883,7 @@ curl -sS --max-time 10 "$@" -w '\n%{{http_code}}' -X POST "{url}{TOKEN_PATH}" -H
 fn curl_and_openssl_cli_get_a_token() {
     let dir = temp_dir("cli");
     let public = cli_merchant(&dir);
-    let sb = Sandbox::start(SandboxConfig {
-        clients: vec![("MCH-CLI".into(), public)],
-        log: Log::Off,
-        ..SandboxConfig::default()
-    })
-    .unwrap();
+    let sb = Sandbox::start(SandboxConfig { clients: vec![("MCH-CLI".into(), public)], log: Log::Off, ..SandboxConfig::default() }).unwrap();
     let (status, body) = curl_token(&dir, &sb.url(), "MCH-CLI", &[]);
     assert_eq!(status, "200", "{body}");
     assert_eq!(body["responseCode"], "2007300");
@@ -901,9 +898,26 @@ fn the_binary() {
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
     for flag in [
-        "--listen", "--client", "--tls-dir", "--token-ttl", "--max-skew", "--fault", "--quiet", "--version", "stall-body", "clock:+S",
-        "--secret <ID=SECRET>", "--secret-file", "--doku-key-dir", "--notify <URL>", "--notify-client", "--notify-ca", "--notify-exit",
-        CREATE_VA_PATH, B2B2C_TOKEN_PATH, REVOKE_PATH,
+        "--listen",
+        "--client",
+        "--tls-dir",
+        "--token-ttl",
+        "--max-skew",
+        "--fault",
+        "--quiet",
+        "--version",
+        "stall-body",
+        "clock:+S",
+        "--secret <ID=SECRET>",
+        "--secret-file",
+        "--doku-key-dir",
+        "--notify <URL>",
+        "--notify-client",
+        "--notify-ca",
+        "--notify-exit",
+        CREATE_VA_PATH,
+        B2B2C_TOKEN_PATH,
+        REVOKE_PATH,
     ] {
         assert!(text.contains(flag), "--help lacks {flag}");
     }
@@ -965,7 +979,10 @@ fn tls_with_a_generated_ca() {
     assert_eq!(status, "200", "{body}");
     assert_eq!(body["responseCode"], "2007300");
     let stats = |url: &str, extra: &[&str]| {
-        run(Command::new("curl").args(["-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}"]).args(extra).arg(format!("{url}{STATS_PATH}")))
+        run(Command::new("curl")
+            .args(["-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(extra)
+            .arg(format!("{url}{STATS_PATH}")))
     };
     let ip = stats(&format!("https://127.0.0.1:{port}"), &["--cacert", cacert]);
     assert_eq!(String::from_utf8_lossy(&ip.stdout), "200", "{}", String::from_utf8_lossy(&ip.stderr));
@@ -990,7 +1007,21 @@ fn tls_with_a_generated_ca() {
 const SECRET: &str = "s3cr3t/Śecret=value";
 
 /// Clients of the create-VA sandbox; each test that revokes or counts uses its own.
-const VA_CLIENTS: &[&str] = &["MCH-VA", "MCH-VA2", "MCH-NOSECRET", "MCH-VA500", "MCH-VAERR", "MCH-VATTL", "MCH-REVOKE", "MCH-REVOKE2", "MCH-RETRY", "MCH-B2B2C", "MCH-B2B2C2", "MCH-B2B2C-BADEXP", "MCH-DUP"];
+const VA_CLIENTS: &[&str] = &[
+    "MCH-VA",
+    "MCH-VA2",
+    "MCH-NOSECRET",
+    "MCH-VA500",
+    "MCH-VAERR",
+    "MCH-VATTL",
+    "MCH-REVOKE",
+    "MCH-REVOKE2",
+    "MCH-RETRY",
+    "MCH-B2B2C",
+    "MCH-B2B2C2",
+    "MCH-B2B2C-BADEXP",
+    "MCH-DUP",
+];
 
 fn va_config() -> SandboxConfig {
     SandboxConfig {
@@ -1366,7 +1397,8 @@ fn b2b2c_tokens_from_auth_codes_and_refresh_tokens() {
     assert_refused(&r, 400, "4007402", "Invalid Mandatory Field X-TIMESTAMP");
     let ts = now_z();
     let bad = sign(stranger(), "MCH-B2B2C", &ts);
-    let r = raw(sb.addr(), &post_to(B2B2C_TOKEN_PATH, &[("X-CLIENT-KEY", "MCH-B2B2C"), ("X-TIMESTAMP", &ts), ("X-SIGNATURE", &bad)], &auth_code("c")));
+    let r =
+        raw(sb.addr(), &post_to(B2B2C_TOKEN_PATH, &[("X-CLIENT-KEY", "MCH-B2B2C"), ("X-TIMESTAMP", &ts), ("X-SIGNATURE", &bad)], &auth_code("c")));
     assert_eq!((r.status, r.json()["responseCode"].as_str()), (401, Some("4017400")));
     assert!(r.json()["responseMessage"].as_str().unwrap().starts_with("Unauthorized. Invalid Signature (expected SHA256withRSA over"));
     // Revocation covers refresh tokens too.
@@ -1523,12 +1555,7 @@ fn merchant_answer(req: &Received, client_id: &str, doku_public: &PublicKey, sec
 }
 
 fn notify_sandbox(secret: &str) -> Sandbox {
-    Sandbox::start(SandboxConfig {
-        secrets: vec![("MCH-NOTIFY".into(), secret.to_owned())],
-        log: Log::Off,
-        ..SandboxConfig::default()
-    })
-    .unwrap()
+    Sandbox::start(SandboxConfig { secrets: vec![("MCH-NOTIFY".into(), secret.to_owned())], log: Log::Off, ..SandboxConfig::default() }).unwrap()
 }
 
 #[test]
@@ -1670,8 +1697,18 @@ fn the_binary_notifies_and_exits() {
     std::fs::write(dir.join("secret.txt"), format!("  {SECRET}\n")).unwrap();
     let run_notify = |merchant_url: &str| {
         run(Command::new(bin).current_dir(&dir).args([
-            "--listen", "127.0.0.1:0", "--quiet", "--doku-key-dir", ".", "--secret-file", "MCH-BN=secret.txt",
-            "--notify", merchant_url, "--notify-client", "MCH-BN", "--notify-exit",
+            "--listen",
+            "127.0.0.1:0",
+            "--quiet",
+            "--doku-key-dir",
+            ".",
+            "--secret-file",
+            "MCH-BN=secret.txt",
+            "--notify",
+            merchant_url,
+            "--notify-client",
+            "MCH-BN",
+            "--notify-exit",
         ]))
     };
     let m = test_merchant("MCH-BN", doku_public, SECRET, "");
@@ -1683,11 +1720,7 @@ fn the_binary_notifies_and_exits() {
     assert!(stderr.contains("doku public key: ./doku-public.pem"), "{stderr}");
     assert!(stderr.contains("notify: token request: HTTP 200, 2007300\nnotify: payment notification: HTTP 200, 2002500"), "{stderr}");
     assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
-    assert_eq!(
-        std::fs::read(dir.join("doku-public.pem")).unwrap(),
-        pkey.public_key_to_pem().unwrap(),
-        "the public half of the given key"
-    );
+    assert_eq!(std::fs::read(dir.join("doku-public.pem")).unwrap(), pkey.public_key_to_pem().unwrap(), "the public half of the given key");
     // A refusing merchant: exit 1 with the reason.
     let m = test_merchant("MCH-BN", stranger_public(), SECRET, "");
     let out = run_notify(&m.url);

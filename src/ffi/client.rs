@@ -6,10 +6,10 @@ use std::os::raw::c_char;
 use super::convert::{arg, malloc_str, opt_arg, status_only, with_out};
 use super::panic::ffi_panic_boundary;
 use super::status::DokuStatus;
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
 use crate::request::headers_json;
 use crate::timestamp;
-use crate::error::{Error, ErrorKind, Result};
-use crate::client::Client;
 use crate::token::b2b2c;
 
 /// A DOKU client: credentials, and handles on the process-wide token cache and HTTP agent.
@@ -221,11 +221,7 @@ pub extern "C" fn doku_get_token_b2b2c(client: *const DokuClient, auth_code: *co
 /// Refreshes a B2B2C token with its refresh token (grantType refresh_token); otherwise as
 /// doku_get_token_b2b2c().
 #[no_mangle]
-pub extern "C" fn doku_refresh_token_b2b2c(
-    client: *const DokuClient,
-    refresh_token: *const c_char,
-    json_out: *mut *mut c_char,
-) -> DokuStatus {
+pub extern "C" fn doku_refresh_token_b2b2c(client: *const DokuClient, refresh_token: *const c_char, json_out: *mut *mut c_char) -> DokuStatus {
     ffi_panic_boundary! {
         with_out(json_out, "json_out", || {
             let token = client_ref(client)?.b2b2c_token(b2b2c::Grant::RefreshToken(arg(refresh_token, "refresh_token")?))?;
@@ -241,4 +237,3 @@ fn client_ref<'a>(client: *const DokuClient) -> Result<&'a Client> {
         None => Err(Error::new(ErrorKind::NullArgument, "client is NULL")),
     }
 }
-

@@ -62,9 +62,7 @@ pub(super) fn arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
         return Err(Error::new(ErrorKind::NullArgument, format!("{name} is NULL")));
     }
     // SAFETY: non-NULL and, by the API contract, a NUL-terminated string that outlives the call.
-    unsafe { CStr::from_ptr(ptr) }
-        .to_str()
-        .map_err(|_| Error::invalid(format!("{name} is not valid UTF-8")))
+    unsafe { CStr::from_ptr(ptr) }.to_str().map_err(|_| Error::invalid(format!("{name} is not valid UTF-8")))
 }
 
 /// Like `arg`, for arguments where NULL means "none".
@@ -81,7 +79,6 @@ pub(super) fn non_empty<'a>(s: &'a str, name: &str) -> Result<&'a str> {
     }
     Ok(s)
 }
-
 
 /// Copies `bytes` into one malloc'd, NUL-terminated buffer that doku_free() releases.
 pub(super) fn malloc_str(bytes: &[u8]) -> *mut c_char {

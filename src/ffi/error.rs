@@ -70,11 +70,7 @@ pub(crate) fn record(error: &Error) -> DokuStatus {
 }
 
 pub(crate) fn record_panic(payload: Box<dyn Any + Send>) {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
+    let what = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default();
     set(Details { error: Some(c_text(&format!("internal error (Rust panic caught at the C boundary): {what}"))), response_code: None });
     // A payload's destructor could itself panic: contain that too.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));

@@ -9,11 +9,11 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 // In the header's order: statuses and the last call's details, signing without a client, the
 // client, the merchant side, and releasing strings.
-mod status;
-mod signing;
 mod client;
-mod merchant;
 mod convert;
+mod merchant;
+mod signing;
+mod status;
 
 mod error;
 pub(crate) mod os;

@@ -102,12 +102,7 @@ pub extern "C" fn doku_sign_request(
 /// Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for invalid UTF-8; DOKU_ERR_KEY for
 /// an unusable public key. Thread-safe.
 #[no_mangle]
-pub extern "C" fn doku_verify(
-    client_id: *const c_char,
-    timestamp: *const c_char,
-    signature: *const c_char,
-    public_key: *const c_char,
-) -> DokuStatus {
+pub extern "C" fn doku_verify(client_id: *const c_char, timestamp: *const c_char, signature: *const c_char, public_key: *const c_char) -> DokuStatus {
     ffi_panic_boundary! {
         status_only(|| {
             let message = signature::b2b_string_to_sign(arg(client_id, "client_id")?, arg(timestamp, "timestamp")?);

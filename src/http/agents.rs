@@ -93,9 +93,6 @@ fn build(settings: &Settings) -> ureq::Agent {
         .max_idle_connections_per_host(MAX_IDLE)
         .max_idle_age(IDLE_AGE)
         .build();
-    let connector = ()
-        .chain(ProxyTunnel)
-        .chain(Budgeted(TcpConnector::default()))
-        .chain(TlsConnector(settings.trust().clone()));
+    let connector = ().chain(ProxyTunnel).chain(Budgeted(TcpConnector::default())).chain(TlsConnector(settings.trust().clone()));
     ureq::Agent::with_parts(config, connector, BudgetedResolver::default())
 }

@@ -126,11 +126,8 @@ impl Http {
         if timeout.is_zero() {
             return Err(self.timeout_error("before sending to"));
         }
-        let request = if timeout < self.settings.timeout() {
-            agent.configure_request(request).timeout_global(Some(timeout)).build()
-        } else {
-            request
-        };
+        let request =
+            if timeout < self.settings.timeout() { agent.configure_request(request).timeout_global(Some(timeout)).build() } else { request };
         let sent = budget::with_connect_deadline(started + self.settings.connect_timeout().min(timeout), || {
             // A body-less GET/HEAD/DELETE goes without Content-Length; DELETE with a body (DOKU's
             // delete-va) sends it, as every other method does.
@@ -188,10 +185,9 @@ impl Http {
                 Io::ConnectionRefused | Io::HostUnreachable | Io::NetworkUnreachable | Io::AddrNotAvailable => {
                     Error::new(ErrorKind::Network, format!("cannot connect to {host}{via}: {io}"))
                 }
-                Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => Error::new(
-                    ErrorKind::Network,
-                    format!("the connection to {host} was closed or reset while waiting for the answer"),
-                ),
+                Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
+                    Error::new(ErrorKind::Network, format!("the connection to {host} was closed or reset while waiting for the answer"))
+                }
                 _ => Error::new(ErrorKind::Network, format!("network error with {host}: {io}")),
             },
             ureq::Error::HostNotFound => Error::new(ErrorKind::Network, format!("cannot resolve {host}")),
@@ -283,7 +279,8 @@ mod tests {
 
     #[test]
     fn answers_are_read_with_their_date() {
-        let (url, _) = serve(&[b"HTTP/1.1 401 Unauthorized\r\nDate: Fri, 07 Oct 2022 07:18:39 GMT\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"]);
+        let (url, _) =
+            serve(&[b"HTTP/1.1 401 Unauthorized\r\nDate: Fri, 07 Oct 2022 07:18:39 GMT\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"]);
         let r = Http::new(settings(&url).unwrap()).post_json("/p", &[("X-A", "1")], "{}").unwrap();
         assert_eq!((r.status, r.body.as_slice(), r.date.as_deref()), (401, &b"{}"[..], Some("Fri, 07 Oct 2022 07:18:39 GMT")));
     }
@@ -380,10 +377,8 @@ HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"forged\":true}",
 
     #[test]
     fn honest_connections_are_kept_alive() {
-        let (url, accepted) = serve(&[
-            b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"n\":1}",
-            b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"n\":2}",
-        ]);
+        let (url, accepted) =
+            serve(&[b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"n\":1}", b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"n\":2}"]);
         let http = Http::new(settings(&url).unwrap());
         assert_eq!(http.post_json("/p", &[], "{}").unwrap().body, br#"{"n":1}"#);
         // A new Http (a new client) with the same settings shares the process-wide agent.

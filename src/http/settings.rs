@@ -78,13 +78,7 @@ impl Settings {
     /// `proxy`: `None` follows `HTTPS_PROXY`/`https_proxy`, `ALL_PROXY` and `NO_PROXY` as curl
     /// does (`http_proxy` for plain http), except that loopback hosts never take a proxy from
     /// the environment; `Some("")` disables proxies; `Some(url)` uses that one.
-    pub fn new(
-        base_url: &str,
-        timeout: Duration,
-        connect_timeout: Duration,
-        ca_file: Option<&Path>,
-        proxy: Option<&str>,
-    ) -> Result<Settings> {
+    pub fn new(base_url: &str, timeout: Duration, connect_timeout: Duration, ca_file: Option<&Path>, proxy: Option<&str>) -> Result<Settings> {
         Self::with_env(base_url, timeout, connect_timeout, ca_file, proxy, &|name| std::env::var(name).ok())
     }
 
@@ -338,7 +332,8 @@ mod tests {
     /// signature included. The environment now applies only to hosts that are not this machine.
     #[test]
     fn loopback_targets_never_take_a_proxy_from_the_environment() {
-        let vars = [("http_proxy", "http://proxy.invalid:3128"), ("https_proxy", "http://proxy.invalid:3128"), ("ALL_PROXY", "http://proxy.invalid:1")];
+        let vars =
+            [("http_proxy", "http://proxy.invalid:3128"), ("https_proxy", "http://proxy.invalid:3128"), ("ALL_PROXY", "http://proxy.invalid:1")];
         let with = |url: &str, proxy: Option<&str>| {
             Settings::with_env(url, Duration::from_secs(1), Duration::from_secs(1), None, proxy, &env_of(&vars)).unwrap().uses_proxy()
         };

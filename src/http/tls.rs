@@ -17,9 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use once_cell::sync::Lazy;
 use openssl::ssl::{HandshakeError, SslConnector, SslMethod, SslOptions, SslStream, SslVersion};
 use openssl::x509::{X509VerifyResult, X509};
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport, TransportAdapter,
-};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport, TransportAdapter};
 
 use super::budget;
 use crate::error::openssl_reason;

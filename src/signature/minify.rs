@@ -9,8 +9,7 @@ use crate::error::{Error, Result};
 pub fn minify(json: &str) -> Result<String> {
     // Validate with serde_json (no allocation for IgnoredAny), then strip in one pass: the
     // scanner below only has to know where strings start and end.
-    serde_json::from_str::<serde::de::IgnoredAny>(json)
-        .map_err(|e| Error::invalid(format!("body is not valid JSON ({e})")))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|e| Error::invalid(format!("body is not valid JSON ({e})")))?;
     let mut out = String::with_capacity(json.len());
     let mut in_string = false;
     let mut escaped = false;

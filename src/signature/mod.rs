@@ -31,8 +31,7 @@ pub fn sign_rsa_sha256(key: &PrivateKey, message: &[u8]) -> Result<String> {
 /// SHA256withRSA over `message`, the raw signature bytes (JWTs encode them as base64url).
 pub(crate) fn sign_rsa_sha256_raw(key: &PrivateKey, message: &[u8]) -> Result<Vec<u8>> {
     let crypto = |e: openssl::error::ErrorStack| Error::new(ErrorKind::Crypto, format!("RSA signing failed: {}", openssl_reason(&e)));
-    crate::fork::openssl_work(|| Signer::new(MessageDigest::sha256(), key.pkey()).and_then(|mut s| s.sign_oneshot_to_vec(message)))
-        .map_err(crypto)
+    crate::fork::openssl_work(|| Signer::new(MessageDigest::sha256(), key.pkey()).and_then(|mut s| s.sign_oneshot_to_vec(message))).map_err(crypto)
 }
 
 /// Lowercase hex, as SNAP writes body digests (also used for token ids).
@@ -72,7 +71,6 @@ pub fn verify_rsa_sha256(key: &PublicKey, message: &[u8], signature_b64: &str) -
 mod tests {
     use super::*;
     use crate::key::tests::test_keys;
-
 
     #[test]
     fn string_to_sign() {

@@ -6,8 +6,8 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 
-use super::minify::minify;
 use super::hex;
+use super::minify::minify;
 use crate::error::{openssl_reason, Error, ErrorKind, Result};
 
 /// One transaction request, as signed.

@@ -153,10 +153,7 @@ impl TokenSlot {
                     None => {
                         return Err(Error::new(
                             ErrorKind::Timeout,
-                            format!(
-                                "timed out waiting for another thread's token request (timeout_ms {} ms)",
-                                fetcher.timeout().as_millis()
-                            ),
+                            format!("timed out waiting for another thread's token request (timeout_ms {} ms)", fetcher.timeout().as_millis()),
                         ))
                     }
                 },
@@ -300,7 +297,6 @@ impl Registry {
         self.slots.insert(key, (Arc::clone(&slot), tick));
         slot
     }
-
 }
 
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
@@ -326,7 +322,14 @@ mod tests {
     use zeroize::Zeroizing;
 
     fn transport(timeout_ms: u64, proxy: &str) -> TransportKey {
-        let s = crate::http::Settings::new("https://api.doku.com", Duration::from_millis(timeout_ms), Duration::from_millis(timeout_ms), None, Some(proxy)).unwrap();
+        let s = crate::http::Settings::new(
+            "https://api.doku.com",
+            Duration::from_millis(timeout_ms),
+            Duration::from_millis(timeout_ms),
+            None,
+            Some(proxy),
+        )
+        .unwrap();
         s.transport().clone()
     }
 

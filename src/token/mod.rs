@@ -151,9 +151,7 @@ fn expires_in(obj: &Map<String, Value>, status: u16) -> Result<u64> {
         ))
     };
     let secs = match obj.get("expiresIn") {
-        None | Some(Value::Null) => {
-            return Err(Error::protocol(format!("DOKU answered HTTP {status} with {B2B_SUCCESS} but no expiresIn")))
-        }
+        None | Some(Value::Null) => return Err(Error::protocol(format!("DOKU answered HTTP {status} with {B2B_SUCCESS} but no expiresIn"))),
         Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
             (Some(v), _) => v,
             (None, Some(f)) if f.fract() == 0.0 && f >= 1.0 && f <= MAX_EXPIRES_IN as f64 => f as u64,
@@ -185,7 +183,9 @@ mod tests {
 
     #[test]
     fn success_shapes() {
-        let g = ok(r#"{"responseCode":"2007300","responseMessage":"Successful","accessToken":"eyJ.a.b","tokenType":"Bearer","expiresIn":900,"additionalInfo":""}"#);
+        let g = ok(
+            r#"{"responseCode":"2007300","responseMessage":"Successful","accessToken":"eyJ.a.b","tokenType":"Bearer","expiresIn":900,"additionalInfo":""}"#,
+        );
         assert_eq!((g.access_token.as_str(), g.token_type.as_str(), g.expires_in), ("eyJ.a.b", "Bearer", 900));
         assert_eq!(ok(r#"{"responseCode":"2007300","accessToken":"t","expiresIn":"900"}"#).expires_in, 900);
         assert_eq!(ok(r#"{"responseCode":"2007300","accessToken":"t","expiresIn":900.0,"additionalInfo":{}}"#).expires_in, 900);

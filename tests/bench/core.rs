@@ -12,7 +12,10 @@ fn core(c: &mut Criterion) {
     let pem = String::from_utf8(rsa.private_key_to_pem_pkcs8().unwrap()).unwrap();
     let key = PrivateKey::cached(&pem, None).unwrap();
     let public = PublicKey::parse(&key.public_key_pem().unwrap()).unwrap();
-    let body = format!("{{\n  \"partnerServiceId\": \"  888994\",\n  \"items\": [{}]\n}}", vec!["{ \"name\": \"Śantoso / 日本\", \"qty\": 1 }"; 20].join(",\n    "));
+    let body = format!(
+        "{{\n  \"partnerServiceId\": \"  888994\",\n  \"items\": [{}]\n}}",
+        vec!["{ \"name\": \"Śantoso / 日本\", \"qty\": 1 }"; 20].join(",\n    ")
+    );
 
     c.bench_function("key: OpenSSL's generic PEM decoder (PKey::private_key_from_pem)", |b| {
         b.iter(|| openssl::pkey::PKey::private_key_from_pem(black_box(pem.as_bytes())).unwrap())
@@ -27,7 +30,8 @@ fn core(c: &mut Criterion) {
     let token = doku::jwt::sign_rs256(&key, &serde_json::json!({"iss": "b", "exp": 4_000_000_000u64, "clientId": "c"})).unwrap();
     c.bench_function("jwt: verify RS256", |b| b.iter(|| doku::jwt::verify_rs256(black_box(&token), &public, 1_800_000_000).unwrap()));
     c.bench_function("minify: 1.3 KiB pretty-printed body", |b| b.iter(|| minify(black_box(&body)).unwrap()));
-    let request = symmetric::Request { method: "POST", path: "/v1/x", access_token: &token, body: Some(&body), timestamp: "2026-11-28T14:18:39+07:00" };
+    let request =
+        symmetric::Request { method: "POST", path: "/v1/x", access_token: &token, body: Some(&body), timestamp: "2026-11-28T14:18:39+07:00" };
     c.bench_function("signature: HMAC-SHA512 transaction signature (1.3 KiB body)", |b| {
         b.iter(|| symmetric::sign(black_box(b"secret"), &request).unwrap())
     });

@@ -31,7 +31,8 @@ fn cert(cn: &str, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>, 
     if issuer.is_none() {
         b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
     } else {
-        let san = SubjectAlternativeName::new().dns("localhost").ip("127.0.0.1").build(&b.x509v3_context(issuer.map(|(c, _)| c.as_ref()), None)).unwrap();
+        let san =
+            SubjectAlternativeName::new().dns("localhost").ip("127.0.0.1").build(&b.x509v3_context(issuer.map(|(c, _)| c.as_ref()), None)).unwrap();
         b.append_extension(san).unwrap();
     }
     b.sign(issuer.map(|(_, k)| k).unwrap_or(key), MessageDigest::sha256()).unwrap();

@@ -10,8 +10,8 @@ use doku::key::{PrivateKey, PublicKey};
 use doku::merchant::{JsonHeaders, TokenIssuer};
 use libfuzzer_sys::fuzz_target;
 use once_cell::sync::Lazy;
-use std::sync::Arc;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 const CLIENT_ID: &str = "MCH-FUZZ";
 const NOW: &str = "2022-10-07T14:18:39+07:00";
