@@ -272,8 +272,10 @@ void doku_free(char *s);
  *   "ttl_s"                            token lifetime in seconds, 1 to 86400; default 900
  *   "max_skew_s"                       allowed X-TIMESTAMP drift in seconds, 1 to 86400;
  *                                      default 300
- * Keys are cached by content, so passing the same options on every request costs a digest,
- * not a parse.
+ * Keys are cached by content, so passing the same key text on every request costs a digest,
+ * not a parse; a *_file is read on every call (a few microseconds), so a rotated key is used
+ * at once: replace key files atomically (write a new file, then rename it over the old one),
+ * or a call that reads a half-written file fails with DOKU_ERR_KEY.
  *
  * headers_json: the request's headers as a JSON object of strings (names in any case).
  * body: the request body (NULL = empty).

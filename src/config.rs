@@ -55,7 +55,8 @@ pub const DEFAULTS: &[(&str, DefaultValue)] = &[
 ];
 
 /// Kept raw until taken, never unescaped by serde_json (see `crate::options`).
-const SECRET_KEYS: &[&str] = &["private_key", "private_key_passphrase", "client_secret"];
+// private_key_file too: key text given there by mistake is a secret.
+const SECRET_KEYS: &[&str] = &["private_key", "private_key_passphrase", "client_secret", "private_key_file"];
 
 /// A validated configuration. The private key is parsed; secrets are not kept as text.
 #[derive(Debug)]

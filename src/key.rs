@@ -305,7 +305,7 @@ const MAX_PASSPHRASE: usize = 1024;
 /// into a CString that is freed unwiped (and panic on a NUL byte in it).
 fn passphrase_callback(pass: &[u8]) -> Result<impl FnOnce(&mut [u8]) -> std::result::Result<usize, ErrorStack> + '_> {
     if pass.len() > MAX_PASSPHRASE {
-        return Err(Error::key(format!("private_key_passphrase is longer than {MAX_PASSPHRASE} bytes, more than OpenSSL takes")));
+        return Err(Error::key(format!("the passphrase is longer than {MAX_PASSPHRASE} bytes, more than OpenSSL takes")));
     }
     Ok(move |buf: &mut [u8]| {
         buf.get_mut(..pass.len()).ok_or_else(ErrorStack::get)?.copy_from_slice(pass);
@@ -548,7 +548,7 @@ pub(crate) mod tests {
         for text in [&enc, &legacy] {
             assert!(key_err(text, Some(b"ri\0ght")).contains("wrong passphrase"));
             let long = key_err(text, Some(&[b'p'; 1025]));
-            assert_eq!(long, "private_key_passphrase is longer than 1024 bytes, more than OpenSSL takes");
+            assert_eq!(long, "the passphrase is longer than 1024 bytes, more than OpenSSL takes");
         }
         assert!(key_err(&rsa_pkcs8_pem(1024), None).contains("1024 bits is too short"));
         let ec = PKey::from_ec_key(

@@ -32,7 +32,9 @@ pub const ISSUER_KEYS: &[&str] = &[
     "max_skew_s",
 ];
 /// Kept raw until taken, never unescaped by serde_json (see `crate::options`).
-const ISSUER_SECRET_KEYS: &[&str] = &["merchant_private_key", "merchant_private_key_passphrase"];
+// DOKU's public key and the file options too: a private key given there by mistake is a secret.
+const ISSUER_SECRET_KEYS: &[&str] =
+    &["merchant_private_key", "merchant_private_key_passphrase", "merchant_private_key_file", "doku_public_key", "doku_public_key_file"];
 pub const DEFAULT_TTL: u64 = 900;
 pub const DEFAULT_MAX_SKEW: u64 = 300;
 /// The longest token lifetime and clock skew an issuer accepts: a day.

@@ -61,14 +61,23 @@ impl<'a> Options<'a> {
             _ => Error::invalid(format!("{what}: not valid JSON ({e})")),
         })?;
         if let Some(unknown) = raw.keys().find(|k| !keys.contains(&k.as_str())) {
-            return Err(Error::invalid(format!("{what}: unknown key \"{}\" (known keys: {})", printable(unknown, 200), keys.join(", "))));
+            // A name is shown only if it could be an option's: key text or a passphrase pasted
+            // as a name is not.
+            let name_like = unknown.len() <= 64 && unknown.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+            let shown = match name_like {
+                true => format!("\"{unknown}\""),
+                false => format!("(a name of {} characters, not shown)", unknown.chars().count()),
+            };
+            return Err(Error::invalid(format!("{what}: unknown key {shown} (known keys: {})", keys.join(", "))));
         }
         let secrets = secret_keys.iter().filter_map(|&k| raw.remove_entry(k)).collect();
         let mut map = Map::new();
         for (key, value) in raw {
             // The text is valid JSON: only what skipping it does not check fails here (nesting
             // deeper than serde_json's limit, a number out of range, a lone surrogate).
-            let value = serde_json::from_str(value.get()).map_err(|e| Error::invalid(format!("{what}: {key}: {e}")))?;
+            // serde_json's position would count from the value's start, not the object's.
+            let value = serde_json::from_str(value.get())
+                .map_err(|_| Error::invalid(format!("{what}: {key} cannot be read (a number out of range, nesting too deep or a lone surrogate)")))?;
             map.insert(key, value);
         }
         Ok(Options { what, map, secrets })
@@ -91,7 +100,7 @@ impl<'a> Options<'a> {
     pub fn header_value(&mut self, key: &str) -> Result<Option<String>> {
         match self.string(key)? {
             Some(v) if v.trim().is_empty() => Err(self.invalid(format_args!("{key} is empty"))),
-            Some(v) => http::check_header_value(key, &v).map(|()| Some(v)),
+            Some(v) => http::check_header_value(key, &v).map(|()| Some(v)).map_err(|e| self.invalid(e.message())),
             None => Ok(None),
         }
     }
@@ -118,9 +127,19 @@ impl<'a> Options<'a> {
             Some(Value::Number(n)) => match n.as_u64() {
                 Some(v) if v > max => Err(self.invalid(format_args!("{key} must be at most {max}"))),
                 Some(v) if v >= min => Ok(Some(v)),
+                // Beyond u64 (1e30, 2^64) is too big, not too small.
+                None if n.as_f64().is_some_and(|f| f > max as f64) => Err(self.invalid(format_args!("{key} must be at most {max}"))),
                 _ => Err(self.invalid(format_args!("{key} must be an integer ≥ {min}"))),
             },
             Some(_) => Err(self.invalid(format_args!("{key} must be a number"))),
+        }
+    }
+
+    /// A string that is one of the secret keys (read as `secret`) or not (read as `string`).
+    fn maybe_secret(&mut self, key: &str) -> Result<Option<Zeroizing<String>>> {
+        match self.secrets.contains_key(key) {
+            true => self.secret(key),
+            false => Ok(self.string(key)?.map(Zeroizing::new)),
         }
     }
 
@@ -128,11 +147,8 @@ impl<'a> Options<'a> {
     /// one of them. Read and parsed later by `KeySource`, after the cheap checks: options with
     /// several problems report their shape before their keys.
     pub fn key(&mut self, text_key: &str, file_key: &str) -> Result<KeySource> {
-        let text = match self.secrets.contains_key(text_key) {
-            true => self.secret(text_key)?,
-            false => self.string(text_key)?.map(Zeroizing::new),
-        };
-        match (text, self.string(file_key)?) {
+        let text = self.maybe_secret(text_key)?;
+        match (text, self.maybe_secret(file_key)?) {
             (Some(_), Some(_)) => Err(self.invalid(format_args!("set {text_key} or {file_key}, not both"))),
             (None, None) => Err(self.invalid(format_args!("{text_key} or {file_key} is required"))),
             (Some(text), None) => Ok(KeySource { what: self.what, option: text_key.to_owned(), text: Some(text), path: None }),
@@ -148,7 +164,8 @@ pub struct KeySource {
     what: &'static str,
     option: String,
     text: Option<Zeroizing<String>>,
-    path: Option<String>,
+    /// Wiped too: it may be key text given as a path by mistake.
+    path: Option<Zeroizing<String>>,
 }
 
 impl KeySource {
@@ -171,8 +188,13 @@ impl KeySource {
         match (self.text.take(), &self.path) {
             (Some(text), _) => Ok(text),
             (None, path) => {
-                let path = path.as_deref().unwrap_or_default();
+                let path = path.as_deref().map(String::as_str).unwrap_or_default();
                 let problem = |why: String| Error::key(format!("{}: {} {} {why}", self.what, self.option, shown_path(path)));
+                // Key text is not opened as a path: std would copy a long path to the heap and
+                // free it unwiped.
+                if key_like(path) {
+                    return Err(problem("is key text, not a path".into()));
+                }
                 let bytes = Zeroizing::new(read_file(Path::new(path), MAX_KEY_FILE).map_err(|e| problem(format!("cannot be read: {e}")))?);
                 let text = std::str::from_utf8(&bytes).map_err(|_| problem("is not a text (PEM or base64) key".into()))?;
                 Ok(Zeroizing::new(text.to_owned()))
@@ -181,31 +203,41 @@ impl KeySource {
     }
 }
 
-/// A key file's path as messages show it, unless it may be key text pasted into the file option:
-/// longer than any real path needs, or holding PEM armour or a line break. A 2048-bit key's
-/// base64 alone is 1,600 characters, so no key fits under the bound.
-fn shown_path(path: &str) -> String {
+/// A file option's path as messages show it, unless it may be key text pasted into the option:
+/// longer than paths usually are, or holding PEM armour or a line break. A 2048-bit key's base64
+/// alone is 1,600 characters, so no key fits under the bound.
+pub(crate) fn shown_path(path: &str) -> String {
     const LONGEST_SHOWN: usize = 200;
-    if path.len() > LONGEST_SHOWN || path.contains("-----") || path.contains(['\n', '\r']) {
-        return format!("(a value of {} characters, not shown: key text instead of a path?)", path.chars().count());
+    if path.len() > LONGEST_SHOWN || key_like(path) {
+        return format!("(a value of {} characters, not shown)", path.chars().count());
     }
     format!("\"{}\"", printable(path, LONGEST_SHOWN))
+}
+
+/// Key text rather than a path: PEM armour, a line break, or longer than any key file's path
+/// needs (PATH_MAX is 4096, but no one keeps a key 1,024 bytes deep).
+fn key_like(path: &str) -> bool {
+    path.len() > 1024 || path.contains("-----") || path.contains(['\n', '\r'])
 }
 
 /// Key files are a few KiB; anything this big is the wrong file.
 const MAX_KEY_FILE: u64 = 64 * 1024;
 
 /// Reads a file named by an option: a regular file of at most `limit` bytes. A FIFO would block
-/// and /dev/zero would never end; both are refused before reading.
+/// and /dev/zero would never end; both are refused before reading. Opened without blocking
+/// first and checked as opened: a path swapped for a FIFO between a check and the open would
+/// otherwise block the call for good.
 pub(crate) fn read_file(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::{Error as IoError, ErrorKind as Io, Read};
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path)?;
+    if !file.metadata()?.is_file() {
         return Err(IoError::new(Io::InvalidInput, "not a regular file"));
     }
-    // Sized up front: a Vec grown while reading frees each smaller buffer (key text) unwiped.
-    let mut bytes = Vec::with_capacity(meta.len().min(limit + 1) as usize);
-    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    // Sized for the limit, not the file's size: a file that grows while it is read would grow
+    // the Vec, which frees each smaller buffer (key text) unwiped.
+    let mut bytes = Vec::with_capacity(limit as usize + 1);
+    (&mut file).take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(IoError::new(Io::InvalidData, format!("larger than {limit} bytes")));
     }
@@ -332,6 +364,51 @@ mod tests {
     }
 
     #[test]
+    fn messages_never_show_what_may_be_key_text() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
+        let name = serde_json::to_string(pem).unwrap();
+        let e = Options::parse("opts", &format!("{{{name}:1}}"), &["a"], &[]).err().unwrap();
+        assert_eq!(e.message(), "opts: unknown key (a name of 87 characters, not shown) (known keys: a)");
+        let e = Options::parse("opts", r#"{"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDZ+base64":1}"#, &["a"], &[]).err().unwrap();
+        assert!(e.message().starts_with("opts: unknown key (a name of 59 characters, not shown)"), "{e}");
+        let e = Options::parse("opts", r#"{"ttl":1}"#, &["a"], &[]).err().unwrap();
+        assert_eq!(e.message(), "opts: unknown key \"ttl\" (known keys: a)", "a name is shown");
+        // A key given where a path belongs: neither shown nor opened.
+        let json = format!(r#"{{"f":{name}}}"#);
+        let mut o = Options::parse("opts", &json, &["k", "f"], &["k", "f"]).unwrap();
+        let e = o.key("k", "f").ok().unwrap().public_key().unwrap_err();
+        assert_eq!((e.kind(), e.message()), (ErrorKind::Key, "opts: f (a value of 87 characters, not shown) is key text, not a path"));
+        for path in ["a/b\nc", &"x/".repeat(513)] {
+            assert!(key_like(path) && !shown_path(path).contains("x/x/"), "{path:?}");
+        }
+        assert_eq!(shown_path("/etc/doku/k.pem"), "\"/etc/doku/k.pem\"");
+    }
+
+    #[test]
+    fn header_values_and_unreadable_values() {
+        let mut o = Options::parse("opts", r#"{"id":"A\r\nX-Evil: 1","n":1e400}"#, &["id", "n"], &[]);
+        assert_eq!(
+            o.as_ref().err().map(|e| e.message()),
+            Some("opts: n cannot be read (a number out of range, nesting too deep or a lone surrogate)")
+        );
+        o = Options::parse("opts", r#"{"id":"A\r\nX-Evil: 1"}"#, &["id"], &[]);
+        let e = o.unwrap().header_value("id").unwrap_err();
+        assert_eq!(e.message(), "opts: id contains CR, LF or NUL, which cannot go into an HTTP header");
+    }
+
+    #[test]
+    fn files_swapped_for_a_fifo_never_block() {
+        let dir = std::env::temp_dir().join(format!("doku-options-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        // Opened as it is read, without blocking: no writer, no hang, and refused as a FIFO.
+        let e = read_file(&fifo, 64).unwrap_err();
+        assert_eq!(e.to_string(), "not a regular file");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn integers_within_bounds() {
         let take = |json: &str| Options::parse("opts", json, &["n"], &[]).unwrap().integer("n", 1, 60);
         assert_eq!(take(r#"{"n":1}"#).unwrap(), Some(1));
@@ -343,6 +420,8 @@ mod tests {
             (r#"{"n":-1}"#, "opts: n must be an integer ≥ 1"),
             (r#"{"n":1.5}"#, "opts: n must be an integer ≥ 1"),
             (r#"{"n":61}"#, "opts: n must be at most 60"),
+            (r#"{"n":1e30}"#, "opts: n must be at most 60"),
+            (r#"{"n":18446744073709551616}"#, "opts: n must be at most 60"),
             (r#"{"n":"5"}"#, "opts: n must be a number"),
         ] {
             let e = take(json).unwrap_err();

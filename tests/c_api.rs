@@ -301,6 +301,8 @@ fn no_secret_lingers_in_freed_memory() {
         &["issue-file", k, public],
         &["issue-inline", enc.to_str().unwrap(), public, PASSPHRASE],
         &["issue-file", enc.to_str().unwrap(), public, PASSPHRASE],
+        &["issue-swapped", k, public],
+        &["issue-as-path", k, public],
     ] {
         let (hits, windows) = found(args);
         assert!(windows > 1500, "{args:?}: {windows} windows");

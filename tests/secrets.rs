@@ -182,9 +182,9 @@ fn through_the_c_api(dir: &TestDir, pem: &str) -> [(DokuStatus, String); 4] {
     [signed, inline, from_file, (verified, last_error())]
 }
 
-/// Key text put where a path belongs (`private_key_file`, `merchant_private_key_file`), whole,
-/// as one line of base64 or cut short: the file cannot be found, and the message says so without
-/// quoting the text it was given.
+/// Key text put where a path belongs (`private_key_file`, `merchant_private_key_file`,
+/// `ca_file`), whole, as one line of base64 or cut short, or used as an option's name: the
+/// message says what is wrong without quoting the text it was given.
 #[test]
 fn key_text_given_as_a_path_is_not_echoed() {
     let dir = TestDir::new("secrets-path");
@@ -201,7 +201,7 @@ fn key_text_given_as_a_path_is_not_echoed() {
         let status = doku::ffi::doku_client_new(c(&json).as_ptr(), &mut client);
         let message = last_error();
         assert_eq!(status, DokuStatus::DOKU_ERR_KEY, "{what}: {message}");
-        assert!(message.starts_with("config: private_key_file (a value of ") && message.contains("not shown"), "{what}: {message}");
+        assert!(message.starts_with("config: private_key_file (a value of ") && message.contains("not shown)"), "{what}: {message}");
         assert_no_key_text(&message, &windows);
 
         let options = serde_json::json!({
@@ -212,7 +212,20 @@ fn key_text_given_as_a_path_is_not_echoed() {
         let status = doku::ffi::doku_issue_token(c(&options).as_ptr(), c("{}").as_ptr(), std::ptr::null(), &mut http, &mut out);
         let message = last_error();
         assert_eq!((status, http, out.is_null()), (DokuStatus::DOKU_ERR_KEY, 0, true), "{what}: {message}");
-        assert!(message.starts_with("options: merchant_private_key_file (a value of ") && message.contains("not shown"), "{what}: {message}");
+        assert!(message.starts_with("options: merchant_private_key_file (a value of ") && message.contains("not shown)"), "{what}: {message}");
+        assert_no_key_text(&message, &windows);
+    }
+    // The key as ca_file, and as the name of an unknown option: neither is shown.
+    for json in [
+        serde_json::json!({"client_id": "MCH", "private_key_file": dir.path("pkcs8.pem"), "ca_file": pem, "proxy": ""}),
+        serde_json::json!({"client_id": "MCH", "private_key_file": dir.path("pkcs8.pem"), pem.clone(): 1}),
+        serde_json::json!({"client_id": "MCH", "private_key_file": dir.path("pkcs8.pem"), body.clone(): 1}),
+    ] {
+        let mut client = std::ptr::null_mut();
+        let status = doku::ffi::doku_client_new(c(&json.to_string()).as_ptr(), &mut client);
+        let message = last_error();
+        assert_eq!(status, DokuStatus::DOKU_ERR_INVALID_ARGUMENT, "{message}");
+        assert!(message.contains("not shown"), "{message}");
         assert_no_key_text(&message, &windows);
     }
     // A path is still shown, so that a caller can see which file is missing.

@@ -33,8 +33,10 @@ use crate::merchant::{JsonHeaders, TokenIssuer};
 ///   "ttl_s"                            token lifetime in seconds, 1 to 86400; default 900
 ///   "max_skew_s"                       allowed X-TIMESTAMP drift in seconds, 1 to 86400;
 ///                                      default 300
-/// Keys are cached by content, so passing the same options on every request costs a digest,
-/// not a parse.
+/// Keys are cached by content, so passing the same key text on every request costs a digest,
+/// not a parse; a *_file is read on every call (a few microseconds), so a rotated key is used
+/// at once: replace key files atomically (write a new file, then rename it over the old one),
+/// or a call that reads a half-written file fails with DOKU_ERR_KEY.
 ///
 /// headers_json: the request's headers as a JSON object of strings (names in any case).
 /// body: the request body (NULL = empty).
@@ -56,6 +58,10 @@ pub extern "C" fn doku_issue_token(
     ffi_panic_boundary! {
         if http_status_out.is_null() {
             error::clear();
+            if !response_json_out.is_null() {
+                // SAFETY: non-NULL, and by the API contract a writable char *.
+                unsafe { *response_json_out = std::ptr::null_mut() };
+            }
             return error::record(&Error::new(ErrorKind::NullArgument, "http_status_out is NULL"));
         }
         // SAFETY: non-NULL, and by the API contract a writable int.

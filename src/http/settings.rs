@@ -107,10 +107,10 @@ impl Settings {
         }
         let trust = match ca_file {
             Some(path) => {
-                let shown = path.display();
+                let shown = crate::options::shown_path(&path.to_string_lossy());
                 let pem = crate::options::read_file(path, MAX_CA_FILE)
-                    .map_err(|e| Error::invalid(format!("config: ca_file \"{shown}\" cannot be read: {e}")))?;
-                Trust::with_extra_cas(&pem).map_err(|why| Error::invalid(format!("config: ca_file \"{shown}\" {why}")))?
+                    .map_err(|e| Error::invalid(format!("config: ca_file {shown} cannot be read: {e}")))?;
+                Trust::with_extra_cas(&pem).map_err(|why| Error::invalid(format!("config: ca_file {shown} {why}")))?
             }
             None => Trust::system(),
         };

@@ -17,6 +17,8 @@
  *   "merchant_private_key" or in "merchant_private_key_file", DOKU's public key in
  *   "doku_public_key_file"; the call answers a request without headers (a refusal, after both keys
  *   are read). Secrets: the key's base64 body and the passphrase.
+ *   issue-swapped  the mistake: the merchant's key inline in "doku_public_key" (DOKU_ERR_KEY)
+ *   issue-as-path  the mistake: the key text in "merchant_private_key_file" (DOKU_ERR_KEY)
  *
  * Usage: test_heap doku_free KEY_FILE
  *   signs with the key and frees the signature with doku_free(); this program's own free()
@@ -240,14 +242,19 @@ int main(int argc, char **argv) {
         char *options = take(2 * key_len + 2048), *o = options;
         *o++ = '{';
         o = put_json(o, "client_id", "MCH-HEAP", 0);
-        o = put_json(o, "doku_public_key_file", argv[3], 1);
-        if (strcmp(mode, "issue-inline") == 0) o = put_json(o, "merchant_private_key", key, 1);
+        const int mistake = strcmp(mode, "issue-swapped") == 0 || strcmp(mode, "issue-as-path") == 0;
+        if (strcmp(mode, "issue-swapped") == 0) o = put_json(o, "doku_public_key", key, 1);
+        else o = put_json(o, "doku_public_key_file", argv[3], 1);
+        if (strcmp(mode, "issue-inline") == 0 || strcmp(mode, "issue-swapped") == 0)
+            o = put_json(o, "merchant_private_key", key, 1);
+        else if (strcmp(mode, "issue-as-path") == 0) o = put_json(o, "merchant_private_key_file", key, 1);
         else o = put_json(o, "merchant_private_key_file", path, 1);
         if (passphrase) o = put_json(o, "merchant_private_key_passphrase", passphrase, 1);
         *o++ = '}', *o = '\0';
         int http = 0;
         char *answer = NULL;
-        CHECK(doku_issue_token(options, "{}", NULL, &http, &answer) == DOKU_OK && http == 400);
+        if (mistake) CHECK(doku_issue_token(options, "{}", NULL, &http, &answer) == DOKU_ERR_KEY && answer == NULL);
+        else CHECK(doku_issue_token(options, "{}", NULL, &http, &answer) == DOKU_OK && http == 400);
         doku_free(answer);
         scan_memory();
         size_t windows = 0, hits = 0;

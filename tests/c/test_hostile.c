@@ -258,7 +258,8 @@ int main(void) {
     EXPECT(doku_issue_token(NULL, "{}", "{}", &http, &out), DOKU_ERR_NULL_ARGUMENT, out);
     CHECK(strstr(doku_last_error(), "options_json") && http == 0);
     EXPECT(doku_issue_token(opts, NULL, "{}", &http, &out), DOKU_ERR_NULL_ARGUMENT, out);
-    CHECK(doku_issue_token(opts, "{}", "{}", NULL, &out) == DOKU_ERR_NULL_ARGUMENT);
+    CHECK(doku_issue_token(opts, "{}", "{}", NULL, &out) == DOKU_ERR_NULL_ARGUMENT && out == NULL);
+    out = (char *)1;
     CHECK(doku_issue_token(opts, "{}", "{}", &http, NULL) == DOKU_ERR_NULL_ARGUMENT && http == 0);
     EXPECT(doku_issue_token(BAD_UTF8, "{}", "{}", &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
     EXPECT(doku_issue_token(opts, BAD_UTF8, "{}", &http, &out), DOKU_ERR_INVALID_ARGUMENT, out);
