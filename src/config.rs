@@ -113,7 +113,7 @@ impl Config {
         let timeout = millis(&mut o, "timeout_ms", DEFAULT_TIMEOUT_MS)?;
         let connect_timeout = millis(&mut o, "connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS)?;
         let ca_file = o.string("ca_file")?.map(PathBuf::from);
-        let refresh_margin = Duration::from_secs(o.integer("refresh_margin_s", 0, u64::MAX)?.unwrap_or(DEFAULT_REFRESH_MARGIN_S));
+        let refresh_margin = Duration::from_secs(o.integer("refresh_margin_s", 0, 86_400)?.unwrap_or(DEFAULT_REFRESH_MARGIN_S));
         let timestamp_offset = Offset::parse(o.string("timestamp_offset")?.as_deref().unwrap_or(DEFAULT_TIMESTAMP_OFFSET))?;
         let proxy = o.string("proxy")?;
         let client_secret = match o.secret("client_secret")? {

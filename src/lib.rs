@@ -7,7 +7,7 @@
 #![deny(unsafe_code)]
 
 pub mod client;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
 pub mod error;
 pub(crate) mod fork;
@@ -15,7 +15,7 @@ pub mod http;
 pub mod jwt;
 pub mod key;
 pub mod merchant;
-pub mod options;
+pub(crate) mod options;
 pub mod request;
 pub mod signature;
 pub mod text;
@@ -100,10 +100,7 @@ mod tests {
                     timestamp: "2026-01-01T00:00:00Z"
                 }
             ),
-            format!(
-                "{:?}",
-                crate::http::Response { status: 200, body: answer.into_bytes(), date: None, content_type: None, received_at: SystemTime::now() }
-            ),
+            format!("{:?}", crate::http::Response { status: 200, body: answer.into_bytes(), date: None, received_at: SystemTime::now() }),
         ];
         let mut secrets: Vec<String> = [PROXY_USER, PROXY_PASSWORD, PASSPHRASE, CLIENT_SECRET, TOKEN, REFRESH, AUTH_CODE].map(String::from).to_vec();
         for pem in [&enc, &plain] {

@@ -47,7 +47,7 @@ pub struct DokuClient {
 /// "timeout_ms" (the whole request, DNS to last body byte, however slowly the server sends;
 /// default 30000); "connect_timeout_ms" (DNS, TCP connect and TLS handshake together; default
 /// 10000); "ca_file" (extra trusted CAs, PEM, added to the system store); "refresh_margin_s"
-/// (default 60); "timestamp_offset" ("Z" default, or e.g. "+07:00"); "proxy"
+/// (default 60, at most 86400); "timestamp_offset" ("Z" default, or e.g. "+07:00"); "proxy"
 /// ("http://[user:password@]host:port"; "" disables proxies; absent: HTTPS_PROXY/ALL_PROXY/
 /// NO_PROXY from the environment, as curl, except that loopback hosts never take a proxy from
 /// the environment); "client_secret", "channel_id" (for signed transaction requests);

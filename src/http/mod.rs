@@ -33,7 +33,6 @@ pub struct Response {
     pub body: Vec<u8>,
     /// The server's `Date` header, for clock-skew diagnostics.
     pub date: Option<String>,
-    pub content_type: Option<String>,
     /// When the answer's head arrived, by the local clock.
     pub received_at: SystemTime,
 }
@@ -45,7 +44,6 @@ impl std::fmt::Debug for Response {
             .field("status", &self.status)
             .field("body_len", &self.body.len())
             .field("date", &self.date)
-            .field("content_type", &self.content_type)
             .field("received_at", &self.received_at)
             .finish()
     }
@@ -142,7 +140,7 @@ impl Http {
         let received_at = SystemTime::now();
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let (date, content_type) = (header("Date"), header("Content-Type"));
+        let date = header("Date");
         let too_big = || Error::protocol(format!("DOKU answered HTTP {status} with a body over 1 MiB; refused without reading it"));
         if header("Content-Length").and_then(|l| l.trim().parse::<u64>().ok()).is_some_and(|len| len > MAX_BODY) {
             return Err(too_big());
@@ -152,7 +150,7 @@ impl Http {
             Err(ureq::Error::BodyExceedsLimit(_)) => return Err(too_big()),
             Err(e) => return Err(self.error(e).with_note(&format!("while reading the HTTP {status} answer"))),
         };
-        Ok(Response { status, body, date, content_type, received_at })
+        Ok(Response { status, body, date, received_at })
     }
 
     fn timeout_error(&self, during: &str) -> Error {

@@ -193,7 +193,7 @@ int main(void) {
         {"{\"client_id\":7}", "client_id must be a string"},
         {"{\"client_id\":\"a\",\"private_key\":\"x\",\"timeout_ms\":-1}", "timeout_ms must be an integer"},
         {"{\"client_id\":\"a\",\"private_key\":\"x\",\"timeout_ms\":\"5\"}", "timeout_ms must be a number"},
-        {"{\"client_id\":\"a\",\"private_key\":\"x\",\"refresh_margin_s\":1e99}", "refresh_margin_s must be an integer"},
+        {"{\"client_id\":\"a\",\"private_key\":\"x\",\"refresh_margin_s\":1e99}", "refresh_margin_s must be at most 86400"},
         {"{\"client_id\":\"a\",\"private_key\":\"x\",\"tls\":true}", "unknown key \"tls\""},
         {"{\"client_id\":\"a\",\"private_key\":\"x\",\"base_url\":\"https://a\\u0000b\"}", "control characters"},
         {"{\"client_id\":\"a\",\"private_key\":\"x\",\"client_secret\":\"\"}", "client_secret is empty"},
