@@ -114,8 +114,8 @@ fn b64url_encode(bytes: &[u8]) -> String {
 
 /// Unpadded, canonical base64url only (RFC 7515 §2); `None` for any other character, an
 /// impossible length, or unused trailing bits that are set (which would let one token have
-/// several spellings).
-fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+/// several spellings). Public for the tests that check issued tokens with the openssl CLI.
+pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     if text.len() % 4 == 1 || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return None;
     }

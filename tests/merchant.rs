@@ -13,18 +13,7 @@ use doku::ErrorKind;
 use serde_json::Value;
 
 fn b64url_decode(s: &str) -> Vec<u8> {
-    let mut std: String = s
-        .chars()
-        .map(|c| match c {
-            '-' => '+',
-            '_' => '/',
-            c => c,
-        })
-        .collect();
-    while std.len() % 4 != 0 {
-        std.push('=');
-    }
-    openssl::base64::decode_block(&std).unwrap()
+    doku::jwt::b64url_decode(s).expect("a JWT segment is base64url")
 }
 
 #[test]

@@ -216,18 +216,7 @@ fn token_public_key(sb: &Sandbox) -> PublicKey {
 }
 
 fn b64url_decode(s: &str) -> Vec<u8> {
-    let mut std: String = s
-        .chars()
-        .map(|c| match c {
-            '-' => '+',
-            '_' => '/',
-            c => c,
-        })
-        .collect();
-    while std.len() % 4 != 0 {
-        std.push('=');
-    }
-    openssl::base64::decode_block(&std).unwrap()
+    doku::jwt::b64url_decode(s).expect("a JWT segment is base64url")
 }
 
 fn run(cmd: &mut Command) -> std::process::Output {
