@@ -7,12 +7,8 @@ cd "$(dirname "$0")/.."
 check=(--dry-run --Werror)
 if [ "${1:-}" = --fix ]; then check=(-i); fi
 
-# The repository's files: tracked, or new and not ignored.
-if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    mapfile -t files < <(git ls-files --cached --others --exclude-standard)
-else
-    mapfile -t files < <(find . \( -name .git -o -name target -o -name .venv \) -prune -o -type f -printf '%P\n')
-fi
+# shellcheck source=scripts/repo-files.sh
+source scripts/repo-files.sh
 sources=()
 for f in "${files[@]}"; do
     case "$f" in

@@ -4,12 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The repository's files: tracked, or new and not ignored.
-if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    mapfile -t files < <(git ls-files --cached --others --exclude-standard)
-else
-    mapfile -t files < <(find . \( -name .git -o -name target -o -name .venv \) -prune -o -type f -printf '%P\n')
-fi
+# shellcheck source=scripts/repo-files.sh
+source scripts/repo-files.sh
 scripts=()
 for f in "${files[@]}"; do
     [ -f "$f" ] || continue
