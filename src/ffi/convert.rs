@@ -21,9 +21,11 @@ pub extern "C" fn doku_free(s: *mut c_char) {
         // SAFETY: every owned string comes from malloc_str (libc::malloc, NUL-terminated) and
         // is the caller's to give back here once. Tokens and signatures come back through this
         // function: their bytes are wiped before the memory returns to malloc.
+        // The whole block, as malloc knows its size: no strlen over a 600-byte token, which
+        // with the wipe cost the hot path (cached doku_get_token + doku_free) a third of its
+        // rate. explicit_bzero is a memset the compiler may not drop.
         unsafe {
-            let text = std::slice::from_raw_parts_mut(s.cast::<u8>(), libc::strlen(s));
-            zeroize::Zeroize::zeroize(text);
+            libc::explicit_bzero(s.cast(), libc::malloc_usable_size(s.cast()));
             libc::free(s.cast());
         }
     }
