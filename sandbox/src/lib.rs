@@ -40,7 +40,8 @@ pub const TOKEN_PATH: &str = doku::token::B2B_PATH;
 pub const B2B2C_TOKEN_PATH: &str = doku::token::b2b2c::PATH;
 /// The protected endpoint: create a virtual account (service 27).
 pub const CREATE_VA_PATH: &str = "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va";
-/// Request counts for out-of-process tests: `{"tokenRequests":{"<client id>":N,...}}`.
+/// Counts for out-of-process tests: `{"tokenRequests":{"<client id>":N,...},
+/// "invalidTokenAnswers":{"<partner id>":N,...},"connections":N}`.
 pub const STATS_PATH: &str = "/sandbox/v1/stats";
 /// `POST /sandbox/v1/revoke?client=ID`: revokes that client's tokens (out-of-process
 /// [`Sandbox::revoke_tokens`]); answers `{"responseCode":"2000000",…,"revoked":N}`.
@@ -76,6 +77,9 @@ pub struct SandboxConfig {
     pub token_ttl: u64,
     /// Largest accepted distance, in seconds, between `X-TIMESTAMP` and the sandbox clock.
     pub max_skew: u64,
+    /// A client's new B2B (or B2B2C) access token revokes its earlier ones: DOKU documents
+    /// that the latest token is the one processed. Off by default.
+    pub latest_token_only: bool,
     pub log: Log,
     /// A request head (and then its body) must arrive within this time: the slowloris guard.
     pub head_timeout: Duration,
@@ -96,6 +100,7 @@ impl Default for SandboxConfig {
             doku_key_dir: None,
             token_ttl: 900,
             max_skew: 300,
+            latest_token_only: false,
             log: Log::Stderr,
             head_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
@@ -116,6 +121,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("doku_key_dir", &self.doku_key_dir)
             .field("token_ttl", &self.token_ttl)
             .field("max_skew", &self.max_skew)
+            .field("latest_token_only", &self.latest_token_only)
             .field("log", &self.log)
             .field("head_timeout", &self.head_timeout)
             .field("idle_timeout", &self.idle_timeout)

@@ -22,7 +22,7 @@ ENDPOINTS:
   a body other than {{\"grantType\":\"client_credentials\"}} (400, 4007300), unknown client (401, 4017300),
   X-TIMESTAMP too far from the server clock (401, 4017300), a signature that is not SHA256withRSA over
   \"CLIENT_ID|X-TIMESTAMP\" with the registered key (401, 4017300, with an explanation), else 200, 2007300 and an
-  RS256 JWT. GET {STATS_PATH} returns {{\"tokenRequests\":{{\"CLIENT_ID\":N}},\"connections\":N}}.
+  RS256 JWT. GET {STATS_PATH} returns {{\"tokenRequests\":{{\"CLIENT_ID\":N}},\"invalidTokenAnswers\":{{\"PARTNER_ID\":N}},\"connections\":N}}.
 
   POST {B2B2C_TOKEN_PATH}: the same header and signature checks (service 74), body
   {{\"grantType\":\"authorization_code\",\"authCode\":\"...\"}} (codes starting with \"invalid\" get 401, 4017401) or
@@ -31,8 +31,8 @@ ENDPOINTS:
 
   POST {CREATE_VA_PATH} (service 27), in order:
   missing Authorization: Bearer / X-TIMESTAMP / X-SIGNATURE / X-PARTNER-ID / X-EXTERNAL-ID / CHANNEL-ID (400, 4002702),
-  malformed X-TIMESTAMP or X-EXTERNAL-ID (not digits, over 36) (400, 4002701), a token not issued here, expired or
-  revoked (401, 4012701), a token of another client than X-PARTNER-ID, X-TIMESTAMP too far off, no --secret for the
+  malformed X-TIMESTAMP or X-EXTERNAL-ID (not digits, over 36) (400, 4002701), a token not issued here, expired,
+  revoked, or older than the client's latest under --latest-token-only (401, 4012701), a token of another client than X-PARTNER-ID, X-TIMESTAMP too far off, no --secret for the
   client, or an X-SIGNATURE that is not HMAC-SHA512 with the secret over
   \"POST:PATH:TOKEN:sha256hex(minified body):X-TIMESTAMP\" (401, 4012700), an X-EXTERNAL-ID the client used today
   (409, 4092700), a missing body field (400, 4002702), else 200, 2002700 with virtualAccountData.
@@ -92,6 +92,10 @@ struct Cli {
     /// Largest accepted X-TIMESTAMP distance from the server clock, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     max_skew: u64,
+    /// A client's new access token revokes its earlier ones, as DOKU documents ("the latest
+    /// token is the one processed"): an earlier token then gets 401 Invalid Token.
+    #[arg(long)]
+    latest_token_only: bool,
     /// A client secret, for create-va and notifications. Repeatable; never logged or echoed.
     // Parsed after clap, whose value errors quote the value.
     #[arg(long = "secret", value_name = "ID=SECRET")]
@@ -145,6 +149,7 @@ fn options(cli: Cli) -> Result<Options, String> {
         tls_dir: cli.tls_dir,
         token_ttl: cli.token_ttl,
         max_skew: cli.max_skew,
+        latest_token_only: cli.latest_token_only,
         faults: cli.faults,
         doku_key_dir: cli.doku_key_dir,
         log: if cli.quiet { Log::Off } else { Log::default() },

@@ -447,7 +447,11 @@ fn route(state: &State, req: &Request) -> Answer {
         (B2B2C_TOKEN_PATH, "POST") => b2b2c::token(&mut x),
         (CREATE_VA_PATH, "POST") => va::create(&mut x),
         (STATS_PATH, "GET" | "HEAD") => {
-            let fields = [("tokenRequests", state.token_request_counts()), ("connections", json!(state.accepted_connections()))];
+            let fields = [
+                ("tokenRequests", state.token_request_counts()),
+                ("invalidTokenAnswers", state.invalid_token_counts()),
+                ("connections", json!(state.accepted_connections())),
+            ];
             (x.json(200, &fields), "ok")
         }
         (REVOKE_PATH, "POST") => revoke(&x),

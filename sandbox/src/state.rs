@@ -40,6 +40,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// One more for `client`, for at most `MAX_COUNTED_CLIENTS` clients.
+fn count(counts: &Mutex<HashMap<String, u64>>, client: &str) {
+    let mut counts = lock(counts);
+    if let Some(n) = counts.get_mut(client) {
+        *n += 1;
+    } else if counts.len() < MAX_COUNTED_CLIENTS {
+        counts.insert(client.to_owned(), 1);
+    }
+}
+
 /// What an issued credential is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -55,7 +65,16 @@ struct Issued {
     client: String,
     exp: i64,
     kind: Kind,
-    revoked: bool,
+    /// Why it is no longer honoured, if it is not.
+    revoked: Option<Revoked>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Revoked {
+    /// By the revoke endpoint.
+    Revoked,
+    /// By a newer token of the same kind for the same client (`--latest-token-only`).
+    Superseded,
 }
 
 /// The day's `X-EXTERNAL-ID`s per client, oldest first, bounded in total.
@@ -135,6 +154,8 @@ pub(crate) struct State {
     pub faults: HashMap<String, FaultSet>,
     pub token_ttl: u64,
     pub max_skew: u64,
+    /// A client's new access token revokes its earlier ones, as DOKU documents.
+    pub latest_token_only: bool,
     pub head_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
@@ -149,6 +170,7 @@ pub(crate) struct State {
     tokens: Mutex<HashMap<String, Issued>>,
     external_ids: Mutex<ExternalIds>,
     requests: Mutex<HashMap<String, u64>>,
+    invalid_tokens: Mutex<HashMap<String, u64>>,
     pub stopping: AtomicBool,
     live: AtomicUsize,
     conns: Mutex<HashMap<u64, TcpStream>>,
@@ -174,6 +196,7 @@ impl State {
             faults,
             token_ttl: config.token_ttl,
             max_skew: config.max_skew,
+            latest_token_only: config.latest_token_only,
             head_timeout: config.head_timeout,
             idle_timeout: config.idle_timeout,
             max_connections: config.max_connections.max(1),
@@ -187,6 +210,7 @@ impl State {
             tokens: Mutex::new(HashMap::new()),
             external_ids: Mutex::new(ExternalIds::default()),
             requests: Mutex::new(HashMap::new()),
+            invalid_tokens: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             live: AtomicUsize::new(0),
             conns: Mutex::new(HashMap::new()),
@@ -228,12 +252,7 @@ impl State {
     }
 
     pub fn count_token_request(&self, client: &str) {
-        let mut requests = lock(&self.requests);
-        if let Some(n) = requests.get_mut(client) {
-            *n += 1;
-        } else if requests.len() < MAX_COUNTED_CLIENTS {
-            requests.insert(client.to_owned(), 1);
-        }
+        count(&self.requests, client);
     }
 
     pub fn token_requests(&self, client: &str) -> u64 {
@@ -243,6 +262,17 @@ impl State {
     /// `{"<client id>": N, ...}` for the stats endpoint.
     pub fn token_request_counts(&self) -> serde_json::Value {
         json!(*lock(&self.requests))
+    }
+
+    /// An Invalid Token answer to a transaction request, by its X-PARTNER-ID: the retries a
+    /// client's cache causes.
+    pub fn count_invalid_token(&self, partner: &str) {
+        count(&self.invalid_tokens, partner);
+    }
+
+    /// `{"<partner id>": N, ...}` for the stats endpoint.
+    pub fn invalid_token_counts(&self) -> serde_json::Value {
+        json!(*lock(&self.invalid_tokens))
     }
 
     /// Signs a B2B token for `client` living `ttl` seconds, and remembers it.
@@ -258,7 +288,7 @@ impl State {
         openssl::rand::rand_bytes(&mut *random).map_err(|e| Error::new(ErrorKind::Crypto, openssl_reason(&e)))?;
         let refresh = Zeroizing::new(format!("rt-{}", hex(&*random)));
         let exp = Utc::now().timestamp().saturating_add(i64::try_from(refresh_ttl).unwrap_or(i64::MAX));
-        self.remember(refresh_key(&refresh), Issued { client: client.to_owned(), exp, kind: Kind::CustomerRefresh, revoked: false });
+        self.remember(refresh_key(&refresh), Issued { client: client.to_owned(), exp, kind: Kind::CustomerRefresh, revoked: None });
         Ok((access, refresh))
     }
 
@@ -271,7 +301,13 @@ impl State {
         let exp = claims["exp"].as_i64().unwrap_or(now.timestamp());
         let jti = claims["jti"].as_str().unwrap_or_default().to_owned();
         let token = jwt::sign_rs256(&self.token_key, &claims)?;
-        self.remember(jti, Issued { client: client.to_owned(), exp, kind, revoked: false });
+        if self.latest_token_only {
+            let now = now.timestamp();
+            for t in lock(&self.tokens).values_mut().filter(|t| t.client == client && t.kind == kind && t.revoked.is_none() && t.exp > now) {
+                t.revoked = Some(Revoked::Superseded);
+            }
+        }
+        self.remember(jti, Issued { client: client.to_owned(), exp, kind, revoked: None });
         Ok(token)
     }
 
@@ -305,8 +341,10 @@ impl State {
         if issued.kind != Kind::B2b {
             return Err(invalid("the token is a B2B2C (customer) token, not a B2B token"));
         }
-        if issued.revoked {
-            return Err(invalid("the token was revoked"));
+        match issued.revoked {
+            Some(Revoked::Revoked) => return Err(invalid("the token was revoked")),
+            Some(Revoked::Superseded) => return Err(invalid("a newer token was issued to this client (latest token only)")),
+            None => {}
         }
         Ok(issued.client.clone())
     }
@@ -324,7 +362,7 @@ impl State {
         if issued.exp <= Utc::now().timestamp() {
             return Err("it expired");
         }
-        if issued.revoked {
+        if issued.revoked.is_some() {
             return Err("it was revoked");
         }
         Ok(())
@@ -334,8 +372,8 @@ impl State {
     pub fn revoke_tokens(&self, client: &str) -> usize {
         let now = Utc::now().timestamp();
         let mut n = 0;
-        for t in lock(&self.tokens).values_mut().filter(|t| t.client == client && !t.revoked && t.exp > now) {
-            t.revoked = true;
+        for t in lock(&self.tokens).values_mut().filter(|t| t.client == client && t.revoked.is_none() && t.exp > now) {
+            t.revoked = Some(Revoked::Revoked);
             n += 1;
         }
         n

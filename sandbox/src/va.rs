@@ -51,7 +51,10 @@ pub(crate) fn create(x: &mut Exchange) -> Handled {
 
     let client = match state.check_token(token) {
         Ok(client) => client,
-        Err(e) => return refuse(401, "4012701", format!("Invalid Token (B2B): {}", e.message())),
+        Err(e) => {
+            state.count_invalid_token(partner);
+            return refuse(401, "4012701", format!("Invalid Token (B2B): {}", e.message()));
+        }
     };
     if client != partner {
         return refuse(401, "4012700", "Unauthorized. X-PARTNER-ID does not match the token's client".into());

@@ -892,6 +892,7 @@ fn the_binary() {
         "--tls-dir",
         "--token-ttl",
         "--max-skew",
+        "--latest-token-only",
         "--fault",
         "--quiet",
         "--version",
@@ -1267,6 +1268,35 @@ fn create_va_faults_apply() {
 }
 
 // ---------------------------------------------------------------- revocation and the client's retry
+
+/// `latest_token_only`: a client's new token revokes its earlier ones of the same kind (DOKU's
+/// "the latest token is the one processed"); other clients and the other kind keep theirs; the
+/// stats count the Invalid Token answers by X-PARTNER-ID.
+#[test]
+fn latest_token_only_supersedes_earlier_tokens() {
+    let sb = Sandbox::start(SandboxConfig { latest_token_only: true, ..va_config() }).unwrap();
+    let body = va_body("INV/latest/1");
+    let call = |token: &str| post_va(sb.addr(), &va_headers(token, "MCH-VA", &body, &now_z(), SECRET), &body);
+    let first = b2b_token(sb.addr(), "MCH-VA");
+    let other = b2b_token(sb.addr(), "MCH-VA2");
+    assert_code(&call(&first), 200, "2002700", "Successful");
+    let second = b2b_token(sb.addr(), "MCH-VA");
+    assert_code(&call(&first), 401, "4012701", "Invalid Token (B2B): a newer token was issued to this client (latest token only)");
+    assert_code(&call(&second), 200, "2002700", "Successful");
+    assert_eq!(sb.check_token(&other).unwrap(), "MCH-VA2", "another client keeps its token");
+    // A customer (B2B2C) token is another kind: it does not supersede the B2B one.
+    let r = raw(sb.addr(), &b2b2c_request("MCH-VA", &auth_code("code-1")));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_code(&call(&second), 200, "2002700", "Successful");
+    let stats = raw(sb.addr(), format!("GET {STATS_PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).json();
+    assert_eq!((stats["tokenRequests"]["MCH-VA"].as_u64(), stats["invalidTokenAnswers"]["MCH-VA"].as_u64()), (Some(2), Some(1)), "{stats}");
+    assert!(stats["invalidTokenAnswers"].get("MCH-VA2").is_none(), "{stats}");
+
+    // Off (the default): both tokens stay valid.
+    let off = va_sandbox();
+    let (a, b) = (b2b_token(off.addr(), "MCH-DUP"), b2b_token(off.addr(), "MCH-DUP"));
+    assert_eq!((off.check_token(&a).unwrap(), off.check_token(&b).unwrap()), ("MCH-DUP".into(), "MCH-DUP".into()));
+}
 
 #[test]
 fn revoked_tokens_are_invalid_tokens() {
