@@ -18,6 +18,7 @@ use crate::signature;
 use crate::signature::symmetric::{self, minified_body, normalize_method};
 use crate::timestamp;
 use crate::token::cache::{shared_slot, CacheKey, Fetcher, TokenSlot};
+use crate::token::store::TokenStore;
 use crate::token::{b2b2c, parse_b2b_response, Token, B2B_BODY, B2B_PATH};
 
 /// Beyond this much disagreement between DOKU's `Date` and ours, a refusal is most likely our
@@ -108,6 +109,11 @@ impl Client {
     /// a chain of refreshes that revoke each other's new tokens.
     pub fn invalidate_token_if(&self, used: &str) {
         self.slot.invalidate_if(used);
+        if let TokenStore::File(store) = &self.config.token_store {
+            if let Ok(entry) = store.entry(self.config.http.base_url(), &self.config.client_id, &self.config.key) {
+                entry.remove_if(used);
+            }
+        }
     }
 
     /// Exchanges a customer's auth code (or refresh token) for a B2B2C token (§5). Not cached:
@@ -197,10 +203,21 @@ impl Fetcher for Client {
         self.config.refresh_margin
     }
 
-    /// One B2B token request, uncached, ending by `deadline` at the latest.
+    /// A token for the cache: from the shared store if one is configured and holds a fresh one
+    /// (or another process fetches it meanwhile), else from DOKU; ends by `deadline`.
     fn fetch(&self, deadline: Instant) -> Result<Token> {
-        let (sent, sent_wall) = (Stamp::now(), SystemTime::now());
-        self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response, Some(deadline)).map(|grant| Token::new(grant, sent, sent_wall))
+        let from_doku = || {
+            let (sent, sent_wall) = (Stamp::now(), SystemTime::now());
+            self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response, Some(deadline)).map(|grant| Token::new(grant, sent, sent_wall))
+        };
+        match &self.config.token_store {
+            TokenStore::Memory => from_doku(),
+            TokenStore::File(store) => match store.entry(self.config.http.base_url(), &self.config.client_id, &self.config.key) {
+                Ok(entry) => entry.refresh(self.margin(), deadline, from_doku),
+                // No sealing key, no sharing: never a failure of the store's making.
+                Err(_) => from_doku(),
+            },
+        }
     }
 }
 

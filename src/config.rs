@@ -13,6 +13,7 @@ use crate::key::PrivateKey;
 pub use crate::options::DefaultValue;
 use crate::options::Options;
 use crate::timestamp::Offset;
+use crate::token::store::TokenStore;
 
 pub const SANDBOX_URL: &str = "https://api-sandbox.doku.com";
 pub const PRODUCTION_URL: &str = "https://api.doku.com";
@@ -35,6 +36,8 @@ pub const KEYS: &[&str] = &[
     "client_secret",
     "channel_id",
     "partner_id",
+    "token_store",
+    "token_store_timeout_ms",
 ];
 // The defaults of the optional keys that have a value as default; the parser uses these, and
 // DEFAULTS lists them for the docs.
@@ -43,6 +46,8 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_REFRESH_MARGIN_S: u64 = 60;
 pub const DEFAULT_TIMESTAMP_OFFSET: &str = "Z";
+pub const DEFAULT_TOKEN_STORE: &str = "memory";
+pub use crate::token::store::DEFAULT_TIMEOUT_MS as DEFAULT_TOKEN_STORE_TIMEOUT_MS;
 
 /// Each `DEFAULT_*` by its key. README.md's configuration table and doku.h's comment of
 /// `doku_client_new` state the same values (tests/docs.rs checks both).
@@ -52,6 +57,8 @@ pub const DEFAULTS: &[(&str, DefaultValue)] = &[
     ("connect_timeout_ms", DefaultValue::Number(DEFAULT_CONNECT_TIMEOUT_MS)),
     ("refresh_margin_s", DefaultValue::Number(DEFAULT_REFRESH_MARGIN_S)),
     ("timestamp_offset", DefaultValue::Text(DEFAULT_TIMESTAMP_OFFSET)),
+    ("token_store", DefaultValue::Text(DEFAULT_TOKEN_STORE)),
+    ("token_store_timeout_ms", DefaultValue::Number(DEFAULT_TOKEN_STORE_TIMEOUT_MS)),
 ];
 
 /// Kept raw until taken, never unescaped by serde_json (see `crate::options`).
@@ -72,6 +79,8 @@ pub struct Config {
     pub channel_id: Option<String>,
     /// `X-PARTNER-ID` of transaction requests; defaults to the client id.
     pub partner_id: String,
+    /// Where the token is shared beyond this process.
+    pub token_store: TokenStore,
 }
 
 /// Secret bytes: wiped on drop, never printed.
@@ -124,11 +133,13 @@ impl Config {
         let channel_id = o.header_value("channel_id")?;
         let partner_id = o.header_value("partner_id")?.unwrap_or_else(|| client_id.clone());
 
+        let store_timeout = Duration::from_millis(o.integer("token_store_timeout_ms", 1, 10_000)?.unwrap_or(DEFAULT_TOKEN_STORE_TIMEOUT_MS));
+        let token_store = TokenStore::from_config(o.string("token_store")?.as_deref(), store_timeout)?;
         let http = http::Settings::new(&base_url, timeout, connect_timeout, ca_file.as_deref(), proxy.as_deref())?;
         // The key last, after the cheap checks: a config with several problems reports its
         // shape before its key.
         let key = key.private_key(passphrase.as_ref())?;
-        Ok(Config { client_id, key, http, refresh_margin, timestamp_offset, client_secret, channel_id, partner_id })
+        Ok(Config { client_id, key, http, refresh_margin, timestamp_offset, client_secret, channel_id, partner_id, token_store })
     }
 }
 

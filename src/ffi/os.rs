@@ -23,6 +23,34 @@ pub(crate) fn install_fork_handlers() {
     debug_assert_eq!(rc, 0);
 }
 
+/// This process's effective user id, which owns the files it creates.
+pub(crate) fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Takes an exclusive POSIX record lock on all of `file` without blocking: `Ok(false)` when
+/// another process holds it. A process's record locks are not inherited by a fork() child (a
+/// child forked mid-fetch cannot keep the fleet waiting, as a `flock` it shared would) and go
+/// when the process dies; they also go when the process closes any descriptor of the file.
+pub(crate) fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: an all-zero flock is a valid value; the fields that matter are set below.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: the descriptor is open for the duration of the call (borrowed from `file`), and
+    // `lock` is a valid flock that F_SETLK only reads.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lock) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EAGAIN)) {
+        return Ok(false);
+    }
+    Err(e)
+}
+
 /// A panic must not unwind into libc's fork(); it cannot happen in these handlers, but if it
 /// did, aborting is the only safe answer.
 fn contain(f: fn()) {

@@ -3,6 +3,7 @@
 
 pub mod b2b2c;
 pub(crate) mod cache;
+pub mod store;
 
 use std::time::{Duration, SystemTime};
 
@@ -65,6 +66,20 @@ impl Token {
             expires_at: requested_wall + lifetime,
             expires: requested + lifetime,
         }
+    }
+
+    /// A token kept elsewhere (the shared store): `lifetime` as granted, `expires_at` by the
+    /// wall clock; `None` if it has expired by `now_wall`.
+    pub fn restored(
+        access_token: Zeroizing<String>,
+        token_type: String,
+        lifetime: Duration,
+        expires_at: SystemTime,
+        now: Stamp,
+        now_wall: SystemTime,
+    ) -> Option<Token> {
+        let remaining = expires_at.duration_since(now_wall).ok().filter(|r| !r.is_zero())?;
+        Some(Token { access_token, token_type, lifetime, expires_at, expires: now + remaining.min(lifetime) })
     }
 
     /// Reusable without a refresh until `expiresAt - min(margin, lifetime/2)`: the margin absorbs

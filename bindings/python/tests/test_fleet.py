@@ -1,8 +1,8 @@
 """Several processes, each with its own token cache, against a DOKU that honours only a client's
 latest token (doku-sandbox --latest-token-only, as DOKU documents): each process's token
 revokes the others', so every call after the first round is refused as Invalid Token and
-retried with a new token, which revokes the next process's. Counted by the sandbox; issue 11's
-shared token stores are what removes this churn."""
+retried with a new token, which revokes the next process's. Counted by the sandbox. A shared
+token store ("file:/dir") removes the churn: one token for the whole fleet."""
 
 import multiprocessing
 from pathlib import Path
@@ -30,7 +30,7 @@ def worker(config: dict, turns, results) -> None:
             results.send((r.http_status, r.response_code))
 
 
-def run_fleet(sandbox: Sandbox, keys) -> list:
+def run_fleet(sandbox: Sandbox, keys, token_store=None) -> list:
     """PROCESSES processes, each its own Client, calling in turn for ROUNDS rounds; the answers in
     the order of the calls."""
     ctx = multiprocessing.get_context("spawn")  # separate processes, as PHP-FPM workers are
@@ -38,7 +38,8 @@ def run_fleet(sandbox: Sandbox, keys) -> list:
     for i in range(PROCESSES):
         config = dict(client_id=CLIENT, private_key_file=str(keys.pkcs8), base_url=sandbox.url,
                       ca_file=sandbox.ca_file, proxy="", client_secret=SECRET, channel_id="H2H",
-                      timeout_ms=10000 + i)  # timeout_ms only makes each process's trxIds its own
+                      timeout_ms=10000 + i,  # timeout_ms only makes each process's trxIds its own
+                      token_store=token_store)
         turns_parent, turns_child = ctx.Pipe()
         results_parent, results_child = ctx.Pipe()
         proc = ctx.Process(target=worker, args=(config, turns_child, results_child))
@@ -88,3 +89,19 @@ def test_per_process_caches_fetch_once_each_when_every_token_counts(fleet_sandbo
     stats = fleet_sandbox._stats()
     assert stats["tokenRequests"][CLIENT] == PROCESSES, stats
     assert stats["invalidTokenAnswers"].get(CLIENT, 0) == 0, stats
+
+
+@pytest.mark.parametrize("fleet_sandbox", [["--latest-token-only"]], indirect=True)
+def test_a_file_store_gives_the_fleet_one_token(fleet_sandbox, keys, tmp_path):
+    store = tmp_path / "tokens"
+    answers = run_fleet(fleet_sandbox, keys, token_store=f"file:{store}")
+    assert answers == [(200, "2002700")] * (PROCESSES * ROUNDS)
+    stats = fleet_sandbox._stats()
+    assert stats["tokenRequests"][CLIENT] == 1, stats
+    assert stats["invalidTokenAnswers"].get(CLIENT, 0) == 0, stats
+    # What is stored: one sealed entry, readable by this user only, without the token in clear.
+    entries = sorted(p.name for p in store.iterdir() if p.suffix == ".token")
+    assert len(entries) == 1, entries
+    assert (store / entries[0]).stat().st_mode & 0o777 == 0o600
+    assert store.stat().st_mode & 0o777 == 0o700
+    assert b"eyJ" not in (store / entries[0]).read_bytes()
