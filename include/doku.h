@@ -129,8 +129,9 @@ extern "C" {
  * "partner_id" (X-PARTNER-ID, default client_id); "token_store" ("memory" default: each
  * process fetches its own token; or "file:/absolute/dir": processes on this host share one,
  * sealed with a key derived from the private key, the directory created 0700 and refused if
- * others may write to it); "token_store_timeout_ms" (the most the store may add to a call,
- * 1 to 10000; default 250). A store that fails is passed by: the call fetches for itself.
+ * others may change it or its ancestors); "token_store_timeout_ms" (how long removing a
+ * refused token may wait for the store's lock, 1 to 10000; default 250). A store that fails
+ * is passed by: the call fetches for itself.
  *
  * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for bad JSON, an unknown key, a
  * wrong type or value (the message names the key); DOKU_ERR_KEY for key problems (unreadable

@@ -60,6 +60,7 @@ struct Held {
     _agents: MutexGuard<'static, Option<crate::http::AgentRegistry>>,
     _trusts: MutexGuard<'static, Vec<std::sync::Arc<crate::http::Trust>>>,
     _keys: crate::key::CacheGuards,
+    _store: MutexGuard<'static, Option<crate::token::store::Local>>,
 }
 
 thread_local! {
@@ -76,6 +77,7 @@ pub(crate) fn prepare() {
         _agents: crate::http::registries::agents(),
         _trusts: crate::http::registries::trusts(),
         _keys: crate::key::lock_caches(),
+        _store: crate::token::store::local_lock(),
     };
     let _ = HELD.try_with(|h| *h.borrow_mut() = Some(held));
 }

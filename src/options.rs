@@ -228,9 +228,14 @@ const MAX_KEY_FILE: u64 = 64 * 1024;
 /// first and checked as opened: a path swapped for a FIFO between a check and the open would
 /// otherwise block the call for good.
 pub(crate) fn read_file(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    read_file_with(path, limit, 0)
+}
+
+/// `read_file` with more open flags, e.g. `O_NOFOLLOW` for a file in a shared directory.
+pub(crate) fn read_file_with(path: &Path, limit: u64, flags: i32) -> std::io::Result<Vec<u8>> {
     use std::io::{Error as IoError, ErrorKind as Io, Read};
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path)?;
+    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | flags).open(path)?;
     if !file.metadata()?.is_file() {
         return Err(IoError::new(Io::InvalidInput, "not a regular file"));
     }

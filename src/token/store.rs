@@ -18,13 +18,22 @@
 //! Record locks are per process: two threads of one process may both fetch for one entry (only
 //! when their transports differ, so their cache slots' single flight does not join them).
 //!
-//! The store never causes a failure: a store that cannot be read, locked or written within
-//! `token_store_timeout_ms` is passed by, and the process fetches for itself as with "memory".
+//! The store never causes a failure: a store that cannot be read, locked or written is passed
+//! by, and the process fetches for itself as with "memory". A process waits for another's fetch
+//! at most until that fetch's own deadline (written in the lock file) and half its own time; a
+//! token DOKU refused is never taken from the store again by this process.
+//!
+//! Files in the directory are opened without following symlinks, temporary files are created
+//! new, and the directory and every ancestor must be owned by this user or root and not
+//! writable by others (unless sticky, as /tmp): no one else can plant a link that makes the
+//! library write elsewhere. The directory is checked again (same inode, same mode) at each use.
 
+use std::collections::{HashSet, VecDeque};
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use openssl::hash::{hash, MessageDigest};
@@ -48,6 +57,11 @@ const TAG: usize = 16;
 const MAX_ENTRY: u64 = 64 * 1024;
 /// How often a process waiting for another's fetch looks at the lock.
 const POLL: Duration = Duration::from_millis(5);
+/// Tokens DOKU refused, remembered per process (by digest) so that the store cannot hand one
+/// back while another process holds the lock and the entry cannot be removed.
+const REFUSED_KEPT: usize = 64;
+/// Files in the store are never followed through a symlink.
+const NOFOLLOW: i32 = libc::O_NOFOLLOW;
 
 /// Where tokens are shared, as the config's `token_store` names it.
 #[derive(Debug)]
@@ -76,6 +90,8 @@ impl TokenStore {
 pub struct FileStore {
     dir: PathBuf,
     timeout: Duration,
+    /// The directory as checked: (device, inode).
+    identity: (u64, u64),
 }
 
 /// One cache key's place in the store, with the key that seals it.
@@ -86,27 +102,45 @@ pub struct Entry<'a> {
 }
 
 impl FileStore {
-    /// The directory, created (0700) if missing; refused if it is not a directory of this user
-    /// that only this user may write to.
+    /// The directory, created (0700) if missing; refused unless it is this user's, writable
+    /// by no one else, in ancestors no one else may change.
     pub fn open(dir: &Path, timeout: Duration) -> Result<FileStore> {
         let shown = printable(&dir.to_string_lossy(), 200);
+        let refuse = |why: String| Error::invalid(format!("config: token_store: \"{shown}\" {why}"));
         if !dir.is_absolute() {
-            return Err(Error::invalid(format!("config: token_store: \"{shown}\" is not an absolute path")));
+            return Err(refuse("is not an absolute path".into()));
         }
-        if let Err(e) = DirBuilder::new().recursive(true).mode(0o700).create(dir) {
-            return Err(Error::invalid(format!("config: token_store: cannot create \"{shown}\": {e}")));
-        }
-        let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::invalid(format!("config: token_store: \"{shown}\": {e}")))?;
-        if !meta.is_dir() {
-            return Err(Error::invalid(format!("config: token_store: \"{shown}\" is not a directory")));
-        }
-        if meta.uid() != crate::ffi::os::effective_uid() || meta.mode() & 0o022 != 0 {
-            return Err(Error::invalid(format!(
-                "config: token_store: \"{shown}\" may be written by other users (mode {:o}); it must be this user's, mode 0700",
+        DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| refuse(format!("cannot be created: {e}")))?;
+        let dir = dir.canonicalize().map_err(|e| refuse(format!("cannot be resolved: {e}")))?;
+        let meta = std::fs::symlink_metadata(&dir).map_err(|e| refuse(e.to_string()))?;
+        let uid = crate::ffi::os::effective_uid();
+        if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+            return Err(refuse(format!(
+                "must be a directory of this user (uid {uid}) with mode 0700; it is uid {}, mode {:o}",
+                meta.uid(),
                 meta.mode() & 0o7777
             )));
         }
-        Ok(FileStore { dir: dir.to_owned(), timeout })
+        for ancestor in dir.ancestors().skip(1) {
+            let m = std::fs::symlink_metadata(ancestor).map_err(|e| refuse(e.to_string()))?;
+            let sticky = m.mode() & 0o1000 != 0;
+            if (m.uid() != uid && m.uid() != 0) || (m.mode() & 0o022 != 0 && !sticky) {
+                return Err(refuse(format!(
+                    "is inside {}, which another user may change (uid {}, mode {:o})",
+                    printable(&ancestor.to_string_lossy(), 200),
+                    m.uid(),
+                    m.mode() & 0o7777
+                )));
+            }
+        }
+        Ok(FileStore { identity: (meta.dev(), meta.ino()), dir, timeout })
+    }
+
+    /// The directory is still the one checked: not replaced (a rename, a symlink) and not
+    /// opened to others since.
+    fn still_safe(&self) -> bool {
+        std::fs::symlink_metadata(&self.dir)
+            .is_ok_and(|m| m.is_dir() && (m.dev(), m.ino()) == self.identity && m.uid() == crate::ffi::os::effective_uid() && m.mode() & 0o077 == 0)
     }
 
     /// The entry of one cache key: its file name is a digest of the key's parts, its sealing
@@ -143,9 +177,29 @@ impl Entry<'_> {
 
     /// The stored token, if there is one that opens and is not due for refresh.
     pub fn read_fresh(&self, margin: Duration) -> Option<Token> {
-        let sealed = crate::options::read_file(&self.path("token"), MAX_ENTRY).ok()?;
-        let token = crate::fork::openssl_work(|| self.open(&sealed))?;
+        let token = self.read()?;
         token.is_fresh(margin, Stamp::now()).then_some(token)
+    }
+
+    /// The stored token, if it opens, has not expired and was not refused by DOKU. Its expiry
+    /// is bounded by the file's time plus the lifetime too (the kernel's clock, not the writer's):
+    /// a writer whose own clock runs ahead cannot make readers serve an expired token.
+    fn read(&self) -> Option<Token> {
+        if !self.store.still_safe() {
+            return None;
+        }
+        let path = self.path("token");
+        let written = std::fs::symlink_metadata(&path).ok()?.modified().ok()?;
+        let sealed = crate::options::read_file_with(&path, MAX_ENTRY, NOFOLLOW).ok()?;
+        let token = crate::fork::openssl_work(|| self.open(&sealed))?;
+        if refused_before(&token.access_token) {
+            return None;
+        }
+        let limit = written + token.lifetime;
+        match limit < token.expires_at {
+            true => Token::restored(token.access_token.clone(), token.token_type.clone(), token.lifetime, limit, Stamp::now(), SystemTime::now()),
+            false => Some(token),
+        }
     }
 
     /// A refresh through the store: the stored token if it is fresh; else, under the lock, the
@@ -160,7 +214,13 @@ impl Entry<'_> {
         let wait_until = now + deadline.saturating_duration_since(now) / 2;
         let lock = match self.lock(wait_until, margin) {
             Locked::Fresh(token) => return Ok(token),
-            Locked::Held(lock) => Some(lock),
+            Locked::Held(lock) => {
+                // Waiters stop waiting for this fetch once its deadline has passed.
+                let until = SystemTime::now() + deadline.saturating_duration_since(Instant::now());
+                let ms = until.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+                let _ = lock.file().set_len(0).and_then(|()| lock.file().write_all_at(ms.to_string().as_bytes(), 0));
+                Some(lock)
+            }
             Locked::Unavailable => None,
         };
         let token = fetch()?;
@@ -175,9 +235,15 @@ impl Entry<'_> {
     /// Removes the entry if it still holds `used` (after DOKU refused it), under the lock, so a
     /// process that saw an older token cannot remove a newer one.
     pub fn remove_if(&self, used: &str) {
+        // Remembered first: if the entry cannot be removed now, this process still never takes
+        // the refused token from the store again.
+        remember_refused(used);
+        if !self.store.still_safe() {
+            return;
+        }
         let deadline = Instant::now() + self.store.timeout;
-        if let Some(_lock) = try_lock_until(&self.path("lock"), deadline) {
-            let stored = crate::options::read_file(&self.path("token"), MAX_ENTRY).ok();
+        if let Some(_lock) = self.try_lock_until(deadline) {
+            let stored = crate::options::read_file_with(&self.path("token"), MAX_ENTRY, NOFOLLOW).ok();
             if stored.and_then(|s| crate::fork::openssl_work(|| self.open(&s))).is_some_and(|t| *t.access_token == used) {
                 let _ = std::fs::remove_file(self.path("token"));
             }
@@ -185,23 +251,78 @@ impl Entry<'_> {
     }
 
     fn lock(&self, wait_until: Instant, margin: Duration) -> Locked {
-        let path = self.path("lock");
+        if !self.store.still_safe() {
+            return Locked::Unavailable;
+        }
+        // The holder's deadline seen past twice in a row (a new holder may not have written its
+        // own yet): it is stuck, not fetching; waiting longer only adds to this call.
+        let mut stale = 0;
         loop {
-            match try_lock(&path) {
-                Ok(Some(file)) => {
+            match self.try_lock() {
+                Ok(Some(lock)) => {
                     // Another process may have stored a token while this one waited.
                     return match self.read_fresh(margin) {
                         Some(token) => Locked::Fresh(token),
-                        None => Locked::Held(file),
+                        None => Locked::Held(lock),
                     };
                 }
-                Ok(None) if Instant::now() < wait_until => {
+                Ok(None) if Instant::now() < wait_until && stale < 2 => {
                     if let Some(token) = self.read_fresh(margin) {
                         return Locked::Fresh(token);
                     }
+                    stale = if self.holder_is_late() { stale + 1 } else { 0 };
                     std::thread::sleep(POLL.min(wait_until.saturating_duration_since(Instant::now())));
                 }
                 _ => return Locked::Unavailable,
+            }
+        }
+    }
+
+    /// Whether the lock holder's fetch deadline, as it wrote it in the lock file, has passed.
+    fn holder_is_late(&self) -> bool {
+        let Ok(text) = crate::options::read_file_with(&self.path("lock"), 64, NOFOLLOW) else { return false };
+        let deadline = std::str::from_utf8(&text).ok().and_then(|t| t.trim().parse::<u64>().ok());
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        deadline.is_some_and(|d| now > u128::from(d))
+    }
+
+    /// The entry's lock, for this process; `None` when another process, or another thread of
+    /// this one, holds it. Record locks do not exclude the threads of one process, and closing
+    /// any descriptor of the lock file drops the process's lock: the process-wide set of held
+    /// entries does both.
+    fn try_lock(&self) -> std::io::Result<Option<EntryLock>> {
+        // Claimed in the set first, and the set's lock released before any I/O (fork() waits
+        // for it).
+        if !local().locked.insert(self.name.clone()) {
+            return Ok(None);
+        }
+        let opened = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(self.path("lock"))
+            .and_then(|file| match file.metadata()?.is_file() {
+                true => Ok(file),
+                false => Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")),
+            });
+        match opened.and_then(|file| Ok(crate::ffi::os::try_lock_exclusive(&file)?.then_some(file))) {
+            Ok(Some(file)) => Ok(Some(EntryLock { file: Some(file), name: self.name.clone() })),
+            other => {
+                local().locked.remove(&self.name);
+                other.map(|_| None)
+            }
+        }
+    }
+
+    fn try_lock_until(&self, deadline: Instant) -> Option<EntryLock> {
+        loop {
+            match self.try_lock() {
+                Ok(Some(lock)) => return Some(lock),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
+                _ => return None,
             }
         }
     }
@@ -214,10 +335,12 @@ impl Entry<'_> {
         let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = self.path(&format!("{}.{n}.tmp", std::process::id()));
         let io = |e: std::io::Error| Error::invalid(format!("token store: {e}"));
-        let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
-        file.write_all(&sealed).map_err(io)?;
+        // Created new, never through a link: a name planted in the directory is not written.
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(NOFOLLOW | libc::O_CLOEXEC).open(&tmp).map_err(io)?;
+        let written = file.write_all(&sealed);
         drop(file);
-        std::fs::rename(&tmp, self.path("token")).map_err(|e| {
+        // rename() replaces a link at the destination, it does not follow it.
+        written.and_then(|()| std::fs::rename(&tmp, self.path("token"))).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             io(e)
         })
@@ -263,26 +386,90 @@ enum Locked {
     /// Another process stored a fresh token while this one waited.
     Fresh(Token),
     /// This process holds the lock: it fetches and stores.
-    Held(File),
+    Held(EntryLock),
     /// Locked by another for too long, or the lock file cannot be opened.
     Unavailable,
 }
 
-/// The lock file, locked exclusively by this process; `None` when another process holds it.
-/// Released when the `File` is dropped (or the process dies); not inherited by fork children.
-fn try_lock(path: &Path) -> std::io::Result<Option<File>> {
-    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)?;
-    Ok(crate::ffi::os::try_lock_exclusive(&file)?.then_some(file))
+/// An entry's lock held by this process: the lock file's descriptor, closed before the entry
+/// leaves the process-wide set (so that no other thread opens and closes the file meanwhile).
+struct EntryLock {
+    file: Option<File>,
+    name: String,
 }
 
-fn try_lock_until(path: &Path, deadline: Instant) -> Option<File> {
-    loop {
-        match try_lock(path) {
-            Ok(Some(file)) => return Some(file),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
-            _ => return None,
-        }
+impl EntryLock {
+    fn file(&self) -> &File {
+        self.file.as_ref().expect("open until dropped")
     }
+}
+
+impl Drop for EntryLock {
+    fn drop(&mut self) {
+        // Closing the file releases the record lock; only then may other threads take it.
+        drop(self.file.take());
+        local().locked.remove(&self.name);
+    }
+}
+
+/// Process-wide store state: the entries this process holds the lock of, and the digests of
+/// tokens DOKU refused. Reset in a fork child (a new generation): the parent's locks are not
+/// the child's.
+pub(crate) struct Local {
+    generation: u64,
+    locked: HashSet<String>,
+    refused: VecDeque<[u8; 32]>,
+}
+
+static LOCAL: Mutex<Option<Local>> = Mutex::new(None);
+
+/// The raw lock, for `crate::fork` to hold across a fork.
+pub(crate) fn local_lock() -> MutexGuard<'static, Option<Local>> {
+    LOCAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct LocalGuard(MutexGuard<'static, Option<Local>>);
+
+impl std::ops::Deref for LocalGuard {
+    type Target = Local;
+    fn deref(&self) -> &Local {
+        self.0.as_ref().expect("set by local()")
+    }
+}
+
+impl std::ops::DerefMut for LocalGuard {
+    fn deref_mut(&mut self) -> &mut Local {
+        self.0.as_mut().expect("set by local()")
+    }
+}
+
+fn local() -> LocalGuard {
+    let generation = crate::fork::generation();
+    let mut guard = local_lock();
+    if guard.as_ref().is_none_or(|l| l.generation != generation) {
+        *guard = Some(Local { generation, locked: HashSet::new(), refused: VecDeque::new() });
+    }
+    LocalGuard(guard)
+}
+
+fn token_digest(token: &str) -> [u8; 32] {
+    openssl::sha::sha256(token.as_bytes())
+}
+
+fn remember_refused(token: &str) {
+    let digest = token_digest(token);
+    let mut local = local();
+    if !local.refused.contains(&digest) {
+        if local.refused.len() >= REFUSED_KEPT {
+            local.refused.pop_front();
+        }
+        local.refused.push_back(digest);
+    }
+}
+
+fn refused_before(token: &str) -> bool {
+    let digest = token_digest(token);
+    local().refused.contains(&digest)
 }
 
 #[cfg(test)]
@@ -389,7 +576,7 @@ mod tests {
         let mut line = String::new();
         std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.take().unwrap()), &mut line).unwrap();
         assert_eq!(line.trim(), "locked");
-        assert!(try_lock(&entry.path("lock")).unwrap().is_none(), "held by the other process");
+        assert!(entry.try_lock().unwrap().is_none(), "held by the other process");
         let start = Instant::now();
         let t = entry.refresh(MARGIN, start + Duration::from_millis(400), || Ok(token("own", 900))).unwrap();
         let waited = start.elapsed();
@@ -406,7 +593,7 @@ mod tests {
         // A holder that dies releases the lock.
         holder.kill().unwrap();
         holder.wait().unwrap();
-        assert!(try_lock(&entry.path("lock")).unwrap().is_some(), "released by the holder's death");
+        assert!(entry.try_lock().unwrap().is_some(), "released by the holder's death");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -418,7 +605,7 @@ mod tests {
         assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700, "created 0700");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = FileStore::open(&dir, Duration::from_millis(250)).unwrap_err();
-        assert!(e.message().contains("may be written by other users (mode 777)"), "{e}");
+        assert!(e.message().contains("must be a directory of this user") && e.message().contains("mode 777"), "{e}");
         let e = TokenStore::from_config(Some("file:relative/dir"), Duration::from_millis(250)).unwrap_err();
         assert!(e.message().contains("is not an absolute path"), "{e}");
         let e = TokenStore::from_config(Some("redis://127.0.0.1:6379"), Duration::from_millis(250)).unwrap_err();
@@ -426,5 +613,81 @@ mod tests {
         let e = TokenStore::from_config(Some("disk"), Duration::from_millis(250)).unwrap_err();
         assert!(e.message().contains("must be \"memory\" or \"file:/absolute/dir\""), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Another thread of this process never takes (nor, by closing its descriptor, releases)
+    /// the lock this process holds.
+    #[test]
+    fn threads_of_one_process_take_turns() {
+        let dir = temp_dir("threads");
+        let (key, _) = test_keys();
+        let store = FileStore::open(&dir, Duration::from_millis(250)).unwrap();
+        let (a, b) = (store.entry("u", "MCH", &key).unwrap(), store.entry("u", "MCH", &key).unwrap());
+        let held = a.try_lock().unwrap().unwrap();
+        std::thread::scope(|s| assert!(s.spawn(|| b.try_lock().unwrap().is_none()).join().unwrap()));
+        assert!(b.try_lock().unwrap().is_none(), "not twice in one process");
+        drop(held);
+        assert!(b.try_lock().unwrap().is_some(), "free once dropped");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A holder past its own deadline (stopped, frozen) is not waited for; a refused token is
+    /// not taken from the store again, even while the entry cannot be removed.
+    #[test]
+    fn a_late_holder_and_a_refused_token_are_passed_by() {
+        let dir = temp_dir("late");
+        let (key, _) = test_keys();
+        let store = FileStore::open(&dir, Duration::from_millis(100)).unwrap();
+        let entry = store.entry("u", "MCH-LATE", &key).unwrap();
+        entry.write(&token("refused-by-doku", 900)).unwrap();
+        let held = entry.try_lock().unwrap().unwrap();
+        held.file().write_all_at(b"1000", 0).unwrap(); // a deadline in 1970
+        let other = FileStore::open(&dir, Duration::from_millis(100)).unwrap();
+        let other = other.entry("u", "MCH-LATE", &key).unwrap();
+        // Another thread stands for another process here: the set says "held", the file says late.
+        let start = Instant::now();
+        other.remove_if("refused-by-doku");
+        assert!(start.elapsed() >= Duration::from_millis(100), "the lock was waited for, up to token_store_timeout_ms");
+        assert!(dir.join(format!("{}.token", entry.name)).exists(), "not removed: the lock is held");
+        assert!(other.read_fresh(MARGIN).is_none(), "but never served again here");
+        let start = Instant::now();
+        let t = other.refresh(MARGIN, start + Duration::from_secs(10), || Ok(token("new", 900))).unwrap();
+        assert_eq!(t.access_token.as_str(), "new");
+        assert!(start.elapsed() < Duration::from_millis(500), "a late holder is not waited for: {:?}", start.elapsed());
+        drop(held);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Names planted in the directory (as links to files elsewhere) are never written through;
+    /// a directory inside one that others may change is refused.
+    #[test]
+    fn links_in_the_directory_are_not_followed() {
+        let dir = temp_dir("links");
+        let (key, _) = test_keys();
+        let store = FileStore::open(&dir, Duration::from_millis(250)).unwrap();
+        let entry = store.entry("u", "MCH-LINK", &key).unwrap();
+        let victim = std::env::temp_dir().join(format!("doku-store-victim-{}", std::process::id()));
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(format!("{}.token", entry.name))).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(format!("{}.lock", entry.name))).unwrap();
+        for n in 0..4 {
+            std::os::unix::fs::symlink(&victim, dir.join(format!("{}.{}.{n}.tmp", entry.name, std::process::id()))).unwrap();
+        }
+        let t = entry.refresh(MARGIN, Instant::now() + Duration::from_secs(2), || Ok(token("mine", 900))).unwrap();
+        assert_eq!(t.access_token.as_str(), "mine");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "nothing written through a link");
+        std::fs::remove_file(&victim).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        // A parent that others may write to, without the sticky bit.
+        use std::os::unix::fs::PermissionsExt;
+        let open = temp_dir("open-parent");
+        std::fs::create_dir_all(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = FileStore::open(&open.join("tokens"), Duration::from_millis(250)).unwrap_err();
+        assert!(e.message().contains("which another user may change"), "{e}");
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        FileStore::open(&open.join("tokens"), Duration::from_millis(250)).expect("sticky, as /tmp");
+        std::fs::remove_dir_all(&open).unwrap();
     }
 }
