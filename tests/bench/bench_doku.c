@@ -12,12 +12,22 @@
  *                                                   worst_other_us worst_us", where slow means
  *                                                   over 5 ms and worst_other_us is the worst call
  *                                                   once each refresh's slowest call is set aside
+ *   bench_doku store URL CLIENT_ID KEYFILE STORE CHILDREN
+ *                                                   the first doku_get_token of a fresh process
+ *                                                   with token_store STORE ("memory" or
+ *                                                   "file:/dir"): CHILDREN forked one after
+ *                                                   another, each with a new client; prints the
+ *                                                   first child's time and the median of the
+ *                                                   others, in microseconds
+ * BENCH_TOKEN_STORE, if set, is the token_store of the other modes' clients.
  * The other modes print one number: calls per second (all threads together). Any error aborts. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "doku.h"
 
@@ -48,15 +58,63 @@ static void die(const char *what, DokuStatus st) {
 }
 
 /* A client for URL, CLIENT_ID and KEYFILE whose token is cached: *token gets it. */
-static DokuClient *warm_client(const char *url, const char *client_id, const char *key_file, char **token) {
-    char config[2048];
-    snprintf(config, sizeof config, "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\"}",
-             client_id, key_file, url);
+static DokuClient *new_client(const char *url, const char *client_id, const char *key_file, const char *store) {
+    char config[4096];
+    snprintf(config, sizeof config,
+             "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"\",\"token_store\":\"%s\"}",
+             client_id, key_file, url, store ? store : "memory");
     DokuClient *client = NULL;
     DokuStatus st = doku_client_new(config, &client);
     if (st != DOKU_OK) die("doku_client_new", st);
-    if ((st = doku_get_token(client, token)) != DOKU_OK) die("doku_get_token", st);
     return client;
+}
+
+/* A client for URL, CLIENT_ID and KEYFILE whose token is cached: *token gets it. */
+static DokuClient *warm_client(const char *url, const char *client_id, const char *key_file, char **token) {
+    DokuClient *client = new_client(url, client_id, key_file, getenv("BENCH_TOKEN_STORE"));
+    DokuStatus st = doku_get_token(client, token);
+    if (st != DOKU_OK) die("doku_get_token", st);
+    return client;
+}
+
+static int ascending(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Forks CHILDREN processes one after another (this process never uses the library, so each
+ * child starts with an empty in-process cache); each times its first doku_get_token. */
+static void first_token_in_fresh_processes(char **argv) {
+    int children = atoi(argv[6]);
+    if (children < 2 || children > 1000) children = 2;
+    double *us = calloc((size_t)children, sizeof(double));
+    for (int i = 0; i < children; i++) {
+        int fd[2];
+        if (pipe(fd) != 0) exit(1);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(fd[0]);
+            DokuClient *client = new_client(argv[2], argv[3], argv[4], argv[5]);
+            char *token = NULL;
+            double start = now_s();
+            DokuStatus st = doku_get_token(client, &token);
+            double took = (now_s() - start) * 1e6;
+            if (st != DOKU_OK) die("doku_get_token", st);
+            if (write(fd[1], &took, sizeof took) != (ssize_t)sizeof took) _exit(1);
+            doku_free(token);
+            doku_client_free(client);
+            _exit(0);
+        }
+        close(fd[1]);
+        if (read(fd[0], &us[i], sizeof us[i]) != (ssize_t)sizeof us[i]) exit(1);
+        close(fd[0]);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) exit(1);
+    }
+    qsort(us + 1, (size_t)children - 1, sizeof(double), ascending);
+    printf("%.0f %.0f\n", us[0], us[1 + (children - 1) / 2]);
+    free(us);
 }
 
 struct worker {
@@ -208,6 +266,10 @@ int main(int argc, char **argv) {
         for (int i = 0; i < threads && i < 64; i++) doku_client_free(r[i].client);
         return 0;
     }
+    if (argc == 7 && strcmp(argv[1], "store") == 0) {
+        first_token_in_fresh_processes(argv);
+        return 0;
+    }
     if (argc == 7 && strcmp(argv[1], "latency") == 0) {
         char *warm = NULL;
         DokuClient *client = warm_client(argv[2], argv[3], argv[4], &warm);
@@ -237,6 +299,7 @@ int main(int argc, char **argv) {
     }
     fprintf(stderr,
             "usage: bench_doku sign KEYFILE SECONDS | token URL CLIENT_ID KEYFILE SECONDS THREADS"
-            " | refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD | latency URL CLIENT_ID KEYFILE SECONDS THREADS\n");
+            " | refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD | latency URL CLIENT_ID KEYFILE SECONDS THREADS"
+            " | store URL CLIENT_ID KEYFILE STORE CHILDREN\n");
     return 2;
 }
