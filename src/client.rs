@@ -18,7 +18,7 @@ use crate::signature;
 use crate::signature::symmetric::{self, minified_body, normalize_method};
 use crate::timestamp;
 use crate::token::cache::{shared_slot, CacheKey, Fetcher, TokenSlot};
-use crate::token::store::TokenStore;
+use crate::token::store::{Entry, TokenStore};
 use crate::token::{b2b2c, parse_b2b_response, Token, B2B_BODY, B2B_PATH};
 
 /// Beyond this much disagreement between DOKU's `Date` and ours, a refusal is most likely our
@@ -109,10 +109,17 @@ impl Client {
     /// a chain of refreshes that revoke each other's new tokens.
     pub fn invalidate_token_if(&self, used: &str) {
         self.slot.invalidate_if(used);
-        if let TokenStore::File(store) = &self.config.token_store {
-            if let Ok(entry) = store.entry(self.config.http.base_url(), &self.config.client_id, &self.config.key) {
-                entry.remove_if(used);
-            }
+        if let Some(entry) = self.store_entry() {
+            entry.remove_if(used);
+        }
+    }
+
+    /// This client's entry in the shared token store, if one is configured. None also when its
+    /// sealing key cannot be derived: no sharing then, never a failure of the store's making.
+    fn store_entry(&self) -> Option<Entry<'_>> {
+        match &self.config.token_store {
+            TokenStore::Memory => None,
+            TokenStore::File(store) => store.entry(self.config.http.base_url(), &self.config.client_id, &self.config.key).ok(),
         }
     }
 
@@ -210,13 +217,9 @@ impl Fetcher for Client {
             let (sent, sent_wall) = (Stamp::now(), SystemTime::now());
             self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response, Some(deadline)).map(|grant| Token::new(grant, sent, sent_wall))
         };
-        match &self.config.token_store {
-            TokenStore::Memory => from_doku(),
-            TokenStore::File(store) => match store.entry(self.config.http.base_url(), &self.config.client_id, &self.config.key) {
-                Ok(entry) => entry.refresh(self.margin(), deadline, from_doku),
-                // No sealing key, no sharing: never a failure of the store's making.
-                Err(_) => from_doku(),
-            },
+        match self.store_entry() {
+            Some(entry) => entry.refresh(self.margin(), deadline, from_doku),
+            None => from_doku(),
         }
     }
 }

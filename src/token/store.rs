@@ -36,7 +36,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use openssl::hash::{hash, MessageDigest};
 use openssl::pkey_ctx::{HkdfMode, PkeyCtx};
 use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
 use zeroize::Zeroizing;
@@ -114,7 +113,7 @@ impl FileStore {
         let dir = dir.canonicalize().map_err(|e| refuse(format!("cannot be resolved: {e}")))?;
         let meta = std::fs::symlink_metadata(&dir).map_err(|e| refuse(e.to_string()))?;
         let uid = crate::ffi::os::effective_uid();
-        if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        if !is_private_dir(&meta) {
             return Err(refuse(format!(
                 "must be a directory of this user (uid {uid}) with mode 0700; it is uid {}, mode {:o}",
                 meta.uid(),
@@ -139,19 +138,22 @@ impl FileStore {
     /// The directory is still the one checked: not replaced (a rename, a symlink) and not
     /// opened to others since.
     fn still_safe(&self) -> bool {
-        std::fs::symlink_metadata(&self.dir)
-            .is_ok_and(|m| m.is_dir() && (m.dev(), m.ino()) == self.identity && m.uid() == crate::ffi::os::effective_uid() && m.mode() & 0o077 == 0)
+        std::fs::symlink_metadata(&self.dir).is_ok_and(|m| is_private_dir(&m) && (m.dev(), m.ino()) == self.identity)
     }
 
     /// The entry of one cache key: its file name is a digest of the key's parts, its sealing
     /// key derived from the merchant's private key.
     pub fn entry(&self, base_url: &str, client_id: &str, key: &PrivateKey) -> Result<Entry<'_>> {
         let id = format!("{base_url}\n{client_id}\n{}", hex(key.fingerprint()));
-        let digest = hash(MessageDigest::sha256(), id.as_bytes()).map_err(|e| Error::key(crate::error::openssl_reason(&e)))?;
-        let name = hex(&digest[..16]);
+        let name = hex(&openssl::sha::sha256(id.as_bytes())[..16]);
         let key = crate::fork::openssl_work(|| seal_key(key, &name))?;
         Ok(Entry { store: self, name, key })
     }
+}
+
+/// A directory (not a link to one) of this user that no one else may read or write.
+fn is_private_dir(m: &std::fs::Metadata) -> bool {
+    m.is_dir() && m.uid() == crate::ffi::os::effective_uid() && m.mode() & 0o077 == 0
 }
 
 /// HKDF-SHA256 of the private key's DER, with the entry's name as info.
@@ -181,25 +183,20 @@ impl Entry<'_> {
         token.is_fresh(margin, Stamp::now()).then_some(token)
     }
 
-    /// The stored token, if it opens, has not expired and was not refused by DOKU. Its expiry
-    /// is bounded by the file's time plus the lifetime too (the kernel's clock, not the writer's):
-    /// a writer whose own clock runs ahead cannot make readers serve an expired token.
+    /// The stored token, if it opens, has not expired and was not refused by DOKU.
     fn read(&self) -> Option<Token> {
         if !self.store.still_safe() {
             return None;
         }
+        self.stored().filter(|token| !refused_before(&token.access_token))
+    }
+
+    /// The token in the entry's file, if it opens and has not expired.
+    fn stored(&self) -> Option<Token> {
         let path = self.path("token");
         let written = std::fs::symlink_metadata(&path).ok()?.modified().ok()?;
         let sealed = crate::options::read_file_with(&path, MAX_ENTRY, NOFOLLOW).ok()?;
-        let token = crate::fork::openssl_work(|| self.open(&sealed))?;
-        if refused_before(&token.access_token) {
-            return None;
-        }
-        let limit = written + token.lifetime;
-        match limit < token.expires_at {
-            true => Token::restored(token.access_token.clone(), token.token_type.clone(), token.lifetime, limit, Stamp::now(), SystemTime::now()),
-            false => Some(token),
-        }
+        crate::fork::openssl_work(|| self.open(&sealed, written))
     }
 
     /// A refresh through the store: the stored token if it is fresh; else, under the lock, the
@@ -243,8 +240,7 @@ impl Entry<'_> {
         }
         let deadline = Instant::now() + self.store.timeout;
         if let Some(_lock) = self.try_lock_until(deadline) {
-            let stored = crate::options::read_file_with(&self.path("token"), MAX_ENTRY, NOFOLLOW).ok();
-            if stored.and_then(|s| crate::fork::openssl_work(|| self.open(&s))).is_some_and(|t| *t.access_token == used) {
+            if self.stored().is_some_and(|t| *t.access_token == used) {
                 let _ = std::fs::remove_file(self.path("token"));
             }
         }
@@ -364,8 +360,11 @@ impl Entry<'_> {
         Ok([&[VERSION][..], &nonce, &cipher, &tag].concat())
     }
 
-    /// The token in a sealed entry, if it opens and has not expired.
-    fn open(&self, sealed: &[u8]) -> Option<Token> {
+    /// The token in a sealed entry written at `written`, if it opens and has not expired. Its
+    /// expiry is bounded by `written` plus the lifetime too (the file's time is the kernel's
+    /// clock, not the writer's): a writer whose own clock runs ahead cannot make readers serve
+    /// an expired token.
+    fn open(&self, sealed: &[u8], written: SystemTime) -> Option<Token> {
         let (&version, rest) = sealed.split_first()?;
         if version != VERSION || rest.len() < NONCE + TAG + 17 {
             return None;
@@ -378,6 +377,7 @@ impl Entry<'_> {
         let kind_len = usize::from(plain[16]);
         let kind = std::str::from_utf8(plain.get(17..17 + kind_len)?).ok()?;
         let access = std::str::from_utf8(plain.get(17 + kind_len..)?).ok()?;
+        let expires_at = expires_at.min(written + lifetime);
         Token::restored(Zeroizing::new(access.to_owned()), kind.to_owned(), lifetime, expires_at, Stamp::now(), SystemTime::now())
     }
 }
@@ -499,20 +499,24 @@ mod tests {
         let (key, _) = test_keys();
         let entry = store.entry("https://api.doku.com", "MCH", &key).unwrap();
         let sealed = entry.seal(&token("tok-1", 900)).unwrap();
-        let opened = entry.open(&sealed).unwrap();
+        let opened = entry.open(&sealed, SystemTime::now()).unwrap();
         assert_eq!((opened.access_token.as_str(), opened.token_type.as_str(), opened.lifetime), ("tok-1", "Bearer", Duration::from_secs(900)));
         assert!(!sealed.windows(5).any(|w| w == b"tok-1"), "the token is not stored in clear");
         // Another entry's name, a flipped byte, a cut: none opens.
         let other = store.entry("https://api.doku.com", "MCH-2", &key).unwrap();
-        assert!(other.open(&sealed).is_none());
+        assert!(other.open(&sealed, SystemTime::now()).is_none());
         for i in [0, 5, sealed.len() / 2, sealed.len() - 1] {
             let mut forged = sealed.clone();
             forged[i] ^= 1;
-            assert!(entry.open(&forged).is_none(), "byte {i}");
+            assert!(entry.open(&forged, SystemTime::now()).is_none(), "byte {i}");
         }
-        assert!(entry.open(&sealed[..sealed.len() - 1]).is_none() && entry.open(&[]).is_none());
+        assert!(entry.open(&sealed[..sealed.len() - 1], SystemTime::now()).is_none() && entry.open(&[], SystemTime::now()).is_none());
+        // A writer's clock ahead of the kernel's: the file's time plus the lifetime bounds expiry.
+        let early = entry.open(&sealed, SystemTime::now() - Duration::from_secs(850)).unwrap();
+        assert!(early.expires_at <= SystemTime::now() + Duration::from_secs(51), "bounded by the file's time");
+        assert!(entry.open(&sealed, SystemTime::now() - Duration::from_secs(901)).is_none(), "expired by the file's time");
         // An expired token is not restored.
-        assert!(entry.open(&entry.seal(&token("old", 0)).unwrap()).is_none());
+        assert!(entry.open(&entry.seal(&token("old", 0)).unwrap(), SystemTime::now()).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
