@@ -18,7 +18,7 @@ use crate::signature;
 use crate::signature::symmetric::{self, minified_body, normalize_method};
 use crate::timestamp;
 use crate::token::cache::{shared_slot, CacheKey, Fetcher, TokenSlot};
-use crate::token::store::{Entry, TokenStore};
+use crate::token::store::Entry;
 use crate::token::{b2b2c, parse_b2b_response, Token, B2B_BODY, B2B_PATH};
 
 /// Beyond this much disagreement between DOKU's `Date` and ours, a refusal is most likely our
@@ -110,17 +110,13 @@ impl Client {
     pub fn invalidate_token_if(&self, used: &str) {
         self.slot.invalidate_if(used);
         if let Some(entry) = self.store_entry() {
-            entry.remove_if(used);
+            let _report = entry.remove_if(used);
         }
     }
 
-    /// This client's entry in the shared token store, if one is configured. None also when its
-    /// sealing key cannot be derived: no sharing then, never a failure of the store's making.
+    /// This client's entry in the shared token store, if one is configured.
     fn store_entry(&self) -> Option<Entry<'_>> {
-        match &self.config.token_store {
-            TokenStore::Memory => None,
-            TokenStore::File(store) => store.entry(self.config.http.base_url(), &self.config.client_id, &self.config.key).ok(),
-        }
+        self.config.token_store.entry(self.config.http.base_url(), &self.config.client_id, &self.config.key)
     }
 
     /// Exchanges a customer's auth code (or refresh token) for a B2B2C token (§5). Not cached:
@@ -218,7 +214,7 @@ impl Fetcher for Client {
             self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response, Some(deadline)).map(|grant| Token::new(grant, sent, sent_wall))
         };
         match self.store_entry() {
-            Some(entry) => entry.refresh(self.margin(), deadline, from_doku),
+            Some(entry) => entry.refresh(self.margin(), deadline, from_doku).0,
             None => from_doku(),
         }
     }

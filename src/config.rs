@@ -13,7 +13,7 @@ use crate::key::PrivateKey;
 pub use crate::options::DefaultValue;
 use crate::options::Options;
 use crate::timestamp::Offset;
-use crate::token::store::TokenStore;
+use crate::token::store::{StoreSettings, TokenStore};
 
 pub const SANDBOX_URL: &str = "https://api-sandbox.doku.com";
 pub const PRODUCTION_URL: &str = "https://api.doku.com";
@@ -38,6 +38,7 @@ pub const KEYS: &[&str] = &[
     "partner_id",
     "token_store",
     "token_store_timeout_ms",
+    "redis_password_file",
 ];
 // The defaults of the optional keys that have a value as default; the parser uses these, and
 // DEFAULTS lists them for the docs.
@@ -63,7 +64,8 @@ pub const DEFAULTS: &[(&str, DefaultValue)] = &[
 
 /// Kept raw until taken, never unescaped by serde_json (see `crate::options`).
 // private_key_file too: key text given there by mistake is a secret.
-const SECRET_KEYS: &[&str] = &["private_key", "private_key_passphrase", "client_secret", "private_key_file"];
+// token_store: a redis:// URL may carry a password.
+const SECRET_KEYS: &[&str] = &["private_key", "private_key_passphrase", "client_secret", "private_key_file", "token_store"];
 
 /// A validated configuration. The private key is parsed; secrets are not kept as text.
 #[derive(Debug)]
@@ -134,8 +136,11 @@ impl Config {
         let partner_id = o.header_value("partner_id")?.unwrap_or_else(|| client_id.clone());
 
         let store_timeout = Duration::from_millis(o.integer("token_store_timeout_ms", 1, 10_000)?.unwrap_or(DEFAULT_TOKEN_STORE_TIMEOUT_MS));
-        let token_store = TokenStore::from_config(o.string("token_store")?.as_deref(), store_timeout)?;
+        let token_store = o.secret("token_store")?;
+        let password_file = o.string("redis_password_file")?.map(PathBuf::from);
         let http = http::Settings::new(&base_url, timeout, connect_timeout, ca_file.as_deref(), proxy.as_deref())?;
+        let store_settings = StoreSettings { timeout: store_timeout, password_file: password_file.as_deref(), trust: http.trust() };
+        let token_store = TokenStore::from_config(token_store.as_deref().map(String::as_str), &store_settings)?;
         // The key last, after the cheap checks: a config with several problems reports its
         // shape before its key.
         let key = key.private_key(passphrase.as_ref())?;

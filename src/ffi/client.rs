@@ -52,11 +52,14 @@ pub struct DokuClient {
 /// NO_PROXY from the environment, as curl, except that loopback hosts never take a proxy from
 /// the environment); "client_secret", "channel_id" (for signed transaction requests);
 /// "partner_id" (X-PARTNER-ID, default client_id); "token_store" ("memory" default: each
-/// process fetches its own token; or "file:/absolute/dir": processes on this host share one,
-/// sealed with a key derived from the private key, the directory created 0700 and refused if
-/// others may change it or its ancestors); "token_store_timeout_ms" (how long removing a
-/// refused token may wait for the store's lock, 1 to 10000; default 250). A store that fails
-/// is passed by: the call fetches for itself.
+/// process fetches its own token; "file:/absolute/dir": processes on this host share one, the
+/// directory created 0700 and refused if others may change it or its ancestors; or
+/// "redis://[user:password@]host:port[/db]" / "rediss://…" (TLS, trusting the system store plus
+/// ca_file): every process of every host using that Redis shares one. Entries are sealed with a
+/// key derived from the private key. A password in the URL is never shown);
+/// "token_store_timeout_ms" (the most one store operation may add to a call, 1 to 10000;
+/// default 250); "redis_password_file" (a file holding the Redis password, instead of the URL).
+/// A store that fails is passed by: the call fetches for itself.
 ///
 /// Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for bad JSON, an unknown key, a
 /// wrong type or value (the message names the key); DOKU_ERR_KEY for key problems (unreadable

@@ -96,3 +96,19 @@ impl Resolver for BudgetedResolver {
         self.0.resolve(uri, config, connect(timeout))
     }
 }
+
+/// The addresses of `host:port`, looked up as the HTTP client does (ureq's lookup thread, none
+/// for a literal address or `localhost`), by `deadline`: for the token store's Redis.
+pub(crate) fn resolve(host: &str, port: u16, deadline: Instant) -> std::io::Result<Vec<SocketAddr>> {
+    use std::io::{Error, ErrorKind};
+    let shown = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
+    let uri: Uri = format!("http://{shown}:{port}/").parse().map_err(|_| Error::new(ErrorKind::InvalidInput, "not a host name"))?;
+    let timeout =
+        NextTimeout { after: deadline.saturating_duration_since(Instant::now()).into(), reason: Timeout::Resolve, per_read: None, per_write: None };
+    match BudgetedResolver::default().resolve(&uri, &Config::default(), timeout) {
+        Ok(addrs) => Ok(addrs.iter().copied().collect()),
+        Err(ureq::Error::Timeout(_)) => Err(Error::new(ErrorKind::TimedOut, "name lookup timed out")),
+        Err(ureq::Error::Io(e)) => Err(e),
+        Err(e) => Err(Error::other(format!("name lookup failed: {e}"))),
+    }
+}

@@ -58,6 +58,7 @@ pub fn check_header_value(name: &str, value: &str) -> Result<()> {
 }
 
 pub(crate) use agents::Agents as AgentRegistry;
+pub(crate) use budget::resolve;
 pub(crate) use tls::Trust;
 
 /// The internal registries, for `crate::fork` to hold across a fork.

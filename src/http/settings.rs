@@ -158,7 +158,7 @@ impl Settings {
         &self.key
     }
 
-    pub(super) fn trust(&self) -> &Arc<Trust> {
+    pub(crate) fn trust(&self) -> &Arc<Trust> {
         &self.trust
     }
 }

@@ -77,7 +77,7 @@ impl Trust {
     /// The OpenSSL context: TLS 1.2 or later, peer and host name verified. Built on first use;
     /// `Http` builds it before a request's clock starts, so loading the trust store never eats
     /// into a request's timeouts.
-    pub(super) fn context(&self) -> Result<&SslConnector, ureq::Error> {
+    pub(crate) fn context(&self) -> Result<&SslConnector, ureq::Error> {
         // Built outside the OnceLock, never waiting for another thread's build: a fork() during
         // that build would leave a child waiting for a thread it does not have. Two threads may
         // both build; one result is kept.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod markdown;
+pub mod redis;
 pub mod servers;
 
 use std::io::Write;
