@@ -214,3 +214,54 @@ def make_client(sandbox: Sandbox, keys: Keys):
     yield make
     for c in made:
         c.close()
+
+
+class Redis:
+    """A real redis-server on a free loopback port, with a password, started by the test (make deps
+    installs it); kill() and restart() play an outage."""
+
+    PASSWORD = "py-redis-pässword"
+
+    def __init__(self, workdir: Path) -> None:
+        import socket
+        self.dir = workdir
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc: Optional[subprocess.Popen] = None
+        self.restart()
+
+    @property
+    def url(self) -> str:
+        from urllib.parse import quote
+        return f"redis://:{quote(self.PASSWORD, safe='')}@127.0.0.1:{self.port}"
+
+    def restart(self) -> None:
+        import time
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--requirepass", self.PASSWORD, "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")],
+            stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while self.cli("PING") != "PONG":
+            if time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not start: {(self.dir / 'redis.log').read_text()}")
+            time.sleep(0.02)
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "--no-auth-warning",
+                              "-a", self.PASSWORD, *args], capture_output=True, timeout=10)
+        return out.stdout.decode(errors="replace").strip()
+
+    def kill(self) -> None:
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture
+def redis(tmp_path: Path):
+    r = Redis(tmp_path)
+    yield r
+    r.kill()

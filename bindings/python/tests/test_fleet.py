@@ -105,3 +105,113 @@ def test_a_file_store_gives_the_fleet_one_token(fleet_sandbox, keys, tmp_path):
     assert (store / entries[0]).stat().st_mode & 0o777 == 0o600
     assert store.stat().st_mode & 0o777 == 0o700
     assert b"eyJ" not in (store / entries[0]).read_bytes()
+
+
+# The fleet of issue 11: GROUPS hosts of PER_GROUP processes of THREADS threads each, calling
+# get_token at once in each token window of a short-lived token (TTL s, due MARGIN s before its
+# expiry). The sandbox counts the token requests.
+GROUPS, PER_GROUP, THREADS, TTL, MARGIN = 3, 4, 4, 4, 1
+FLEET = "py-fleet-windows"
+
+
+def window_worker(config: dict, turns, results) -> None:
+    """One process: in each window, THREADS threads call get_token; it reports the tokens seen and
+    any error."""
+    import threading
+    import doku_snap
+    with doku_snap.Client(config) as client:
+        while turns.recv():
+            seen, errors = set(), []
+
+            def calls() -> None:
+                for _ in range(25):
+                    try:
+                        seen.add(client.get_token())
+                    except Exception as e:  # reported to the parent, which fails the test
+                        errors.append(repr(e))
+            threads = [threading.Thread(target=calls) for _ in range(THREADS)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            results.send((sorted(seen), errors))
+
+
+def run_windows(sandbox: Sandbox, keys, store_of_group, windows: int, between=lambda window: None) -> list:
+    """GROUPS × PER_GROUP processes, group g with token_store store_of_group(g); `windows` rounds,
+    round w at a token lifetime minus the margin, plus 0.3 s, times w after round 0 ended (the
+    token of the previous round is then due or expired); between(w) runs before round w.
+    Returns the token requests of each round."""
+    import time
+    ctx = multiprocessing.get_context("spawn")
+    pipes, procs = [], []
+    for g in range(GROUPS):
+        for _ in range(PER_GROUP):
+            config = dict(client_id=FLEET, private_key_file=str(keys.pkcs8), base_url=sandbox.url,
+                          ca_file=sandbox.ca_file, proxy="", refresh_margin_s=MARGIN,
+                          token_store=store_of_group(g))
+            turns_parent, turns_child = ctx.Pipe()
+            results_parent, results_child = ctx.Pipe()
+            proc = ctx.Process(target=window_worker, args=(config, turns_child, results_child))
+            proc.start()
+            pipes.append((turns_parent, results_parent))
+            procs.append(proc)
+    requests, tokens = [], set()
+    try:
+        first = 0.0  # when round 0 ended: its token was issued before
+        for w in range(windows):
+            time.sleep(max(0.0, first + w * (TTL - MARGIN + 0.3) - time.monotonic()))
+            between(w)
+            before = sandbox.requests(FLEET)
+            for turns, _ in pipes:
+                turns.send(True)
+            for _, results in pipes:
+                assert results.poll(30), "a fleet process did not answer"
+                seen, errors = results.recv()
+                assert errors == [], errors
+                tokens.update(seen)
+            requests.append(sandbox.requests(FLEET) - before)
+            first = first or time.monotonic()
+    finally:
+        for turns, _ in pipes:
+            turns.send(False)
+        for proc in procs:
+            proc.join(30)
+    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
+    assert len(tokens) == sum(requests), "every token fetched was one the fleet used"
+    return requests
+
+
+@pytest.fixture
+def window_sandbox(keys, tmp_path: Path):
+    sb = Sandbox(_binary(), tmp_path, ["--quiet", "--tls-dir", str(tmp_path / "tls"), "--client", f"{FLEET}={keys.public}",
+                                       "--token-ttl", str(TTL)])
+    yield sb
+    sb.stop()
+
+
+def test_the_fleet_makes_one_token_request_per_window_with_redis(window_sandbox, keys, redis):
+    assert run_windows(window_sandbox, keys, lambda g: redis.url, 3) == [1, 1, 1]
+    keys_in_redis = redis.cli("KEYS", "doku-snap:*").split()
+    assert len(keys_in_redis) == 1 and keys_in_redis[0].endswith(":token"), keys_in_redis
+
+
+def test_each_host_makes_one_token_request_per_window_with_a_file_store(window_sandbox, keys, tmp_path):
+    assert run_windows(window_sandbox, keys, lambda g: f"file:{tmp_path}/host-{g}", 3) == [GROUPS] * 3
+
+
+def test_each_process_makes_its_own_token_requests_without_a_store(window_sandbox, keys):
+    assert run_windows(window_sandbox, keys, lambda g: "memory", 2) == [GROUPS * PER_GROUP] * 2
+
+
+def test_a_redis_outage_fails_no_call_and_sharing_resumes(window_sandbox, keys, redis):
+    """redis-server killed before round 1 and started again (empty) before round 2."""
+    def outage(window: int) -> None:
+        if window == 1:
+            redis.kill()
+        if window == 2:
+            redis.restart()
+    requests = run_windows(window_sandbox, keys, lambda g: redis.url, 4, outage)
+    assert requests[0] == 1 and requests[2:] == [1, 1], requests
+    # During the outage every process fetched for itself; none failed (run_windows checks).
+    assert requests[1] == GROUPS * PER_GROUP, requests
