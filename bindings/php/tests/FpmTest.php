@@ -84,6 +84,68 @@ final class FpmTest extends TestCase
     }
 
     /**
+     * Issue 11: a pool of 8 workers, 1,000 requests, each with a new Client. With a shared token
+     * store the whole pool makes one token request; without one, each worker that served a
+     * request made its own.
+     *
+     * @return array<string, array{string}>
+     */
+    public static function stores(): array
+    {
+        return ['file store' => ['file'], 'Redis' => ['redis'], 'no store' => ['memory']];
+    }
+
+    /** @dataProvider stores */
+    public function testAPoolOfEightSharesOneTokenThroughTheStore(string $store): void
+    {
+        $root = posix_geteuid() === 0;
+        $id = "fpm-store-{$store}";
+        $sandbox = new Sandbox([$id], tls: true, secrets: [$id => 'SK-fpm']);
+        // One kept-alive connection per worker: a worker serves its connection's requests.
+        $address = $this->startFpm('fpm-cdef', $root, workers: 8);
+        $connections = array_map(fn () => new FastCgi($address), range(1, 8));
+        $redis = null;
+        if ($store === 'redis') {
+            $redis = new Support\Redis($this->dir);
+            $tokenStore = $redis->url();
+        } elseif ($store === 'file') {
+            // The workers' own directory (they run as nobody under a root master): 0700, theirs.
+            chmod($this->dir, 01777);
+            mkdir("{$this->dir}/tokens", 0700);
+            if ($root) {
+                chown("{$this->dir}/tokens", 'nobody');
+            }
+            $tokenStore = "file:{$this->dir}/tokens";
+        } else {
+            $tokenStore = 'memory';
+        }
+        copy($sandbox->caFile, "{$this->dir}/ca.pem");
+        chmod("{$this->dir}/ca.pem", 0644);
+        $params = [
+            'GATEWAY_INTERFACE' => 'CGI/1.1',
+            'REQUEST_METHOD' => 'GET',
+            'SCRIPT_FILENAME' => "{$this->dir}/package/tests/fpm/request.php",
+            'DOKU_CLIENT_ID' => $id,
+            'DOKU_PRIVATE_KEY' => Keys::text('pkcs8.pem'),
+            'DOKU_BASE_URL' => $sandbox->url,
+            'DOKU_CA_FILE' => "{$this->dir}/ca.pem",
+            'DOKU_TOKEN_STORE' => $tokenStore,
+        ];
+        $workers = [];
+        for ($i = 0; $i < self::REQUESTS; $i++) {
+            $body = $connections[$i % 8]->request($params);
+            $answer = json_decode($body, true) ?? $this->fail("request {$i}: {$body}");
+            $this->assertSame('2002700', $answer['created'], "request {$i}");
+            $workers[$answer['pid']] = true;
+        }
+        // Every worker served requests: otherwise this would prove nothing about sharing.
+        $this->assertCount(8, $workers);
+        $this->assertSame($store === 'memory' ? 8 : 1, $sandbox->tokenRequests($id));
+        $this->assertDoesNotMatchRegularExpression('/WARNING|ERROR|Fatal|Deprecated/i', $this->logs());
+        $redis?->stop();
+    }
+
+    /**
      * Installs the package as a merchant would (with lib/libdoku.so) into $dir: the workers run
      * as nobody and must not depend on reaching the checkout, which may sit under a 0700 dir.
      */
@@ -100,7 +162,7 @@ final class FpmTest extends TestCase
         return $package;
     }
 
-    private function startFpm(string $setup, bool $root): string
+    private function startFpm(string $setup, bool $root, int $workers = 1): string
     {
         $binary = self::fpmBinary();
         $this->dir = $dir = Keys::tempDir('doku-php-fpm-');
@@ -126,7 +188,7 @@ final class FpmTest extends TestCase
             {$user}listen = {$dir}/php-fpm.sock
             listen.mode = 0666
             pm = static
-            pm.max_children = 1
+            pm.max_children = {$workers}
             catch_workers_output = yes
             CONF);
         $command = [$binary, '--nodaemonize', '--fpm-config', "{$dir}/php-fpm.conf", '-c', "{$dir}/php.ini"];

@@ -15,6 +15,7 @@ $client = new DokuSnap\Client([
     'proxy' => '',
     'client_secret' => 'SK-fpm',
     'channel_id' => 'H2H',
+    'token_store' => $_SERVER['DOKU_TOKEN_STORE'] ?? null,
 ]);
 $va = $client->request('POST', '/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va', [
     'partnerServiceId' => '  888994',
@@ -31,4 +32,5 @@ echo json_encode([
     'signed' => $client->requestHeaders('POST', '/p', '{}')['X-SIGNATURE'] !== '',
     'preloaded' => DokuSnap\Library::isPreloaded(),
     'user' => posix_getpwuid(posix_geteuid())['name'],
+    'pid' => getmypid(),
 ]);
