@@ -12,6 +12,10 @@
  *                                                   worst_other_us worst_us", where slow means
  *                                                   over 5 ms and worst_other_us is the worst call
  *                                                   once each refresh's slowest call is set aside
+ *   bench_doku fleet URL CLIENT_ID KEYFILE STORE CHILDREN
+ *                                                   one token window: CHILDREN fresh processes call
+ *                                                   doku_get_token at once (the sandbox counts the
+ *                                                   token requests)
  *   bench_doku store URL CLIENT_ID KEYFILE STORE CHILDREN
  *                                                   the first doku_get_token of a fresh process
  *                                                   with token_store STORE ("memory" or
@@ -115,6 +119,42 @@ static void first_token_in_fresh_processes(char **argv) {
     qsort(us + 1, (size_t)children - 1, sizeof(double), ascending);
     printf("%.0f %.0f\n", us[0], us[1 + (children - 1) / 2]);
     free(us);
+}
+
+/* A token window of a fleet: CHILDREN fresh processes, each with its own client, released at
+ * once (a pipe closed under them) to call doku_get_token. Exits non-zero if any call failed. */
+static void fleet_window(char **argv) {
+    int children = atoi(argv[6]);
+    if (children < 1 || children > 1000) children = 1;
+    int go[2];
+    if (pipe(go) != 0) exit(1);
+    pid_t *pids = calloc((size_t)children, sizeof(pid_t));
+    for (int i = 0; i < children; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            close(go[1]);
+            DokuClient *client = new_client(argv[2], argv[3], argv[4], argv[5]);
+            char byte;
+            if (read(go[0], &byte, 1) != 0) _exit(1);
+            char *token = NULL;
+            DokuStatus st = doku_get_token(client, &token);
+            if (st != DOKU_OK) die("doku_get_token", st);
+            doku_free(token);
+            doku_client_free(client);
+            _exit(0);
+        }
+    }
+    close(go[0]);
+    usleep(200 * 1000); /* every child has made its client */
+    close(go[1]);
+    int failed = 0;
+    for (int i = 0; i < children; i++) {
+        int status = 0;
+        waitpid(pids[i], &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 1;
+    }
+    free(pids);
+    if (failed) exit(1);
 }
 
 struct worker {
@@ -270,6 +310,10 @@ int main(int argc, char **argv) {
         first_token_in_fresh_processes(argv);
         return 0;
     }
+    if (argc == 7 && strcmp(argv[1], "fleet") == 0) {
+        fleet_window(argv);
+        return 0;
+    }
     if (argc == 7 && strcmp(argv[1], "latency") == 0) {
         char *warm = NULL;
         DokuClient *client = warm_client(argv[2], argv[3], argv[4], &warm);
@@ -300,6 +344,6 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "usage: bench_doku sign KEYFILE SECONDS | token URL CLIENT_ID KEYFILE SECONDS THREADS"
             " | refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD | latency URL CLIENT_ID KEYFILE SECONDS THREADS"
-            " | store URL CLIENT_ID KEYFILE STORE CHILDREN\n");
+            " | store URL CLIENT_ID KEYFILE STORE CHILDREN | fleet URL CLIENT_ID KEYFILE STORE CHILDREN\n");
     return 2;
 }

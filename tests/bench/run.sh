@@ -23,6 +23,13 @@ done
 
 load_clients=()
 for i in $(seq 0 7); do load_clients+=(--client "load-$i=$work/public.pem"); done
+for i in $(seq 0 8); do load_clients+=(--client "fleet-$i=$work/public.pem"); done
+# A Redis of the bench's own, with a password, for the token store rows.
+redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --requirepass bench-redis \
+    --dir "$PWD/$work" --logfile "$PWD/$work/redis.log" >/dev/null &
+redis=$!
+redis_url="redis://:bench-redis@127.0.0.1:$redis_port"
 # `latency` gets 4 s tokens from a token endpoint that takes 100 ms: a refresh every 2 s.
 "$release/doku-sandbox" --listen 127.0.0.1:0 --quiet --client bench="$work/public.pem" "${load_clients[@]}" \
     --client latency="$work/public.pem" --fault latency=ttl:4 --fault latency=delay:100 >"$work/sandbox.out" &
@@ -31,8 +38,9 @@ sandbox=$!
 "$release/doku-sandbox" --listen 127.0.0.1:0 --quiet --tls-dir "$work/tls" --client transport="$work/public.pem" \
     --secret transport=bench-secret >"$work/tls-sandbox.out" &
 tls_sandbox=$!
-trap 'kill $sandbox $tls_sandbox 2>/dev/null || true' EXIT
-for _ in $(seq 100); do grep -q '^listening on ' "$work/sandbox.out" && grep -q '^listening on ' "$work/tls-sandbox.out" && break; sleep 0.1; done
+trap 'kill $sandbox $tls_sandbox $redis 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q '^listening on ' "$work/sandbox.out" && grep -q '^listening on ' "$work/tls-sandbox.out" \
+    && [ "$(redis-cli -p "$redis_port" --no-auth-warning -a bench-redis PING 2>/dev/null)" = PONG ] && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$work/sandbox.out" | head -1)
 tls_url=$(sed -n 's/^listening on //p' "$work/tls-sandbox.out" | head -1)
 
@@ -61,17 +69,39 @@ done
 t1=$(median <"$work/t1.rates")
 t2=$(median <"$work/t2.rates")
 # The shared token store: a fresh process's first token, fetched (memory) or read from a warm
-# file store (21 forked processes each, the first one's time apart), and the cached path with a
-# file store configured (the store is behind the in-process cache).
+# file store or Redis (21 forked processes each, the first one's time apart), and the cached path
+# with each store configured (the store is behind the in-process cache).
 store="$PWD/$work/store"
 rm -rf "$store"
 read -r _ memory_first < <("$work/bench_doku" store "$url" bench "$work/key.pem" memory 21)
 read -r store_cold store_warm < <("$work/bench_doku" store "$url" bench "$work/key.pem" "file:$store" 21)
+read -r redis_cold redis_warm < <("$work/bench_doku" store "$url" bench "$work/key.pem" "$redis_url" 21)
 : >"$work/ts.rates"
+: >"$work/tr.rates"
 for _ in $(seq "$rounds"); do
     BENCH_TOKEN_STORE="file:$store" "$work/bench_doku" token "$url" bench "$work/key.pem" "$secs" 1 >>"$work/ts.rates"
+    BENCH_TOKEN_STORE="$redis_url" "$work/bench_doku" token "$url" bench "$work/key.pem" "$secs" 1 >>"$work/tr.rates"
 done
 ts1=$(median <"$work/ts.rates")
+tr1=$(median <"$work/tr.rates")
+# Token requests in one window of a fleet of 1, 4 and 16 fresh processes (a client id per run, an
+# empty store each time), as the sandbox counts them.
+fleet_requests() {
+    local id=$1 store=$2 n=$3
+    "$work/bench_doku" fleet "$url" "$id" "$work/key.pem" "$store" "$n"
+    curl -s "$url/sandbox/v1/stats" | jq ".tokenRequests[\"$id\"] // 0"
+}
+fleet_row=""
+f=0
+for n in 1 4 16; do
+    rm -rf "$store.fleet"
+    redis-cli -p "$redis_port" --no-auth-warning -a bench-redis FLUSHALL >/dev/null
+    m=$(fleet_requests "fleet-$f" memory "$n")
+    fs=$(fleet_requests "fleet-$((f + 1))" "file:$store.fleet" "$n")
+    rs=$(fleet_requests "fleet-$((f + 2))" "$redis_url" "$n")
+    fleet_row+="| token requests in one window, $n fresh process$([ "$n" -gt 1 ] && echo es) calling at once: memory / file / Redis | $m / $fs / $rs | $n / 1 / 1 |"$'\n'
+    f=$((f + 3))
+done
 # Forced refreshes over keep-alive: each costs an RSA signature here, plus a verification and an
 # RS256 JWT signature in the sandbox (which shares the cores): two RSA signatures per request.
 r1=$("$work/bench_doku" refresh "$url" load "$work/key.pem" 1 2000)
@@ -118,7 +148,9 @@ table=$(cat <<TABLE
 | cached \`doku_get_token\` + \`doku_free\`, calls/s, 2 threads (median of $rounds) | $(printf '%.0f' "$t2") | |
 | 2 threads / 1 thread | $(ratio "$t2" "$t1") | ≥ 1.8 |
 | the same, 1 thread, with \`"token_store": "file:…"\` configured (median of $rounds) | $(printf '%.0f' "$ts1") | ≥ 20,000,000 |
-| a fresh process's first \`doku_get_token\`, µs (median of 20 processes): fetched (memory store) / read from a warm file store (the first process fetched: $store_cold µs) | $memory_first / $store_warm | |
+| the same, 1 thread, with \`"token_store": "redis://…"\` configured (median of $rounds) | $(printf '%.0f' "$tr1") | ≥ 20,000,000 |
+| a fresh process's first \`doku_get_token\`, µs (median of 20 processes): fetched (memory store) / read from a warm file store / from a warm Redis (the first process fetched: $store_cold µs / $redis_cold µs) | $memory_first / $store_warm / $redis_warm | |
+${fleet_row%$'\n'}
 | forced-refresh token fetches/s against the sandbox, 1 thread × 2,000, keep-alive | $r1 | |
 | forced-refresh token fetches/s, 8 threads × 2,000 (16,000 requests, 0 errors) | $r8 | |
 | 1-thread fetch rate / \`doku_sign\` rate measured right after ($s_now sign/s); two RSA signatures per fetch bound it at 0.5 | $(ratio "$r1" "$s_now") | |
