@@ -68,6 +68,8 @@ struct Fixture {
     closed_url: String,
     expired_url: String,
     hangup_url: String,
+    /// For the token store checks (redis-server with a password).
+    redis: common::redis::Redis,
 }
 
 fn fixture(name: &str) -> Fixture {
@@ -76,7 +78,8 @@ fn fixture(name: &str) -> Fixture {
     let public = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("public.pem")).unwrap()).unwrap();
     let public_for_suspend = public.clone();
     let other = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("other-public.pem")).unwrap()).unwrap();
-    let plain: &[&str] = &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede", "c-va", "c-fork", "c-proxied"];
+    let plain: &[&str] =
+        &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede", "c-va", "c-fork", "c-proxied", "c-store-0", "c-store-1"];
     let faults: &[(&str, &str)] = &[
         ("c-expstr", "expires-string"),
         ("c-ttl", "ttl:20"),
@@ -132,7 +135,8 @@ fn fixture(name: &str) -> Fixture {
     };
     let expired_url = common::servers::expired_certificate(&dir.path("expired-ca.pem"));
     let hangup_url = common::servers::hangs_up_mid_handshake();
-    Fixture { dir, keys, sandbox, tls, suspend, closed_url, expired_url, hangup_url }
+    let redis = common::redis::Redis::start(&dir.path(""), None);
+    Fixture { dir, keys, sandbox, tls, suspend, closed_url, expired_url, hangup_url, redis }
 }
 
 /// How a test program is checked for memory errors and leaks.
@@ -167,6 +171,7 @@ fn run_checked(f: &Fixture, exe: &Path, checker: Checker) -> String {
         .env("DOKU_TEST_EXPIRED_CA", f.dir.path("expired-ca.pem"))
         .env("DOKU_TEST_HANGUP_URL", &f.hangup_url)
         .env("DOKU_TEST_DIR", &f.keys)
+        .env("DOKU_TEST_REDIS", f.redis.url())
         .env("DOKU_TEST_SLACK_MS", if valgrind { "4000" } else { "300" })
         .env("DOKU_TEST_REVOKE_CMD", format!("curl -sf -X POST '{}{}?client=c-va' >/dev/null", f.sandbox.url(), doku_sandbox::REVOKE_PATH))
         // Leaks and undefined behaviour fail the run; Rust's own globals are reachable, not leaks.
@@ -242,6 +247,9 @@ fn cpp_raii_layer_under_valgrind() {
     let output = run_checked(&f, &exe, Checker::Valgrind);
     assert!(output.contains("C++ checks passed"), "{output}");
     assert_eq!(f.sandbox.token_requests("c-ok"), 2, "one fetch, one after invalidate_token()");
+    for store in ["c-store-0", "c-store-1"] {
+        assert_eq!(f.sandbox.token_requests(store), 1, "{store}: the second process read the stored token");
+    }
 }
 
 /// The same three programs built with AddressSanitizer, LeakSanitizer and UBSan.

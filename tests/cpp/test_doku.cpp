@@ -88,6 +88,19 @@ int main() {
     client.invalidate_token();
     CHECK(client.get_token() != token);
 
+    // Shared token stores (file, Redis): a new process (here, the in-process cache dropped) reads
+    // the token another stored; the sandbox counts one request each (tests/c_api.rs).
+    const std::string stores[] = {"file:" + path("tokens"), env("DOKU_TEST_REDIS")};
+    for (int i = 0; i < 2; i++) {
+        std::string json = config("c-store-" + std::to_string(i));
+        json.pop_back();
+        // Valgrind makes the sealing and the round trips slow: a generous store timeout.
+        doku::Client shared(json + ",\"token_store\":\"" + stores[i] + "\",\"token_store_timeout_ms\":5000}");
+        std::string stored = shared.get_token();
+        shared.invalidate_token();
+        CHECK(shared.get_token() == stored);
+    }
+
     // DOKU refusals carry the responseCode.
     doku::Client unknown(config("c-unknown"));
     doku::Error e = expect_error([&] { unknown.get_token(); }, DOKU_ERR_API, "Unknown Client");
