@@ -52,8 +52,10 @@ const NONCE: usize = 12;
 const TAG: usize = 16;
 /// An entry is a token of at most a few KiB; anything bigger is not ours.
 const MAX_ENTRY: usize = 64 * 1024;
-/// How often a process waiting for another's fetch looks at the lock.
+/// How often a process waiting for another's fetch looks at the lock: first after `POLL`, then
+/// backing off to `MAX_POLL` (a fleet of waiters must not hammer a Redis).
 const POLL: Duration = Duration::from_millis(5);
+const MAX_POLL: Duration = Duration::from_millis(25);
 /// Tokens DOKU refused, remembered per process (by digest) so that the store cannot hand one
 /// back while another process holds the lock and the entry cannot be removed.
 const REFUSED_KEPT: usize = 64;
@@ -212,6 +214,7 @@ impl Entry<'_> {
         // The holder's deadline seen past twice in a row (a new holder may not have written its
         // own yet): it is stuck, not fetching; waiting longer only adds to this call.
         let mut stale = 0;
+        let mut pause = POLL;
         loop {
             if session.lock(&self.name, deadline)? {
                 // Another process may have stored a token while this one waited.
@@ -223,7 +226,8 @@ impl Entry<'_> {
             if Instant::now() >= wait_until || stale >= 2 {
                 return Ok(Locked::Busy);
             }
-            std::thread::sleep(POLL.min(wait_until.saturating_duration_since(Instant::now())));
+            std::thread::sleep(pause.min(wait_until.saturating_duration_since(Instant::now())));
+            pause = (pause * 2).min(MAX_POLL);
             if let Some(token) = self.read_fresh(session, margin)? {
                 return Ok(Locked::Fresh(token));
             }
