@@ -1,7 +1,7 @@
 //! The client configuration, parsed from the JSON that `doku_client_new` receives, strictly
 //! and without copying secrets (see `crate::options`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,6 +48,9 @@ pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_REFRESH_MARGIN_S: u64 = 60;
 pub const DEFAULT_TIMESTAMP_OFFSET: &str = "Z";
 pub const DEFAULT_TOKEN_STORE: &str = "memory";
+/// The largest `timeout_ms` and `connect_timeout_ms`: a payment call that may hang longer than
+/// 10 minutes is a bug.
+pub const MAX_TIMEOUT_MS: u64 = 600_000;
 pub use crate::token::store::DEFAULT_TIMEOUT_MS as DEFAULT_TOKEN_STORE_TIMEOUT_MS;
 
 /// Each `DEFAULT_*` by its key. README.md's configuration table and doku.h's comment of
@@ -65,7 +68,8 @@ pub const DEFAULTS: &[(&str, DefaultValue)] = &[
 /// Kept raw until taken, never unescaped by serde_json (see `crate::options`).
 // private_key_file too: key text given there by mistake is a secret.
 // token_store: a redis:// URL may carry a password.
-const SECRET_KEYS: &[&str] = &["private_key", "private_key_passphrase", "client_secret", "private_key_file", "token_store"];
+// redis_password_file: a password given there by mistake.
+const SECRET_KEYS: &[&str] = &["private_key", "private_key_passphrase", "client_secret", "private_key_file", "token_store", "redis_password_file"];
 
 /// A validated configuration. The private key is parsed; secrets are not kept as text.
 #[derive(Debug)]
@@ -119,8 +123,7 @@ impl Config {
             }
         }
 
-        // Milliseconds up to 10 minutes: a payment call that may hang longer is a bug.
-        let millis = |o: &mut Options, key, default| Ok::<_, Error>(Duration::from_millis(o.integer(key, 1, 600_000)?.unwrap_or(default)));
+        let millis = |o: &mut Options, key, default| Ok::<_, Error>(Duration::from_millis(o.integer(key, 1, MAX_TIMEOUT_MS)?.unwrap_or(default)));
         let timeout = millis(&mut o, "timeout_ms", DEFAULT_TIMEOUT_MS)?;
         let connect_timeout = millis(&mut o, "connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS)?;
         let ca_file = o.string("ca_file")?.map(PathBuf::from);
@@ -137,9 +140,10 @@ impl Config {
 
         let store_timeout = Duration::from_millis(o.integer("token_store_timeout_ms", 1, 10_000)?.unwrap_or(DEFAULT_TOKEN_STORE_TIMEOUT_MS));
         let token_store = o.secret("token_store")?;
-        let password_file = o.string("redis_password_file")?.map(PathBuf::from);
+        let password_file = o.secret("redis_password_file")?;
         let http = http::Settings::new(&base_url, timeout, connect_timeout, ca_file.as_deref(), proxy.as_deref())?;
-        let store_settings = StoreSettings { timeout: store_timeout, password_file: password_file.as_deref(), trust: http.trust() };
+        let store_settings =
+            StoreSettings { timeout: store_timeout, password_file: password_file.as_deref().map(|p| Path::new(p.as_str())), trust: http.trust() };
         let token_store = TokenStore::from_config(token_store.as_deref().map(String::as_str), &store_settings)?;
         // The key last, after the cheap checks: a config with several problems reports its
         // shape before its key.

@@ -253,3 +253,95 @@ fn hostile_redis_servers_cost_at_most_the_store_timeout() {
         assert!(took < Duration::from_millis(800), "{what}: {took:?}");
     }
 }
+
+/// Found by review: each command had a budget of its own, so a Redis answering just within
+/// token_store_timeout_ms added several of them to a call, and could make it fail. The store's
+/// I/O now shares one budget per refresh, and before the fetch ends by half the call's time.
+#[test]
+fn a_slow_redis_adds_at_most_its_timeout_and_never_fails_a_call() {
+    let s = setup("redis-slow");
+    for (delay, extra, bound) in [
+        (280, r#","token_store_timeout_ms":300"#, 300 + 250),
+        // Under the default 250 ms store timeout, with a call timeout of 700 ms.
+        (240, r#","timeout_ms":700"#, 700),
+    ] {
+        let (port, seen) = common::redis::fake(Duration::from_millis(delay), common::redis::empty);
+        let client = s.client("redis-slow", &format!("redis://127.0.0.1:{port}"), extra);
+        client.invalidate_token();
+        let start = Instant::now();
+        let got = client.with_token(|t| t.access_token.len());
+        let took = start.elapsed();
+        assert!(got.is_ok(), "delay {delay}: {:?}", got.err());
+        assert!(took < Duration::from_millis(bound), "delay {delay}: {took:?}, commands {:?}", seen.lock().unwrap());
+    }
+}
+
+/// Found by review: a lock without a TTL (written by anyone who may write to Redis) made every
+/// refresh of every process wait half its timeout, forever. Such a lock is not ours: removed.
+#[test]
+fn a_lock_that_cannot_be_ours_is_removed() {
+    let s = setup("redis-foreign");
+    let dir = TestDir::new("redis-foreign");
+    let redis = Redis::start(&dir.path(""), None);
+    let client = s.client("redis-foreign", &redis.url(), r#","timeout_ms":4000"#);
+    token_in_a_new_process(&client);
+    let entry = redis.keys().pop().unwrap();
+    let lock = entry.replace(":token", ":lock");
+    for ttl in [None, Some("700000")] {
+        redis.cli(&["DEL", &entry]);
+        match ttl {
+            None => redis.cli(&["SET", &lock, "x"]),
+            Some(ms) => redis.cli(&["SET", &lock, "x", "PX", ms]),
+        };
+        let start = Instant::now();
+        token_in_a_new_process(&client);
+        assert!(start.elapsed() < Duration::from_millis(500), "{ttl:?}: {:?}", start.elapsed());
+        assert_eq!(redis.keys(), vec![entry.clone()], "{ttl:?}: the foreign lock is gone, the entry stored");
+    }
+}
+
+/// Found by review: an error answer's "code" was its leading capitals, so a server echoing the
+/// password put one in the store's error message; and a password put in redis_password_file
+/// by mistake was shown as the path.
+#[test]
+fn an_echoing_server_and_a_misplaced_password_show_no_secret() {
+    fn echo(cmd: &[Vec<u8>]) -> Vec<u8> {
+        [&b"-"[..], cmd.last().unwrap(), b" invalid password\r\n"].concat()
+    }
+    let (port, _) = common::redis::fake(Duration::ZERO, echo);
+    let dir = TestDir::new("redis-echo");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &dir.path("k.pem"));
+    let key = serde_json::to_string(&std::fs::read_to_string(dir.path("k.pem")).unwrap()).unwrap();
+    let config = |store: &str, extra: &str| {
+        let json = format!(r#"{{"client_id":"A","private_key":{key},"base_url":"https://127.0.0.1:1","proxy":"","token_store":"{store}"{extra}}}"#);
+        doku::config::Config::from_json(&json)
+    };
+    for pass in ["PROD_REDIS_SECRET", "WRONGPASS_S3CRET", "s3cr3t"] {
+        let config = config(&format!("redis://app:{pass}@127.0.0.1:{port}"), "").unwrap();
+        let entry = config.token_store.entry(config.http.base_url(), &config.client_id, &config.key).unwrap();
+        let error = entry.remove_if("a token").store_error.unwrap();
+        assert_eq!(error, format!("token store redis://127.0.0.1:{port}/0: refused the password (ERR)"));
+    }
+    let e = config("redis://127.0.0.1:6379", r#","redis_password_file":"hunter2-S3CRET""#).unwrap_err();
+    assert_eq!(e.message(), "config: redis_password_file cannot be read: No such file or directory (os error 2)");
+}
+
+/// Found by review: an answer of arrays nested 99 deep (the parser's limit) overflowed a 128 KiB
+/// thread stack (musl's default). Aggregate answers are refused before they are parsed.
+#[test]
+fn a_deeply_nested_answer_cannot_overflow_a_small_stack() {
+    fn deep(cmd: &[Vec<u8>]) -> Vec<u8> {
+        match cmd[0].as_slice() {
+            b"GET" => [b"*1\r\n".repeat(99), b":1\r\n".to_vec()].concat(),
+            _ => common::redis::empty(cmd),
+        }
+    }
+    let s = setup("redis-deep");
+    let (port, _) = common::redis::fake(Duration::ZERO, deep);
+    let client = s.client("redis-deep", &format!("redis://127.0.0.1:{port}"), "");
+    let got = std::thread::scope(|sc| {
+        let small = std::thread::Builder::new().stack_size(128 * 1024);
+        small.spawn_scoped(sc, || token_in_a_new_process(&client).len()).unwrap().join().unwrap()
+    });
+    assert!(got > 100);
+}

@@ -98,3 +98,67 @@ impl Drop for Redis {
         self.kill();
     }
 }
+
+/// One RESP command (an array of bulk strings) from `r`.
+fn read_command(r: &mut std::io::BufReader<std::net::TcpStream>) -> Option<Vec<Vec<u8>>> {
+    use std::io::{BufRead, Read};
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let n: usize = line.trim().strip_prefix('*')?.parse().ok()?;
+    let mut args = Vec::new();
+    for _ in 0..n {
+        line.clear();
+        r.read_line(&mut line).ok()?;
+        let len: usize = line.trim().strip_prefix('$')?.parse().ok()?;
+        let mut buf = vec![0u8; len + 2];
+        r.read_exact(&mut buf).ok()?;
+        buf.truncate(len);
+        args.push(buf);
+    }
+    Some(args)
+}
+
+/// A fake Redis on a loopback port: `answer` maps each command to the bytes of its answer; each
+/// batch of commands (pipelined, or one alone) is answered after `delay`. Returns the port and the names of the commands it received.
+pub fn fake(delay: Duration, answer: fn(&[Vec<u8>]) -> Vec<u8>) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut w = conn.try_clone().unwrap();
+                let mut r = std::io::BufReader::new(conn);
+                let mut pending = Vec::new();
+                while let Some(cmd) = read_command(&mut r) {
+                    log.lock().unwrap().push(String::from_utf8_lossy(&cmd[0]).into_owned());
+                    pending.extend(answer(&cmd));
+                    // Pipelined commands are answered together, after one delay.
+                    if r.buffer().is_empty() {
+                        std::thread::sleep(delay);
+                        if w.write_all(&pending).is_err() {
+                            return;
+                        }
+                        pending.clear();
+                    }
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// What an empty Redis answers.
+pub fn empty(cmd: &[Vec<u8>]) -> Vec<u8> {
+    match cmd[0].to_ascii_uppercase().as_slice() {
+        b"GET" => b"$-1\r\n".to_vec(),
+        b"PTTL" => b":-2\r\n".to_vec(),
+        b"EVAL" => b":0\r\n".to_vec(),
+        _ => b"+OK\r\n".to_vec(),
+    }
+}

@@ -178,6 +178,9 @@ struct FileSession<'a> {
 }
 
 impl Session for FileSession<'_> {
+    /// Local files: their I/O does not wait on anyone but the lock, which `Entry` bounds.
+    fn limit(&mut self, _until: Option<Instant>) {}
+
     fn load(&mut self, name: &str) -> StoreResult<Option<Stored>> {
         self.store.check()?;
         self.store.read(name)

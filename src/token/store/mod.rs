@@ -138,6 +138,8 @@ trait Backend: Send + Sync {
 }
 
 trait Session {
+    /// No store I/O past `until` (None: only the store's own budget limits it).
+    fn limit(&mut self, until: Option<Instant>);
     fn load(&mut self, name: &str) -> StoreResult<Option<Stored>>;
     /// Takes the entry's lock for a fetch that ends by `until`; `Ok(false)` when another process
     /// (or another thread of this one) holds it. Released when the session ends.
@@ -177,7 +179,12 @@ impl Entry<'_> {
     pub fn refresh(&self, margin: Duration, deadline: Instant, fetch: impl FnOnce() -> Result<Token>) -> (Result<Token>, Report) {
         let mut report = Report::default();
         let mut session = self.backend.session();
-        let locked = self.take_lock(&mut *session, margin, deadline);
+        // Before the fetch, the store (its I/O and waiting for another's fetch) takes at most
+        // half the call's time: the fetch keeps the rest.
+        let now = Instant::now();
+        let wait_until = now + deadline.saturating_duration_since(now) / 2;
+        session.limit(Some(wait_until));
+        let locked = self.take_lock(&mut *session, margin, deadline, wait_until);
         let held = match locked {
             Ok(Locked::Fresh(token)) => {
                 report.from_store = true;
@@ -192,6 +199,7 @@ impl Entry<'_> {
             }
         };
         let token = fetch();
+        session.limit(None);
         if let (true, Ok(token)) = (held, &token) {
             // A store that cannot be written only loses the sharing.
             let written = crate::fork::openssl_work(|| self.seal(token)).map_err(|e| e.message().to_owned());
@@ -205,12 +213,10 @@ impl Entry<'_> {
         (token, report)
     }
 
-    fn take_lock(&self, session: &mut dyn Session, margin: Duration, deadline: Instant) -> StoreResult<Locked> {
+    fn take_lock(&self, session: &mut dyn Session, margin: Duration, deadline: Instant, wait_until: Instant) -> StoreResult<Locked> {
         if let Some(token) = self.read_fresh(session, margin)? {
             return Ok(Locked::Fresh(token));
         }
-        let now = Instant::now();
-        let wait_until = now + deadline.saturating_duration_since(now) / 2;
         // The holder's deadline seen past twice in a row (a new holder may not have written its
         // own yet): it is stuck, not fetching; waiting longer only adds to this call.
         let mut stale = 0;

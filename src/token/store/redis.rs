@@ -8,13 +8,20 @@
 //!   Lua script): a holder that dies leaves a lock that expires by itself.
 //! - Removal after DOKU refused a token is compare-and-delete of the exact entry seen.
 //!
+//! - A lock that cannot be ours (no TTL, or one longer than any call's deadline) is removed by
+//!   the waiter that finds it: whoever can write to Redis cannot stall every refresh with one.
+//!
 //! The `redis` crate encodes the commands and parses the answers; the connection is ours, for
-//! the deadline rules of the HTTP client: the lookup (ureq's, bounded), TCP connect, TLS
+//! the deadline rules of the HTTP client. The lookup (ureq's, bounded), TCP connect, TLS
 //! handshake (the system's OpenSSL, trusting the system store plus the client's `ca_file`),
-//! `AUTH`, `SELECT` and each command all end by `token_store_timeout_ms` from the operation's
-//! start, however slowly a server answers, and no answer may exceed a few KiB. A connection
-//! lives for one refresh (or removal) and is closed with it: none is pooled, so none crosses a
-//! fork, and a Redis that restarted is simply connected to again.
+//! `AUTH`, `SELECT` and every command of one refresh (or removal) share one budget of
+//! `token_store_timeout_ms`, however slowly a server answers; before the fetch they also end by
+//! half the call's time, so the store never eats the fetch's time. Commands are not pipelined,
+//! each answer is parsed on its own, no answer may exceed 65 KiB, and an aggregate answer (an
+//! array, a map…: none of our commands has one) is refused before it is parsed, so a hostile
+//! server cannot nest one deep enough to exhaust a small thread stack. A connection lives for
+//! one refresh (or removal) and is closed with it: none is pooled, so none crosses a fork, and
+//! a Redis that restarted is simply connected to again.
 //!
 //! The password (from the URL or `redis_password_file`) is kept in a wiped buffer, sent only in
 //! `AUTH`, and never shown: messages name the host and port, and an error answer of the server is
@@ -37,6 +44,36 @@ use crate::text::printable;
 const DEFAULT_PORT: u16 = 6379;
 /// Releases (or removes) a key only if it still holds the value this process saw.
 const COMPARE_AND_DELETE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+/// Removes a lock no process of ours can hold: ours expire by their holder's deadline, which is
+/// at most ARGV[1] ms away. Returns 1 if it removed one.
+const DROP_FOREIGN_LOCK: &str =
+    "local t = redis.call('PTTL', KEYS[1]) if t == -1 or t > tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return 1 end return 0";
+/// The longest a lock of ours can live: the largest `timeout_ms`, plus slack for clocks.
+const MAX_LOCK_MS: u64 = crate::config::MAX_TIMEOUT_MS + 10_000;
+/// The error codes a Redis server sends; any other first word is shown as `ERR` (a hostile
+/// server could put what it was sent there).
+const ERROR_CODES: &[&str] = &[
+    "ERR",
+    "WRONGPASS",
+    "NOAUTH",
+    "NOPERM",
+    "WRONGTYPE",
+    "LOADING",
+    "BUSY",
+    "MASTERDOWN",
+    "READONLY",
+    "OOM",
+    "MISCONF",
+    "NOSCRIPT",
+    "EXECABORT",
+    "CLUSTERDOWN",
+    "MOVED",
+    "ASK",
+    "TRYAGAIN",
+    "CROSSSLOT",
+    "NOREPLICAS",
+    "NOPROTO",
+];
 /// The most bytes one answer may take: an entry plus the protocol's framing.
 const MAX_ANSWER: usize = MAX_ENTRY + 1024;
 const MAX_PASSWORD: u64 = 4096;
@@ -74,6 +111,9 @@ impl RedisStore {
             Some(rest) => (true, rest),
             None => (false, url.strip_prefix("redis://").ok_or_else(|| refuse("not a redis:// URL"))?),
         };
+        if rest.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(refuse("a redis:// URL may not contain spaces or control characters"));
+        }
         let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
         // The user information is split off here, into wiped buffers; the rest is parsed as a URL.
         let (userinfo, hostport) = match authority.rfind('@') {
@@ -89,6 +129,9 @@ impl RedisStore {
             None => (None, None),
             Some((user, pass)) => ((!user.is_empty()).then(|| decode(user)), (!pass.is_empty()).then(|| decode(pass))),
         };
+        if username.is_some() && password.is_none() && settings.password_file.is_none() {
+            return Err(refuse("a user name in a redis:// URL needs a password (in the URL or in redis_password_file)"));
+        }
         let parsed = url::Url::parse(&format!("redis://{hostport}{path}"))
             .map_err(|_| refuse("is not a valid redis:// URL (redis://[user:password@]host:port[/db])"))?;
         let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| refuse("a redis:// URL needs a host"))?;
@@ -100,13 +143,16 @@ impl RedisStore {
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(refuse("a redis:// URL takes no query or fragment"));
         }
+        if parsed.port() == Some(0) {
+            return Err(refuse("port 0 is not a port to connect to"));
+        }
         if let Some(file) = settings.password_file {
             if password.is_some() {
                 return Err(Error::invalid("config: give the Redis password in token_store's URL or in redis_password_file, not both"));
             }
-            let shown = crate::options::shown_path(&file.to_string_lossy());
+            // The path is not shown: a password given there by mistake would be.
             let read = crate::options::read_file(file, MAX_PASSWORD)
-                .map_err(|e| Error::invalid(format!("config: redis_password_file {shown} cannot be read: {e}")))?;
+                .map_err(|e| Error::invalid(format!("config: redis_password_file cannot be read: {e}")))?;
             let mut read = Zeroizing::new(read);
             // One trailing line end, as `echo` writes it, is not part of the password.
             for end in [&b"\n"[..], b"\r"] {
@@ -116,7 +162,7 @@ impl RedisStore {
                 }
             }
             if read.is_empty() {
-                return Err(Error::invalid(format!("config: redis_password_file {shown} is empty")));
+                return Err(Error::invalid("config: redis_password_file is empty"));
             }
             password = Some(read);
         }
@@ -161,7 +207,7 @@ impl RedisStore {
                 Io::Tls(Box::new(stream))
             }
         };
-        let mut connection = Connection { io, parser: redis::Parser::new(), describe: self.describe() };
+        let mut connection = Connection { io, describe: self.describe() };
         if let Some(password) = &self.password {
             let mut args = Zeroizing::new(vec![b"AUTH".to_vec()]);
             if let Some(user) = &self.username {
@@ -189,7 +235,7 @@ impl Backend for RedisStore {
     }
 
     fn session(&self) -> Box<dyn Session + '_> {
-        Box::new(RedisSession { store: self, connection: None, failed: None, lock: None })
+        Box::new(RedisSession { store: self, connection: None, failed: None, lock: None, left: self.timeout, cap: None })
     }
 }
 
@@ -201,23 +247,32 @@ struct RedisSession<'a> {
     failed: Option<String>,
     /// The lock's key and owner value, released when the session ends.
     lock: Option<(Vec<u8>, Vec<u8>)>,
+    /// What is left of the session's I/O budget (`token_store_timeout_ms`).
+    left: Duration,
+    /// No I/O past this instant (before the fetch: half the call's time).
+    cap: Option<Instant>,
 }
 
 impl RedisSession<'_> {
-    /// Runs `commands` (pipelined) and returns their answers, by `token_store_timeout_ms`
-    /// from now, connecting first if needed.
-    fn run(&mut self, commands: &[&[Vec<u8>]]) -> StoreResult<Vec<Value>> {
+    /// Runs one command and returns its answer, within what is left of the session's budget,
+    /// connecting first if needed.
+    fn run(&mut self, args: &[Vec<u8>]) -> StoreResult<Value> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        let deadline = Instant::now() + self.store.timeout;
-        let outcome = (|| {
-            let connection = match &mut self.connection {
-                Some(c) => c,
-                None => self.connection.insert(self.store.connect(deadline)?),
-            };
-            connection.pipeline(commands, deadline)
-        })();
+        let start = Instant::now();
+        let deadline = self.cap.map_or(start + self.left, |cap| cap.min(start + self.left));
+        let outcome = match deadline > start {
+            false => Err(format!("{}: no time left for it (token_store_timeout_ms {} ms)", self.store.describe(), self.store.timeout.as_millis())),
+            true => (|| {
+                let connection = match &mut self.connection {
+                    Some(c) => c,
+                    None => self.connection.insert(self.store.connect(deadline)?),
+                };
+                connection.call(args, deadline)
+            })(),
+        };
+        self.left = self.left.saturating_sub(start.elapsed());
         outcome.inspect_err(|e| {
             self.connection = None;
             self.failed = Some(e.clone());
@@ -239,20 +294,24 @@ fn key(name: &str, kind: &str) -> Vec<u8> {
 }
 
 impl Session for RedisSession<'_> {
+    fn limit(&mut self, until: Option<Instant>) {
+        self.cap = until;
+    }
+
     fn load(&mut self, name: &str) -> StoreResult<Option<Stored>> {
         let k = key(name, "token");
-        let answers = self.run(&[&[b"GET".to_vec(), k.clone()], &[b"PTTL".to_vec(), k]])?;
+        let sealed = match self.run(&[b"GET".to_vec(), k.clone()])? {
+            Value::Nil => return Ok(None),
+            Value::BulkString(sealed) => sealed,
+            other => return Err(self.unexpected("GET", &other)),
+        };
+        // Asked after the value: the time left it reports cannot belong to an older entry.
         let now = SystemTime::now();
-        match (&answers[0], &answers[1]) {
-            (Value::Nil, _) => Ok(None),
-            // Expired between the two commands, or without a TTL (not written by us): ignored.
-            (Value::BulkString(_), Value::Int(ms)) if *ms < 0 => Ok(None),
-            (Value::BulkString(sealed), Value::Int(ms)) => {
-                let bound = Bound::ExpiresBy(now + Duration::from_millis(u64::try_from(*ms).unwrap_or(0)));
-                Ok(Some(Stored { sealed: sealed.clone(), bound }))
-            }
-            (Value::BulkString(_), other) => Err(self.unexpected("PTTL", other)),
-            (other, _) => Err(self.unexpected("GET", other)),
+        match self.run(&[b"PTTL".to_vec(), k])? {
+            // Expired since, or without a TTL (not written by us): ignored.
+            Value::Int(ms) if ms < 0 => Ok(None),
+            Value::Int(ms) => Ok(Some(Stored { sealed, bound: Bound::ExpiresBy(now + Duration::from_millis(u64::try_from(ms).unwrap_or(0))) })),
+            other => Err(self.unexpected("PTTL", &other)),
         }
     }
 
@@ -262,8 +321,7 @@ impl Session for RedisSession<'_> {
         openssl::rand::rand_bytes(&mut owner).map_err(|e| crate::error::openssl_reason(&e))?;
         let owner = crate::signature::hex(&owner).into_bytes();
         let k = key(name, "lock");
-        let answers = self.run(&[&[b"SET".to_vec(), k.clone(), owner.clone(), b"NX".to_vec(), b"PX".to_vec(), ms.to_string().into_bytes()]])?;
-        match &answers[0] {
+        match &self.run(&[b"SET".to_vec(), k.clone(), owner.clone(), b"NX".to_vec(), b"PX".to_vec(), ms.to_string().into_bytes()])? {
             Value::Okay => {
                 self.lock = Some((k, owner));
                 Ok(true)
@@ -273,9 +331,11 @@ impl Session for RedisSession<'_> {
         }
     }
 
-    fn holder_is_late(&mut self, _name: &str) -> bool {
-        // The holder's lock expires at its deadline by itself.
-        false
+    /// A lock of ours expires at its holder's deadline by itself; one that cannot be ours is
+    /// removed here, and reported late so that the waiter takes the lock or moves on.
+    fn holder_is_late(&mut self, name: &str) -> bool {
+        let args = [b"EVAL".to_vec(), DROP_FOREIGN_LOCK.as_bytes().to_vec(), b"1".to_vec(), key(name, "lock"), MAX_LOCK_MS.to_string().into_bytes()];
+        matches!(self.run(&args), Ok(Value::Int(1)))
     }
 
     fn save(&mut self, name: &str, sealed: &[u8], ttl: Duration) -> StoreResult<()> {
@@ -283,8 +343,7 @@ impl Session for RedisSession<'_> {
         if ms == 0 {
             return Ok(());
         }
-        let answers = self.run(&[&[b"SET".to_vec(), key(name, "token"), sealed.to_vec(), b"PX".to_vec(), ms.to_string().into_bytes()]])?;
-        match &answers[0] {
+        match &self.run(&[b"SET".to_vec(), key(name, "token"), sealed.to_vec(), b"PX".to_vec(), ms.to_string().into_bytes()])? {
             Value::Okay => Ok(()),
             other => Err(self.unexpected("SET", other)),
         }
@@ -292,7 +351,7 @@ impl Session for RedisSession<'_> {
 
     fn remove_if_same(&mut self, name: &str, sealed: &[u8]) -> StoreResult<()> {
         let args = [b"EVAL".to_vec(), COMPARE_AND_DELETE.as_bytes().to_vec(), b"1".to_vec(), key(name, "token"), sealed.to_vec()];
-        match &self.run(&[&args])?[0] {
+        match &self.run(&args)? {
             Value::Int(_) => Ok(()),
             other => Err(self.unexpected("EVAL", other)),
         }
@@ -303,20 +362,16 @@ impl Drop for RedisSession<'_> {
     fn drop(&mut self) {
         // Best effort: a lock that cannot be released expires at its holder's deadline.
         if let Some((k, owner)) = self.lock.take() {
-            let _ = self.run(&[&[b"EVAL".to_vec(), COMPARE_AND_DELETE.as_bytes().to_vec(), b"1".to_vec(), k, owner]]);
+            self.cap = None;
+            let _ = self.run(&[b"EVAL".to_vec(), COMPARE_AND_DELETE.as_bytes().to_vec(), b"1".to_vec(), k, owner]);
         }
     }
 }
 
-/// An error answer's code (`WRONGPASS`, `NOAUTH`, `ERR`…): never its text, which a hostile
-/// server could fill with what it was sent.
-fn code(code: &str) -> String {
-    let code: String = code.chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').take(24).collect();
-    if code.is_empty() {
-        "ERR".to_owned()
-    } else {
-        code
-    }
+/// An error answer's code, if it is one Redis sends (`WRONGPASS`, `NOAUTH`…), else `ERR`:
+/// never the answer's text, which a hostile server could fill with what it was sent.
+fn code(code: &str) -> &'static str {
+    ERROR_CODES.iter().find(|c| **c == code).copied().unwrap_or("ERR")
 }
 
 /// An I/O error without its OS error number: "connection refused", "timed out".
@@ -416,19 +471,25 @@ impl Write for Io {
     }
 }
 
-/// Reads at most `left` bytes for one answer: a server cannot make the parser buffer more.
-struct Capped<'a> {
+/// One answer's bytes: at most `left` of them (a server cannot make the parser buffer more),
+/// and not an aggregate (refused at its first byte, before the parser recurses into it).
+struct Answer<'a> {
     io: &'a mut Io,
     left: usize,
 }
 
-impl Read for Capped<'_> {
+impl Read for Answer<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.left == 0 {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "answer too large"));
         }
         let n = buf.len().min(self.left);
+        let first = self.left == MAX_ANSWER;
         let read = self.io.read(&mut buf[..n])?;
+        // Arrays, maps, sets, attributes, pushes.
+        if first && read > 0 && matches!(buf[0], b'*' | b'%' | b'~' | b'|' | b'>') {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "an aggregate answer"));
+        }
         self.left -= read;
         Ok(read)
     }
@@ -436,15 +497,10 @@ impl Read for Capped<'_> {
 
 struct Connection {
     io: Io,
-    parser: redis::Parser,
     describe: String,
 }
 
 impl Connection {
-    fn call(&mut self, args: &[Vec<u8>], deadline: Instant) -> StoreResult<Value> {
-        Ok(self.pipeline(&[args], deadline)?.remove(0))
-    }
-
     fn expect_ok(&mut self, args: &[Vec<u8>], deadline: Instant, command: &str) -> StoreResult<()> {
         match self.call(args, deadline)? {
             Value::Okay => Ok(()),
@@ -453,26 +509,20 @@ impl Connection {
         }
     }
 
-    /// Sends `commands` in one write and reads their answers, all by `deadline`.
-    fn pipeline(&mut self, commands: &[&[Vec<u8>]], deadline: Instant) -> StoreResult<Vec<Value>> {
+    /// Sends one command and reads its answer, by `deadline`. A new parser per answer: bytes a
+    /// server sent past an answer are never taken for the next one.
+    fn call(&mut self, args: &[Vec<u8>], deadline: Instant) -> StoreResult<Value> {
         self.io.set_deadline(deadline);
         // Wiped: AUTH's carries the password.
-        let parts: Vec<Zeroizing<Vec<u8>>> = commands.iter().map(|args| Zeroizing::new(redis::pack_command(args))).collect();
-        let mut packed = Zeroizing::new(Vec::with_capacity(parts.iter().map(|p| p.len()).sum()));
-        parts.iter().for_each(|p| packed.extend_from_slice(p));
-        let failed = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {}", self.describe, printable(&e.to_string(), 120));
+        let packed = Zeroizing::new(redis::pack_command(args));
+        let failed = |what: &str, e: &str| format!("{}: {what}: {e}", self.describe);
         self.io.write_all(&packed).and_then(|()| self.io.flush()).map_err(|e| failed("sending failed", &plain_io(&e)))?;
-        let mut answers = Vec::with_capacity(commands.len());
-        for _ in commands {
-            let value = self.parser.parse_value(Capped { io: &mut self.io, left: MAX_ANSWER });
-            match value {
-                Ok(value) => answers.push(value),
-                Err(e) if e.is_timeout() => return Err(failed("no answer", &"timed out")),
-                Err(e) if e.is_io_error() => return Err(failed("no answer", &"the connection failed or the answer was too large")),
-                Err(_) => return Err(failed("not a Redis answer", &"unparseable")),
-            }
+        match redis::Parser::new().parse_value(Answer { io: &mut self.io, left: MAX_ANSWER }) {
+            Ok(value) => Ok(value),
+            Err(e) if e.is_timeout() => Err(failed("no answer", "timed out")),
+            Err(e) if e.is_io_error() => Err(failed("no answer", "the connection failed, or the answer was too large or of the wrong type")),
+            Err(_) => Err(failed("not a Redis answer", "unparseable")),
         }
-        Ok(answers)
     }
 }
 
@@ -513,7 +563,7 @@ mod tests {
         std::fs::write(&file, "\n").unwrap();
         assert!(RedisStore::open("redis://h", &with_file).unwrap_err().message().ends_with("is empty"));
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(code("WRONGPASS invalid username-password pair"), "WRONGPASS");
-        assert_eq!(code("s3cr3t"), "ERR");
+        assert_eq!(code("WRONGPASS"), "WRONGPASS");
+        assert_eq!((code("S3CRET"), code("WRONGPASS_S3CRET")), ("ERR", "ERR"));
     }
 }
