@@ -39,6 +39,8 @@ C_TYPES = {
     "struct DokuClient *": ctypes.c_void_p,
     "const struct DokuClient *": ctypes.c_void_p,
     "struct DokuClient **": ctypes.POINTER(ctypes.c_void_p),
+    "void *": ctypes.c_void_p,
+    "DokuLogCallback": _native.LOG_CALLBACK,
 }
 
 
