@@ -156,16 +156,18 @@ pub extern "C" fn doku_client_stats(client: *const DokuClient, stats_json_out: *
     ffi_panic_boundary! {
         with_out(stats_json_out, "stats_json_out", || {
             let stats = client_ref(client)?.stats();
-            let json = serde_json::json!({
-                "inProcessHits": stats.in_process_hits,
-                "storeHits": stats.store_hits,
-                "fetches": stats.fetches,
-                "fetchFailures": stats.fetch_failures,
-                "storeErrors": stats.store_errors,
-                "lastFetchMs": stats.last_fetch.map(|d| d.as_micros() as f64 / 1000.0),
-                "lastStoreError": stats.last_store_error,
-            });
-            Ok(malloc_str(json.to_string().as_bytes()))
+            // In the documented order (serde_json's map would sort the keys).
+            let json = format!(
+                r#"{{"inProcessHits":{},"storeHits":{},"fetches":{},"fetchFailures":{},"storeErrors":{},"lastFetchMs":{},"lastStoreError":{}}}"#,
+                stats.in_process_hits,
+                stats.store_hits,
+                stats.fetches,
+                stats.fetch_failures,
+                stats.store_errors,
+                serde_json::Value::from(stats.last_fetch.map(|d| d.as_micros() as f64 / 1000.0)),
+                serde_json::Value::from(stats.last_store_error),
+            );
+            Ok(malloc_str(json.as_bytes()))
         })
     }
 }
