@@ -91,6 +91,7 @@ fn fixture(name: &str) -> Fixture {
         "c-log-level",
         "c-log-slow",
         "c-log-fork",
+        "c-log-cpp",
     ];
     let faults: &[(&str, &str)] = &[
         ("c-expstr", "expires-string"),
@@ -274,6 +275,7 @@ fn cpp_raii_layer_under_valgrind() {
     let output = run_checked(&f, &exe, Checker::Valgrind);
     assert!(output.contains("C++ checks passed"), "{output}");
     assert_eq!(f.sandbox.token_requests("c-ok"), 2, "one fetch, one after invalidate_token()");
+    assert_eq!((f.sandbox.token_requests("c-log-cpp"), f.sandbox.token_requests("c-log-fail")), (1, 2));
 }
 
 /// The same three programs built with AddressSanitizer, LeakSanitizer and UBSan.
