@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 RELEASE := target/release
 C_TESTS := target/c-tests
 VENV := .venv
-APT_PACKAGES := php-cli php-fpm php-curl phpunit valgrind clang-format shellcheck
+APT_PACKAGES := php-cli php-fpm php-curl php-psr-log phpunit valgrind clang-format shellcheck
 export CARGO_TERM_COLOR := never
 
 FUZZ_TARGETS := config key token_response minify jwt sandbox_request timestamp issue_token
@@ -20,11 +20,13 @@ FUZZ_SECONDS ?= 20
 
 all: build
 
-# apt: php-cli, php-fpm, php-curl (the official SDK's transport, in make bench), phpunit, valgrind,
-# clang-format and shellcheck (`make lint`), only when something is missing; a venv with pytest.
+# apt: php-cli, php-fpm, php-curl (the official SDK's transport, in make bench), php-psr-log (the
+# PHP binding's setLogger() tests), phpunit, valgrind, clang-format and shellcheck (`make lint`),
+# only when something is missing; a venv with pytest.
 deps:
 	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null \
 			|| ! ls /usr/sbin/php-fpm* >/dev/null 2>&1 || ! php -m 2>/dev/null | grep -x curl >/dev/null \
+			|| [ ! -f /usr/share/php/Psr/Log/LoggerInterface.php ] \
 			|| ! command -v clang-format >/dev/null || ! command -v shellcheck >/dev/null; then
 		apt-get update -q
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
