@@ -75,17 +75,20 @@ pub mod event {
     /// DOKU's clock differs from this machine's by over a minute on a refused request (Warn).
     pub const CLOCK_SKEW: &str = "clock_skew";
 
-    /// Every event, for the documentation checks and the bindings.
-    pub const ALL: &[&str] = &[
-        TOKEN_FETCHED,
-        TOKEN_FETCH_FAILED,
-        TOKEN_FROM_STORE,
-        STORE_UNAVAILABLE,
-        STORE_RECOVERED,
-        STALE_TOKEN_SERVED,
-        INVALID_TOKEN_RETRY,
-        CLOCK_SKEW,
+    /// Every event with the level it is raised at: the one table the documentation is checked
+    /// against (tests/docs.rs), and that `emit` checks in debug builds.
+    pub const ALL: &[(&str, Level)] = &[
+        (TOKEN_FETCHED, Level::Info),
+        (TOKEN_FETCH_FAILED, Level::Error),
+        (TOKEN_FROM_STORE, Level::Info),
+        (STORE_UNAVAILABLE, Level::Warn),
+        (STORE_RECOVERED, Level::Info),
+        (STALE_TOKEN_SERVED, Level::Warn),
+        (INVALID_TOKEN_RETRY, Level::Warn),
+        (CLOCK_SKEW, Level::Warn),
     ];
+
+    use super::Level;
 }
 
 /// Where events go: (level, event name, message).
@@ -141,6 +144,10 @@ pub fn emit(level: Level, event: &'static str, message: impl FnOnce() -> String)
 #[cold]
 #[inline(never)]
 fn raise(level: Level, event: &'static str, message: String) {
+    debug_assert!(
+        event::ALL.iter().all(|(name, at)| *name != event || *at == level),
+        "{event} is raised at {level:?}, not at the level of log::event::ALL"
+    );
     if IN_SINK.try_with(Cell::get).unwrap_or(true) {
         return;
     }
