@@ -110,6 +110,20 @@ def test_the_logger_level_filters(make_client, caplog):
     assert events(caplog) == []
 
 
+def test_an_unconfigured_application_sees_nothing_on_stderr(tls_sandbox, keys):
+    """No handler configured: a failing fetch's ERROR record is not printed (logging's last
+    resort would), the exception is the application's to report."""
+    import subprocess
+    import sys
+    script = ("import doku_snap, sys\n"
+              "c = doku_snap.Client(client_id='py-nobody', private_key_file=sys.argv[1], base_url=sys.argv[2],"
+              " ca_file=sys.argv[3], proxy='')\n"
+              "try:\n    c.get_token()\nexcept doku_snap.ApiError as e:\n    print(e.response_code)\n")
+    r = subprocess.run([sys.executable, "-c", script, str(keys.pkcs8), tls_sandbox.url, tls_sandbox.ca_file],
+                       text=True, capture_output=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "4017300\n", "")
+
+
 def test_the_callback_is_installed_on_import_and_levels_map(make_client, caplog):
     caplog.set_level(logging.DEBUG, logger="doku_snap")
     assert _log.LEVELS == {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG}

@@ -23,6 +23,9 @@ from typing import Optional
 from ._native import LOG_CALLBACK, check, lib
 
 logger = logging.getLogger("doku_snap")
+# As the logging HOWTO asks of libraries: nothing reaches stderr (logging's last resort) unless
+# the application configures logging; records still propagate to its handlers.
+logger.addHandler(logging.NullHandler())
 
 # enum DokuLogLevel -> logging level
 LEVELS = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG}
