@@ -83,6 +83,31 @@ typedef enum DokuStatus {
 } DokuStatus;
 
 /**
+ * How much a log event matters. The values are fixed: bindings depend on them. A callback set
+ * with a minimum level receives the events at that level and the more severe ones (lower
+ * numbers).
+ */
+typedef enum DokuLogLevel {
+  /**
+   * A call failed because of it: a token request failed ("token_fetch_failed").
+   */
+  DOKU_LOG_ERROR = 1,
+  /**
+   * Calls still succeed, but something needs a look: "stale_token_served",
+   * "invalid_token_retry", "clock_skew", "store_unavailable".
+   */
+  DOKU_LOG_WARN = 2,
+  /**
+   * Normal operation worth a line: "token_fetched", "token_from_store", "store_recovered".
+   */
+  DOKU_LOG_INFO = 3,
+  /**
+   * Detail for debugging.
+   */
+  DOKU_LOG_DEBUG = 4,
+} DokuLogLevel;
+
+/**
  * A DOKU client: credentials, and handles on the process-wide token cache and HTTP agent.
  * Opaque; create with doku_client_new(), release with doku_client_free().
  *
@@ -108,6 +133,16 @@ typedef enum DokuStatus {
  * gunicorn --preload) do.
  */
 typedef struct DokuClient DokuClient;
+
+/**
+ * The application's log function: user_data as given to doku_set_log_callback(), the event's
+ * level, its name (a stable snake_case identifier, e.g. "token_fetched") and a message for
+ * humans. event and message are borrowed for the duration of the call: copy them to keep them.
+ */
+typedef void (*DokuLogCallback)(void *user_data,
+                                enum DokuLogLevel level,
+                                const char *event,
+                                const char *message);
 
 #ifdef __cplusplus
 extern "C" {
@@ -181,6 +216,30 @@ enum DokuStatus doku_get_token(const struct DokuClient *client, char **access_to
  * Thread-safe.
  */
 enum DokuStatus doku_token_info(const struct DokuClient *client, char **json_out);
+
+/**
+ * Writes the counters of this client's token cache entry as JSON to *stats_json_out. The
+ * entry is shared by every client of the same base URL, client id and key in the process; the
+ * counts run from when it was created (the first such client) and are not reset by
+ * doku_client_free() or doku_client_invalidate_token():
+ * {"inProcessHits":N,"storeHits":N,"fetches":N,"fetchFailures":N,"storeErrors":N,
+ *  "lastFetchMs":<number>|null,"lastStoreError":"<message>"|null}
+ * - inProcessHits: calls answered from this process's cache (the cached token, one another
+ *   thread had just fetched, or a still-valid token served while its refresh failed);
+ * - storeHits: tokens read from the shared token store instead of fetched;
+ * - fetches / fetchFailures: token requests to DOKU that succeeded / failed;
+ * - storeErrors: failed token store operations (each passed by: the call fetched for itself);
+ * - lastFetchMs: how long the last token request to DOKU took, successful or not, in
+ *   milliseconds with microsecond precision; null before the first;
+ * - lastStoreError: the message of the last token store failure; null if none.
+ *
+ * Each counter is exact; the set is not read at one instant while other threads call.
+ * Reading them makes no network call and takes no lock.
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT. *stats_json_out is owned by the caller: release it with
+ * doku_free(). Thread-safe.
+ */
+enum DokuStatus doku_client_stats(const struct DokuClient *client, char **stats_json_out);
 
 /**
  * Drops the cached token of this client's cache entry (shared with every client of the same
@@ -257,6 +316,43 @@ enum DokuStatus doku_refresh_token_b2b2c(const struct DokuClient *client,
  * and signatures come back this way). NULL is a no-op. Thread-safe.
  */
 void doku_free(char *s);
+
+/**
+ * Sets the process-wide log callback: callback(user_data, level, event, message) for each
+ * event at min_level or more severe. A NULL callback removes it (min_level is then ignored).
+ * Without a callback, or for events below min_level, an event costs one atomic load; the
+ * cached doku_get_token() path raises none.
+ *
+ * Events (event names are stable; messages may change): "token_fetched" (INFO: a token fetched
+ * from DOKU by this process, with the request's duration and expiresIn), "token_fetch_failed"
+ * (ERROR: a token request failed, with its duration and message), "token_from_store" (INFO: a
+ * token read from the shared token store instead of fetched), "store_unavailable" (WARN: the
+ * token store failed and calls fetch for themselves), "store_recovered" (INFO: it works
+ * again), "stale_token_served" (WARN: a refresh failed and the still-valid token is served),
+ * "invalid_token_retry" (WARN: DOKU refused a request's token with 401xx01; it is dropped and
+ * the request retried once), "clock_skew" (WARN: a refused token request and DOKU's clock over
+ * a minute from this machine's). Messages never contain a key, passphrase, secret, password or
+ * token: they hold numbers, durations, status and response codes and the library's own error
+ * messages.
+ *
+ * Threads: the callback runs only on a thread that is inside a doku_* call, before that call
+ * returns (never on a helper thread of the library), so it may be a Python or PHP function. It
+ * may run on several threads at once if several call the library. It runs with no lock of the
+ * library held and may call doku_* functions, even for the same client; events those calls
+ * raise are not reported (no recursion). Inside the callback doku_last_error() reads "", and
+ * the thread's doku_last_error() and doku_last_response_code() are the same after the
+ * callback as before it, whatever it calls. It must return normally: no longjmp, no C++
+ * exception (it must catch its own).
+ *
+ * Replacing or removing the callback waits until no other thread is still running the previous
+ * one: when doku_set_log_callback() returns, the previous callback will not be called again
+ * and its user_data may be freed. Called from inside the callback, it does not wait for its
+ * own thread's call, which is still running. fork(): the callback stays set in the child.
+ *
+ * Errors: DOKU_ERR_INVALID_ARGUMENT when callback is not NULL and min_level is not a
+ * DokuLogLevel value (1 to 4; taken as an int so that any value is safe to pass). Thread-safe.
+ */
+enum DokuStatus doku_set_log_callback(DokuLogCallback callback, void *user_data, int min_level);
 
 /**
  * Answers DOKU's B2B token request to the merchant (snap-reference §4), judged as DOKU judges

@@ -29,7 +29,7 @@ shipped_lib=("-L$lib" "-Wl,-rpath,$PWD/$lib" "-Wl,--disable-new-dtags" -ldoku)
 sanitizers=("-fsanitize=address,undefined" -fno-omit-frame-pointer -fno-sanitize-recover=all)
 
 for source in tests/c/test_doku.c tests/c/test_transactions.c tests/c/test_hostile.c tests/c/test_reliability.c \
-    tests/c/test_suspend.c tests/cpp/test_doku.cpp; do
+    tests/c/test_suspend.c tests/c/test_log.c tests/cpp/test_doku.cpp; do
     name=$(basename "${source%.*}")
     case "$source" in
         *.cpp) compile=("$cxx" -std=c++17) && name="$name-cpp" ;;

@@ -13,10 +13,12 @@ use crate::clock::Stamp;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Http, TransportKey};
+use crate::log::{self, event, Level};
 use crate::request::{external_id, is_invalid_token, ApiResponse};
 use crate::signature;
 use crate::signature::symmetric::{self, minified_body, normalize_method};
 use crate::timestamp;
+pub use crate::token::cache::Stats;
 use crate::token::cache::{shared_slot, CacheKey, Fetcher, TokenSlot};
 use crate::token::store::Entry;
 use crate::token::{b2b2c, parse_b2b_response, Token, B2B_BODY, B2B_PATH};
@@ -104,6 +106,12 @@ impl Client {
         self.slot.invalidate();
     }
 
+    /// The counters of this client's token cache slot, shared by every client of the same base
+    /// URL, client id and key in the process, since the slot was created.
+    pub fn stats(&self) -> Stats {
+        self.slot.stats()
+    }
+
     /// Drops the cached token only if it is still `used`: after a 401xx01 on a request signed
     /// with it. Concurrent requests refused with the same old token then cause one refresh, not
     /// a chain of refreshes that revoke each other's new tokens.
@@ -182,8 +190,15 @@ impl Client {
                 .and_then(|v| v.get("responseCode").and_then(Value::as_str).map(|c| crate::text::printable(c, 16)));
             if !retried && is_invalid_token(response.status, response_code.as_deref()) {
                 // Only the token this request used: another thread may already have replaced it.
+                log::emit(Level::Warn, event::INVALID_TOKEN_RETRY, || {
+                    format!(
+                        "DOKU refused the token of a {method} request (HTTP {}, responseCode {}): dropping it and retrying once with a new one",
+                        response.status,
+                        response_code.as_deref().unwrap_or("none")
+                    )
+                });
                 if let Some((_, bearer)) = headers.iter().find(|(name, _)| *name == "Authorization") {
-                    self.invalidate_token_if(crate::token::strip_bearer(bearer));
+                    log::deferred(|| self.invalidate_token_if(crate::token::strip_bearer(bearer)));
                 }
                 retried = true;
                 continue;
@@ -209,14 +224,31 @@ impl Fetcher for Client {
     /// A token for the cache: from the shared store if one is configured and holds a fresh one
     /// (or another process fetches it meanwhile), else from DOKU; ends by `deadline`.
     fn fetch(&self, deadline: Instant) -> Result<Token> {
-        let from_doku = || {
-            let (sent, sent_wall) = (Stamp::now(), SystemTime::now());
-            self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response, Some(deadline)).map(|grant| Token::new(grant, sent, sent_wall))
-        };
+        let from_doku = || self.fetch_from_doku(deadline);
         match self.store_entry() {
             Some(entry) => entry.refresh(self.margin(), deadline, from_doku).0,
             None => from_doku(),
         }
+    }
+}
+
+impl Client {
+    /// One B2B token request to DOKU, counted in the slot's stats and logged (`token_fetched`,
+    /// `token_fetch_failed`).
+    fn fetch_from_doku(&self, deadline: Instant) -> Result<Token> {
+        let (sent, sent_wall, started) = (Stamp::now(), SystemTime::now(), Instant::now());
+        let fetched = self.token_request(B2B_PATH, B2B_BODY, parse_b2b_response, Some(deadline)).map(|grant| Token::new(grant, sent, sent_wall));
+        let took = started.elapsed();
+        self.slot.record_fetch(fetched.is_ok(), took);
+        match &fetched {
+            Ok(token) => log::emit(Level::Info, event::TOKEN_FETCHED, || {
+                format!("token fetched from DOKU by this process in {}, expiresIn {} s", log::duration(took), token.lifetime.as_secs())
+            }),
+            Err(e) => {
+                log::emit(Level::Error, event::TOKEN_FETCH_FAILED, || format!("token request failed after {}: {}", log::duration(took), e.message()))
+            }
+        }
+        fetched
     }
 }
 
@@ -230,10 +262,11 @@ fn with_skew_hint(e: Error, date: Option<&str>, received_at: SystemTime) -> Erro
         return e;
     }
     let direction = if offset > 0 { "ahead of" } else { "behind" };
-    e.with_note(&format!(
-        "DOKU's clock is {} s {direction} this machine's (offset {offset:+} s): check the system clock (NTP), since X-TIMESTAMP must be within minutes of DOKU's time",
-        offset.abs()
-    ))
+    let skew = format!("DOKU's clock is {} s {direction} this machine's (offset {offset:+} s)", offset.abs());
+    log::emit(Level::Warn, event::CLOCK_SKEW, || {
+        format!("{skew} on a refused request ({}): check the system clock (NTP)", e.response_code().unwrap_or("no responseCode"))
+    });
+    e.with_note(&format!("{skew}: check the system clock (NTP), since X-TIMESTAMP must be within minutes of DOKU's time"))
 }
 
 #[cfg(test)]

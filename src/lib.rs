@@ -14,6 +14,7 @@ pub(crate) mod fork;
 pub mod http;
 pub mod jwt;
 pub mod key;
+pub mod log;
 pub mod merchant;
 pub(crate) mod options;
 pub mod request;

@@ -78,8 +78,25 @@ fn fixture(name: &str) -> Fixture {
     let public = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("public.pem")).unwrap()).unwrap();
     let public_for_suspend = public.clone();
     let other = doku::key::PublicKey::parse(&std::fs::read_to_string(keys.join("other-public.pem")).unwrap()).unwrap();
-    let plain: &[&str] =
-        &["c-ok", "c-format-0", "c-format-1", "c-format-2", "c-wib", "c-stampede", "c-va", "c-fork", "c-proxied", "c-store-0", "c-store-1"];
+    let plain: &[&str] = &[
+        "c-ok",
+        "c-format-0",
+        "c-format-1",
+        "c-format-2",
+        "c-wib",
+        "c-stampede",
+        "c-va",
+        "c-fork",
+        "c-proxied",
+        "c-log",
+        "c-log-thread",
+        "c-log-level",
+        "c-log-slow",
+        "c-log-fork",
+        "c-log-cpp",
+        "c-store-0",
+        "c-store-1",
+    ];
     let faults: &[(&str, &str)] = &[
         ("c-expstr", "expires-string"),
         ("c-ttl", "ttl:20"),
@@ -99,6 +116,10 @@ fn fixture(name: &str) -> Fixture {
         ("c-liar", "overlong"),
         ("c-down", "ttl:8"),
         ("c-down", "down-after:1"),
+        ("c-log-fail", "http500"),
+        ("c-log-clock", "clock:+600"),
+        ("c-log-down", "ttl:8"),
+        ("c-log-down", "down-after:1"),
     ];
     let mut clients: Vec<(String, doku::key::PublicKey)> = plain.iter().map(|id| (id.to_string(), public.clone())).collect();
     let mut faulted: Vec<&str> = faults.iter().map(|(id, _)| *id).filter(|id| !plain.contains(id)).collect();
@@ -224,6 +245,19 @@ fn c_reliability_under_valgrind() {
 }
 
 #[test]
+fn c_log_callback_and_stats_under_valgrind() {
+    let f = fixture("c-log");
+    let Some(exe) = program("test_log-plain") else { return };
+    let output = run_checked(&f, &exe, Checker::Valgrind);
+    assert!(output.contains("log checks passed"), "{output}");
+    let count = |id: &str| f.sandbox.token_requests(id);
+    assert_eq!(count("c-log"), 1, "the callbacks' own doku_get_token calls were served from the cache");
+    assert_eq!(count("c-log-fail"), 4, "one failed fetch per call, none from the callbacks");
+    assert_eq!(count("c-log-down"), 2, "the first fetch and the failed refresh");
+    assert_eq!((count("c-log-fork"), count("c-log-thread"), count("c-log-slow")), (1, 1, 1));
+}
+
+#[test]
 fn c_suspend_under_valgrind() {
     let f = fixture("c-suspend");
     let Some(exe) = program("test_suspend-plain") else { return };
@@ -250,6 +284,7 @@ fn cpp_raii_layer_under_valgrind() {
     for store in ["c-store-0", "c-store-1"] {
         assert_eq!(f.sandbox.token_requests(store), 1, "{store}: the second process read the stored token");
     }
+    assert_eq!((f.sandbox.token_requests("c-log-cpp"), f.sandbox.token_requests("c-log-fail")), (1, 2));
 }
 
 /// The same three programs built with AddressSanitizer, LeakSanitizer and UBSan.
@@ -261,6 +296,7 @@ fn c_and_cpp_under_sanitizers() {
         ("test_hostile-asan", "hostile-input checks passed"),
         ("test_reliability-asan", "reliability checks passed"),
         ("test_suspend-asan", "suspend checks passed"),
+        ("test_log-asan", "log checks passed"),
         ("test_doku-cpp-asan", "C++ checks passed"),
     ] {
         let Some(exe) = program(source) else { return };

@@ -197,3 +197,42 @@ fn drift_is_reported() {
         ]
     );
 }
+
+const CPP_HEADER: &str = include_str!("../bindings/cpp/doku.hpp");
+
+/// Every log event (`doku::log::event::ALL`) with its level: in README's "Logs and stats" table
+/// (both ways), in doku.h's comment of doku_set_log_callback, and named in the bindings' docs.
+#[test]
+fn every_log_event_is_documented_with_its_level() {
+    use doku::log::{event, Level};
+    let level_name = |l: Level| match l {
+        Level::Error => "ERROR",
+        Level::Warn => "WARN",
+        Level::Info => "INFO",
+        Level::Debug => "DEBUG",
+    };
+    let mut problems = Vec::new();
+    let rows: Vec<(String, String)> = markdown::table(markdown::section(README, "### Logs and stats"))
+        .into_iter()
+        .map(|row| (row[0].trim_matches('`').to_owned(), row[1].trim_matches('`').to_owned()))
+        .collect();
+    let documented: Vec<(String, String)> = event::ALL.iter().map(|(e, l)| (e.to_string(), format!("DOKU_LOG_{}", level_name(*l)))).collect();
+    if rows != documented {
+        problems.push(format!("README.md's Logs and stats table: {rows:?}, the events are {documented:?}"));
+    }
+    let comment = doc_comment(HEADER, "doku_set_log_callback");
+    for (name, level) in event::ALL {
+        if !comment.contains(&format!("\"{name}\" ({}", level_name(*level))) {
+            problems.push(format!("doku.h: the comment of doku_set_log_callback does not give \"{name}\" ({}", level_name(*level)));
+        }
+        for (doc, text) in [("bindings/python/README.md", PYTHON_README), ("bindings/php/README.md", PHP_README)] {
+            if !text.contains(&format!("`{name}`")) {
+                problems.push(format!("{doc} does not name `{name}`"));
+            }
+        }
+        if !CPP_HEADER.contains(&format!("\"{name}\"")) {
+            problems.push(format!("bindings/cpp/doku.hpp does not name \"{name}\""));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

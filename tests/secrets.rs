@@ -1,8 +1,8 @@
 //! No secret in any message: drives every failure path the library has (config, keys,
 //! passphrases, every sandbox fault, TLS, DOKU refusals, JWT and signature checks, the merchant
-//! side, every line of a PEM broken in every way), collects every error message and every
-//! sandbox log line, and greps them for key material, passphrases, client secrets, tokens and
-//! signatures.
+//! side, every line of a PEM broken in every way), collects every error message, every event the
+//! library logs (`doku::log`) and every sandbox log line, and greps them for key material,
+//! passphrases, client secrets, tokens and signatures.
 
 mod common;
 
@@ -51,6 +51,14 @@ fn no_message_or_log_line_contains_a_secret() {
     let enc = std::fs::read_to_string(dir.path("enc.pem")).unwrap();
     let public = PublicKey::parse(&std::fs::read_to_string(dir.path("pub.pem")).unwrap()).unwrap();
 
+    // Every event the library raises meanwhile, at every level (from this test's threads and
+    // the others of this file: more lines to check).
+    let events = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let sink = events.clone();
+    doku::log::set_sink(
+        Some(Box::new(move |level, event, message| sink.lock().unwrap().push((event.to_owned(), format!("{level:?} {event}: {message}"))))),
+        doku::log::Level::Debug,
+    );
     let log = Arc::new(Mutex::new(Vec::new()));
     let faults = ["delay:3000", "reset", "http500", "badjson", "notoken", "huge", "expires-string", "error200", "stall-body", "clock:+900"];
     let sandbox = Sandbox::start(SandboxConfig {
@@ -109,13 +117,17 @@ fn no_message_or_log_line_contains_a_secret() {
         messages.push(e.to_string());
     }
 
-    // Signed requests: refusals and local failures.
+    // Signed requests: refusals and local failures; a revoked token (the Invalid-Token retry).
     for body in [Some("{\"bad\":"), Some("{}"), None] {
         match ok.request("POST", doku_sandbox::CREATE_VA_PATH, body) {
             Ok(r) => messages.push(r.body),
             Err(e) => messages.push(e.to_string()),
         }
     }
+    assert!(sandbox.revoke_tokens("ok") >= 1);
+    let retried = ok.request("POST", doku_sandbox::CREATE_VA_PATH, Some("{}")).unwrap();
+    messages.push(retried.body);
+    secrets.push(ok.with_token(|t| t.access_token.to_string()).unwrap());
     let request = symmetric::Request { method: "POST", path: "/p", access_token: &token, body: Some("{}"), timestamp: "2026-01-01T00:00:00Z" };
     let sig = symmetric::sign(SECRET.as_bytes(), &request).unwrap();
     secrets.push(sig.clone());
@@ -146,9 +158,18 @@ fn no_message_or_log_line_contains_a_secret() {
     messages.push(issuer.answer(&header, br#"{"grantType":"client_credentials"}"#, chrono::Utc::now()).unwrap().1);
 
     drop(sandbox);
+    doku::log::set_sink(None, doku::log::Level::Debug);
     let lines = log.lock().unwrap().clone();
+    let events = events.lock().unwrap().clone();
     assert!(messages.len() >= 25 && lines.len() >= 12, "{} messages, {} log lines", messages.len(), lines.len());
-    for text in messages.iter().chain(lines.iter()) {
+    // Each event this test provokes was captured, so that its lines were checked.
+    let seen: HashSet<&str> = events.iter().map(|(event, _)| event.as_str()).collect();
+    for event in ["token_fetched", "token_fetch_failed", "clock_skew", "invalid_token_retry"] {
+        assert!(seen.contains(event), "no {event} among the logged events: {events:#?}");
+    }
+    let events: Vec<String> = events.into_iter().map(|(_, line)| line).collect();
+    assert!(events.len() >= 12, "{} events logged", events.len());
+    for text in messages.iter().chain(lines.iter()).chain(events.iter()) {
         assert_no_key_text(text, &windows);
         for secret in &secrets {
             assert!(!text.contains(secret.as_str()), "a secret leaked into: {text}");

@@ -9,10 +9,14 @@
 //   is a data race, as for any C++ object.
 // - C strings cannot hold NUL bytes: an argument containing one throws DOKU_ERR_INVALID_ARGUMENT
 //   instead of being silently truncated.
+// - doku::set_log_callback() takes a std::function for the library's events; Client::stats()
+//   returns the token cache's counters as JSON.
 #ifndef DOKU_HPP
 #define DOKU_HPP
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -67,6 +71,62 @@ std::string owned_string(Call &&call) {
 }
 
 }  // namespace detail
+
+// What set_log_callback() takes.
+using LogFunction = std::function<void(DokuLogLevel level, const std::string &event, const std::string &message)>;
+
+namespace detail {
+
+// The log function set_log_callback() installed, and whether this thread is running it.
+struct LogState {
+    std::mutex mutex;
+    LogFunction *current = nullptr;
+};
+// Never destroyed: the library may call the function until the process ends.
+inline LogState &log_state() {
+    static LogState *state = new LogState;
+    return *state;
+}
+inline thread_local bool in_log_callback = false;
+
+inline void log_trampoline(void *user_data, DokuLogLevel level, const char *event, const char *message) noexcept {
+    bool outer = in_log_callback;
+    in_log_callback = true;
+    try {
+        (*static_cast<LogFunction *>(user_data))(level, event, message);
+    } catch (...) {
+        // An exception must not unwind into the library: the event is dropped.
+    }
+    in_log_callback = outer;
+}
+
+}  // namespace detail
+
+// The library's events, process-wide: `log(level, event, message)` for each event at min_level
+// or more severe (DOKU_LOG_ERROR, DOKU_LOG_WARN, DOKU_LOG_INFO, DOKU_LOG_DEBUG). event is a stable
+// snake_case name ("token_fetched", "token_fetch_failed", "token_from_store", "store_unavailable",
+// "store_recovered", "stale_token_served", "invalid_token_retry", "clock_skew"); message is for
+// humans and never holds a key, passphrase, secret, password or token. An empty function removes
+// the callback. See doku_set_log_callback() in doku.h.
+//
+// The function runs on the thread inside a doku_* call (or a Client method), before that call
+// returns, possibly on several threads at once: it must be thread-safe. It may call the library,
+// but not set_log_callback() (that throws DOKU_ERR_INVALID_ARGUMENT). Exceptions it throws are
+// caught and the event dropped. When set_log_callback() returns, the previous function is no
+// longer running on any thread and has been destroyed. Throws doku::Error for a bad min_level.
+inline void set_log_callback(LogFunction log, DokuLogLevel min_level = DOKU_LOG_DEBUG) {
+    if (detail::in_log_callback)
+        throw Error(DOKU_ERR_INVALID_ARGUMENT, "doku::set_log_callback cannot be called from inside the log callback");
+    detail::LogState &state = detail::log_state();
+    std::lock_guard<std::mutex> lock(state.mutex);
+    std::unique_ptr<LogFunction> next(log ? new LogFunction(std::move(log)) : nullptr);
+    DokuLogCallback callback = next ? &detail::log_trampoline : nullptr;
+    detail::check(doku_set_log_callback(callback, next.get(), static_cast<int>(min_level)));
+    // The library waited for calls of the previous function on other threads; this thread is in
+    // none (see above): it can go.
+    delete state.current;
+    state.current = next.release();
+}
 
 // The library's version; equals DOKU_VERSION of the header it was built with.
 inline std::string version() { return doku_version(); }
@@ -181,6 +241,18 @@ public:
 
     // Drops the cached token, e.g. after DOKU answered 401xx01 (Invalid Token).
     void invalidate_token() { detail::check(doku_client_invalidate_token(handle_.get())); }
+
+    // The counters of this client's token cache entry (shared by every client of the same base
+    // URL, client id and key in the process, counted since it was created), as JSON:
+    // {"inProcessHits":N,"storeHits":N,"fetches":N,"fetchFailures":N,"storeErrors":N,
+    //  "lastFetchMs":<ms>|null,"lastStoreError":"..."|null}. inProcessHits: calls answered from
+    // the process's cache; storeHits: tokens read from the shared token store; fetches and
+    // fetchFailures: token requests to DOKU that succeeded, failed; storeErrors: failed store
+    // operations (each passed by); lastFetchMs: the last token request's duration, successful or
+    // not; lastStoreError: the last store failure's message. See doku_client_stats() in doku.h.
+    std::string stats() const {
+        return detail::owned_string([this](char **out) { return doku_client_stats(handle_.get(), out); });
+    }
 
     // Every header of a signed transaction request, as a JSON object.
     std::string request_headers(const std::string &method, const std::string &path, const std::string &body = "") {

@@ -16,13 +16,27 @@ typedef enum DokuStatus {
   DOKU_ERR_PANIC = 99,
 } DokuStatus;
 
+typedef enum DokuLogLevel {
+  DOKU_LOG_ERROR = 1,
+  DOKU_LOG_WARN = 2,
+  DOKU_LOG_INFO = 3,
+  DOKU_LOG_DEBUG = 4,
+} DokuLogLevel;
+
 typedef struct DokuClient DokuClient;
+
+typedef void (*DokuLogCallback)(void *user_data,
+                                enum DokuLogLevel level,
+                                const char *event,
+                                const char *message);
 
 enum DokuStatus doku_client_new(const char *config_json, struct DokuClient **client_out);
 
 enum DokuStatus doku_get_token(const struct DokuClient *client, char **access_token_out);
 
 enum DokuStatus doku_token_info(const struct DokuClient *client, char **json_out);
+
+enum DokuStatus doku_client_stats(const struct DokuClient *client, char **stats_json_out);
 
 enum DokuStatus doku_client_invalidate_token(struct DokuClient *client);
 
@@ -49,6 +63,8 @@ enum DokuStatus doku_refresh_token_b2b2c(const struct DokuClient *client,
                                          char **json_out);
 
 void doku_free(char *s);
+
+enum DokuStatus doku_set_log_callback(DokuLogCallback callback, void *user_data, int min_level);
 
 enum DokuStatus doku_issue_token(const char *options_json,
                                  const char *headers_json,

@@ -134,6 +134,47 @@ pub extern "C" fn doku_token_info(client: *const DokuClient, json_out: *mut *mut
     }
 }
 
+/// Writes the counters of this client's token cache entry as JSON to *stats_json_out. The
+/// entry is shared by every client of the same base URL, client id and key in the process; the
+/// counts run from when it was created (the first such client) and are not reset by
+/// doku_client_free() or doku_client_invalidate_token():
+/// {"inProcessHits":N,"storeHits":N,"fetches":N,"fetchFailures":N,"storeErrors":N,
+///  "lastFetchMs":<number>|null,"lastStoreError":"<message>"|null}
+/// - inProcessHits: calls answered from this process's cache (the cached token, one another
+///   thread had just fetched, or a still-valid token served while its refresh failed);
+/// - storeHits: tokens read from the shared token store instead of fetched;
+/// - fetches / fetchFailures: token requests to DOKU that succeeded / failed;
+/// - storeErrors: failed token store operations (each passed by: the call fetched for itself);
+/// - lastFetchMs: how long the last token request to DOKU took, successful or not, in
+///   milliseconds with microsecond precision; null before the first;
+/// - lastStoreError: the message of the last token store failure; null if none.
+///
+/// Each counter is exact; the set is not read at one instant while other threads call.
+/// Reading them makes no network call and takes no lock.
+///
+/// Errors: DOKU_ERR_NULL_ARGUMENT. *stats_json_out is owned by the caller: release it with
+/// doku_free(). Thread-safe.
+#[no_mangle]
+pub extern "C" fn doku_client_stats(client: *const DokuClient, stats_json_out: *mut *mut c_char) -> DokuStatus {
+    ffi_panic_boundary! {
+        with_out(stats_json_out, "stats_json_out", || {
+            let stats = client_ref(client)?.stats();
+            // In the documented order (serde_json's map would sort the keys).
+            let json = format!(
+                r#"{{"inProcessHits":{},"storeHits":{},"fetches":{},"fetchFailures":{},"storeErrors":{},"lastFetchMs":{},"lastStoreError":{}}}"#,
+                stats.in_process_hits,
+                stats.store_hits,
+                stats.fetches,
+                stats.fetch_failures,
+                stats.store_errors,
+                serde_json::Value::from(stats.last_fetch.map(|d| d.as_micros() as f64 / 1000.0)),
+                serde_json::Value::from(stats.last_store_error),
+            );
+            Ok(malloc_str(json.as_bytes()))
+        })
+    }
+}
+
 /// Drops the cached token of this client's cache entry (shared with every client of the same
 /// base URL, client id and key), so that the next doku_get_token() fetches a new one. Call it
 /// after DOKU answers 401xx01 (Invalid Token).

@@ -85,3 +85,21 @@ pub(crate) fn last_error() -> *const c_char {
 pub(crate) fn last_response_code() -> *const c_char {
     borrowed(|d| &d.response_code)
 }
+
+/// Runs `body` (the application's log callback) with this thread's details set aside: the
+/// callback sees none, calls it makes into the library cannot free or change the ones the
+/// current call may be reading (its arguments may point into them), and after it the details
+/// are as before.
+pub(crate) fn preserved<R>(body: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Slots>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(saved) = self.0.take() {
+                let _ = SLOTS.try_with(|s| *s.borrow_mut() = saved);
+            }
+        }
+    }
+    let saved = SLOTS.try_with(|s| std::mem::replace(&mut *s.borrow_mut(), Slots { last: Details::NONE, previous: Details::NONE })).ok();
+    let _restore = Restore(saved);
+    body()
+}

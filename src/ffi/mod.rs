@@ -8,9 +8,10 @@
 #![allow(unsafe_code)]
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 // In the header's order: statuses and the last call's details, signing without a client, the
-// client, the merchant side, and releasing strings.
+// client, the log callback, the merchant side, and releasing strings.
 mod client;
 mod convert;
+mod log;
 mod merchant;
 mod signing;
 mod status;
@@ -21,6 +22,7 @@ mod panic;
 
 pub use client::*;
 pub use convert::doku_free;
+pub use log::*;
 pub use merchant::*;
 pub use signing::*;
 pub use status::*;

@@ -16,7 +16,9 @@
 //!   `REGISTRY_CAPACITY` slots; when full, an unused slot without a valid token goes first,
 //!   else the least recently used unused one.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -27,10 +29,12 @@ use crate::clock::Stamp;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fork;
 use crate::http::TransportKey;
+use crate::log::{self, event, Level};
 
 /// Distinct (URL, client, key) triples a process keeps: payment aggregators serve thousands of
-/// merchants from one worker. Measured: 1,034 bytes per slot holding a 536-byte token, so about
-/// 2.5 KiB with DOKU's longest (2,048 characters): 10 MiB at most for a full registry.
+/// merchants from one worker. Measured: 1,034 bytes per slot holding a 536-byte token, plus 512
+/// for the stats counters (a cache line per hit stripe), so about 3 KiB with DOKU's longest
+/// (2,048 characters): 12 MiB at most for a full registry.
 pub const REGISTRY_CAPACITY: usize = 4096;
 /// The first retry after a failed refresh; it doubles up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -97,6 +101,135 @@ pub struct TokenSlot {
     current: ArcSwapOption<Token>,
     flight: ArcSwapOption<Flight>,
     failure: ArcSwapOption<RefreshFailure>,
+    counters: Counters,
+}
+
+/// What a slot counts since it was created (see [`Stats`]). Relaxed atomics: each counter is
+/// exact, a snapshot of several is not taken at one instant.
+#[derive(Default)]
+struct Counters {
+    in_process_hits: Hits,
+    store_hits: AtomicU64,
+    fetches: AtomicU64,
+    fetch_failures: AtomicU64,
+    store_errors: AtomicU64,
+    /// Microseconds, plus one; 0 for none yet.
+    last_fetch_us: AtomicU64,
+    last_store_error: ArcSwapOption<String>,
+    /// The last store operation failed (for `store_unavailable` / `store_recovered`).
+    store_down: AtomicBool,
+}
+
+/// The hit counter of the cached path, which must stay as cheap as the read it counts: no
+/// locked instruction, no shared cache line. Each of the first `OWNED` threads to count a hit
+/// (in any slot) owns one stripe of every slot's counter, on a cache line of its own, and adds
+/// to it with a plain load and store: only its owner writes a stripe, so no update is lost.
+/// A thread gives its stripe back when it exits (the next owner starts where it stopped).
+/// Further threads share the last stripe, with `fetch_add`.
+#[derive(Default)]
+struct Hits([Stripe; OWNED + 1]);
+
+const OWNED: usize = 4;
+
+#[repr(align(64))]
+#[derive(Default)]
+struct Stripe(AtomicU64);
+
+/// The owned stripes, one bit each.
+static TAKEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+const UNCLAIMED: usize = usize::MAX;
+
+thread_local! {
+    /// This thread's stripe: `UNCLAIMED` until its first hit, then its own (below `OWNED`) or
+    /// `OWNED`, the shared one. No destructor, so reading it costs no liveness check.
+    static STRIPE: Cell<usize> = const { Cell::new(UNCLAIMED) };
+    /// Gives this thread's stripe back when it exits; set when the stripe is claimed.
+    static RELEASE: Release = const { Release(Cell::new(OWNED)) };
+}
+
+struct Release(Cell<usize>);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let stripe = self.0.get();
+        if stripe < OWNED {
+            // From now on (the rest of the thread's teardown) this thread shares the last stripe.
+            let _ = STRIPE.try_with(|s| s.set(OWNED));
+            TAKEN.fetch_and(!(1 << stripe), Ordering::Release);
+        }
+    }
+}
+
+#[cold]
+fn claim(mine: &Cell<usize>) -> usize {
+    let mut taken = TAKEN.load(Ordering::Relaxed);
+    let stripe = loop {
+        let free = (!taken).trailing_zeros() as usize;
+        if free >= OWNED {
+            break OWNED;
+        }
+        // Acquire: the stripe's previous owner's last store is seen before this one's first.
+        match TAKEN.compare_exchange_weak(taken, taken | 1 << free, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => break free,
+            Err(now) => taken = now,
+        }
+    };
+    // Owned only if it can be given back: a thread already tearing down shares the last one.
+    let stripe = match RELEASE.try_with(|r| r.0.set(stripe)) {
+        Ok(()) => stripe,
+        Err(_) if stripe < OWNED => {
+            TAKEN.fetch_and(!(1 << stripe), Ordering::Release);
+            OWNED
+        }
+        Err(_) => OWNED,
+    };
+    mine.set(stripe);
+    stripe
+}
+
+impl Hits {
+    #[inline]
+    fn add(&self) {
+        let stripe = STRIPE
+            .try_with(|s| match s.get() {
+                UNCLAIMED => claim(s),
+                s => s,
+            })
+            .unwrap_or(OWNED);
+        let counter = &self.0[stripe.min(OWNED)].0;
+        if stripe < OWNED {
+            // This thread is the stripe's only writer.
+            counter.store(counter.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        } else {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn sum(&self) -> u64 {
+        self.0.iter().fold(0u64, |sum, s| sum.wrapping_add(s.0.load(Ordering::Relaxed)))
+    }
+}
+
+/// A slot's counters (`Client::stats`, `doku_client_stats`), since the slot was created: the
+/// slot is shared by every client of one (base URL, client id, key) in the process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Calls answered from this process's cache: the cached token, or one another thread of
+    /// this process had just fetched, or a still-valid token served while its refresh failed.
+    pub in_process_hits: u64,
+    /// Tokens read from the shared token store instead of fetched.
+    pub store_hits: u64,
+    /// Token requests to DOKU that succeeded.
+    pub fetches: u64,
+    /// Token requests to DOKU that failed.
+    pub fetch_failures: u64,
+    /// Failed operations of the shared token store (each passed by: the call went on without it).
+    pub store_errors: u64,
+    /// How long the last token request to DOKU took, successful or not.
+    pub last_fetch: Option<Duration>,
+    /// The message of the last store failure.
+    pub last_store_error: Option<String>,
 }
 
 impl TokenSlot {
@@ -114,38 +247,50 @@ impl TokenSlot {
             let guard = self.current.load();
             if let Some(token) = guard.as_deref() {
                 if token.is_fresh(fetcher.margin(), clock()) {
+                    self.counters.in_process_hits.add();
                     return Ok(read(token));
                 }
             }
         }
-        let token = self.refresh(fetcher, &clock)?;
+        let token = log::deferred(|| self.refresh(fetcher, &clock))?;
         Ok(read(&token))
     }
 
     #[cold]
     fn refresh(&self, fetcher: &dyn Fetcher, clock: &dyn Fn() -> Stamp) -> Result<Arc<Token>> {
         let deadline = Instant::now() + fetcher.timeout();
+        // A token this call did not fetch itself: counted as served from the process's cache.
+        let hit = |token: Arc<Token>| {
+            self.counters.in_process_hits.add();
+            Ok(token)
+        };
         loop {
             let now = clock();
             let current = self.current.load_full();
             if let Some(token) = current.as_ref().filter(|t| t.is_fresh(fetcher.margin(), now)) {
-                return Ok(Arc::clone(token));
+                return hit(Arc::clone(token));
             }
             let usable = current.filter(|t| t.is_usable(now));
             let running = self.flight.load_full().filter(|f| f.running());
             match (usable, running) {
                 // Another caller is refreshing: the valid token serves meanwhile.
-                (Some(token), Some(_)) => return Ok(token),
+                (Some(token), Some(_)) => return hit(token),
                 (Some(token), None) => {
                     if self.failure.load().as_ref().is_some_and(|f| now.before(f.retry_at)) {
-                        return Ok(token);
+                        return hit(token);
                     }
-                    let Some(flight) = self.start(fetcher) else { return Ok(token) };
+                    let Some(flight) = self.start(fetcher) else { return hit(token) };
                     // A failed refresh is recorded; the valid token still serves.
-                    return Ok(self.fly(&flight, fetcher, clock, deadline, true).unwrap_or(token));
+                    return match self.fly(&flight, fetcher, clock, deadline, true) {
+                        Ok(fresh) => Ok(fresh),
+                        Err(error) => {
+                            self.stale_served(&token, &error, clock());
+                            hit(token)
+                        }
+                    };
                 }
                 (None, Some(flight)) => match flight.wait(deadline) {
-                    Some(Ok(token)) => return Ok(token),
+                    Some(Ok(token)) => return hit(token),
                     Some(Err(e)) if flight.transport == *fetcher.transport() => return Err(e),
                     // That fetch travelled differently (another proxy, CA or timeout): its error
                     // says nothing about ours. Go round and fetch.
@@ -168,6 +313,18 @@ impl TokenSlot {
                 return Err(Error::new(ErrorKind::Timeout, "timed out waiting for a token request"));
             }
         }
+    }
+
+    /// `stale_token_served`: the refresh of `token` failed with `error` and `token` serves on.
+    fn stale_served(&self, token: &Token, error: &Error, now: Stamp) {
+        log::emit(Level::Warn, event::STALE_TOKEN_SERVED, || {
+            let failures = self.failure.load().as_ref().map_or(1, |f| f.failures);
+            format!(
+                "serving the cached token, still valid for {} s, after its refresh failed ({failures} in a row; next attempt after a backoff): {}",
+                token.expires_in(now),
+                error.message()
+            )
+        });
     }
 
     /// Claims the refresh, unless another caller of this process holds it.
@@ -208,6 +365,7 @@ impl TokenSlot {
         // Another caller's refresh landed between this caller's look at the token and its claim.
         if let Some(token) = self.current.load_full().filter(|t| t.is_fresh(fetcher.margin(), clock())) {
             land.2 = Some(Ok(Arc::clone(&token)));
+            self.counters.in_process_hits.add();
             return Ok(token);
         }
         let outcome = fetcher.fetch(deadline).map(Arc::new);
@@ -246,6 +404,58 @@ impl TokenSlot {
     /// The last refresh failure, while the token it failed to replace is still served.
     pub fn refresh_failure(&self) -> Option<Arc<RefreshFailure>> {
         self.failure.load_full()
+    }
+
+    /// The counters since this slot was created.
+    pub fn stats(&self) -> Stats {
+        let c = &self.counters;
+        Stats {
+            in_process_hits: c.in_process_hits.sum(),
+            store_hits: c.store_hits.load(Ordering::Relaxed),
+            fetches: c.fetches.load(Ordering::Relaxed),
+            fetch_failures: c.fetch_failures.load(Ordering::Relaxed),
+            store_errors: c.store_errors.load(Ordering::Relaxed),
+            last_fetch: c.last_fetch_us.load(Ordering::Relaxed).checked_sub(1).map(Duration::from_micros),
+            last_store_error: c.last_store_error.load_full().map(|e| String::clone(&e)),
+        }
+    }
+
+    /// A token request to DOKU that succeeded (`ok`) or failed, and how long it took.
+    pub fn record_fetch(&self, ok: bool, took: Duration) {
+        let c = &self.counters;
+        if ok { &c.fetches } else { &c.fetch_failures }.fetch_add(1, Ordering::Relaxed);
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX - 1);
+        c.last_fetch_us.store(us.saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// For the token store: a token read from the store instead of fetched. Also a store that
+    /// works: raises `store_recovered` if the last store operation had failed.
+    #[allow(dead_code)] // for the token store's code (the file and Redis stores call it from Client::fetch)
+    pub fn record_store_hit(&self) {
+        self.counters.store_hits.fetch_add(1, Ordering::Relaxed);
+        self.record_store_ok();
+    }
+
+    /// For the token store: a store operation that worked without being a hit (a token written
+    /// after a fetch, an entry removed). Raises `store_recovered` if the last one had failed.
+    #[allow(dead_code)] // for the token store's code (the file and Redis stores call it from Client::fetch)
+    pub fn record_store_ok(&self) {
+        if self.counters.store_down.swap(false, Ordering::Relaxed) {
+            log::store_recovered();
+        }
+    }
+
+    /// For the token store: a failed store operation, passed by. `why` is the library's own
+    /// message (never a password or token); it is kept for `stats()`. Raises
+    /// `store_unavailable` when the store was working until now.
+    #[allow(dead_code)] // for the token store's code (the file and Redis stores call it from Client::fetch)
+    pub fn record_store_error(&self, why: &str) {
+        let c = &self.counters;
+        c.store_errors.fetch_add(1, Ordering::Relaxed);
+        c.last_store_error.store(Some(Arc::new(crate::text::printable(why, 500))));
+        if !c.store_down.swap(true, Ordering::Relaxed) {
+            log::store_unavailable(why);
+        }
     }
 
     /// Holds no token valid at `now`.
@@ -658,6 +868,99 @@ mod tests {
         slot.invalidate_if("t0");
         assert_eq!(f.get(&slot).unwrap(), "t1", "a late refusal of t0 leaves t1");
         assert_eq!(f.fetches(), 2);
+    }
+
+    #[test]
+    fn hits_are_counted_exactly_across_threads_that_come_and_go() {
+        let slot = Arc::new(TokenSlot::default());
+        let f = Arc::new(Fake::new(|now| Ok(token(900, now))));
+        f.get(&slot).unwrap();
+        assert_eq!(slot.stats().in_process_hits, 0, "the first call fetched");
+        // More threads than owned stripes, in two waves: stripes are shared, then handed on.
+        for _ in 0..2 {
+            let threads: Vec<_> = (0..OWNED + 3)
+                .map(|_| {
+                    let (slot, f) = (slot.clone(), f.clone());
+                    std::thread::spawn(move || {
+                        for _ in 0..10_000 {
+                            f.get(&slot).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            threads.into_iter().for_each(|t| t.join().unwrap());
+        }
+        assert_eq!(slot.stats().in_process_hits, 2 * (OWNED as u64 + 3) * 10_000);
+        assert_eq!(f.fetches(), 1);
+        // A slot made later counts from zero; fetches are the fetcher's to record.
+        assert_eq!(TokenSlot::default().stats(), Stats::default());
+    }
+
+    /// The store's hooks: counts, the last error, and one event per change of state.
+    #[test]
+    fn store_errors_and_hits_are_counted_and_logged_on_change() {
+        let (_sink, lines) = crate::log::tests::capture();
+        let slot = TokenSlot::default();
+        slot.record_fetch(true, Duration::from_micros(1500));
+        slot.record_fetch(false, Duration::from_millis(30));
+        slot.record_store_ok();
+        slot.record_store_error("token store: the lock was held past token_store_timeout_ms");
+        slot.record_store_error("token store: connection refused\n");
+        slot.record_store_hit();
+        slot.record_store_hit();
+        let stats = slot.stats();
+        assert_eq!(
+            stats,
+            Stats {
+                in_process_hits: 0,
+                store_hits: 2,
+                fetches: 1,
+                fetch_failures: 1,
+                store_errors: 2,
+                last_fetch: Some(Duration::from_millis(30)),
+                last_store_error: Some("token store: connection refused ".into()),
+            }
+        );
+        crate::log::set_sink(None, Level::Debug);
+        let got: Vec<(Level, String, String)> = lines.lock().unwrap().clone();
+        assert_eq!(
+            got,
+            [
+                (
+                    Level::Warn,
+                    "store_unavailable".into(),
+                    "token store unavailable, fetching without it: token store: the lock was held past token_store_timeout_ms".into()
+                ),
+                (Level::Info, "store_recovered".into(), "token store available again: tokens are shared again".into()),
+            ]
+        );
+    }
+
+    /// `stale_token_served` once per failed refresh, after the flight has landed; the calls
+    /// in the backoff count as hits and raise nothing.
+    #[test]
+    fn a_stale_token_served_is_logged_once_per_failure() {
+        let (_sink, lines) = crate::log::tests::capture();
+        let slot = TokenSlot::default();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = up.clone();
+        let f = Fake::new(move |now| if flag.load(Ordering::SeqCst) { Ok(token(20, now)) } else { Err(down()) });
+        f.get(&slot).unwrap();
+        up.store(false, Ordering::SeqCst);
+        f.advance(Duration::from_secs(11));
+        assert_eq!(f.get(&slot).unwrap(), "t0");
+        assert!(slot.flight.load().is_none(), "landed");
+        f.advance(Duration::from_millis(500));
+        assert_eq!(f.get(&slot).unwrap(), "t0", "in the backoff");
+        assert_eq!((slot.stats().in_process_hits, f.fetches()), (2, 2));
+        crate::log::set_sink(None, Level::Debug);
+        let got = lines.lock().unwrap().clone();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].1.as_str()), (Level::Warn, "stale_token_served"));
+        assert_eq!(
+            got[0].2,
+            "serving the cached token, still valid for 9 s, after its refresh failed (1 in a row; next attempt after a backoff): cannot connect to api.doku.com: Connection refused"
+        );
     }
 
     fn key(i: usize) -> CacheKey {

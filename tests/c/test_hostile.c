@@ -26,6 +26,10 @@ static char *repeat(char c, size_t n) {
     return s;
 }
 
+static void hostile_log(void *user_data, DokuLogLevel level, const char *event, const char *message) {
+    (void)user_data, (void)level, (void)event, (void)message;
+}
+
 static const char BAD_UTF8[] = {'a', (char)0xC3, (char)0x28, 'b', 0};
 
 /* doku_last_error() and doku_last_response_code() passed straight into the next call, in every
@@ -226,6 +230,15 @@ int main(void) {
     CHECK(doku_client_new(json, &client) == DOKU_OK);
     EXPECT(doku_get_token(NULL, &out), DOKU_ERR_NULL_ARGUMENT, out);
     EXPECT(doku_token_info(NULL, &out), DOKU_ERR_NULL_ARGUMENT, out);
+    EXPECT(doku_client_stats(NULL, &out), DOKU_ERR_NULL_ARGUMENT, out);
+    CHECK(doku_client_stats(client, NULL) == DOKU_ERR_NULL_ARGUMENT && strcmp(doku_last_error(), "stats_json_out is NULL") == 0);
+    /* The log callback: any int as the level is safe; NULL removes whatever the level. */
+    for (int level = -1; level <= 5; level += 6) {
+        CHECK(doku_set_log_callback(hostile_log, NULL, level) == DOKU_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(doku_last_error(), "is not a DokuLogLevel") != NULL);
+    }
+    CHECK(doku_set_log_callback(hostile_log, NULL, 1 << 30) == DOKU_ERR_INVALID_ARGUMENT);
+    CHECK(doku_set_log_callback(NULL, NULL, -7) == DOKU_OK);
     CHECK(doku_client_invalidate_token(NULL) == DOKU_ERR_NULL_ARGUMENT);
     EXPECT(doku_client_request_headers(NULL, "POST", p, NULL, &out), DOKU_ERR_NULL_ARGUMENT, out);
     EXPECT(doku_client_request_headers(client, NULL, p, NULL, &out), DOKU_ERR_NULL_ARGUMENT, out);

@@ -3,9 +3,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "doku.hpp"
 
@@ -65,8 +68,73 @@ static doku::Error expect_error(F &&f, DokuStatus status, const std::string &fra
     std::exit(1);
 }
 
+struct Event {
+    DokuLogLevel level;
+    std::string name, message;
+    std::thread::id thread;
+};
+
+static bool starts_with(const std::string &s, const std::string &prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+// doku::set_log_callback with a lambda, and Client::stats().
+static void test_log_and_stats() {
+    std::mutex lock;
+    std::vector<Event> events;
+    bool nested_refused = false;
+    doku::set_log_callback([&](DokuLogLevel level, const std::string &event, const std::string &message) {
+        std::lock_guard<std::mutex> guard(lock);
+        events.push_back(Event{level, event, message, std::this_thread::get_id()});
+        try {
+            doku::set_log_callback(nullptr);
+        } catch (const doku::Error &e) {
+            nested_refused = e.status() == DOKU_ERR_INVALID_ARGUMENT &&
+                             std::string(e.what()) == "doku::set_log_callback cannot be called from inside the log callback";
+        }
+    });
+    doku::Client client(config("c-log-cpp"));
+    CHECK(client.stats() ==
+          "{\"inProcessHits\":0,\"storeHits\":0,\"fetches\":0,\"fetchFailures\":0,\"storeErrors\":0,\"lastFetchMs\":null,"
+          "\"lastStoreError\":null}");
+    std::string token = client.get_token();
+    CHECK(client.get_token() == token);
+    CHECK(events.size() == 1 && nested_refused);
+    CHECK(events[0].level == DOKU_LOG_INFO && events[0].name == "token_fetched");
+    CHECK(starts_with(events[0].message, "token fetched from DOKU by this process in "));
+    CHECK(events[0].message.find(token) == std::string::npos);
+    CHECK(events[0].thread == std::this_thread::get_id());
+    std::string stats = client.stats();
+    CHECK(starts_with(
+        stats, "{\"inProcessHits\":1,\"storeHits\":0,\"fetches\":1,\"fetchFailures\":0,\"storeErrors\":0,\"lastFetchMs\":"));
+    CHECK(stats.find("\"lastFetchMs\":null") == std::string::npos);
+
+    // A failing fetch, with a function that throws: the exception stays in the layer, the
+    // call reports its own error.
+    doku::set_log_callback(
+        [&](DokuLogLevel level, const std::string &event, const std::string &message) {
+            {
+                std::lock_guard<std::mutex> guard(lock);
+                events.push_back(Event{level, event, message, std::this_thread::get_id()});
+            }
+            throw std::runtime_error("a logger that throws");
+        },
+        DOKU_LOG_WARN);
+    doku::Client failing(config("c-log-fail"));
+    expect_error([&] { failing.get_token(); }, DOKU_ERR_PROTOCOL, "DOKU answered HTTP 500");
+    CHECK(events.size() == 2 && events[1].level == DOKU_LOG_ERROR && events[1].name == "token_fetch_failed");
+    CHECK(starts_with(events[1].message, "token request failed after ") &&
+          events[1].message.find("DOKU answered HTTP 500") != std::string::npos);
+    CHECK(starts_with(failing.stats(), "{\"inProcessHits\":0,\"storeHits\":0,\"fetches\":0,\"fetchFailures\":1,"));
+
+    expect_error([&] { doku::set_log_callback([](DokuLogLevel, const std::string &, const std::string &) {}, DokuLogLevel(9)); },
+                 DOKU_ERR_INVALID_ARGUMENT, "min_level 9 is not a DokuLogLevel");
+    doku::set_log_callback(nullptr);
+    expect_error([&] { failing.get_token(); }, DOKU_ERR_PROTOCOL, "DOKU answered HTTP 500");
+    CHECK(events.size() == 2);
+}
+
 int main() {
     CHECK(doku::version() == DOKU_VERSION);
+    test_log_and_stats();
     std::string ts = doku::timestamp();
     CHECK(ts.size() == 20 && ts[10] == 'T' && ts[19] == 'Z');
 

@@ -15,6 +15,8 @@ final class Client
 {
     /** DokuClient *, or null once freed. */
     private ?CData $handle = null;
+    /** This client has set a logger (see setLogger()). */
+    private bool $logs = false;
 
     /**
      * @param array<string, mixed> $config the core's config keys: client_id, private_key or
@@ -42,6 +44,10 @@ final class Client
     /** Frees the handle; the process-wide cache keeps the token for the next Client. */
     public function __destruct()
     {
+        if ($this->logs) {
+            $this->logs = false;
+            Logging::release($this);
+        }
         if ($this->handle !== null) {
             $handle = $this->handle;
             $this->handle = null; // first, so that no path can free it twice
@@ -75,6 +81,61 @@ final class Client
     {
         $ffi = Library::ffi();
         return Library::decode('the token info', Library::takeString(fn ($out) => $ffi->doku_token_info($this->handle, $out)));
+    }
+
+    /**
+     * Sends the library's events to a PSR-3 logger (psr/log is not required by this package;
+     * install it, or Debian's php-psr-log, to use this). Each event is logged at its level
+     * (error, warning, info, debug) with its stable name as $context['event']: token_fetched
+     * (info: the request's duration and expiresIn), token_fetch_failed (error: duration and the
+     * error's message), token_from_store (info), store_unavailable (warning), store_recovered
+     * (info), stale_token_served (warning: a refresh failed, the still-valid token is served),
+     * invalid_token_retry (warning: DOKU refused a request's token with 401xx01) and clock_skew
+     * (warning). Messages never contain a key, passphrase, secret, password or token. The cached
+     * getToken() logs nothing.
+     *
+     * The library has one log callback per process, so a logger receives the events of every
+     * Client, not only this one's: the latest logger set by a living Client wins. When this
+     * Client is destroyed (or sets null), the logger set before it by a Client still alive takes
+     * over; when no Client with a logger is left, the callback is removed. With PHP-FPM's Client
+     * per request, set the logger on each request's Client: it ends with the request (and a
+     * shutdown function removes it even after a fatal error), so no request calls a logger of an
+     * earlier one. Events are logged on the calling thread, before the call returns.
+     */
+    public function setLogger(?\Psr\Log\LoggerInterface $logger): void
+    {
+        if ($this->handle === null) {
+            throw new InvalidArgumentException('the client is freed', Status::NULL_ARGUMENT);
+        }
+        if ($logger === null) {
+            if ($this->logs) {
+                $this->logs = false;
+                Logging::release($this);
+            }
+            return;
+        }
+        Logging::set($this, $logger);
+        $this->logs = true;
+    }
+
+    /**
+     * The counters of this client's token cache entry, shared by every Client of the same base
+     * URL, client id and key in the process (a Client per request keeps counting), since it was
+     * created: inProcessHits (calls answered from the process's cache: the cached token, one
+     * another thread had just fetched, or a still-valid token served while its refresh failed),
+     * storeHits (tokens read from the shared token store instead of fetched), fetches and
+     * fetchFailures (token requests to DOKU that succeeded, failed), storeErrors (failed token
+     * store operations, each passed by), lastFetchMs (the last token request's duration in
+     * milliseconds, successful or not; null before the first) and lastStoreError (the last store
+     * failure's message, or null). Makes no network call.
+     *
+     * @return array{inProcessHits: int, storeHits: int, fetches: int, fetchFailures: int, storeErrors: int, lastFetchMs: float|int|null, lastStoreError: ?string}
+     * @throws DokuException
+     */
+    public function stats(): array
+    {
+        $ffi = Library::ffi();
+        return Library::decode('the stats', Library::takeString(fn ($out) => $ffi->doku_client_stats($this->handle, $out)));
     }
 
     /** Drops the cached token (for every Client sharing it): call it after DOKU answers 401xx01. */

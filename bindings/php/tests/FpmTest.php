@@ -146,6 +146,56 @@ final class FpmTest extends TestCase
     }
 
     /**
+     * A PSR-3 logger set in one request is never called from the next one, in the same worker:
+     * PHP frees the request's closures at its end, so the library's callback must go first,
+     * with the request's Client, or by the shutdown function after a fatal error (destructors do
+     * not run then). A left-over callback would crash the worker (a new pid, a closed connection)
+     * or log into a freed closure.
+     *
+     * @dataProvider setups
+     */
+    public function testALoggerNeverOutlivesItsRequest(string $setup, bool $preloaded): void
+    {
+        $root = posix_geteuid() === 0;
+        if ($setup === 'fpm-root' && !$root) {
+            $this->markTestSkipped('needs root');
+        }
+        $sandbox = new Sandbox([$setup], tls: true);
+        $fastcgi = new FastCgi($this->startFpm($setup, $root));
+        copy($sandbox->caFile, "{$this->dir}/ca.pem");
+        chmod("{$this->dir}/ca.pem", 0644);
+        $params = [
+            'GATEWAY_INTERFACE' => 'CGI/1.1',
+            'REQUEST_METHOD' => 'GET',
+            'SCRIPT_FILENAME' => "{$this->dir}/package/tests/fpm/logger.php",
+            'DOKU_CLIENT_ID' => $setup,
+            'DOKU_PRIVATE_KEY' => Keys::text('pkcs8.pem'),
+            'DOKU_BASE_URL' => $sandbox->url,
+            'DOKU_CA_FILE' => "{$this->dir}/ca.pem",
+        ];
+        $pids = [];
+        $modes = ['logger', 'none', 'fatal', 'none', 'logger', 'fatal', 'logger', 'none'];
+        foreach ($modes as $i => $mode) {
+            try {
+                $body = $fastcgi->request($params + ['DOKU_LOG_MODE' => $mode]);
+            } catch (\RuntimeException $e) {
+                $body = $e->getMessage(); // the error on FastCGI's stderr
+            }
+            if ($mode === 'fatal') {
+                $this->assertStringContainsString('Allowed memory size of 33554432 bytes exhausted', $body, "request {$i}");
+                continue;
+            }
+            $answer = json_decode($body, true) ?? $this->fail("request {$i} ({$mode}): {$body}");
+            $this->assertSame($mode === 'logger' ? ['info token_fetched'] : [], $answer['events'], "request {$i} ({$mode})");
+            $this->assertSame($mode === 'logger', $answer['installed']);
+            $pids[$answer['pid']] = true;
+        }
+        $this->assertCount(1, $pids, 'one worker served every request: none crashed');
+        $this->assertSame(count($modes), $sandbox->tokenRequests($setup));
+        $this->assertDoesNotMatchRegularExpression('/SIGSEGV|signal|exited/i', $this->logs());
+    }
+
+    /**
      * Installs the package as a merchant would (with lib/libdoku.so) into $dir: the workers run
      * as nobody and must not depend on reaching the checkout, which may sit under a 0700 dir.
      */

@@ -42,6 +42,12 @@ CLIENTS: Dict[str, Optional[str]] = {
     "py-headers": None,
     "py-b2b2c": None,
     "py-nosecret": None,
+    # logging and stats (test_log.py)
+    "py-log": None,
+    "py-log-thread": None,
+    "py-log-fail": "http500",
+    "py-log-retry": None,
+    "py-log-level": None,
 }
 
 # Client secrets the sandbox knows (create-va checks X-SIGNATURE with them). Test-only values.
@@ -51,6 +57,7 @@ SECRETS: Dict[str, str] = {
     "py-revoke": "SK-py-revoke-secret",
     "py-headers": "SK-py-headers-secret",
     "py-rss": "SK-py-rss-secret",
+    "py-log-retry": "SK-py-log-retry-secret",
 }
 
 

@@ -39,6 +39,8 @@ C_TYPES = {
     "struct DokuClient *": ctypes.c_void_p,
     "const struct DokuClient *": ctypes.c_void_p,
     "struct DokuClient **": ctypes.POINTER(ctypes.c_void_p),
+    "void *": ctypes.c_void_p,
+    "DokuLogCallback": _native.LOG_CALLBACK,
 }
 
 
@@ -226,3 +228,18 @@ def test_the_parser_reads_cbindgen_style_prototypes():
         "doku_x": ("enum DokuStatus", ["const char *", "struct DokuClient **", "unsigned int"]),
         "doku_client_free": ("void", ["struct DokuClient *"]),
     }
+
+
+def test_log_levels_match_the_header(header_text):
+    """doku_snap's level map covers exactly the header's DokuLogLevel values, by name."""
+    import logging
+
+    from doku_snap import _log
+
+    body = re.search(r"typedef\s+enum\s+DokuLogLevel\s*\{(.*?)\}", _code(header_text), flags=re.S)
+    assert body, f"no `typedef enum DokuLogLevel {{...}}` in {HEADER}"
+    header = {m.group(1): int(m.group(2)) for m in re.finditer(r"(DOKU_LOG_\w+)\s*=\s*(\d+)", body.group(1))}
+    by_name = {"DOKU_LOG_ERROR": logging.ERROR, "DOKU_LOG_WARN": logging.WARNING,
+               "DOKU_LOG_INFO": logging.INFO, "DOKU_LOG_DEBUG": logging.DEBUG}
+    assert header.keys() == by_name.keys(), header
+    assert _log.LEVELS == {value: by_name[name] for name, value in header.items()}

@@ -8,6 +8,10 @@
 
 Merchant side (DOKU calling you): issue_token(), validate_token(), verify_request().
 
+Events (a token fetched, a failed fetch, a stale token served, an Invalid-Token retry, a
+drifting clock, the token store's state) go to ``logging.getLogger("doku_snap")``, with the
+event's name in ``record.event``; ``Client.stats()`` gives the token cache's counters.
+
 The library is the copy bundled in this package, or the one named by DOKU_LIBRARY (which
 takes precedence when set).
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 from typing import Union
 
+from . import _log  # noqa: F401  (installs the log callback: events go to logging.getLogger("doku_snap"))
 from ._client import Client, Response
 from ._native import call_string, cstr, lib
 from ._snap import (IssuedToken, issue_token, minify, sign_request, validate_token, verify,

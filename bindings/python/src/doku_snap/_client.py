@@ -105,6 +105,24 @@ class Client:
         info: Dict[str, Any] = json.loads(self._call(lib.doku_token_info))
         return info
 
+    def stats(self) -> Dict[str, Any]:
+        """The counters of this client's token cache entry, shared by every client of the same
+        base URL, client id and key in the process, since the entry was created:
+
+        - ``inProcessHits``: calls answered from this process's cache (the cached token, one
+          another thread had just fetched, or a still-valid token served while its refresh
+          failed);
+        - ``storeHits``: tokens read from the shared token store instead of fetched;
+        - ``fetches`` / ``fetchFailures``: token requests to DOKU that succeeded / failed;
+        - ``storeErrors``: failed token store operations (each passed by);
+        - ``lastFetchMs``: how long the last token request took, successful or not, in
+          milliseconds (a float), or None before the first;
+        - ``lastStoreError``: the message of the last token store failure, or None.
+
+        Makes no network call."""
+        stats: Dict[str, Any] = json.loads(self._call(lib.doku_client_stats))
+        return stats
+
     def _call(self, fn: Any, *args: Any) -> str:
         """fn(handle, *args, &out) through call_string, holding the handle meanwhile."""
         handle = self._acquire()

@@ -48,6 +48,9 @@ _OUT = ctypes.POINTER(ctypes.c_void_p)  # char ** / DokuClient **: read back as 
 _S = ctypes.c_char_p
 _H = ctypes.c_void_p  # DokuClient *
 _STATUS = ctypes.c_int  # enum DokuStatus
+# void (*DokuLogCallback)(void *user_data, enum DokuLogLevel level, const char *event,
+#                         const char *message)
+LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p)
 
 # name: (argtypes, restype). Borrowed `const char *` results use c_char_p, which copies them
 # into bytes at once; owned `char *` results come through _OUT and go back to doku_free.
@@ -62,6 +65,8 @@ _FUNCTIONS = {
     "doku_get_token": ([_H, _OUT], _STATUS),
     "doku_token_info": ([_H, _OUT], _STATUS),
     "doku_client_invalidate_token": ([_H], _STATUS),
+    "doku_client_stats": ([_H, _OUT], _STATUS),
+    "doku_set_log_callback": ([LOG_CALLBACK, ctypes.c_void_p, ctypes.c_int], _STATUS),
     "doku_client_free": ([_H], None),
     "doku_free": ([ctypes.c_void_p], None),
     "doku_minify": ([_S, _OUT], _STATUS),

@@ -1,0 +1,41 @@
+<?php
+
+// A PHP-FPM request with a PSR-3 logger on its Client (DOKU_LOG_MODE "logger"), without one
+// ("none"), or with one and a fatal error before the end ("fatal": memory exhausted, after which
+// PHP runs no destructor).
+// Each request fetches a token, so each raises an event: a callback left over from an earlier
+// request would call that request's freed closure.
+
+declare(strict_types=1);
+
+require dirname(__DIR__, 2) . '/autoload.php';
+require '/usr/share/php/Psr/Log/autoload.php';
+
+$client = new DokuSnap\Client([
+    'client_id' => $_SERVER['DOKU_CLIENT_ID'],
+    'private_key' => $_SERVER['DOKU_PRIVATE_KEY'],
+    'base_url' => $_SERVER['DOKU_BASE_URL'],
+    'ca_file' => $_SERVER['DOKU_CA_FILE'],
+    'proxy' => '',
+]);
+$logger = new class extends Psr\Log\AbstractLogger {
+    /** @var list<string> */
+    public array $events = [];
+
+    public function log($level, $message, array $context = []): void
+    {
+        $this->events[] = "{$level} {$context['event']}";
+    }
+};
+$mode = $_SERVER['DOKU_LOG_MODE'];
+if ($mode !== 'none') {
+    $client->setLogger($logger);
+}
+$client->invalidateToken();
+$client->getToken();
+if ($mode === 'fatal') {
+    // A real fatal error (an uncaught exception would still run destructors).
+    ini_set('memory_limit', '32M');
+    $waste = str_repeat('x', 64 * 1024 * 1024);
+}
+echo json_encode(['pid' => getmypid(), 'events' => $logger->events, 'installed' => DokuSnap\Logging::installed()]);
