@@ -20,7 +20,7 @@ use crate::signature::symmetric::{self, minified_body, normalize_method};
 use crate::timestamp;
 pub use crate::token::cache::Stats;
 use crate::token::cache::{shared_slot, CacheKey, Fetcher, TokenSlot};
-use crate::token::store::Entry;
+use crate::token::store::{Entry, Report};
 use crate::token::{b2b2c, parse_b2b_response, Token, B2B_BODY, B2B_PATH};
 
 /// Beyond this much disagreement between DOKU's `Date` and ours, a refusal is most likely our
@@ -118,7 +118,17 @@ impl Client {
     pub fn invalidate_token_if(&self, used: &str) {
         self.slot.invalidate_if(used);
         if let Some(entry) = self.store_entry() {
-            let _report = entry.remove_if(used);
+            self.record_store(&entry.remove_if(used));
+        }
+    }
+
+    /// Counts a store operation in the slot's stats, which raise `store_unavailable` and
+    /// `store_recovered` when the store's state changes.
+    fn record_store(&self, report: &Report) {
+        match (&report.store_error, report.from_store) {
+            (Some(e), _) => self.slot.record_store_error(e),
+            (None, true) => self.slot.record_store_hit(),
+            (None, false) => self.slot.record_store_ok(),
         }
     }
 
@@ -224,11 +234,13 @@ impl Fetcher for Client {
     /// A token for the cache: from the shared store if one is configured and holds a fresh one
     /// (or another process fetches it meanwhile), else from DOKU; ends by `deadline`.
     fn fetch(&self, deadline: Instant) -> Result<Token> {
-        let from_doku = || self.fetch_from_doku(deadline);
-        match self.store_entry() {
-            Some(entry) => entry.refresh(self.margin(), deadline, from_doku).0,
-            None => from_doku(),
+        let Some(entry) = self.store_entry() else { return self.fetch_from_doku(deadline) };
+        let (token, report) = entry.refresh(self.margin(), deadline, || self.fetch_from_doku(deadline));
+        self.record_store(&report);
+        if let (true, Ok(token)) = (report.from_store, &token) {
+            crate::log::token_from_store(&report.store, Duration::from_secs(token.expires_in(Stamp::now())), report.waited);
         }
+        token
     }
 }
 

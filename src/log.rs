@@ -260,7 +260,7 @@ pub fn duration(d: Duration) -> String {
 pub fn token_from_store(store: &str, expires_in: Duration, waited: Duration) {
     emit(Level::Info, event::TOKEN_FROM_STORE, || {
         let wait = if waited.is_zero() { String::new() } else { format!(" after waiting {} for another process's fetch", duration(waited)) };
-        format!("token read from the {store} token store{wait}, expiresIn {} s", expires_in.as_secs())
+        format!("token read from the token store {store}{wait}, expiresIn {} s", expires_in.as_secs())
     });
 }
 

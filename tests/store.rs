@@ -70,12 +70,15 @@ fn processes_share_one_sealed_token_through_redis() {
         let id = "redis-share";
         let client = s.client(id, &redis.url(), "");
         let before = s.sandbox.token_requests(id);
+        let stats = client.stats();
         let first = token_in_a_new_process(&client);
         assert_eq!(s.sandbox.token_requests(id), before + 1);
         for _ in 0..3 {
             assert_eq!(token_in_a_new_process(&client), first, "from the store, tls: {tls}");
         }
         assert_eq!(s.sandbox.token_requests(id), before + 1, "one token request for every process, tls: {tls}");
+        let now = client.stats();
+        assert_eq!((now.fetches - stats.fetches, now.store_hits - stats.store_hits, now.store_errors), (1, 3, 0), "tls: {tls}");
         // One entry, no lock left behind; sealed, with a TTL of at most the token's lifetime.
         let keys = redis.keys();
         assert_eq!(keys.len(), 1, "{keys:?}");
@@ -145,6 +148,10 @@ fn a_store_that_fails_is_passed_by_and_sharing_resumes() {
     token_in_a_new_process(&client);
     assert_eq!(requests(), 2, "no sharing without the password");
     assert!(redis.keys().is_empty());
+    let stats = client.stats();
+    assert_eq!((stats.fetches, stats.store_errors, stats.store_hits), (2, 2, 0));
+    let refused = format!("token store redis://127.0.0.1:{}/0: refused the password (WRONGPASS)", redis.port);
+    assert_eq!(stats.last_store_error.as_deref(), Some(refused.as_str()));
     // The password from a file.
     let file = dir.path("password");
     std::fs::write(&file, format!("{PASSWORD}\n")).unwrap();
@@ -160,11 +167,15 @@ fn a_store_that_fails_is_passed_by_and_sharing_resumes() {
     assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
     assert_ne!(alone, shared);
     assert_eq!(requests(), 4);
+    let down = client.stats().last_store_error.unwrap();
+    assert_eq!(down, format!("token store redis://127.0.0.1:{}/0: cannot connect: Connection refused (os error 111)", redis.port));
     // Back (empty): the next fetch is stored, and shared again.
     redis.restart();
+    let hits = client.stats().store_hits;
     let again = token_in_a_new_process(&client);
     assert_eq!(token_in_a_new_process(&client), again);
     assert_eq!(requests(), 5);
+    assert_eq!(client.stats().store_hits, hits + 1);
 }
 
 /// A lock whose owner died (here: taken by hand, never released) delays others only until it

@@ -430,7 +430,6 @@ impl TokenSlot {
 
     /// For the token store: a token read from the store instead of fetched. Also a store that
     /// works: raises `store_recovered` if the last store operation had failed.
-    #[allow(dead_code)] // for the token store's code (the file and Redis stores call it from Client::fetch)
     pub fn record_store_hit(&self) {
         self.counters.store_hits.fetch_add(1, Ordering::Relaxed);
         self.record_store_ok();
@@ -438,7 +437,6 @@ impl TokenSlot {
 
     /// For the token store: a store operation that worked without being a hit (a token written
     /// after a fetch, an entry removed). Raises `store_recovered` if the last one had failed.
-    #[allow(dead_code)] // for the token store's code (the file and Redis stores call it from Client::fetch)
     pub fn record_store_ok(&self) {
         if self.counters.store_down.swap(false, Ordering::Relaxed) {
             log::store_recovered();
@@ -448,7 +446,6 @@ impl TokenSlot {
     /// For the token store: a failed store operation, passed by. `why` is the library's own
     /// message (never a password or token); it is kept for `stats()`. Raises
     /// `store_unavailable` when the store was working until now.
-    #[allow(dead_code)] // for the token store's code (the file and Redis stores call it from Client::fetch)
     pub fn record_store_error(&self, why: &str) {
         let c = &self.counters;
         c.store_errors.fetch_add(1, Ordering::Relaxed);

@@ -115,13 +115,23 @@ FLEET = "py-fleet-windows"
 
 
 def window_worker(config: dict, turns, results) -> None:
-    """One process: in each window, THREADS threads call get_token; it reports the tokens seen and
-    any error."""
+    """One process: in each window, THREADS threads call get_token; it reports the tokens seen, any
+    error, and the library's events (logging "doku_snap") of the window."""
+    import logging
     import threading
     import doku_snap
+    events = []
+
+    class Events(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            events.append(record.event)
+    log = logging.getLogger("doku_snap")
+    log.addHandler(Events())
+    log.setLevel(logging.DEBUG)
     with doku_snap.Client(config) as client:
         while turns.recv():
             seen, errors = set(), []
+            events.clear()
 
             def calls() -> None:
                 for _ in range(25):
@@ -134,14 +144,15 @@ def window_worker(config: dict, turns, results) -> None:
                 t.start()
             for t in threads:
                 t.join()
-            results.send((sorted(seen), errors))
+            results.send((sorted(seen), errors, list(events)))
 
 
-def run_windows(sandbox: Sandbox, keys, store_of_group, windows: int, between=lambda window: None) -> list:
+def run_windows(sandbox: Sandbox, keys, store_of_group, windows: int, between=lambda window: None, events=None) -> list:
     """GROUPS × PER_GROUP processes, group g with token_store store_of_group(g); `windows` rounds,
     round w at a token lifetime minus the margin, plus 0.3 s, times w after round 0 ended (the
     token of the previous round is then due or expired); between(w) runs before round w.
-    Returns the token requests of each round."""
+    Returns the token requests of each round; `events`, if given, gets each round's list of
+    each process's events."""
     import time
     ctx = multiprocessing.get_context("spawn")
     pipes, procs = [], []
@@ -165,11 +176,15 @@ def run_windows(sandbox: Sandbox, keys, store_of_group, windows: int, between=la
             before = sandbox.requests(FLEET)
             for turns, _ in pipes:
                 turns.send(True)
+            round_events = []
             for _, results in pipes:
                 assert results.poll(30), "a fleet process did not answer"
-                seen, errors = results.recv()
+                seen, errors, logged = results.recv()
                 assert errors == [], errors
                 tokens.update(seen)
+                round_events.append(logged)
+            if events is not None:
+                events.append(round_events)
             requests.append(sandbox.requests(FLEET) - before)
             first = first or time.monotonic()
     finally:
@@ -211,7 +226,17 @@ def test_a_redis_outage_fails_no_call_and_sharing_resumes(window_sandbox, keys, 
             redis.kill()
         if window == 2:
             redis.restart()
-    requests = run_windows(window_sandbox, keys, lambda g: redis.url, 4, outage)
+    events: list = []
+    requests = run_windows(window_sandbox, keys, lambda g: redis.url, 4, outage, events)
     assert requests[0] == 1 and requests[2:] == [1, 1], requests
     # During the outage every process fetched for itself; none failed (run_windows checks).
     assert requests[1] == GROUPS * PER_GROUP, requests
+    # The log says so: in round 0 one process fetched and the others read its token from the
+    # store; in round 1 each warned once that the store was unavailable, and fetched; in round 2
+    # each said the store was back, once.
+    every = GROUPS * PER_GROUP
+    flat = [[e for e in process if e != "stale_token_served"] for process in events[0]]
+    assert sorted(map(tuple, flat)) == sorted([("token_fetched",)] + [("token_from_store",)] * (every - 1)), events[0]
+    assert all(p.count("store_unavailable") == 1 and "token_fetched" in p for p in events[1]), events[1]
+    assert all(p.count("store_recovered") == 1 and "store_unavailable" not in p for p in events[2]), events[2]
+    assert sum(p.count("token_fetched") for p in events[2]) == 1, events[2]

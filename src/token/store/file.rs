@@ -162,8 +162,8 @@ impl FileStore {
 }
 
 impl Backend for FileStore {
-    fn describe(&self) -> String {
-        format!("token store {}", printable(&self.dir.to_string_lossy(), 200))
+    fn location(&self) -> String {
+        printable(&self.dir.to_string_lossy(), 200)
     }
 
     fn session(&self) -> Box<dyn Session + '_> {

@@ -130,8 +130,13 @@ pub(crate) type StoreResult<T> = std::result::Result<T, String>;
 
 /// What the backends do; [`Entry`] runs the protocol above them.
 trait Backend: Send + Sync {
-    /// Where the store is, for messages: never a password.
-    fn describe(&self) -> String;
+    /// Where the store is, for messages and the log: never a password.
+    fn location(&self) -> String;
+
+    fn describe(&self) -> String {
+        format!("token store {}", self.location())
+    }
+
     /// One use of the store (a refresh, a removal): a Redis session holds one connection for
     /// its duration and none after, so nothing crosses a fork.
     fn session(&self) -> Box<dyn Session + '_>;
@@ -159,16 +164,17 @@ pub struct Entry<'a> {
     key: Zeroizing<[u8; 32]>,
 }
 
-/// What a refresh through the store did, for the client's stats and log.
+/// What a refresh (or a removal) through the store did, for the client's stats and log.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// Where the store is (never a password).
+    pub store: String,
     /// The token came from the store: another process fetched it.
     pub from_store: bool,
-    /// The first failure of the store in this refresh; the token was fetched without it.
+    /// How long this call waited for another process's fetch before reading its token.
+    pub waited: Duration,
+    /// The first failure of the store in this call; the token was fetched without it.
     pub store_error: Option<String>,
-    /// The store failed after working (or worked after failing), as this process last saw it.
-    pub became_unavailable: bool,
-    pub recovered: bool,
 }
 
 impl Entry<'_> {
@@ -177,7 +183,7 @@ impl Entry<'_> {
     /// another process's fetch takes at most half of the time to `deadline`; after that, or
     /// when the store fails, this process fetches for itself.
     pub fn refresh(&self, margin: Duration, deadline: Instant, fetch: impl FnOnce() -> Result<Token>) -> (Result<Token>, Report) {
-        let mut report = Report::default();
+        let mut report = Report { store: self.backend.location(), ..Report::default() };
         let mut session = self.backend.session();
         // Before the fetch, the store (its I/O and waiting for another's fetch) takes at most
         // half the call's time: the fetch keeps the rest.
@@ -186,9 +192,9 @@ impl Entry<'_> {
         session.limit(Some(wait_until));
         let locked = self.take_lock(&mut *session, margin, deadline, wait_until);
         let held = match locked {
-            Ok(Locked::Fresh(token)) => {
+            Ok(Locked::Fresh(token, waited)) => {
                 report.from_store = true;
-                self.health(&mut report);
+                report.waited = if waited { now.elapsed() } else { Duration::ZERO };
                 return (Ok(token), report);
             }
             Ok(Locked::Held) => true,
@@ -209,13 +215,12 @@ impl Entry<'_> {
             }
         }
         drop(session);
-        self.health(&mut report);
         (token, report)
     }
 
     fn take_lock(&self, session: &mut dyn Session, margin: Duration, deadline: Instant, wait_until: Instant) -> StoreResult<Locked> {
         if let Some(token) = self.read_fresh(session, margin)? {
-            return Ok(Locked::Fresh(token));
+            return Ok(Locked::Fresh(token, false));
         }
         // The holder's deadline seen past twice in a row (a new holder may not have written its
         // own yet): it is stuck, not fetching; waiting longer only adds to this call.
@@ -225,7 +230,7 @@ impl Entry<'_> {
             if session.lock(&self.name, deadline)? {
                 // Another process may have stored a token while this one waited.
                 return Ok(match self.read_fresh(session, margin)? {
-                    Some(token) => Locked::Fresh(token),
+                    Some(token) => Locked::Fresh(token, true),
                     None => Locked::Held,
                 });
             }
@@ -235,7 +240,7 @@ impl Entry<'_> {
             std::thread::sleep(pause.min(wait_until.saturating_duration_since(Instant::now())));
             pause = (pause * 2).min(MAX_POLL);
             if let Some(token) = self.read_fresh(session, margin)? {
-                return Ok(Locked::Fresh(token));
+                return Ok(Locked::Fresh(token, true));
             }
             stale = if session.holder_is_late(&self.name) { stale + 1 } else { 0 };
         }
@@ -247,15 +252,13 @@ impl Entry<'_> {
         // Remembered first: if the entry cannot be removed now, this process still never takes
         // the refused token from the store again.
         remember_refused(used);
-        let mut report = Report::default();
+        let mut report = Report { store: self.backend.location(), ..Report::default() };
         let mut session = self.backend.session();
         let removed = session.load(&self.name).and_then(|stored| match stored {
             Some(stored) if self.open(&stored).is_some_and(|t| *t.access_token == used) => session.remove_if_same(&self.name, &stored.sealed),
             _ => Ok(()),
         });
         report.store_error = removed.err();
-        drop(session);
-        self.health(&mut report);
         report
     }
 
@@ -264,16 +267,6 @@ impl Entry<'_> {
         let Some(stored) = session.load(&self.name)? else { return Ok(None) };
         let token = self.open(&stored).filter(|t| !refused_before(&t.access_token));
         Ok(token.filter(|t| t.is_fresh(margin, Stamp::now())))
-    }
-
-    /// Notes whether the store works now, against what this process last saw of it.
-    fn health(&self, report: &mut Report) {
-        let store = self.backend.describe();
-        let mut local = local();
-        match report.store_error {
-            Some(_) => report.became_unavailable = local.failing.insert(store),
-            None => report.recovered = local.failing.remove(&store),
-        }
     }
 
     /// VERSION | nonce | AES-256-GCM(expires_at, lifetime, token type, token) | tag.
@@ -322,8 +315,8 @@ impl Entry<'_> {
 }
 
 enum Locked {
-    /// Another process stored a fresh token (before or while this one waited).
-    Fresh(Token),
+    /// Another process stored a fresh token: before this one looked, or (true) while it waited.
+    Fresh(Token, bool),
     /// This process holds the lock: it fetches and stores.
     Held,
     /// Locked by another for longer than this caller waits.
@@ -346,14 +339,13 @@ fn seal_key(key: &PrivateKey, name: &str) -> Result<Zeroizing<[u8; 32]>> {
     Ok(out)
 }
 
-/// Process-wide store state: the file entries this process holds the lock of, the digests of
-/// tokens DOKU refused, and the stores seen failing. Reset in a fork child (a new generation):
+/// Process-wide store state: the file entries this process holds the lock of, and the digests
+/// of tokens DOKU refused. Reset in a fork child (a new generation):
 /// the parent's locks are not the child's.
 pub(crate) struct Local {
     generation: u64,
     locked: HashSet<String>,
     refused: VecDeque<[u8; 32]>,
-    failing: HashSet<String>,
 }
 
 static LOCAL: Mutex<Option<Local>> = Mutex::new(None);
@@ -383,7 +375,7 @@ fn local() -> LocalGuard {
     let generation = crate::fork::generation();
     let mut guard = local_lock();
     if guard.as_ref().is_none_or(|l| l.generation != generation) {
-        *guard = Some(Local { generation, locked: HashSet::new(), refused: VecDeque::new(), failing: HashSet::new() });
+        *guard = Some(Local { generation, locked: HashSet::new(), refused: VecDeque::new() });
     }
     LocalGuard(guard)
 }

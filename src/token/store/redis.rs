@@ -229,9 +229,9 @@ impl RedisStore {
 }
 
 impl Backend for RedisStore {
-    fn describe(&self) -> String {
+    fn location(&self) -> String {
         let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
-        format!("token store {}://{}:{}/{}", if self.tls { "rediss" } else { "redis" }, printable(&host, 100), self.port, self.db)
+        format!("{}://{}:{}/{}", if self.tls { "rediss" } else { "redis" }, printable(&host, 100), self.port, self.db)
     }
 
     fn session(&self) -> Box<dyn Session + '_> {
