@@ -15,8 +15,8 @@
 //! - **Replacing the sink** ([`set_sink`]) waits until no other thread is still running the
 //!   previous one: after it returns, the previous sink is never called again and whatever it
 //!   holds (a C `user_data`) may be freed. Called from inside the sink, it does not wait for its
-//!   own thread. In a process forked while a sink ran, a sink installed before the fork is
-//!   replaced without waiting (the thread running it does not exist in the child).
+//!   own thread. Deliveries in progress are counted per fork generation: in a forked child only
+//!   the child's own threads are waited for (the parent's other threads do not exist there).
 //! - **No secret.** Messages are built only from numbers, durations, event kinds, status codes
 //!   and the library's own error messages, which never hold a key, passphrase, secret, password
 //!   or token (tests/secrets.rs captures the log lines and checks). They pass through
@@ -24,7 +24,7 @@
 //! - A sink that panics is contained: the event is lost, the library's call goes on.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,8 +97,34 @@ pub type SinkFn = dyn Fn(Level, &'static str, &str) + Send + Sync;
 struct Sink {
     call: Box<SinkFn>,
     min_level: Level,
-    /// The fork generation it was installed in.
-    generation: u64,
+    /// Deliveries in progress: the fork generation in the high 32 bits, the count in the low 32.
+    /// A count of another generation is a parent's: 0 in this process.
+    running: AtomicU64,
+}
+
+impl Sink {
+    fn generation() -> u64 {
+        fork::generation() & 0xffff_ffff
+    }
+
+    /// Deliveries in progress in this process.
+    fn running(&self) -> u64 {
+        let v = self.running.load(Ordering::SeqCst);
+        if v >> 32 == Self::generation() {
+            v & 0xffff_ffff
+        } else {
+            0
+        }
+    }
+
+    /// Adds `delta` (1 or -1) to this generation's count (a parent's count starts again at 0).
+    fn count(&self, delta: i64) {
+        let generation = Self::generation();
+        let _ = self.running.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+            let n = if v >> 32 == generation { v & 0xffff_ffff } else { 0 };
+            Some(generation << 32 | n.saturating_add_signed(delta) & 0xffff_ffff)
+        });
+    }
 }
 
 /// The sink's minimum level as a number; 0 when there is none. Stored after the sink when one
@@ -120,8 +146,9 @@ struct Pending {
 thread_local! {
     /// Nested `deferred` scopes on this thread: while above 0, events are queued.
     static DEFERRING: Cell<u32> = const { Cell::new(0) };
-    /// This thread is running the sink: events it raises meanwhile are dropped.
-    static IN_SINK: Cell<bool> = const { Cell::new(false) };
+    /// The sink this thread is running (its address; 0 for none): events it raises meanwhile
+    /// are dropped, and replacing that sink does not wait for this thread.
+    static IN_SINK: Cell<usize> = const { Cell::new(0) };
     static QUEUE: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -148,7 +175,7 @@ fn raise(level: Level, event: &'static str, message: String) {
         event::ALL.iter().all(|(name, at)| *name != event || *at == level),
         "{event} is raised at {level:?}, not at the level of log::event::ALL"
     );
-    if IN_SINK.try_with(Cell::get).unwrap_or(true) {
+    if IN_SINK.try_with(Cell::get).unwrap_or(1) != 0 {
         return;
     }
     let message = crate::text::printable(&message, MAX_MESSAGE);
@@ -170,16 +197,24 @@ fn deliver(level: Level, event: &'static str, message: &str) {
     if level > sink.min_level {
         return;
     }
-    struct Leave;
-    impl Drop for Leave {
+    struct Leave<'a>(&'a Sink);
+    impl Drop for Leave<'_> {
         fn drop(&mut self) {
-            let _ = IN_SINK.try_with(|s| s.set(false));
+            self.0.count(-1);
+            let _ = IN_SINK.try_with(|s| s.set(0));
         }
     }
-    if IN_SINK.try_with(|s| s.replace(true)).unwrap_or(true) {
+    let address = Arc::as_ptr(&sink) as usize;
+    if IN_SINK.try_with(|s| s.get() != 0 || s.replace(address) != 0).unwrap_or(true) {
         return;
     }
-    let _leave = Leave;
+    sink.count(1);
+    let _leave = Leave(&sink);
+    // Counted first, then checked: a set_sink that swapped it out before the count either sees
+    // this delivery counted (and waits) or is seen here (and the sink is not called).
+    if SINK.load().as_ref().map_or(std::ptr::null(), Arc::as_ptr) != Arc::as_ptr(&sink) {
+        return;
+    }
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (sink.call)(level, event, message)));
 }
 
@@ -216,23 +251,25 @@ pub fn deferred<R>(body: impl FnOnce() -> R) -> R {
 /// Installs `sink` for events at `min_level` and above, or removes the sink (`None`), process-
 /// wide. Returns once no other thread runs the previous sink (see the module comment).
 pub fn set_sink(sink: Option<Box<SinkFn>>, min_level: Level) {
-    let generation = fork::generation();
-    let new = sink.map(|call| Arc::new(Sink { call, min_level, generation }));
+    let new = sink.map(|call| Arc::new(Sink { call, min_level, running: AtomicU64::new(0) }));
     if new.is_none() {
         MIN_LEVEL.store(0, Ordering::Relaxed);
     }
-    let old = SINK.swap(new.clone());
-    if new.is_some() {
-        MIN_LEVEL.store(min_level as u8, Ordering::Relaxed);
+    let old = SINK.swap(new);
+    // The level of whichever sink is installed when this settles: two threads setting sinks at
+    // once must not leave one sink with the other's level.
+    let address = |s: &Option<Arc<Sink>>| s.as_ref().map_or(std::ptr::null(), Arc::as_ptr);
+    loop {
+        let current = SINK.load_full();
+        MIN_LEVEL.store(current.as_ref().map_or(0, |s| s.min_level as u8), Ordering::Relaxed);
+        if address(&SINK.load_full()) == address(&current) {
+            break;
+        }
     }
     let Some(old) = old else { return };
-    if old.generation != generation {
-        return;
-    }
-    // Each delivery holds a clone of the sink while it runs; this thread's own, if it is inside
-    // the sink now, cannot end before this returns.
-    let own = usize::from(IN_SINK.try_with(Cell::get).unwrap_or(false));
-    while Arc::strong_count(&old) > 1 + own {
+    // This thread's own delivery, if it is inside that sink now, cannot end before this returns.
+    let own = u64::from(IN_SINK.try_with(Cell::get).unwrap_or(0) == Arc::as_ptr(&old) as usize);
+    while old.running() > own {
         std::thread::sleep(Duration::from_micros(50));
     }
 }

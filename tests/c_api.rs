@@ -93,6 +93,7 @@ fn fixture(name: &str) -> Fixture {
         "c-log-level",
         "c-log-slow",
         "c-log-fork",
+        "c-log-slow-fork",
         "c-log-cpp",
         "c-store-0",
         "c-store-1",

@@ -114,6 +114,8 @@ inline void log_trampoline(void *user_data, DokuLogLevel level, const char *even
 // but not set_log_callback() (that throws DOKU_ERR_INVALID_ARGUMENT). Exceptions it throws are
 // caught and the event dropped. When set_log_callback() returns, the previous function is no
 // longer running on any thread and has been destroyed. Throws doku::Error for a bad min_level.
+// It holds a mutex of this header while the library waits for running calls: do not fork() from
+// another thread meanwhile (the child would inherit the mutex locked).
 inline void set_log_callback(LogFunction log, DokuLogLevel min_level = DOKU_LOG_DEBUG) {
     if (detail::in_log_callback)
         throw Error(DOKU_ERR_INVALID_ARGUMENT, "doku::set_log_callback cannot be called from inside the log callback");

@@ -331,6 +331,35 @@ static void test_replacing_waits_for_the_running_callback(void) {
     CHECK(pthread_join(t, NULL) == 0 && f.status == DOKU_OK);
 }
 
+/* In a forked child, replacing the callback waits for the child's own threads running it (found
+ * by review: the child skipped the wait for every thread, and freed user_data under a running
+ * callback). */
+static void test_replacing_in_a_fork_child_waits_for_its_threads(void) {
+    int *data = malloc(sizeof *data);
+    *data = 42;
+    CHECK(doku_set_log_callback(slow, data, DOKU_LOG_DEBUG) == DOKU_OK);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        atomic_store(&slow_running, 0);
+        atomic_store(&slow_done, 0);
+        struct fetcher f = {.client_id = "c-log-slow-fork"};
+        pthread_t t;
+        if (pthread_create(&t, NULL, fetch_on_thread, &f) != 0) _exit(2);
+        while (!atomic_load(&slow_running)) usleep(1000);
+        doku_set_log_callback(NULL, NULL, 0);
+        int waited = atomic_load(&slow_done) == 1;
+        *data = 0;
+        free(data);
+        pthread_join(t, NULL);
+        _exit(waited && f.status == DOKU_OK ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(doku_set_log_callback(record, &log_, DOKU_LOG_DEBUG) == DOKU_OK);
+    free(data);
+}
+
 /* fork(): the callback stays set in the child. */
 static void test_fork(void) {
     CHECK(doku_set_log_callback(record, &log_, DOKU_LOG_DEBUG) == DOKU_OK);
@@ -360,6 +389,7 @@ int main(void) {
     test_stale_token_served();
     test_levels_and_removal();
     test_replacing_waits_for_the_running_callback();
+    test_replacing_in_a_fork_child_waits_for_its_threads();
     test_fork();
     CHECK(doku_set_log_callback(NULL, NULL, 0) == DOKU_OK);
     printf("log checks passed (%d)\n", checks);

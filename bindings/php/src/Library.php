@@ -37,7 +37,15 @@ final class Library
      */
     public static function ffi(): FFI
     {
-        return self::$ffi ??= self::open();
+        if (self::$ffi === null) {
+            $ffi = self::open();
+            // A log callback left by an earlier request of this worker points to a closure PHP has
+            // freed: that request's end did not remove it when a fatal error stopped its shutdown
+            // functions before the binding's. Removed before this request makes any call.
+            $ffi->doku_set_log_callback(null, null, 4);
+            self::$ffi = $ffi;
+        }
+        return self::$ffi;
     }
 
     /** Whether ffi() comes from the preloaded scope rather than from FFI::cdef(). */

@@ -149,8 +149,9 @@ final class FpmTest extends TestCase
      * A PSR-3 logger set in one request is never called from the next one, in the same worker:
      * PHP frees the request's closures at its end, so the library's callback must go first,
      * with the request's Client, or by the shutdown function after a fatal error (destructors do
-     * not run then). A left-over callback would crash the worker (a new pid, a closed connection)
-     * or log into a freed closure.
+     * not run then), or, when an earlier shutdown function died too, by the next request's first
+     * use of the library (found by review: the worker crashed). A left-over callback would
+     * crash the worker (a new pid, a closed connection) or log into a freed closure.
      *
      * @dataProvider setups
      */
@@ -174,14 +175,14 @@ final class FpmTest extends TestCase
             'DOKU_CA_FILE' => "{$this->dir}/ca.pem",
         ];
         $pids = [];
-        $modes = ['logger', 'none', 'fatal', 'none', 'logger', 'fatal', 'logger', 'none'];
+        $modes = ['logger', 'none', 'fatal', 'none', 'logger', 'fatal', 'logger', 'none', 'fatal-in-shutdown', 'none', 'logger'];
         foreach ($modes as $i => $mode) {
             try {
                 $body = $fastcgi->request($params + ['DOKU_LOG_MODE' => $mode]);
             } catch (\RuntimeException $e) {
                 $body = $e->getMessage(); // the error on FastCGI's stderr
             }
-            if ($mode === 'fatal') {
+            if ($mode === 'fatal' || $mode === 'fatal-in-shutdown') {
                 $this->assertStringContainsString('Allowed memory size of 33554432 bytes exhausted', $body, "request {$i}");
                 continue;
             }

@@ -2,7 +2,8 @@
 
 // A PHP-FPM request with a PSR-3 logger on its Client (DOKU_LOG_MODE "logger"), without one
 // ("none"), or with one and a fatal error before the end ("fatal": memory exhausted, after which
-// PHP runs no destructor).
+// PHP runs no destructor), or in a shutdown function of the application registered before the
+// binding's ("fatal-in-shutdown": PHP then runs neither the binding's nor any destructor).
 // Each request fetches a token, so each raises an event: a callback left over from an earlier
 // request would call that request's freed closure.
 
@@ -10,6 +11,14 @@ declare(strict_types=1);
 
 require dirname(__DIR__, 2) . '/autoload.php';
 require '/usr/share/php/Psr/Log/autoload.php';
+
+$mode = $_SERVER['DOKU_LOG_MODE'];
+if ($mode === 'fatal-in-shutdown') {
+    register_shutdown_function(static function (): void {
+        ini_set('memory_limit', '32M');
+        $waste = str_repeat('x', 64 * 1024 * 1024);
+    });
+}
 
 $client = new DokuSnap\Client([
     'client_id' => $_SERVER['DOKU_CLIENT_ID'],
@@ -27,7 +36,6 @@ $logger = new class extends Psr\Log\AbstractLogger {
         $this->events[] = "{$level} {$context['event']}";
     }
 };
-$mode = $_SERVER['DOKU_LOG_MODE'];
 if ($mode !== 'none') {
     $client->setLogger($logger);
 }
