@@ -57,7 +57,7 @@ pub struct DokuClient {
 /// "redis://[user:password@]host:port[/db]" / "rediss://…" (TLS, trusting the system store plus
 /// ca_file): every process of every host using that Redis shares one. Entries are sealed with a
 /// key derived from the private key. A password in the URL is never shown);
-/// "token_store_timeout_ms" (the most one store operation may add to a call, 1 to 10000;
+/// "token_store_timeout_ms" (the most the store's I/O may add to a refresh, 1 to 10000;
 /// default 250); "redis_password_file" (a file holding the Redis password, instead of the URL).
 /// A store that fails is passed by: the call fetches for itself.
 ///

@@ -52,19 +52,7 @@ final class FpmTest extends TestCase
         // Its own TLS sandbox, so that its connection count is this pool's alone.
         $sandbox = new Sandbox([$setup], tls: true, secrets: [$setup => 'SK-fpm']);
         $fastcgi = new FastCgi($this->startFpm($setup, $root));
-        $package = "{$this->dir}/package";
-        // The workers may run as nobody: they read the CA from the staged directory.
-        copy($sandbox->caFile, "{$this->dir}/ca.pem");
-        chmod("{$this->dir}/ca.pem", 0644);
-        $params = [
-            'GATEWAY_INTERFACE' => 'CGI/1.1',
-            'REQUEST_METHOD' => 'GET',
-            'SCRIPT_FILENAME' => "{$package}/tests/fpm/request.php",
-            'DOKU_CLIENT_ID' => $setup,
-            'DOKU_PRIVATE_KEY' => Keys::text('pkcs8.pem'),
-            'DOKU_BASE_URL' => $sandbox->url,
-            'DOKU_CA_FILE' => "{$this->dir}/ca.pem",
-        ];
+        $params = $this->params($sandbox, 'request.php', $setup);
         $tokens = [];
         for ($i = 0; $i < self::REQUESTS; $i++) {
             $body = $fastcgi->request($params);
@@ -119,18 +107,7 @@ final class FpmTest extends TestCase
         } else {
             $tokenStore = 'memory';
         }
-        copy($sandbox->caFile, "{$this->dir}/ca.pem");
-        chmod("{$this->dir}/ca.pem", 0644);
-        $params = [
-            'GATEWAY_INTERFACE' => 'CGI/1.1',
-            'REQUEST_METHOD' => 'GET',
-            'SCRIPT_FILENAME' => "{$this->dir}/package/tests/fpm/request.php",
-            'DOKU_CLIENT_ID' => $id,
-            'DOKU_PRIVATE_KEY' => Keys::text('pkcs8.pem'),
-            'DOKU_BASE_URL' => $sandbox->url,
-            'DOKU_CA_FILE' => "{$this->dir}/ca.pem",
-            'DOKU_TOKEN_STORE' => $tokenStore,
-        ];
+        $params = $this->params($sandbox, 'request.php', $id) + ['DOKU_TOKEN_STORE' => $tokenStore];
         $workers = [];
         for ($i = 0; $i < self::REQUESTS; $i++) {
             $body = $connections[$i % 8]->request($params);
@@ -163,17 +140,7 @@ final class FpmTest extends TestCase
         }
         $sandbox = new Sandbox([$setup], tls: true);
         $fastcgi = new FastCgi($this->startFpm($setup, $root));
-        copy($sandbox->caFile, "{$this->dir}/ca.pem");
-        chmod("{$this->dir}/ca.pem", 0644);
-        $params = [
-            'GATEWAY_INTERFACE' => 'CGI/1.1',
-            'REQUEST_METHOD' => 'GET',
-            'SCRIPT_FILENAME' => "{$this->dir}/package/tests/fpm/logger.php",
-            'DOKU_CLIENT_ID' => $setup,
-            'DOKU_PRIVATE_KEY' => Keys::text('pkcs8.pem'),
-            'DOKU_BASE_URL' => $sandbox->url,
-            'DOKU_CA_FILE' => "{$this->dir}/ca.pem",
-        ];
+        $params = $this->params($sandbox, 'logger.php', $setup);
         $pids = [];
         $modes = ['logger', 'none', 'fatal', 'none', 'logger', 'fatal', 'logger', 'none', 'fatal-in-shutdown', 'none', 'logger'];
         foreach ($modes as $i => $mode) {
@@ -194,6 +161,27 @@ final class FpmTest extends TestCase
         $this->assertCount(1, $pids, 'one worker served every request: none crashed');
         $this->assertSame(count($modes), $sandbox->tokenRequests($setup));
         $this->assertDoesNotMatchRegularExpression('/SIGSEGV|signal|exited/i', $this->logs());
+    }
+
+    /**
+     * The FastCGI parameters of a request to tests/fpm/$script for $clientId. The workers may run
+     * as nobody: they read the sandbox's CA from the staged directory.
+     *
+     * @return array<string, string>
+     */
+    private function params(Sandbox $sandbox, string $script, string $clientId): array
+    {
+        copy($sandbox->caFile, "{$this->dir}/ca.pem");
+        chmod("{$this->dir}/ca.pem", 0644);
+        return [
+            'GATEWAY_INTERFACE' => 'CGI/1.1',
+            'REQUEST_METHOD' => 'GET',
+            'SCRIPT_FILENAME' => "{$this->dir}/package/tests/fpm/{$script}",
+            'DOKU_CLIENT_ID' => $clientId,
+            'DOKU_PRIVATE_KEY' => Keys::text('pkcs8.pem'),
+            'DOKU_BASE_URL' => $sandbox->url,
+            'DOKU_CA_FILE' => "{$this->dir}/ca.pem",
+        ];
     }
 
     /**

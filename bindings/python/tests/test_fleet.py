@@ -4,6 +4,7 @@ revokes the others', so every call after the first round is refused as Invalid T
 retried with a new token, which revokes the next process's. Counted by the sandbox. A shared
 token store ("file:/dir") removes the churn: one token for the whole fleet."""
 
+import json
 import multiprocessing
 from pathlib import Path
 
@@ -30,35 +31,47 @@ def worker(config: dict, turns, results) -> None:
             results.send((r.http_status, r.response_code))
 
 
+class Fleet:
+    """Processes, each running target(config, turns, results) over two pipes; told to stop, and
+    checked to have exited cleanly, when the with block ends."""
+
+    def __init__(self, target, configs) -> None:
+        ctx = multiprocessing.get_context("spawn")  # separate processes, as PHP-FPM workers are
+        self.pipes, self.procs = [], []
+        for config in configs:
+            turns_parent, turns_child = ctx.Pipe()
+            results_parent, results_child = ctx.Pipe()
+            proc = ctx.Process(target=target, args=(config, turns_child, results_child))
+            proc.start()
+            self.pipes.append((turns_parent, results_parent))
+            self.procs.append(proc)
+
+    def __enter__(self) -> list:
+        return self.pipes
+
+    def __exit__(self, kind, value, traceback) -> None:
+        for turns, _ in self.pipes:
+            turns.send(False)
+        for proc in self.procs:
+            proc.join(30)
+        if kind is None:
+            assert all(p.exitcode == 0 for p in self.procs), [p.exitcode for p in self.procs]
+
+
 def run_fleet(sandbox: Sandbox, keys, token_store=None) -> list:
     """PROCESSES processes, each its own Client, calling in turn for ROUNDS rounds; the answers in
     the order of the calls."""
-    ctx = multiprocessing.get_context("spawn")  # separate processes, as PHP-FPM workers are
-    pipes, procs = [], []
-    for i in range(PROCESSES):
-        config = dict(client_id=CLIENT, private_key_file=str(keys.pkcs8), base_url=sandbox.url,
-                      ca_file=sandbox.ca_file, proxy="", client_secret=SECRET, channel_id="H2H",
-                      timeout_ms=10000 + i,  # timeout_ms only makes each process's trxIds its own
-                      token_store=token_store)
-        turns_parent, turns_child = ctx.Pipe()
-        results_parent, results_child = ctx.Pipe()
-        proc = ctx.Process(target=worker, args=(config, turns_child, results_child))
-        proc.start()
-        pipes.append((turns_parent, results_parent))
-        procs.append(proc)
+    configs = [dict(client_id=CLIENT, private_key_file=str(keys.pkcs8), base_url=sandbox.url,
+                    ca_file=sandbox.ca_file, proxy="", client_secret=SECRET, channel_id="H2H",
+                    timeout_ms=10000 + i,  # timeout_ms only makes each process's trxIds its own
+                    token_store=token_store) for i in range(PROCESSES)]
     answers = []
-    try:
+    with Fleet(worker, configs) as pipes:
         for _ in range(ROUNDS):
             for turns, results in pipes:
                 turns.send(True)
                 assert results.poll(30), "a fleet process did not answer"
                 answers.append(results.recv())
-    finally:
-        for turns, _ in pipes:
-            turns.send(False)
-        for proc in procs:
-            proc.join(30)
-    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
     return answers
 
 
@@ -154,21 +167,11 @@ def run_windows(sandbox: Sandbox, keys, store_of_group, windows: int, between=la
     Returns the token requests of each round; `events`, if given, gets each round's list of
     each process's events."""
     import time
-    ctx = multiprocessing.get_context("spawn")
-    pipes, procs = [], []
-    for g in range(GROUPS):
-        for _ in range(PER_GROUP):
-            config = dict(client_id=FLEET, private_key_file=str(keys.pkcs8), base_url=sandbox.url,
-                          ca_file=sandbox.ca_file, proxy="", refresh_margin_s=MARGIN,
-                          token_store=store_of_group(g))
-            turns_parent, turns_child = ctx.Pipe()
-            results_parent, results_child = ctx.Pipe()
-            proc = ctx.Process(target=window_worker, args=(config, turns_child, results_child))
-            proc.start()
-            pipes.append((turns_parent, results_parent))
-            procs.append(proc)
+    configs = [dict(client_id=FLEET, private_key_file=str(keys.pkcs8), base_url=sandbox.url, ca_file=sandbox.ca_file,
+                    proxy="", refresh_margin_s=MARGIN, token_store=store_of_group(g))
+               for g in range(GROUPS) for _ in range(PER_GROUP)]
     requests, tokens = [], set()
-    try:
+    with Fleet(window_worker, configs) as pipes:
         first = 0.0  # when round 0 ended: its token was issued before
         for w in range(windows):
             time.sleep(max(0.0, first + w * (TTL - MARGIN + 0.3) - time.monotonic()))
@@ -187,12 +190,6 @@ def run_windows(sandbox: Sandbox, keys, store_of_group, windows: int, between=la
                 events.append(round_events)
             requests.append(sandbox.requests(FLEET) - before)
             first = first or time.monotonic()
-    finally:
-        for turns, _ in pipes:
-            turns.send(False)
-        for proc in procs:
-            proc.join(30)
-    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
     assert len(tokens) == sum(requests), "every token fetched was one the fleet used"
     return requests
 
@@ -240,3 +237,38 @@ def test_a_redis_outage_fails_no_call_and_sharing_resumes(window_sandbox, keys, 
     assert all(p.count("store_unavailable") == 1 and "token_fetched" in p for p in events[1]), events[1]
     assert all(p.count("store_recovered") == 1 and "store_unavailable" not in p for p in events[2]), events[2]
     assert sum(p.count("token_fetched") for p in events[2]) == 1, events[2]
+
+
+def test_a_lock_owner_killed_mid_fetch_holds_no_one_up_past_its_lock(keys, tmp_path, redis):
+    """A process that holds the Redis lock and is killed (SIGKILL) in the middle of its fetch: the
+    lock expires at that process's deadline (its timeout_ms, 1.5 s), and the next process takes it
+    then, instead of waiting for half its own, longer, timeout_ms."""
+    import subprocess
+    import sys
+    import time
+    client = "py-fleet-killed"
+    sb = Sandbox(_binary(), tmp_path, ["--quiet", "--tls-dir", str(tmp_path / "tls"), "--client", f"{client}={keys.public}",
+                                       "--fault", f"{client}=delay:1000"])
+    try:
+        config = dict(client_id=client, private_key_file=str(keys.pkcs8), base_url=sb.url, ca_file=sb.ca_file, proxy="",
+                      token_store=redis.url)
+        owner = subprocess.Popen([sys.executable, "-c", "import doku_snap, json, sys; "
+                                  "doku_snap.Client(json.loads(sys.argv[1])).get_token()",
+                                  json.dumps(dict(config, timeout_ms=1500))])
+        deadline = time.monotonic() + 10
+        while not any(k.endswith(":lock") for k in redis.cli("KEYS", "doku-snap:*").split()):
+            assert time.monotonic() < deadline and owner.poll() is None, "the owner never took the lock"
+            time.sleep(0.01)
+        lock_ms = int(redis.cli("PTTL", [k for k in redis.cli("KEYS", "doku-snap:*").split() if k.endswith(":lock")][0]))
+        owner.kill()
+        owner.wait()
+        import doku_snap
+        start = time.monotonic()
+        with doku_snap.Client(dict(config, timeout_ms=20000)) as waiter:
+            waiter.get_token()
+        took = time.monotonic() - start
+        # What was left of the dead owner's lock, then its own fetch (1 s of sandbox delay); not
+        # the 10 s (half its timeout_ms) it would wait for a lock that never expired.
+        assert lock_ms / 1000 + 0.5 < took < lock_ms / 1000 + 2.5, (lock_ms, took)
+    finally:
+        sb.stop()

@@ -132,20 +132,34 @@ impl RedisStore {
         if username.is_some() && password.is_none() && settings.password_file.is_none() {
             return Err(refuse("a user name in a redis:// URL needs a password (in the URL or in redis_password_file)"));
         }
-        let parsed = url::Url::parse(&format!("redis://{hostport}{path}"))
+        // http's URI parser, already in the library for ureq (the url crate would add its IDNA
+        // tables, half a megabyte); host names go to the resolver as written.
+        if hostport.is_empty() || hostport.starts_with(':') {
+            return Err(refuse("a redis:// URL needs a host"));
+        }
+        let parsed = format!("redis://{hostport}{path}")
+            .parse::<ureq::http::Uri>()
             .map_err(|_| refuse("is not a valid redis:// URL (redis://[user:password@]host:port[/db])"))?;
-        let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| refuse("a redis:// URL needs a host"))?;
+        if rest.contains(['?', '#']) {
+            return Err(refuse("a redis:// URL takes no query or fragment"));
+        }
+        let host = parsed.host().filter(|h| !h.is_empty()).ok_or_else(|| refuse("a redis:// URL needs a host"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
         let db = match parsed.path().trim_start_matches('/') {
             "" => 0,
             n => n.parse::<u32>().map_err(|_| refuse("the path of a redis:// URL is a database number (/0 to /15 usually)"))?,
         };
-        if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(refuse("a redis:// URL takes no query or fragment"));
-        }
-        if parsed.port() == Some(0) {
-            return Err(refuse("port 0 is not a port to connect to"));
-        }
+        // Read here: http's parser drops a port that is not a u16 instead of refusing it.
+        let port_text = match hostport.rfind(']') {
+            Some(end) => hostport[end + 1..].strip_prefix(':'),
+            None => hostport.rsplit_once(':').map(|(_, port)| port),
+        };
+        let port = match port_text.map(str::parse::<u16>) {
+            None => DEFAULT_PORT,
+            Some(Ok(0)) => return Err(refuse("port 0 is not a port to connect to")),
+            Some(Ok(port)) => port,
+            Some(Err(_)) => return Err(refuse("is not a valid redis:// URL (redis://[user:password@]host:port[/db])")),
+        };
         if let Some(file) = settings.password_file {
             if password.is_some() {
                 return Err(Error::invalid("config: give the Redis password in token_store's URL or in redis_password_file, not both"));
@@ -166,16 +180,7 @@ impl RedisStore {
             }
             password = Some(read);
         }
-        Ok(RedisStore {
-            port: parsed.port().unwrap_or(DEFAULT_PORT),
-            host,
-            tls,
-            db,
-            username,
-            password,
-            timeout: settings.timeout,
-            trust: Arc::clone(settings.trust),
-        })
+        Ok(RedisStore { port, host, tls, db, username, password, timeout: settings.timeout, trust: Arc::clone(settings.trust) })
     }
 
     /// A new connection, authenticated and on its database, by `deadline`.
@@ -549,7 +554,7 @@ mod tests {
             ("redis://:s3cr3t@host:99999", "is not a valid redis:// URL"),
             ("redis://:s3cr3t@host?x=1", "takes no query or fragment"),
         ] {
-            let e = RedisStore::open(url, &s).unwrap_err();
+            let e = RedisStore::open(url, &s).map(|s| format!("{s:?}")).expect_err(url);
             assert!(e.message().contains(why) && !e.message().contains("s3cr3t"), "{url}: {e}");
         }
         let dir = std::env::temp_dir().join(format!("doku-redis-pass-{}", std::process::id()));
