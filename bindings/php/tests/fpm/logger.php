@@ -20,13 +20,7 @@ if ($mode === 'fatal-in-shutdown') {
     });
 }
 
-$client = new DokuSnap\Client([
-    'client_id' => $_SERVER['DOKU_CLIENT_ID'],
-    'private_key' => $_SERVER['DOKU_PRIVATE_KEY'],
-    'base_url' => $_SERVER['DOKU_BASE_URL'],
-    'ca_file' => $_SERVER['DOKU_CA_FILE'],
-    'proxy' => '',
-]);
+$client = new DokuSnap\Client(require __DIR__ . '/config.php');
 $logger = new class extends Psr\Log\AbstractLogger {
     /** @var list<string> */
     public array $events = [];

@@ -7,12 +7,7 @@ declare(strict_types=1);
 
 require dirname(__DIR__, 2) . '/autoload.php';
 
-$client = new DokuSnap\Client([
-    'client_id' => $_SERVER['DOKU_CLIENT_ID'],
-    'private_key' => $_SERVER['DOKU_PRIVATE_KEY'],
-    'base_url' => $_SERVER['DOKU_BASE_URL'],
-    'ca_file' => $_SERVER['DOKU_CA_FILE'],
-    'proxy' => '',
+$client = new DokuSnap\Client((require __DIR__ . '/config.php') + [
     'client_secret' => 'SK-fpm',
     'channel_id' => 'H2H',
     'token_store' => $_SERVER['DOKU_TOKEN_STORE'] ?? null,
