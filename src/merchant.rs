@@ -302,17 +302,36 @@ impl JsonHeaders {
     }
 }
 
-/// The body of a successful B2B token answer.
+/// The fields of a successful B2B token answer, in DOKU's order, as its B2B token page shows
+/// them: `additionalInfo` is a string there (its PHP SDK cannot read an object). The sandbox
+/// answers with the same fields (a token-less answer is one of its faults).
+pub fn success_fields(token: Option<&str>, expires_in: Value) -> Vec<(&'static str, Value)> {
+    let mut fields = vec![("responseCode", json!(B2B_SUCCESS)), ("responseMessage", json!("Successful"))];
+    if let Some(token) = token {
+        fields.push(("accessToken", json!(token)));
+    }
+    fields.extend([("tokenType", json!("Bearer")), ("expiresIn", expires_in), ("additionalInfo", json!(""))]);
+    fields
+}
+
+/// The body of a successful B2B token answer: `success_fields` in their order.
 pub fn success_json(token: &str, ttl: u64) -> String {
-    // Fixed field order, as DOKU writes it.
-    format!(
-        r#"{{"responseCode":"{B2B_SUCCESS}","responseMessage":"Successful","accessToken":{},"tokenType":"Bearer","expiresIn":{ttl},"additionalInfo":{{}}}}"#,
-        Value::from(token)
-    )
+    let fields: Vec<String> = success_fields(Some(token), json!(ttl)).iter().map(|(name, value)| format!("{}:{value}", json!(name))).collect();
+    format!("{{{}}}", fields.join(","))
 }
 
 #[cfg(test)]
 mod tests {
+
+    /// DOKU's B2B token page's sample answer, field for field and type for type (issue 13: an
+    /// object as additionalInfo made the official PHP SDK throw on every token).
+    #[test]
+    fn the_token_answer_is_the_documented_one() {
+        let documented = r#"{"responseCode":"2007300","responseMessage":"Successful","accessToken":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln","tokenType":"Bearer","expiresIn":900,"additionalInfo":""}"#;
+        assert_eq!(success_json("eyJhbGciOiJSUzI1NiJ9.e30.c2ln", 900), documented);
+        let parsed = crate::token::parse_b2b_response(200, documented.as_bytes()).unwrap();
+        assert_eq!((parsed.access_token.as_str(), parsed.expires_in), ("eyJhbGciOiJSUzI1NiJ9.e30.c2ln", 900));
+    }
     use super::*;
     use crate::key::tests::test_keys;
     use crate::signature::sign_rsa_sha256;

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::exchange::{replace_success, Exchange, Handled};
 use super::fault::Fault;
 use super::server::{ordered_json, Body};
-use doku::merchant::check_token_request;
+use doku::merchant::{check_token_request, success_fields};
 
 const HUGE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -33,14 +33,7 @@ pub(crate) fn token(x: &mut Exchange) -> Handled {
     } else {
         None
     };
-    let success = |expires: Value, token: Option<&str>| {
-        let mut fields = vec![("responseCode", json!("2007300")), ("responseMessage", json!("Successful"))];
-        if let Some(t) = token {
-            fields.push(("accessToken", json!(t)));
-        }
-        fields.extend([("tokenType", json!("Bearer")), ("expiresIn", expires), ("additionalInfo", json!({}))]);
-        fields
-    };
+    let success = |expires: Value, token: Option<&str>| success_fields(token, expires);
     let resp = match replace {
         None => x.json(200, &success(json!(ttl), token.as_deref())),
         Some(Fault::ExpiresString) => x.json(200, &success(json!(ttl.to_string()), token.as_deref())),
