@@ -80,6 +80,9 @@ pub struct SandboxConfig {
     /// A client's new B2B (or B2B2C) access token revokes its earlier ones: DOKU documents
     /// that the latest token is the one processed. Off by default.
     pub latest_token_only: bool,
+    /// Enforce DOKU's documented formats where its own SDKs send otherwise (`X-EXTERNAL-ID`:
+    /// digits, at most 36). Off by default: what DOKU's SDKs send is accepted, with a warning.
+    pub strict: bool,
     pub log: Log,
     /// A request head (and then its body) must arrive within this time: the slowloris guard.
     pub head_timeout: Duration,
@@ -101,6 +104,7 @@ impl Default for SandboxConfig {
             token_ttl: 900,
             max_skew: 300,
             latest_token_only: false,
+            strict: false,
             log: Log::Stderr,
             head_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
@@ -122,6 +126,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("token_ttl", &self.token_ttl)
             .field("max_skew", &self.max_skew)
             .field("latest_token_only", &self.latest_token_only)
+            .field("strict", &self.strict)
             .field("log", &self.log)
             .field("head_timeout", &self.head_timeout)
             .field("idle_timeout", &self.idle_timeout)

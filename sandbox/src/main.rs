@@ -31,7 +31,8 @@ ENDPOINTS:
 
   POST {CREATE_VA_PATH} (service 27), in order:
   missing Authorization: Bearer / X-TIMESTAMP / X-SIGNATURE / X-PARTNER-ID / X-EXTERNAL-ID / CHANNEL-ID (400, 4002702),
-  malformed X-TIMESTAMP or X-EXTERNAL-ID (not digits, over 36) (400, 4002701), a token not issued here, expired,
+  malformed X-TIMESTAMP or X-EXTERNAL-ID (over 128 characters or not visible ASCII; under --strict, not digits or over 36)
+  (400, 4002701), a token not issued here, expired,
   revoked, or older than the client's latest under --latest-token-only (401, 4012701), a token of another client than X-PARTNER-ID, X-TIMESTAMP too far off, no --secret for the
   client, or an X-SIGNATURE that is not HMAC-SHA512 with the secret over
   \"POST:PATH:TOKEN:sha256hex(minified body):X-TIMESTAMP\" (401, 4012700), an X-EXTERNAL-ID the client used today
@@ -96,6 +97,10 @@ struct Cli {
     /// token is the one processed"): an earlier token then gets 401 Invalid Token.
     #[arg(long)]
     latest_token_only: bool,
+    /// Enforce DOKU's documented formats where DOKU's own SDKs send otherwise: X-EXTERNAL-ID
+    /// must be digits, at most 36 (without it, what the SDKs send is accepted with a warning).
+    #[arg(long)]
+    strict: bool,
     /// A client secret, for create-va and notifications. Repeatable; never logged or echoed.
     // Parsed after clap, whose value errors quote the value.
     #[arg(long = "secret", value_name = "ID=SECRET")]
@@ -150,6 +155,7 @@ fn options(cli: Cli) -> Result<Options, String> {
         token_ttl: cli.token_ttl,
         max_skew: cli.max_skew,
         latest_token_only: cli.latest_token_only,
+        strict: cli.strict,
         faults: cli.faults,
         doku_key_dir: cli.doku_key_dir,
         log: if cli.quiet { Log::Off } else { Log::default() },

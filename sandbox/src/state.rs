@@ -156,6 +156,8 @@ pub(crate) struct State {
     pub max_skew: u64,
     /// A client's new access token revokes its earlier ones, as DOKU documents.
     pub latest_token_only: bool,
+    /// DOKU's documented formats enforced where its own SDKs send otherwise.
+    pub strict: bool,
     pub head_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
@@ -197,6 +199,7 @@ impl State {
             token_ttl: config.token_ttl,
             max_skew: config.max_skew,
             latest_token_only: config.latest_token_only,
+            strict: config.strict,
             head_timeout: config.head_timeout,
             idle_timeout: config.idle_timeout,
             max_connections: config.max_connections.max(1),

@@ -22,7 +22,12 @@ const MANDATORY_HEADERS: [&str; 6] = ["Authorization", "X-TIMESTAMP", "X-SIGNATU
 const MANDATORY_FIELDS: [&str; 6] = ["partnerServiceId", "customerNo", "virtualAccountNo", "virtualAccountName", "trxId", "totalAmount"];
 /// Optional fields echoed in `virtualAccountData` when given, as DOKU does.
 const ECHOED_FIELDS: [&str; 5] = ["virtualAccountEmail", "virtualAccountPhone", "virtualAccountTrxType", "expiredDate", "additionalInfo"];
+/// DOKU documents `X-EXTERNAL-ID` as a numeric string of at most 36 characters; its own PHP and
+/// Node SDKs send 50-57 characters that are not digits (a UUID and milliseconds; 32 hex digits
+/// and a timestamp), which DOKU presumably accepts. Enforced under `--strict` only; otherwise
+/// anything visible up to `MAX_LENIENT_EXTERNAL_ID` passes, with a warning in the log.
 const MAX_EXTERNAL_ID: usize = 36;
+const MAX_LENIENT_EXTERNAL_ID: usize = 128;
 
 /// Judges a create-VA request: the virtual account, or a refusal.
 pub(crate) fn create(x: &mut Exchange) -> Handled {
@@ -46,7 +51,13 @@ pub(crate) fn create(x: &mut Exchange) -> Handled {
         return refuse(400, "4002701", "Invalid Field Format X-TIMESTAMP".into());
     };
     if external_id.len() > MAX_EXTERNAL_ID || !external_id.bytes().all(|b| b.is_ascii_digit()) {
-        return refuse(400, "4002701", "Invalid Field Format X-EXTERNAL-ID".into());
+        let visible = external_id.len() <= MAX_LENIENT_EXTERNAL_ID && external_id.bytes().all(|b| b.is_ascii_graphic());
+        if state.strict || !visible {
+            return refuse(400, "4002701", "Invalid Field Format X-EXTERNAL-ID".into());
+        }
+        state.log(format!(
+            "warning: X-EXTERNAL-ID {external_id:?} is not what DOKU documents (a numeric string of at most 36 characters); accepted, as DOKU's own SDKs send such ids (--strict refuses it)"
+        ));
     }
 
     let client = match state.check_token(token) {

@@ -1151,8 +1151,11 @@ fn create_va_refusals_in_order() {
     // Formats.
     refused(&with(&good, "X-TIMESTAMP", "2026-11-28 10:00:00"), 400, "4002701", "Invalid Field Format X-TIMESTAMP");
     refused(&with(&good, "X-TIMESTAMP", "2022-10-07T14:18:3é"), 400, "4002701", "Invalid Field Format X-TIMESTAMP");
-    refused(&with(&good, "X-EXTERNAL-ID", "12ab"), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
-    refused(&with(&good, "X-EXTERNAL-ID", &"1".repeat(37)), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
+    // X-EXTERNAL-ID: what DOKU's SDKs send passes (create_va_accepts_the_external_ids_of_dokus_sdks_unless_strict),
+    // not anything.
+    refused(&with(&good, "X-EXTERNAL-ID", "12 ab"), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
+    refused(&with(&good, "X-EXTERNAL-ID", "12é"), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
+    refused(&with(&good, "X-EXTERNAL-ID", &"1".repeat(129)), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
     // The token: garbage, tampered, or another sandbox's (checked before the timestamp's skew).
     let stale = with(&good, "X-TIMESTAMP", &shifted_z(-3600));
     refused(&with(&stale, "Authorization", "Bearer not-a-jwt"), 401, "4012701", "Invalid Token (B2B): malformed JWT");
@@ -1209,6 +1212,37 @@ fn create_va_body_fields_are_mandatory() {
     assert_code(&r, 400, "4002700", "The body is empty");
     let r = post_va(sb.addr(), &va_headers(&token, "MCH-VA", "[1]", &now_z(), SECRET), "[1]");
     assert_code(&r, 400, "4002700", "must be a JSON object");
+}
+
+/// DOKU documents X-EXTERNAL-ID as a numeric string of at most 36 characters, but its own PHP and
+/// Node SDKs send a UUID plus milliseconds (49 characters here): accepted with a warning naming
+/// the documented rule, still unique per client per day, and refused under --strict (issue 13).
+#[test]
+fn create_va_accepts_the_external_ids_of_dokus_sdks_unless_strict() {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sb = Sandbox::start(SandboxConfig { log: Log::Capture(Arc::clone(&lines)), ..va_config() }).unwrap();
+    let token = b2b_token(sb.addr(), "MCH-VA");
+    let body = va_body("INV/sdk-id/1");
+    let sdk_id = format!("{}{}", "3f2b8c1e-9d4a-4e6b-8f0c-5a7d1e2b9c4f", 1_764_547_200_123u64);
+    assert_eq!(sdk_id.len(), 49);
+    let headers = with(&va_headers(&token, "MCH-VA", &body, &now_z(), SECRET), "X-EXTERNAL-ID", &sdk_id);
+    let r = post_va(sb.addr(), &headers, &body);
+    assert_code(&r, 200, "2002700", "Successful");
+    let warning = format!(
+        "warning: X-EXTERNAL-ID \"{sdk_id}\" is not what DOKU documents (a numeric string of at most 36 characters); accepted, as DOKU's own SDKs send such ids (--strict refuses it)"
+    );
+    assert!(lines.lock().unwrap().contains(&warning), "{:?}", lines.lock().unwrap());
+    let again = with(&va_headers(&token, "MCH-VA", &body, &now_z(), SECRET), "X-EXTERNAL-ID", &sdk_id);
+    assert_code(&post_va(sb.addr(), &again, &body), 409, "4092700", "Conflict. Duplicate X-EXTERNAL-ID");
+
+    let strict = Sandbox::start(SandboxConfig { strict: true, ..va_config() }).unwrap();
+    let token = b2b_token(strict.addr(), "MCH-VA");
+    for id in [sdk_id.as_str(), "12ab", &"1".repeat(37)] {
+        let headers = with(&va_headers(&token, "MCH-VA", &body, &now_z(), SECRET), "X-EXTERNAL-ID", id);
+        assert_code(&post_va(strict.addr(), &headers, &body), 400, "4002701", "Invalid Field Format X-EXTERNAL-ID");
+    }
+    let digits = with(&va_headers(&token, "MCH-VA", &body, &now_z(), SECRET), "X-EXTERNAL-ID", &"7".repeat(36));
+    assert_code(&post_va(strict.addr(), &digits, &body), 200, "2002700", "Successful");
 }
 
 #[test]
