@@ -20,8 +20,13 @@ use doku::token::strip_bearer;
 const MANDATORY_HEADERS: [&str; 6] = ["Authorization", "X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"];
 /// Body fields that must be present (non-null, non-empty), in the order they are checked.
 const MANDATORY_FIELDS: [&str; 6] = ["partnerServiceId", "customerNo", "virtualAccountNo", "virtualAccountName", "trxId", "totalAmount"];
-/// Optional fields echoed in `virtualAccountData` when given, as DOKU does.
-const ECHOED_FIELDS: [&str; 5] = ["virtualAccountEmail", "virtualAccountPhone", "virtualAccountTrxType", "expiredDate", "additionalInfo"];
+/// Optional fields echoed in `virtualAccountData` when given, as DOKU does (`additionalInfo` is
+/// completed by `how_to_pay`).
+const ECHOED_FIELDS: [&str; 4] = ["virtualAccountEmail", "virtualAccountPhone", "virtualAccountTrxType", "expiredDate"];
+/// Where DOKU's answer points the customer for payment instructions (`howToPayPage`) and the
+/// merchant for them as data (`howToPayApi`); DOKU's SDKs read both. Sample addresses.
+const HOW_TO_PAY_PAGE: &str = "https://sandbox.doku.com/how-to-pay/v2/virtual-account/";
+const HOW_TO_PAY_API: &str = "https://api-sandbox.doku.com/how-to-pay-api/v2/virtual-account/";
 /// DOKU documents `X-EXTERNAL-ID` as a numeric string of at most 36 characters; its own PHP and
 /// Node SDKs send 50-57 characters that are not digits (a UUID and milliseconds; 32 hex digits
 /// and a timestamp), which DOKU presumably accepts. Enforced under `--strict` only; otherwise
@@ -114,9 +119,23 @@ pub(crate) fn create(x: &mut Exchange) -> Handled {
             data.insert((*name).to_owned(), v.clone());
         }
     }
+    data.insert("additionalInfo".into(), how_to_pay(&fields));
     let success = [("responseCode", json!("2002700")), ("responseMessage", json!("Successful")), ("virtualAccountData", Value::Object(data))];
     let resp = x.json(200, &success);
     x.success(resp, "5002700")
+}
+
+/// The answer's `additionalInfo`: the request's (its `channel`, its `virtualAccountConfig`), plus
+/// the `howToPayPage` and `howToPayApi` of the account, as DOKU's samples show and its SDKs read.
+fn how_to_pay(fields: &Map<String, Value>) -> Value {
+    let mut info = match fields.get("additionalInfo") {
+        Some(Value::Object(given)) => given.clone(),
+        _ => Map::new(),
+    };
+    let account: String = fields.get("virtualAccountNo").and_then(Value::as_str).unwrap_or("").chars().filter(char::is_ascii_alphanumeric).collect();
+    info.insert("howToPayPage".into(), json!(format!("{HOW_TO_PAY_PAGE}{account}")));
+    info.insert("howToPayApi".into(), json!(format!("{HOW_TO_PAY_API}{account}")));
+    Value::Object(info)
 }
 
 fn present(v: Option<&Value>) -> bool {

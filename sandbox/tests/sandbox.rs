@@ -1043,7 +1043,7 @@ fn b2b_token(addr: SocketAddr, id: &str) -> String {
 /// A create-VA body, pretty-printed, with a non-ASCII name and `/` in the trxId.
 fn va_body(trx: &str) -> String {
     format!(
-        "{{\n  \"partnerServiceId\": \"  888994\",\n  \"customerNo\": \"00000000000000000001\",\n  \"virtualAccountNo\": \"  88899400000000000000000001\",\n  \"virtualAccountName\": \"Śiti Nurhaliza / Toko\",\n  \"trxId\": \"{trx}\",\n  \"totalAmount\": {{ \"value\": \"11500.00\", \"currency\": \"IDR\" }},\n  \"virtualAccountTrxType\": \"C\",\n  \"expiredDate\": \"2026-12-31T23:59:59+07:00\"\n}}\n"
+        "{{\n  \"partnerServiceId\": \"  888994\",\n  \"customerNo\": \"00000000000000000001\",\n  \"virtualAccountNo\": \"  88899400000000000000000001\",\n  \"virtualAccountName\": \"Śiti Nurhaliza / Toko\",\n  \"trxId\": \"{trx}\",\n  \"totalAmount\": {{ \"value\": \"11500.00\", \"currency\": \"IDR\" }},\n  \"virtualAccountTrxType\": \"C\",\n  \"expiredDate\": \"2026-12-31T23:59:59+07:00\",\n  \"additionalInfo\": {{ \"channel\": \"VIRTUAL_ACCOUNT_BANK_CIMB\" }}\n}}\n"
     )
 }
 
@@ -1101,6 +1101,16 @@ fn create_va_succeeds_and_echoes_the_account() {
         assert_eq!(data["totalAmount"], json!({"value": "11500.00", "currency": "IDR"}));
         assert_eq!(data["virtualAccountTrxType"], "C");
         assert_eq!(data["expiredDate"], "2026-12-31T23:59:59+07:00");
+        // What DOKU's samples carry and its SDKs read (issue 13): the request's additionalInfo,
+        // completed with where to pay.
+        assert_eq!(
+            data["additionalInfo"],
+            json!({
+                "channel": "VIRTUAL_ACCOUNT_BANK_CIMB",
+                "howToPayPage": "https://sandbox.doku.com/how-to-pay/v2/virtual-account/88899400000000000000000001",
+                "howToPayApi": "https://api-sandbox.doku.com/how-to-pay-api/v2/virtual-account/88899400000000000000000001"
+            })
+        );
     }
     // The minified body carries the same signature.
     let minified = doku::signature::minify::minify(&body).unwrap();
