@@ -5,7 +5,9 @@
 //!    `client_id|timestamp`; the merchant must answer `2007300` with an access token.
 //! 2. `POST {merchant}/v1.1/transfer-va/payment` (a VA payment notification), with that token
 //!    as Bearer and a symmetric `X-SIGNATURE` keyed with the merchant's client secret; the merchant
-//!    must answer HTTP 2xx with a `responseCode` starting with `200`.
+//!    must answer as DOKU expects: HTTP 2xx, a JSON object whose `responseCode` is the string
+//!    `2002500` (success of service 25, the payment notification) and whose `responseMessage`
+//!    is a string.
 //!
 //! Every signature, the HTTP client and the answer parsing are the library's own: what a merchant
 //! tests against here is what the library's users send.
@@ -214,8 +216,9 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
         }
     };
     let step = Step::of(&response);
-    let accepted = (200..300).contains(&response.status) && step.response_code.as_deref().is_some_and(|c| c.starts_with("200"));
-    if !accepted {
+    if let Some(why) = misjudged_answer(response.status, &response.body) {
+        report.failure = Some(format!("payment notification: {why}"));
+    } else if !(200..300).contains(&response.status) || step.response_code.as_deref() != Some(PAYMENT_SUCCESS) {
         let message = serde_json::from_slice::<Value>(&response.body)
             .ok()
             .and_then(|v| v.get("responseMessage").and_then(Value::as_str).map(|m| printable(m, 300)));
@@ -225,7 +228,7 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
             }
             (None, _) => format!("the merchant answered HTTP {} without a responseCode", response.status),
             (Some(code), message) => format!(
-                "the merchant answered HTTP {} with {code}: {} (expected HTTP 2xx and a responseCode starting with 200)",
+                "the merchant answered HTTP {} with {code}: {} (expected HTTP 2xx and {PAYMENT_SUCCESS})",
                 response.status,
                 message.unwrap_or_default()
             ),
@@ -234,6 +237,32 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
     }
     report.payment = Some(step);
     Ok(report)
+}
+
+/// What DOKU answers a payment notification with, on success: HTTP 200, service 25, case 00.
+pub const PAYMENT_SUCCESS: &str = "2002500";
+
+/// Why DOKU would not take the merchant's answer as a success although it looks like one: a
+/// `responseCode` that is a number or another service's success, or no `responseMessage`.
+/// `None` for an answer that is a success as documented, or plainly a refusal (judged after).
+fn misjudged_answer(status: u16, body: &[u8]) -> Option<String> {
+    let Ok(Value::Object(answer)) = serde_json::from_slice::<Value>(body) else { return None };
+    match answer.get("responseCode") {
+        Some(Value::Number(n)) => {
+            return Some(format!("the merchant answered HTTP {status} with responseCode {n} as a number (DOKU expects the string \"{PAYMENT_SUCCESS}\")"))
+        }
+        Some(Value::String(code)) if code.starts_with("200") && code != PAYMENT_SUCCESS => {
+            return Some(format!(
+                "the merchant answered HTTP {status} with {}, a success of another service (DOKU expects {PAYMENT_SUCCESS}: HTTP 200, service 25, case 00)",
+                printable(code, 16)
+            ))
+        }
+        Some(Value::String(code)) if code == PAYMENT_SUCCESS && !answer.get("responseMessage").is_some_and(Value::is_string) => {
+            return Some(format!("the merchant answered HTTP {status} with {PAYMENT_SUCCESS} but no responseMessage string (DOKU documents it)"))
+        }
+        _ => {}
+    }
+    None
 }
 
 /// A SNAP VA payment notification, pretty-printed as DOKU's samples are (the merchant

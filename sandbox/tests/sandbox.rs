@@ -1531,6 +1531,17 @@ struct TestMerchant {
 /// notification's Bearer token with `jwt::verify_rs256` and its `X-SIGNATURE` with
 /// `symmetric::verify`, as a merchant using this library would. One request per connection.
 fn test_merchant(client_id: &'static str, doku_public: PublicKey, secret: &'static str, prefix: &'static str) -> TestMerchant {
+    answering_merchant(client_id, doku_public, secret, prefix, None)
+}
+
+/// A test merchant that answers a (verified) payment notification with `payment_answer`, if given.
+fn answering_merchant(
+    client_id: &'static str,
+    doku_public: PublicKey,
+    secret: &'static str,
+    prefix: &'static str,
+    payment_answer: Option<&'static str>,
+) -> TestMerchant {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}{prefix}", listener.local_addr().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));
@@ -1568,7 +1579,12 @@ fn test_merchant(client_id: &'static str, doku_public: PublicKey, secret: &'stat
             }
             let req = Received { path, headers, body: String::from_utf8(body).unwrap() };
             log.lock().unwrap().push(req.clone());
-            let (status, answer) = merchant_answer(&req, client_id, &doku_public, secret);
+            let (status, answer) = match merchant_answer(&req, client_id, &doku_public, secret) {
+                (200, _) if req.path.ends_with(notify::PAYMENT_PATH) && payment_answer.is_some() => {
+                    (200, payment_answer.unwrap_or_default().to_owned())
+                }
+                answer => answer,
+            };
             let reply = format!(
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
                 answer.len()
@@ -1656,6 +1672,32 @@ fn notify_flow_against_a_test_merchant() {
         assert!(n.header("X-TIMESTAMP").unwrap().ends_with("+07:00"));
         assert!(n.header("Authorization").unwrap().starts_with("Bearer ey"));
     }
+}
+
+/// The merchant's answer is judged as DOKU would (issue 13): the string 2002500 with a
+/// responseMessage; a number, another service's success, or no message is a failure.
+#[test]
+fn notify_judges_the_merchants_answer_as_doku_does() {
+    let sb = notify_sandbox(SECRET);
+    let doku_public = PublicKey::parse(&sb.doku_public_key_pem().unwrap()).unwrap();
+    for (answer, why) in [
+        (r#"{"responseCode":2002500,"responseMessage":"Successful"}"#, "with responseCode 2002500 as a number (DOKU expects the string \"2002500\")"),
+        (
+            r#"{"responseCode":"2002700","responseMessage":"Successful"}"#,
+            "with 2002700, a success of another service (DOKU expects 2002500: HTTP 200, service 25, case 00)",
+        ),
+        (r#"{"responseCode":"2007300","responseMessage":"Successful"}"#, "with 2007300, a success of another service"),
+        (r#"{"responseCode":"2002500"}"#, "with 2002500 but no responseMessage string (DOKU documents it)"),
+        (r#"{"responseCode":"2002500","responseMessage":7}"#, "with 2002500 but no responseMessage string"),
+        (r#"{"responseCode":"4002501","responseMessage":"Bad Request"}"#, "with 4002501: Bad Request (expected HTTP 2xx and 2002500)"),
+    ] {
+        let m = answering_merchant("MCH-NOTIFY", doku_public.clone(), SECRET, "", Some(answer));
+        let report = notify::run(&sb.notify_config(&m.url, "MCH-NOTIFY").unwrap()).unwrap();
+        let failure = report.failure.clone().unwrap_or_default();
+        assert!(failure.starts_with("payment notification: the merchant answered HTTP 200 ") && failure.contains(why), "{answer}: {failure}");
+    }
+    let m = answering_merchant("MCH-NOTIFY", doku_public, SECRET, "", Some(r#"{"responseCode":"2002500","responseMessage":"Successful"}"#));
+    assert!(notify::run(&sb.notify_config(&m.url, "MCH-NOTIFY").unwrap()).unwrap().ok());
 }
 
 #[test]
