@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 RELEASE := target/release
 C_TESTS := target/c-tests
 VENV := .venv
-APT_PACKAGES := php-cli php-fpm php-curl php-psr-log phpunit valgrind clang-format shellcheck redis-server
+APT_PACKAGES := php-cli php-fpm php-curl php-psr-log phpunit valgrind clang-format shellcheck redis-server nodejs npm
 export CARGO_TERM_COLOR := never
 
 FUZZ_TARGETS := config key token_response minify jwt sandbox_request timestamp issue_token
@@ -22,14 +22,16 @@ all: build
 
 # apt: php-cli, php-fpm, php-curl (the official SDK's transport, in make bench), php-psr-log (the
 # PHP binding's setLogger() tests), phpunit, valgrind, clang-format and shellcheck (`make lint`),
-# redis-server (the token store's tests start their own),
+# redis-server (the token store's tests start their own), nodejs and npm (DOKU's Node SDK, in the
+# interop tests: installed from npm, as the Python SDK from PyPI),
 # only when something is missing; a venv with pytest.
 deps:
 	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null \
 			|| ! ls /usr/sbin/php-fpm* >/dev/null 2>&1 || ! php -m 2>/dev/null | grep -x curl >/dev/null \
 			|| [ ! -f /usr/share/php/Psr/Log/LoggerInterface.php ] \
 			|| ! command -v clang-format >/dev/null || ! command -v shellcheck >/dev/null \
-			|| ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+			|| ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
+			|| ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 		apt-get update -q
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 	fi

@@ -1,12 +1,19 @@
-"""DOKU's official Python SDK (doku-python-library, from PyPI) against doku-sandbox, as the SDK's
-README uses it, only its base URL changed (tests/interop/python_sdk.py drives it). Installed in a
-throwaway venv of its own under target/interop (pinned, kept between runs).
+"""DOKU's official SDKs against doku-sandbox, as their READMEs use them, only their base URL
+changed: Python (doku-python-library, PyPI; tests/interop/python_sdk.py) and Node
+(doku-nodejs-library, npm; tests/interop/node_sdk.js). Each is installed, pinned, in a throwaway
+environment of its own under target/interop, kept between runs.
 
-What it found about the SDK is asserted as such, so that a fixed SDK makes the test say so:
-- its package does not declare three modules it imports (flask, xmltodict, pycryptodome's
-  Crypto): `pip install doku-python-library` alone gives an SDK that cannot be imported;
-- its token-expiry check is inverted (TokenService.is_token_expired answers "expired" for a fresh
-  token), so it fetches a new token before every call.
+What the tests found about the SDKs is asserted as such, so that a fixed SDK makes its test say so:
+- Python: its package does not declare three modules it imports (flask, xmltodict,
+  pycryptodome's Crypto): `pip install doku-python-library` alone cannot be imported;
+- Python: its token-expiry check is inverted (TokenService.is_token_expired answers "expired" for
+  a fresh token), so it fetches a new token before every call;
+- Node: X-TIMESTAMP is built by hand from the local offset: "-00:00" on a UTC host and "+5.5:30"
+  in India, neither valid, so DOKU (and the sandbox) refuse its token requests there;
+- Node: the Snap constructor starts a token request it does not await: a refused one is an
+  unhandled promise rejection, which ends a Node process by default;
+- Node: its X-EXTERNAL-ID is a UUID plus milliseconds (49 characters), not the numeric string of
+  at most 36 DOKU documents (the sandbox accepts it with a warning; --strict refuses it).
 """
 
 import json
@@ -20,9 +27,10 @@ import pytest
 from conftest import REPO, Sandbox, _binary, openssl
 
 SDK = "doku-python-library==1.1.72"
+NODE_SDK = "doku-nodejs-library@1.0.52"
 # Imported by the SDK but not in its requirements (found by importing it).
 UNDECLARED = ["flask==3.1.3", "xmltodict==1.0.4", "pycryptodome==4.4.0"]
-CLIENT, SECRET = "py-official-sdk", "SK-py-official-sdk"
+CLIENT, SECRET = "official-sdk", "SK-official-sdk"
 
 
 def sdk_python() -> Path:
@@ -43,7 +51,7 @@ def sdk_python() -> Path:
 
 @pytest.fixture
 def sdk_sandbox(keys, tmp_path: Path):
-    sb = Sandbox(_binary(), tmp_path, ["--quiet", "--tls-dir", str(tmp_path / "tls"), "--client", f"{CLIENT}={keys.public}",
+    sb = Sandbox(_binary(), tmp_path, ["--tls-dir", str(tmp_path / "tls"), "--client", f"{CLIENT}={keys.public}",
                                        "--secret", f"{CLIENT}={SECRET}"])
     yield sb
     sb.stop()
@@ -65,3 +73,48 @@ def test_the_official_python_sdk_gets_tokens_and_creates_a_va(sdk_sandbox, keys,
     # One token for the SDK, one refused for the wrong key, and one more before create_va although
     # the first was seconds old: the SDK's inverted expiry check.
     assert sdk_sandbox.requests(CLIENT) == 3
+
+
+def node_modules() -> Path:
+    """The Node SDK's node_modules under target/interop, installed from npm on first use."""
+    prefix = REPO / "target" / "interop" / ("node-" + NODE_SDK.replace("@", "-"))
+    ready = prefix / ".installed"
+    if not ready.exists():
+        prefix.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix), NODE_SDK], check=True)
+        ready.write_text(NODE_SDK + "\n")
+    return prefix / "node_modules"
+
+
+def run_node_sdk(sandbox: Sandbox, keys, wrong: Path, tz: str) -> dict:
+    doku_public = Path(sandbox.ca_file).parent / "doku-public.pem"
+    driver = REPO / "tests" / "interop" / "node_sdk.js"
+    run = subprocess.run(
+        ["node", str(driver), sandbox.url, CLIENT, str(keys.pkcs8), str(wrong), SECRET, str(doku_public)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "NODE_PATH": str(node_modules()), "NODE_EXTRA_CA_CERTS": sandbox.ca_file, "TZ": tz,
+             "NO_PROXY": "127.0.0.1,localhost"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_the_official_node_sdk_gets_tokens_and_creates_a_va(sdk_sandbox, keys, tmp_path):
+    wrong = tmp_path / "wrong.pem"
+    wrong.write_bytes(openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"))
+    seen = run_node_sdk(sdk_sandbox, keys, wrong, "Asia/Jakarta")
+    # The wrong key's refusal also escapes as an unhandled rejection (the constructor's request).
+    assert seen == {"unhandled": ["4017300"], "token": "2007300", "wrong_key_token": "4017300",
+                    "create_va": ["2002700", "Successful"]}, seen
+    log = sdk_sandbox.log.read_text()
+    assert "is not what DOKU documents (a numeric string of at most 36 characters); accepted" in log, log
+
+
+@pytest.mark.parametrize("tz, written", [("UTC", "-00:00"), ("Asia/Kolkata", "+5.5:30")])
+def test_the_official_node_sdk_writes_invalid_timestamps_outside_whole_hour_east_offsets(sdk_sandbox, keys, tmp_path, tz, written):
+    """The sandbox is right to refuse these: "-00:00" is not ISO-8601 (RFC 3339's "unknown
+    offset"), "+5.5:30" is not a timestamp at all."""
+    stamp = subprocess.run(["node", "-e", "console.log(require('doku-nodejs-library/_services/tokenService.js').generateTimestamp())"],
+                           capture_output=True, text=True, env={**os.environ, "NODE_PATH": str(node_modules()), "TZ": tz}, check=True)
+    assert stamp.stdout.strip().endswith(written), stamp.stdout
+    seen = run_node_sdk(sdk_sandbox, keys, tmp_path / "unused.pem", tz)
+    assert seen == {"unhandled": ["4007301"], "token": "4007301"}, seen
