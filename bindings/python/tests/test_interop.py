@@ -118,3 +118,56 @@ def test_the_official_node_sdk_writes_invalid_timestamps_outside_whole_hour_east
     assert stamp.stdout.strip().endswith(written), stamp.stdout
     seen = run_node_sdk(sdk_sandbox, keys, tmp_path / "unused.pem", tz)
     assert seen == {"unhandled": ["4007301"], "token": "4007301"}, seen
+
+
+BODIES = [
+    # Pretty-printed, nested, non-ASCII and "/": what trips SDKs that hash other bytes than they send.
+    '{\n  "partnerServiceId": "  888994",\n  "trxId": "INV/2026/11/0001",\n  "virtualAccountName": "Budi Śantoso / Toko Kue Ñam",\n'
+    '  "totalAmount": {"value": "11500.00", "currency": "IDR"},\n  "additionalInfo": {"channel": "VIRTUAL_ACCOUNT_BANK_CIMB",'
+    ' "virtualAccountConfig": {"reusableStatus": false}}\n}',
+    '{"a":[1,2,{"b":null,"c":"x y"}],"d":"https://example.com/p?q=1"}',
+    '{}',
+]
+
+
+def test_signatures_and_tokens_agree_with_the_official_python_sdk_both_ways(keys, doku_keys):
+    """Asymmetric: the SDK's token-request signature is doku_sign's, byte for byte (PKCS#1 v1.5 is
+    deterministic), and each side's verifier accepts the other's. Symmetric: for the bytes the
+    SDK sends (json.dumps of the request: non-ASCII as \\u escapes), doku_sign_request gives the
+    SDK's signature, pretty-printed or not. Tokens: the SDK validates doku_issue_token's JWT, and
+    doku_validate_token accepts the SDK's."""
+    import doku_snap
+    ts, client, secret, token = "2026-12-01T10:00:00+07:00", "MCH-INTEROP", "SK-interop-ñ", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
+    key = keys.pkcs8.read_text()
+    ours = doku_snap.sign(client, ts, key)
+    now = doku_snap.timestamp()
+    headers = {"X-CLIENT-KEY": client, "X-TIMESTAMP": now, "X-SIGNATURE": doku_snap.sign(client, now, doku_keys.private.read_text())}
+    issued = doku_snap.issue_token({"client_id": client, "doku_public_key": doku_keys.public.read_text(), "merchant_private_key": key},
+                                   headers, '{"grantType":"client_credentials"}')
+    assert issued.http_status == 200, issued.body
+    given = {"doku_jwt": issued.json()["accessToken"], "private_key": key, "public_key": keys.public.read_text(), "client_id": client, "timestamp": ts,
+             "doku_signature": ours, "secret": secret, "method": "POST", "path": "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va",
+             "token": token, "bodies": BODIES}
+    driver = REPO / "tests" / "interop" / "python_sdk_crypto.py"
+    run = subprocess.run([str(sdk_python()), str(driver)], input=json.dumps(given), capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    sdk = json.loads(run.stdout.strip().splitlines()[-1])
+    assert sdk["signature"] == ours
+    assert sdk["accepts_doku_signature"] is True
+    assert doku_snap.verify(client, ts, sdk["signature"], keys.public.read_text())
+    assert sdk["validates_doku_jwt"]["clientId"] == client, sdk["validates_doku_jwt"]
+    # The SDK's validator refuses the Authorization header's value as it arrives ("Bearer <jwt>");
+    # doku_validate_token takes either.
+    assert sdk["validates_bearer_header"] is None
+    assert doku_snap.validate_token("Bearer " + given["doku_jwt"], keys.public.read_text())["clientId"] == client
+    assert doku_snap.validate_token(sdk["jwt"], keys.public.read_text())["clientId"] == client
+    for body, theirs in zip(BODIES, sdk["symmetric"]):
+        sent = json.dumps(json.loads(body))  # what the SDK sends (requests' json=)
+        assert doku_snap.sign_request(secret, "POST", given["path"], token, sent, ts) == theirs, body
+        pretty = json.dumps(json.loads(body), indent=2)
+        assert doku_snap.sign_request(secret, "POST", given["path"], token, pretty, ts) == theirs, body
+        assert doku_snap.verify_request(secret, "POST", given["path"], token, sent, ts, theirs)
+    # Over the UTF-8 text itself (as DOKU's samples are written), the SDK's \\u escapes are other
+    # bytes: its signature differs there, and only there.
+    assert doku_snap.sign_request(secret, "POST", given["path"], token, BODIES[0], ts) != sdk["symmetric"][0]
+    assert doku_snap.sign_request(secret, "POST", given["path"], token, BODIES[1], ts) == sdk["symmetric"][1]
