@@ -238,7 +238,7 @@ impl Fetcher for Client {
         let (token, report) = entry.refresh(self.margin(), deadline, || self.fetch_from_doku(deadline));
         self.record_store(&report);
         if let (true, Ok(token)) = (report.from_store, &token) {
-            crate::log::token_from_store(&report.store, Duration::from_secs(token.expires_in(Stamp::now())), report.waited);
+            log::token_from_store(&report.store, Duration::from_secs(token.expires_in(Stamp::now())), report.waited);
         }
         token
     }

@@ -227,7 +227,10 @@ impl RedisStore {
         }
         if self.db != 0 {
             let args = Zeroizing::new(vec![b"SELECT".to_vec(), self.db.to_string().into_bytes()]);
-            connection.expect_ok(&args, deadline, "SELECT")?;
+            match connection.call(&args, deadline)? {
+                Value::Okay => {}
+                other => return Err(unexpected(&self.describe(), "SELECT", &other)),
+            }
         }
         Ok(connection)
     }
@@ -285,12 +288,17 @@ impl RedisSession<'_> {
     }
 
     fn unexpected(&self, command: &str, value: &Value) -> String {
-        let what = match value {
-            Value::ServerError(e) => format!("an error ({})", code(e.code())),
-            _ => "an answer of the wrong type".to_owned(),
-        };
-        format!("{}: {command} got {what}", self.store.describe())
+        unexpected(&self.store.describe(), command, value)
     }
+}
+
+/// What to say of an answer a command should not get: an error's code only, never its text.
+fn unexpected(store: &str, command: &str, value: &Value) -> String {
+    let what = match value {
+        Value::ServerError(e) => format!("an error ({})", code(e.code())),
+        _ => "an answer of the wrong type".to_owned(),
+    };
+    format!("{store}: {command} got {what}")
 }
 
 fn key(name: &str, kind: &str) -> Vec<u8> {
@@ -506,14 +514,6 @@ struct Connection {
 }
 
 impl Connection {
-    fn expect_ok(&mut self, args: &[Vec<u8>], deadline: Instant, command: &str) -> StoreResult<()> {
-        match self.call(args, deadline)? {
-            Value::Okay => Ok(()),
-            Value::ServerError(e) => Err(format!("{}: {command} got an error ({})", self.describe, code(e.code()))),
-            _ => Err(format!("{}: {command} got an answer of the wrong type", self.describe)),
-        }
-    }
-
     /// Sends one command and reads its answer, by `deadline`. A new parser per answer: bytes a
     /// server sent past an answer are never taken for the next one.
     fn call(&mut self, args: &[Vec<u8>], deadline: Instant) -> StoreResult<Value> {
