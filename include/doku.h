@@ -412,6 +412,97 @@ enum DokuStatus doku_validate_token(const char *bearer_or_jwt,
                                     char **claims_json_out);
 
 /**
+ * Judges one call DOKU makes to the merchant after the token request: the VA inquiry
+ * ("/v1.1/transfer-va/inquiry", operation "inquiry"), the VA payment notification
+ * ("/v1.1/transfer-va/payment", "payment_notification") or the Direct Debit notification
+ * ("/v1.0/debit/notify", "debit_notification"); the path may carry a base path of the
+ * merchant's in front. Checks, in DOKU's order: the mandatory headers (Authorization as
+ * "Bearer <token>", X-TIMESTAMP, X-SIGNATURE, X-PARTNER-ID, X-EXTERNAL-ID, CHANNEL-ID), the
+ * formats of X-TIMESTAMP and X-EXTERNAL-ID, the token (an RS256 JWT of the merchant's issuer,
+ * unexpired, whose clientId, if any, is X-PARTNER-ID), the timestamp's freshness, that
+ * X-PARTNER-ID is client_id, the HMAC-SHA512 signature over method, path (as received, query
+ * included), token, the exact body bytes and timestamp, compared in constant time; that the
+ * X-EXTERNAL-ID was not seen before on this business day (WIB); then the body's mandatory
+ * fields.
+ *
+ * Writes to *verdict_json_out either
+ *   {"accepted":true,"operation":"payment_notification","externalId":"…","timestamp":"…",
+ *    "request":{…the body…}}
+ * or the answer to send:
+ *   {"accepted":false,"operation":"…" or null,"httpStatus":401,
+ *    "body":{"responseCode":"4012501","responseMessage":"Invalid Token (B2B): …"}}
+ * with DOKU's code for the service (24, 25, 56): 400xx02 a missing header or field, 400xx01 a
+ * malformed timestamp or X-EXTERNAL-ID, 400xx00 a body that is not JSON, 401xx01 an invalid or
+ * expired token, 401xx00 a stale timestamp, a wrong signature or partner, 409xx00 a replayed
+ * X-EXTERNAL-ID; 404 with 4040000 for a path that is none of the three. Messages never quote
+ * the token or the secret.
+ *
+ * options_json: a JSON object, read as strictly as doku_client_new's config:
+ *   "client_id"                 (required) the merchant's client id, which DOKU sends as
+ *                               X-PARTNER-ID
+ *   "client_secret"             the merchant's client secret, which keys the signature
+ *   "client_secret_file"        the same, read from a file (one trailing line end ignored);
+ *                               set exactly one of the two
+ *   "merchant_public_key"       the public key of the merchant's token issuer (PEM or bare
+ *                               base64), which verifies the JWT DOKU presents
+ *   "merchant_public_key_file"  the same, read from a file (set exactly one of the two)
+ *   "max_skew_s"                allowed X-TIMESTAMP drift in seconds, 1 to 86400; default 300
+ * method: the request's method (DOKU sends POST). path: the path as received, query included.
+ * headers_json: the request's headers as a JSON object of strings (names in any case).
+ * body, body_len: the request body exactly as received, body_len bytes (any bytes; NUL is
+ * not special); body may be NULL when body_len is 0.
+ *
+ * A refusal is still DOKU_OK: the call reached a verdict. Errors are for bad arguments:
+ * DOKU_ERR_NULL_ARGUMENT (also a NULL body with a body_len); DOKU_ERR_INVALID_ARGUMENT
+ * (options_json, headers_json, a method or path that is not UTF-8); DOKU_ERR_KEY (the public
+ * key unusable or unreadable). On failure
+ * *verdict_json_out is NULL. *verdict_json_out is owned by the caller: release it with
+ * doku_free().
+ *
+ * Replays: accepted X-EXTERNAL-IDs are remembered per process, for the business day, up to
+ * 100000 (then the oldest are forgotten). Processes (PHP-FPM workers, forked servers) do not
+ * share them; the freshness window (max_skew_s) bounds a replay across processes. A forked
+ * child starts with its parent's. Thread-safe.
+ */
+enum DokuStatus doku_merchant_verify(const char *options_json,
+                                     const char *method,
+                                     const char *path,
+                                     const char *headers_json,
+                                     const char *body,
+                                     size_t body_len,
+                                     char **verdict_json_out);
+
+/**
+ * Builds the merchant's answer to a call doku_merchant_verify accepted: operation is the
+ * verdict's "operation", request_json its "request", result_json (NULL = {}) what the merchant
+ * decided. Writes {"httpStatus":200,"body":{…}} to *response_json_out: send that status and
+ * body.
+ *
+ *   "inquiry": 2002400 with virtualAccountData: the request's partnerServiceId, customerNo,
+ *     virtualAccountNo and inquiryRequestId, the bill from result_json ("virtualAccountName"
+ *     and "totalAmount" {"value":"10000.00","currency":"IDR"} required; "trxId",
+ *     "virtualAccountEmail", "virtualAccountPhone", "virtualAccountTrxType" (default "C"),
+ *     "expiredDate" (ISO-8601 with an offset) and "additionalInfo" (merged into the
+ *     request's) optional), inquiryStatus "00" and inquiryReason.
+ *   "payment_notification": 2002500 with virtualAccountData echoing the request's
+ *     partnerServiceId, customerNo, virtualAccountNo, virtualAccountName, paymentRequestId,
+ *     trxId, paidAmount and additionalInfo; result_json takes no other key.
+ *   "debit_notification": 2005600, with result_json's "approvalCode" if given.
+ * Instead of success, result_json {"refuse":REASON} answers a refusal: "bill_not_found"
+ * (404xx12), "invalid_amount" (404xx13), "bill_paid" (404xx14), "bill_expired" (404xx19), for
+ * the VA calls; "general_error" (500xx00, DOKU retries) for any.
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT (an unknown operation, a
+ * request_json without the call's mandatory fields, an unknown key or a malformed value in
+ * result_json, each named). On failure *response_json_out is NULL. *response_json_out is owned
+ * by the caller: release it with doku_free(). Thread-safe; keeps no state.
+ */
+enum DokuStatus doku_merchant_answer(const char *operation,
+                                     const char *request_json,
+                                     const char *result_json,
+                                     char **response_json_out);
+
+/**
  * Writes the current time, UTC, as "YYYY-MM-DDTHH:MM:SSZ" to *timestamp_out.
  *
  * *timestamp_out is owned by the caller: release it with doku_free(). NULL timestamp_out gives

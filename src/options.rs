@@ -143,6 +143,30 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// Any JSON value but null.
+    pub fn value(&mut self, key: &str) -> Option<Value> {
+        self.map.remove(key).filter(|v| !v.is_null())
+    }
+
+    /// A secret given as text (`text_key`) or in a file (`file_key`, read by
+    /// [`read_secret_file`]), exactly one of them; never empty. Neither the secret nor the path
+    /// (a secret pasted there by mistake) is ever shown.
+    pub fn secret_text_or_file(&mut self, text_key: &str, file_key: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>> {
+        let (secret, from) = match (self.secret(text_key)?, self.secret(file_key)?) {
+            (Some(_), Some(_)) => return Err(self.invalid(format_args!("set {text_key} or {file_key}, not both"))),
+            (None, None) => return Err(self.invalid(format_args!("{text_key} or {file_key} is required"))),
+            (Some(text), None) => (Zeroizing::new(text.as_bytes().to_vec()), text_key),
+            (None, Some(path)) => (
+                read_secret_file(Path::new(path.as_str()), limit).map_err(|e| self.invalid(format_args!("{file_key} cannot be read: {e}")))?,
+                file_key,
+            ),
+        };
+        match secret.is_empty() {
+            true => Err(self.invalid(format_args!("{from} is empty"))),
+            false => Ok(secret),
+        }
+    }
+
     /// Where a key is: as text (`text_key`, secret or not) or in a file (`file_key`), exactly
     /// one of them. Read and parsed later by `KeySource`, after the cheap checks: options with
     /// several problems report their shape before their keys.
@@ -201,6 +225,19 @@ impl KeySource {
             }
         }
     }
+}
+
+/// A secret kept in a file (a client secret, a Redis password): at most `limit` bytes, with one
+/// trailing line end (as `echo` writes it) not part of it. Read into a wiped buffer.
+pub(crate) fn read_secret_file(path: &Path, limit: u64) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut read = Zeroizing::new(read_file(path, limit)?);
+    for end in [&b"\n"[..], b"\r"] {
+        if read.ends_with(end) {
+            let n = read.len() - 1;
+            read.truncate(n);
+        }
+    }
+    Ok(read)
 }
 
 /// A file option's path as messages show it, unless it may be key text pasted into the option:

@@ -9,6 +9,7 @@ mod common;
 
 use common::markdown;
 use doku::config::{DefaultValue, DEFAULTS, KEYS};
+use doku::merchant::notification::{CALLS, VERIFY_DEFAULTS, VERIFY_KEYS};
 use doku::merchant::{ISSUER_DEFAULTS, ISSUER_KEYS};
 
 const README: &str = include_str!("../README.md");
@@ -117,7 +118,32 @@ const TABLES: &[KeyTable] = &[
         function: "doku_issue_token",
         heading: "### Token issuer options",
     },
+    KeyTable {
+        words: "verify options",
+        keys: VERIFY_KEYS,
+        defaults: VERIFY_DEFAULTS,
+        function: "doku_merchant_verify",
+        heading: "### Notification verifier options",
+    },
 ];
+
+/// Each call DOKU makes to a merchant has its row in README.md (operation, path, success code)
+/// and is named, with its path, in doku_merchant_verify's comment.
+#[test]
+fn the_calls_are_documented() {
+    let section = README.split("### DOKU's calls to the merchant").nth(1).unwrap().split("\n### ").next().unwrap();
+    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/doku.h")).unwrap();
+    let comment = header.split("doku_merchant_verify(").next().unwrap().rsplit("/**").next().unwrap();
+    for call in &CALLS {
+        let row = format!("| `{}` | `{}` | `{}` |", call.operation, call.path, call.success_code());
+        assert!(section.contains(&row), "README.md has no row {row}");
+        assert!(
+            comment.contains(&format!("\"{}\"", call.path)) && comment.contains(&format!("\"{}\"", call.operation)),
+            "doku.h does not name {}",
+            call.operation
+        );
+    }
+}
 
 #[test]
 fn every_default_belongs_to_a_key() {

@@ -76,6 +76,19 @@ enum DokuStatus doku_validate_token(const char *bearer_or_jwt,
                                     const char *merchant_public_key,
                                     char **claims_json_out);
 
+enum DokuStatus doku_merchant_verify(const char *options_json,
+                                     const char *method,
+                                     const char *path,
+                                     const char *headers_json,
+                                     const char *body,
+                                     size_t body_len,
+                                     char **verdict_json_out);
+
+enum DokuStatus doku_merchant_answer(const char *operation,
+                                     const char *request_json,
+                                     const char *result_json,
+                                     char **response_json_out);
+
 enum DokuStatus doku_timestamp(char **timestamp_out);
 
 enum DokuStatus doku_sign(const char *client_id,

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use doku::key::PublicKey;
-use doku_sandbox::notify::{self, PAYMENT_PATH};
+use doku::merchant::notification::CALLS;
+use doku_sandbox::notify;
 use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 
 /// What the endpoints check, the fault modes, the output and an example: after the options in
@@ -46,13 +47,19 @@ FAULT MODES:
 
 NOTIFY:
   --notify URL acts as DOKU toward a merchant: POST URL{TOKEN_PATH} signed with DOKU's private key, then
-  POST URL{PAYMENT_PATH} (a VA payment notification) with that token and an HMAC-SHA512 X-SIGNATURE keyed
-  with the client secret.
+  with that token and an HMAC-SHA512 X-SIGNATURE keyed with the client secret: with --inquire, POST
+  URL{inquiry} (a VA inquiry); POST URL{payment} (a VA payment notification); with --notify-debit, POST
+  URL{debit} (a Direct Debit notification). Each answer is judged as DOKU judges it: HTTP 2xx, the string
+  code of the service (2002400, 2002500, 2005600), a responseMessage, the request's ids echoed in
+  virtualAccountData (the inquiry's bill with a valid totalAmount and name).
+  --notify-probe then replays the payment notification (expected 409 4092500), sends it an hour stale
+  and signed with a wrong secret (401 4012500), and, once the token has expired, with it (401 4012501).
 
 OUTPUT:
   The first line on stdout is \"listening on URL\"; with --tls-dir the second is \"ca file: PATH\".
   With a persisted DOKU key pair, stderr gets \"doku public key: PATH\" (merchants verify DOKU with it).
-  --notify prints one line per step on stderr, then \"notify: ok (token 2007300, payment 2002500)\" or
+  --notify prints one line per step on stderr, then \"notify: ok (token 2007300, payment 2002500)\" (with
+  \"inquiry 2002400\", \"debit 2005600\" and \"4 probes refused\" as asked) or
   \"notify: failed: REASON\" on stdout.
   stderr gets one line per request: client=ID outcome=ok|refused|fault:MODE code=CODE http=STATUS path=PATH
   (never signatures, tokens or keys). The server runs until interrupted (Ctrl-C, SIGTERM).
@@ -67,6 +74,9 @@ EXAMPLE:
     -H 'X-CLIENT-KEY: MCH-1' -H \"X-TIMESTAMP: $TS\" -H \"X-SIGNATURE: $SIG\" -d '{{\"grantType\":\"client_credentials\"}}'
 ",
         faults = Fault::HELP,
+        inquiry = CALLS[0].path,
+        payment = CALLS[1].path,
+        debit = CALLS[2].path,
     )
 }
 
@@ -126,9 +136,19 @@ struct Cli {
     /// CA certificates (PEM) to trust for an https:// merchant.
     #[arg(long, value_name = "FILE", requires = "notify")]
     notify_ca: Option<PathBuf>,
-    /// Exit after notifying: 0 if the merchant accepted both requests, else 1.
+    /// Exit after notifying: 0 if the merchant answered every call as DOKU expects, else 1.
     #[arg(long, requires = "notify")]
     notify_exit: bool,
+    /// Before the payment notification, ask the merchant for the bill (a VA inquiry).
+    #[arg(long, requires = "notify")]
+    inquire: bool,
+    /// After the payment notification, send a Direct Debit notification.
+    #[arg(long, requires = "notify")]
+    notify_debit: bool,
+    /// Then probe the merchant: a replay, a stale timestamp, a wrong signature and an expired
+    /// token (the merchant's tokens must last at most 10 s), each to be refused.
+    #[arg(long, requires = "notify")]
+    notify_probe: bool,
     /// No request log.
     #[arg(long)]
     quiet: bool,
@@ -139,6 +159,9 @@ struct Notify {
     client: String,
     ca: Option<PathBuf>,
     exit: bool,
+    inquire: bool,
+    debit: bool,
+    probe: bool,
 }
 
 struct Options {
@@ -191,7 +214,15 @@ fn options(cli: Cli) -> Result<Options, String> {
             if !config.secrets.iter().any(|(id, _)| *id == client) {
                 return Err(format!("--notify: no --secret {client}=... (the notification is signed with the client secret)"));
             }
-            Some(Notify { url, client, ca: cli.notify_ca, exit: cli.notify_exit })
+            Some(Notify {
+                url,
+                client,
+                ca: cli.notify_ca,
+                exit: cli.notify_exit,
+                inquire: cli.inquire,
+                debit: cli.notify_debit,
+                probe: cli.notify_probe,
+            })
         }
     };
     Ok(Options { config, notify })
@@ -254,6 +285,7 @@ fn main() -> ExitCode {
             .notify_config(&n.url, &n.client)
             .map(|mut c| {
                 c.ca_file = n.ca;
+                (c.inquire, c.debit, c.probe) = (n.inquire, n.debit, n.probe);
                 c
             })
             .and_then(|c| notify::run(&c));

@@ -1,20 +1,22 @@
-//! DOKU's side of a merchant notification (snap-reference §4), so merchants can test their
-//! notification endpoint offline:
+//! DOKU's side of the calls it makes to a merchant (snap-reference §4), so merchants can test
+//! their endpoints offline:
 //!
 //! 1. `POST {merchant}/authorization/v1/access-token/b2b`, signed with DOKU's private key over
 //!    `client_id|timestamp`; the merchant must answer `2007300` with an access token.
-//! 2. `POST {merchant}/v1.1/transfer-va/payment` (a VA payment notification), with that token
-//!    as Bearer and a symmetric `X-SIGNATURE` keyed with the merchant's client secret; the merchant
-//!    must answer as DOKU expects: HTTP 2xx, a JSON object whose `responseCode` is the string
-//!    `2002500` (success of service 25, the payment notification) and whose `responseMessage`
-//!    is a string.
+//! 2. With that token as Bearer and a symmetric `X-SIGNATURE` keyed with the merchant's client
+//!    secret: a VA inquiry (`--inquire`), the VA payment notification, a Direct Debit
+//!    notification (`--notify-debit`); each answer is judged as DOKU judges it
+//!    (`merchant::answer::judge`: the string code of the service, its message, the echoed
+//!    fields).
+//! 3. With `--notify-probe`: the payment notification replayed, re-sent stale, signed with a
+//!    wrong secret, and with the token after it expired; each must be refused with DOKU's code.
 //!
 //! Every signature, the HTTP client and the answer parsing are the library's own: what a merchant
 //! tests against here is what the library's users send.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -22,14 +24,14 @@ use zeroize::Zeroizing;
 use doku::error::{Error, Result};
 use doku::http::{Http, Response, Settings};
 use doku::key::PrivateKey;
+use doku::merchant::answer::judge;
+use doku::merchant::notification::Call;
 use doku::request::external_id;
 use doku::signature::{b2b_string_to_sign, sign_rsa_sha256, symmetric};
 use doku::text::printable;
 use doku::timestamp::Offset;
 use doku::token::{parse_b2b_response, B2B_BODY, B2B_PATH};
 
-/// DOKU's VA payment notification path, relative to the merchant's base URL.
-pub const PAYMENT_PATH: &str = "/v1.1/transfer-va/payment";
 /// The `CHANNEL-ID` DOKU sends on notifications.
 pub const DEFAULT_CHANNEL_ID: &str = "95221";
 
@@ -52,6 +54,12 @@ pub struct NotifyConfig {
     pub channel_id: String,
     /// The zone of `X-TIMESTAMP` and `trxDateTime`; DOKU writes WIB (`+07:00`).
     pub timestamp_offset: Offset,
+    /// Before the payment notification, a Direct Inquiry for the bill (`--inquire`).
+    pub inquire: bool,
+    /// After it, a Direct Debit notification (`--notify-debit`).
+    pub debit: bool,
+    /// Then the probes the merchant must refuse (`--notify-probe`).
+    pub probe: bool,
 }
 
 impl std::fmt::Debug for NotifyConfig {
@@ -81,6 +89,9 @@ impl NotifyConfig {
             connect_timeout: Duration::from_secs(5),
             channel_id: DEFAULT_CHANNEL_ID.to_owned(),
             timestamp_offset: Offset::parse("+07:00").unwrap_or(Offset::UTC),
+            inquire: false,
+            debit: false,
+            probe: false,
         }
     }
 }
@@ -118,11 +129,14 @@ impl Step {
 pub struct NotifyReport {
     /// Step 1, the token request.
     pub token: Step,
-    /// Step 2, the payment notification; `None` when step 1 failed.
+    /// The VA payment notification; `None` when it was not sent.
     pub payment: Option<Step>,
+    /// Each call and probe sent after the token request, by name ("inquiry", "payment
+    /// notification", "probe: replayed X-EXTERNAL-ID", …), in order.
+    pub steps: Vec<(String, Step)>,
     /// The notification body exactly as sent (pretty-printed JSON); empty when not sent.
     pub notification: String,
-    /// Why the run failed; `None` when the merchant accepted both requests.
+    /// Why the run failed; `None` when the merchant accepted every call and refused every probe.
     pub failure: Option<String>,
 }
 
@@ -134,17 +148,28 @@ impl NotifyReport {
     /// One line per step attempted, e.g. `notify: token request: HTTP 200, 2007300`.
     pub fn step_lines(&self) -> Vec<String> {
         let mut lines = vec![format!("notify: token request: {}", self.token.describe())];
-        if let Some(p) = &self.payment {
-            lines.push(format!("notify: payment notification: {}", p.describe()));
+        for (name, step) in &self.steps {
+            lines.push(format!("notify: {name}: {}", step.describe()));
         }
         lines
     }
 
-    /// `notify: ok (token 2007300, payment 2002500)`, or `notify: failed: <reason>`.
+    /// `notify: ok (token 2007300, payment 2002500)` (with `inquiry 2002400`, `debit 2005600`,
+    /// `4 probes refused` when sent), or `notify: failed: <reason>`.
     pub fn summary(&self) -> String {
         let code = |s: &Step| s.response_code.clone().unwrap_or_else(|| "-".into());
         match (&self.failure, &self.payment) {
-            (None, Some(p)) => format!("notify: ok (token {}, payment {})", code(&self.token), code(p)),
+            (None, Some(_)) => {
+                let mut parts = vec![format!("token {}", code(&self.token))];
+                let probes = self.steps.iter().filter(|(name, _)| name.starts_with("probe")).count();
+                for (name, step) in self.steps.iter().filter(|(name, _)| !name.starts_with("probe")) {
+                    parts.push(format!("{} {}", name.split(' ').next().unwrap_or_default(), code(step)));
+                }
+                if probes > 0 {
+                    parts.push(format!("{probes} probes refused"));
+                }
+                format!("notify: ok ({})", parts.join(", "))
+            }
             (Some(why), _) => format!("notify: failed: {why}"),
             (None, None) => "notify: failed: no payment notification was sent".into(),
         }
@@ -156,25 +181,63 @@ fn merchant_said(e: &Error) -> String {
     e.message().replacen("DOKU answered", "the merchant answered", 1)
 }
 
-/// Runs both steps once. `Err` only when the run cannot start (a bad URL, an unreadable CA
-/// file, an empty secret, a signing failure); a merchant that refuses, or does not answer, is a
-/// report whose `failure` says why.
+/// One signed request to the merchant, as DOKU sends it.
+struct Sent {
+    path: &'static str,
+    headers: Vec<(&'static str, Zeroizing<String>)>,
+    body: String,
+}
+
+/// The calls of one run, signed and sent alike.
+struct Caller<'c> {
+    config: &'c NotifyConfig,
+    http: Http,
+    /// The merchant's base path, in front of each call's: the full path is what is signed.
+    base_path: String,
+}
+
+impl Caller<'_> {
+    /// `body` for `call`, signed with `secret` and `token` at `ts`.
+    fn sign(&self, call: &Call, token: &str, secret: &[u8], ts: &str, body: String) -> Result<Sent> {
+        let path = format!("{}{}", self.base_path, call.path);
+        let signed = symmetric::Request { method: "POST", path: &path, access_token: token, body: Some(&body), timestamp: ts };
+        let sig = symmetric::sign(secret, &signed)?;
+        let headers = vec![
+            ("Authorization", Zeroizing::new(format!("Bearer {token}"))),
+            ("X-TIMESTAMP", Zeroizing::new(ts.to_owned())),
+            ("X-SIGNATURE", Zeroizing::new(sig)),
+            ("X-PARTNER-ID", Zeroizing::new(self.config.client_id.clone())),
+            ("X-EXTERNAL-ID", Zeroizing::new(external_id())),
+            ("CHANNEL-ID", Zeroizing::new(self.config.channel_id.clone())),
+        ];
+        Ok(Sent { path: call.path, headers, body })
+    }
+
+    fn send(&self, sent: &Sent) -> Result<Response> {
+        let headers: Vec<(&str, &str)> = sent.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.http.send("POST", sent.path, &headers, &sent.body)
+    }
+}
+
+/// Runs the token request and the calls `config` asks for, once. `Err` only when the run cannot
+/// start (a bad URL, an unreadable CA file, an empty secret, a signing failure); a merchant
+/// that refuses, or does not answer, is a report whose `failure` says why.
 pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
     if config.client_secret.is_empty() {
         return Err(Error::invalid("notify: the client secret is empty"));
     }
     let settings = Settings::new(&config.merchant_url, config.timeout, config.connect_timeout, config.ca_file.as_deref(), Some(""))
         .map_err(|e| Error::new(e.kind(), format!("notify: merchant URL: {}", e.message().trim_start_matches("config: "))))?;
-    // The merchant sees its base path in front of ours, and that full path is what is signed.
     let base_path = url::Url::parse(settings.base_url()).map(|u| u.path().trim_end_matches('/').to_owned()).unwrap_or_default();
-    let http = Http::new(settings);
+    let caller = Caller { config, http: Http::new(settings), base_path };
     let mut report = NotifyReport::default();
 
     // 1. The token, requested as DOKU: signed with DOKU's key over client_id|timestamp.
     let ts = config.timestamp_offset.now();
     let sig = sign_rsa_sha256(&config.doku_key, b2b_string_to_sign(&config.client_id, &ts).as_bytes())?;
     let headers = [("X-CLIENT-KEY", config.client_id.as_str()), ("X-TIMESTAMP", ts.as_str()), ("X-SIGNATURE", sig.as_str())];
-    let response = match http.post_json(B2B_PATH, &headers, B2B_BODY) {
+    let issued = Instant::now();
+    let response = match caller.http.post_json(B2B_PATH, &headers, B2B_BODY) {
         Ok(r) => r,
         Err(e) => {
             report.failure = Some(format!("token request: {e}"));
@@ -189,80 +252,171 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
             return Ok(report);
         }
     };
+    let token = grant.access_token.as_str();
+    let secret = config.client_secret.as_bytes();
 
-    // 2. The payment notification, signed with the merchant's secret over exactly these bytes.
-    let ts = config.timestamp_offset.now();
-    let external = external_id();
-    let body = notification_body(&external, &ts);
-    let path = format!("{base_path}{PAYMENT_PATH}");
-    let signed = symmetric::Request { method: "POST", path: &path, access_token: &grant.access_token, body: Some(&body), timestamp: &ts };
-    let sig = symmetric::sign(config.client_secret.as_bytes(), &signed)?;
-    let bearer = Zeroizing::new(format!("Bearer {}", grant.access_token.as_str()));
-    let headers = [
-        ("Authorization", bearer.as_str()),
-        ("X-TIMESTAMP", ts.as_str()),
-        ("X-SIGNATURE", sig.as_str()),
-        ("X-PARTNER-ID", config.client_id.as_str()),
-        ("X-EXTERNAL-ID", external.as_str()),
-        ("CHANNEL-ID", config.channel_id.as_str()),
-    ];
-    report.notification = body.clone();
-    let response = match http.send("POST", PAYMENT_PATH, &headers, &body) {
-        Ok(r) => r,
-        Err(e) => {
-            report.payment = Some(Step::default());
-            report.failure = Some(format!("payment notification: {e}"));
+    // 2. The calls, each signed with the merchant's secret over exactly the bytes sent, and
+    // each answer judged as DOKU judges it (`merchant::answer::judge`).
+    let mut payment_sent = None;
+    for (operation, wanted) in [("inquiry", config.inquire), ("payment_notification", true), ("debit_notification", config.debit)] {
+        let Some(call) = Call::named(operation).filter(|_| wanted) else { continue };
+        let ts = config.timestamp_offset.now();
+        let sent = caller.sign(call, token, secret, &ts, call_body(call, &ts))?;
+        let name = call.operation.replace('_', " ");
+        let response = match caller.send(&sent) {
+            Ok(r) => r,
+            Err(e) => {
+                report.steps.push((name.clone(), Step::default()));
+                if call.operation == "payment_notification" {
+                    report.payment = Some(Step::default());
+                }
+                report.failure = Some(format!("{name}: {e}"));
+                return Ok(report);
+            }
+        };
+        let step = Step::of(&response);
+        report.steps.push((name.clone(), step.clone()));
+        let request: Value = serde_json::from_str(&sent.body).unwrap_or_default();
+        let judged = judge(call, &request, response.status, &response.body);
+        if call.operation == "payment_notification" {
+            report.payment = Some(step);
+            report.notification = sent.body.clone();
+            payment_sent = Some(sent);
+        }
+        if let Some(why) = judged {
+            report.failure = Some(format!("{name}: {why}"));
             return Ok(report);
         }
-    };
-    let step = Step::of(&response);
-    if let Some(why) = misjudged_answer(response.status, &response.body) {
-        report.failure = Some(format!("payment notification: {why}"));
-    } else if !(200..300).contains(&response.status) || step.response_code.as_deref() != Some(PAYMENT_SUCCESS) {
-        let message = serde_json::from_slice::<Value>(&response.body)
-            .ok()
-            .and_then(|v| v.get("responseMessage").and_then(Value::as_str).map(|m| printable(m, 300)));
-        let why = match (&step.response_code, message) {
-            (None, _) if serde_json::from_slice::<Value>(&response.body).is_err() => {
-                format!("the merchant answered HTTP {} with a body that is not JSON ({} bytes)", response.status, response.body.len())
-            }
-            (None, _) => format!("the merchant answered HTTP {} without a responseCode", response.status),
-            (Some(code), message) => format!(
-                "the merchant answered HTTP {} with {code}: {} (expected HTTP 2xx and {PAYMENT_SUCCESS})",
-                response.status,
-                message.unwrap_or_default()
-            ),
-        };
-        report.failure = Some(format!("payment notification: {why}"));
     }
-    report.payment = Some(step);
+
+    // 3. The probes: what a replaying attacker, a stale relay or a forger sends, and a token
+    // past its life; the merchant must refuse each with DOKU's code.
+    if let (true, Some(payment), Some(call)) = (config.probe, payment_sent, Call::named("payment_notification")) {
+        let stale = config.timestamp_offset.format(chrono::Utc::now() - chrono::TimeDelta::seconds(STALE_S));
+        let now = config.timestamp_offset.now();
+        let mut wrong_secret = Zeroizing::new(secret.to_vec());
+        wrong_secret.push(b'!');
+        let probes = [
+            ("probe: replayed X-EXTERNAL-ID", payment, 409, "00"),
+            ("probe: stale X-TIMESTAMP", caller.sign(call, token, secret, &stale, call_body(call, &stale))?, 401, "00"),
+            ("probe: wrong X-SIGNATURE", caller.sign(call, token, &wrong_secret, &now, call_body(call, &now))?, 401, "00"),
+        ];
+        for (name, sent, status, case) in probes {
+            if let Err(why) = probe(&caller, &mut report, name, &sent, call, status, case) {
+                report.failure = Some(why);
+                return Ok(report);
+            }
+        }
+        // An expired token: only a merchant whose tokens are short-lived can be probed so.
+        let name = "probe: expired token";
+        let lifetime = Duration::from_secs(grant.expires_in);
+        if lifetime > MAX_PROBED_TTL {
+            report.failure = Some(format!(
+                "{name}: the merchant's tokens last {} s; give it a token lifetime of at most {} s to probe",
+                grant.expires_in,
+                MAX_PROBED_TTL.as_secs()
+            ));
+            return Ok(report);
+        }
+        // JWT times are whole seconds: a second past `exp` is expired wherever it is checked.
+        std::thread::sleep((lifetime + Duration::from_millis(1100)).saturating_sub(issued.elapsed()));
+        let now = config.timestamp_offset.now();
+        let sent = caller.sign(call, token, secret, &now, call_body(call, &now))?;
+        if let Err(why) = probe(&caller, &mut report, name, &sent, call, 401, "01") {
+            report.failure = Some(why);
+        }
+    }
     Ok(report)
 }
 
-/// What DOKU answers a payment notification with, on success: HTTP 200, service 25, case 00.
-pub const PAYMENT_SUCCESS: &str = "2002500";
+/// A stale `X-TIMESTAMP`: an hour old, past any sensible freshness window.
+const STALE_S: i64 = 3600;
+/// The longest token lifetime the expired-token probe waits out.
+const MAX_PROBED_TTL: Duration = Duration::from_secs(10);
 
-/// Why DOKU would not take the merchant's answer as a success although it looks like one: a
-/// `responseCode` that is a number or another service's success, or no `responseMessage`.
-/// `None` for an answer that is a success as documented, or plainly a refusal (judged after).
-fn misjudged_answer(status: u16, body: &[u8]) -> Option<String> {
-    let Ok(Value::Object(answer)) = serde_json::from_slice::<Value>(body) else { return None };
-    match answer.get("responseCode") {
-        Some(Value::Number(n)) => {
-            return Some(format!("the merchant answered HTTP {status} with responseCode {n} as a number (DOKU expects the string \"{PAYMENT_SUCCESS}\")"))
+/// Sends a probe; Ok when the merchant refused it with HTTP `status` and `status`+service+`case`.
+fn probe(
+    caller: &Caller,
+    report: &mut NotifyReport,
+    name: &str,
+    sent: &Sent,
+    call: &Call,
+    status: u16,
+    case: &str,
+) -> std::result::Result<(), String> {
+    let expected = format!("{status}{}{case}", call.service);
+    let step = match caller.send(sent) {
+        Ok(r) => Step::of(&r),
+        Err(e) => {
+            report.steps.push((name.to_owned(), Step::default()));
+            return Err(format!("{name}: {e}"));
         }
-        Some(Value::String(code)) if code.starts_with("200") && code != PAYMENT_SUCCESS => {
-            return Some(format!(
-                "the merchant answered HTTP {status} with {}, a success of another service (DOKU expects {PAYMENT_SUCCESS}: HTTP 200, service 25, case 00)",
-                printable(code, 16)
-            ))
-        }
-        Some(Value::String(code)) if code == PAYMENT_SUCCESS && !answer.get("responseMessage").is_some_and(Value::is_string) => {
-            return Some(format!("the merchant answered HTTP {status} with {PAYMENT_SUCCESS} but no responseMessage string (DOKU documents it)"))
-        }
-        _ => {}
+    };
+    report.steps.push((name.to_owned(), step.clone()));
+    if step.http_status == Some(status) && step.response_code.as_deref() == Some(expected.as_str()) {
+        return Ok(());
     }
-    None
+    Err(format!("{name}: the merchant answered {} (expected HTTP {status} and {expected})", step.describe()))
+}
+
+/// The body DOKU sends for `call`, pretty-printed as DOKU's samples are.
+fn call_body(call: &Call, ts: &str) -> String {
+    let external = external_id();
+    match call.operation {
+        "inquiry" => inquiry_body(&external, ts),
+        "debit_notification" => debit_body(&external, ts),
+        _ => notification_body(&external, ts),
+    }
+}
+
+/// A Direct Inquiry: DOKU asks the merchant for the bill of a VA number.
+fn inquiry_body(external_id: &str, ts: &str) -> String {
+    let s = |v: &str| Value::from(v).to_string();
+    format!(
+        r#"{{
+  "partnerServiceId": "  888994",
+  "customerNo": "00000000000000000001",
+  "virtualAccountNo": "  88899400000000000000000001",
+  "channelCode": 6011,
+  "trxDateInit": {ts},
+  "language": "ID",
+  "inquiryRequestId": {req},
+  "additionalInfo": {{
+    "channel": "VIRTUAL_ACCOUNT_BANK_MANDIRI"
+  }}
+}}
+"#,
+        ts = s(ts),
+        req = s(external_id),
+    )
+}
+
+/// A Direct Debit payment notification.
+fn debit_body(external_id: &str, ts: &str) -> String {
+    let s = |v: &str| Value::from(v).to_string();
+    let tail = &external_id[external_id.len().saturating_sub(12)..];
+    format!(
+        r#"{{
+  "originalPartnerReferenceNo": {partner},
+  "originalReferenceNo": {reference},
+  "originalExternalId": {external},
+  "latestTransactionStatus": "00",
+  "transactionStatusDesc": "Success",
+  "amount": {{
+    "value": "25000.00",
+    "currency": "IDR"
+  }},
+  "additionalInfo": {{
+    "channelId": "DIRECT_DEBIT_BRI",
+    "paymentDate": {ts}
+  }}
+}}
+"#,
+        partner = s(&format!("ORDER/{tail}")),
+        reference = s(&format!("DD{tail}")),
+        external = s(external_id),
+        ts = s(ts),
+    )
 }
 
 /// A SNAP VA payment notification, pretty-printed as DOKU's samples are (the merchant
@@ -312,9 +466,11 @@ mod tests {
 
     #[test]
     fn reports_summarise() {
+        let paid = Step { http_status: Some(200), response_code: Some("2002500".into()) };
         let ok = NotifyReport {
             token: Step { http_status: Some(200), response_code: Some("2007300".into()) },
-            payment: Some(Step { http_status: Some(200), response_code: Some("2002500".into()) }),
+            payment: Some(paid.clone()),
+            steps: vec![("payment notification".into(), paid)],
             ..NotifyReport::default()
         };
         assert_eq!(ok.summary(), "notify: ok (token 2007300, payment 2002500)");

@@ -2,14 +2,14 @@
 //! token signing key, DOKU's own key pair, issued tokens, seen external ids, request counts and
 //! the live connections.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use once_cell::sync::OnceCell;
 use openssl::ssl::SslAcceptor;
 use serde_json::json;
@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 use super::fault::FaultSet;
 use super::{Log, SandboxConfig};
 use doku::error::{openssl_reason, Error, ErrorKind, Result};
+use doku::external_id::{business_day, Ledger};
 use doku::jwt;
 use doku::key::{PrivateKey, PublicKey};
 use doku::signature::hex;
@@ -32,8 +33,6 @@ pub(crate) const ISSUER: &str = "doku-sandbox";
 /// DOKU's key pair, as persisted in `--doku-key-dir` (or `--tls-dir`).
 pub(crate) const DOKU_PRIVATE_FILE: &str = "doku-private.pem";
 pub(crate) const DOKU_PUBLIC_FILE: &str = "doku-public.pem";
-/// SNAP's business day is WIB's.
-const WIB_SECS: i64 = 7 * 3600;
 
 /// A poisoned lock only means another connection thread panicked; the data stays usable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -75,48 +74,6 @@ enum Revoked {
     Revoked,
     /// By a newer token of the same kind for the same client (`--latest-token-only`).
     Superseded,
-}
-
-/// The day's `X-EXTERNAL-ID`s per client, oldest first, bounded in total.
-#[derive(Default)]
-struct ExternalIds {
-    day: Option<NaiveDate>,
-    per_client: HashMap<String, (HashSet<String>, VecDeque<String>)>,
-    total: usize,
-}
-
-impl ExternalIds {
-    /// Records `id` for `client` on `day`; false when the client already used it that day. At
-    /// most `cap` ids are kept.
-    fn record(&mut self, client: &str, id: &str, day: NaiveDate, cap: usize) -> bool {
-        if self.day != Some(day) {
-            self.per_client.clear();
-            self.total = 0;
-            self.day = Some(day);
-        }
-        if self.per_client.get(client).is_some_and(|(set, _)| set.contains(id)) {
-            return false;
-        }
-        if self.total >= cap {
-            // Forget the oldest id of this client, or else of the client with the most.
-            let victim = if self.per_client.get(client).is_some_and(|(_, q)| !q.is_empty()) {
-                Some(client.to_owned())
-            } else {
-                self.per_client.iter().max_by_key(|(_, (_, q))| q.len()).map(|(c, _)| c.clone())
-            };
-            if let Some((set, queue)) = victim.and_then(|c| self.per_client.get_mut(&c)) {
-                if let Some(old) = queue.pop_front() {
-                    set.remove(&old);
-                    self.total -= 1;
-                }
-            }
-        }
-        let (set, queue) = self.per_client.entry(client.to_owned()).or_default();
-        set.insert(id.to_owned());
-        queue.push_back(id.to_owned());
-        self.total += 1;
-        true
-    }
 }
 
 fn generate_key() -> Result<PrivateKey> {
@@ -170,7 +127,7 @@ pub(crate) struct State {
     doku_key: OnceCell<Arc<PrivateKey>>,
     pub doku_key_dir: Option<PathBuf>,
     tokens: Mutex<HashMap<String, Issued>>,
-    external_ids: Mutex<ExternalIds>,
+    external_ids: Mutex<Ledger>,
     requests: Mutex<HashMap<String, u64>>,
     invalid_tokens: Mutex<HashMap<String, u64>>,
     pub stopping: AtomicBool,
@@ -211,7 +168,7 @@ impl State {
             doku_key,
             doku_key_dir,
             tokens: Mutex::new(HashMap::new()),
-            external_ids: Mutex::new(ExternalIds::default()),
+            external_ids: Mutex::new(Ledger::default()),
             requests: Mutex::new(HashMap::new()),
             invalid_tokens: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
@@ -389,9 +346,7 @@ impl State {
 
     /// Records an `X-EXTERNAL-ID` for `client` on the WIB day of `now`; false for a duplicate.
     pub fn record_external_id(&self, client: &str, id: &str, now: DateTime<Utc>) -> bool {
-        // The UTC date seven hours later is the WIB date.
-        let day = (now + TimeDelta::seconds(WIB_SECS)).date_naive();
-        lock(&self.external_ids).record(client, id, day, MAX_EXTERNAL_IDS)
+        lock(&self.external_ids).record(client, id, business_day(now), MAX_EXTERNAL_IDS)
     }
 
     pub fn token_public_key_pem(&self) -> String {
@@ -444,31 +399,5 @@ impl Drop for ConnGuard {
     fn drop(&mut self) {
         lock(&self.state.conns).remove(&self.id);
         self.state.live.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn external_ids_are_per_client_per_day_and_bounded() {
-        let mut ids = ExternalIds::default();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
-        assert!(ids.record("A", "1", day, 3));
-        assert!(!ids.record("A", "1", day, 3));
-        assert!(ids.record("B", "1", day, 3), "another client may use the same id");
-        assert!(ids.record("A", "2", day, 3));
-        // Full: A's oldest ("1") is forgotten to make room.
-        assert!(ids.record("A", "3", day, 3));
-        assert_eq!(ids.total, 3);
-        assert!(ids.record("A", "1", day, 3));
-        assert!(!ids.record("B", "1", day, 3), "B's id survives A's flood");
-        // C has none: the client with the most gives one up.
-        assert!(ids.record("C", "9", day, 3));
-        assert_eq!(ids.total, 3);
-        // A new day starts afresh.
-        assert!(ids.record("A", "3", day.succ_opt().unwrap(), 3));
-        assert_eq!(ids.total, 1);
     }
 }

@@ -1,23 +1,18 @@
 //! `POST /virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va` (service 27): a protected
-//! transaction endpoint. Checks, in order: the mandatory headers, the formats of `X-TIMESTAMP`
-//! and `X-EXTERNAL-ID`, the Bearer token (issued here, live, not revoked) and that it belongs to
-//! `X-PARTNER-ID`, clock skew, the symmetric signature with the client's registered secret, the
-//! `X-EXTERNAL-ID`'s uniqueness for the day, then the body's mandatory fields.
-//!
-//! Signature and skew are judged by the crate's own `signature::symmetric::verify` and
-//! `merchant::skew_problem`, the same code clients sign with.
+//! transaction endpoint. The request is judged by the library's `signed_request::check`, the
+//! code merchants judge DOKU's notifications with (headers, formats, the Bearer token issued
+//! here, live and not revoked, clock skew, the symmetric signature with the client's registered
+//! secret, the `X-EXTERNAL-ID`'s uniqueness for the day), then the body's mandatory fields.
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::exchange::{Exchange, Handled};
-use doku::error::ErrorKind;
-use doku::merchant::skew_problem;
-use doku::signature::symmetric;
-use doku::timestamp;
-use doku::token::strip_bearer;
+use super::state::State;
+use doku::signed_request::{self, Receiver};
 
-/// In the order they are checked.
-const MANDATORY_HEADERS: [&str; 6] = ["Authorization", "X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"];
+/// Create VA's SNAP service code.
+const SERVICE: &str = "27";
 /// Body fields that must be present (non-null, non-empty), in the order they are checked.
 const MANDATORY_FIELDS: [&str; 6] = ["partnerServiceId", "customerNo", "virtualAccountNo", "virtualAccountName", "trxId", "totalAmount"];
 /// Optional fields echoed in `virtualAccountData` when given, as DOKU does (`additionalInfo` is
@@ -27,91 +22,52 @@ const ECHOED_FIELDS: [&str; 4] = ["virtualAccountEmail", "virtualAccountPhone", 
 /// merchant for them as data (`howToPayApi`); DOKU's SDKs read both. Sample addresses.
 const HOW_TO_PAY_PAGE: &str = "https://sandbox.doku.com/how-to-pay/v2/virtual-account/";
 const HOW_TO_PAY_API: &str = "https://api-sandbox.doku.com/how-to-pay-api/v2/virtual-account/";
-/// DOKU documents `X-EXTERNAL-ID` as a numeric string of at most 36 characters; its own PHP and
-/// Node SDKs send 50-57 characters that are not digits (a UUID and milliseconds; 32 hex digits
-/// and a timestamp), which DOKU presumably accepts. Enforced under `--strict` only; otherwise
-/// anything visible up to `MAX_LENIENT_EXTERNAL_ID` passes, with a warning in the log.
-const MAX_EXTERNAL_ID: usize = 36;
-const MAX_LENIENT_EXTERNAL_ID: usize = 128;
+
+/// The sandbox as a receiver of signed requests: tokens it issued, secrets registered with
+/// `--secret`, its day's ledger of external ids.
+struct Sandbox<'s>(&'s State);
+
+impl Receiver for Sandbox<'_> {
+    fn token_client(&self, token: &str, partner: &str) -> Result<Option<String>, String> {
+        self.0.check_token(token).map(Some).map_err(|e| {
+            self.0.count_invalid_token(partner);
+            e.message().to_owned()
+        })
+    }
+
+    fn secret(&self, client: &str) -> Result<&[u8], String> {
+        self.0.secret(client).map(str::as_bytes).ok_or_else(|| format!("No client secret registered for {client}"))
+    }
+
+    /// DOKU documents a numeric string of at most 36 characters; its own SDKs send longer ids,
+    /// accepted with a warning unless --strict.
+    fn accepts_undocumented_id(&self, id: &str) -> bool {
+        if !self.0.strict {
+            self.0.log(format!(
+                "warning: X-EXTERNAL-ID {id:?} is not what DOKU documents (a numeric string of at most 36 characters); accepted, as DOKU's own SDKs send such ids (--strict refuses it)"
+            ));
+        }
+        !self.0.strict
+    }
+
+    fn record(&self, client: &str, id: &str, now: DateTime<Utc>) -> bool {
+        self.0.record_external_id(client, id, now)
+    }
+}
 
 /// Judges a create-VA request: the virtual account, or a refusal.
 pub(crate) fn create(x: &mut Exchange) -> Handled {
     let (state, req, now) = (x.state, x.req, x.now);
-    let refuse = |status: u16, code: &str, message: String| x.refuse(status, code, &message);
     let header = |name: &str| x.header(name);
-    // `Authorization` counts only as `Bearer <token>`.
-    let bearer = header("Authorization").map(|v| (v, strip_bearer(v))).filter(|(v, t)| t.len() < v.len() && !t.is_empty()).map(|(_, t)| t);
-    for name in MANDATORY_HEADERS {
-        let present = if name == "Authorization" { bearer.is_some() } else { header(name).is_some() };
-        if !present {
-            return refuse(400, "4002702", format!("Invalid Mandatory Field {name}"));
-        }
-    }
-    let (Some(token), Some(ts), Some(sig), Some(partner), Some(external_id)) =
-        (bearer, header("X-TIMESTAMP"), header("X-SIGNATURE"), header("X-PARTNER-ID"), header("X-EXTERNAL-ID"))
-    else {
-        return refuse(400, "4002702", "Invalid Mandatory Field".into());
+    let checked = signed_request::check(SERVICE, &req.method, &req.path, &header, &req.body, now, state.max_skew, &Sandbox(state));
+    let body = match checked {
+        Ok(checked) => checked.body,
+        Err(r) => return x.refuse(r.http_status, &r.response_code, &r.message),
     };
-    let Some(when) = timestamp::parse(ts) else {
-        return refuse(400, "4002701", "Invalid Field Format X-TIMESTAMP".into());
-    };
-    if external_id.len() > MAX_EXTERNAL_ID || !external_id.bytes().all(|b| b.is_ascii_digit()) {
-        let visible = external_id.len() <= MAX_LENIENT_EXTERNAL_ID && external_id.bytes().all(|b| b.is_ascii_graphic());
-        if state.strict || !visible {
-            return refuse(400, "4002701", "Invalid Field Format X-EXTERNAL-ID".into());
-        }
-        state.log(format!(
-            "warning: X-EXTERNAL-ID {external_id:?} is not what DOKU documents (a numeric string of at most 36 characters); accepted, as DOKU's own SDKs send such ids (--strict refuses it)"
-        ));
-    }
-
-    let client = match state.check_token(token) {
-        Ok(client) => client,
-        Err(e) => {
-            state.count_invalid_token(partner);
-            return refuse(401, "4012701", format!("Invalid Token (B2B): {}", e.message()));
-        }
-    };
-    if client != partner {
-        return refuse(401, "4012700", "Unauthorized. X-PARTNER-ID does not match the token's client".into());
-    }
-    if let Some(why) = skew_problem(when.to_utc(), now, state.max_skew) {
-        return refuse(401, "4012700", format!("Unauthorized. {why}"));
-    }
-    let Some(secret) = state.secret(&client) else {
-        return refuse(401, "4012700", format!("Unauthorized. No client secret registered for {client}"));
-    };
-    let Ok(body) = std::str::from_utf8(&req.body) else {
-        return refuse(400, "4002700", "Bad Request. The body is not UTF-8".into());
-    };
-    // Exactly what was received: the method, the path, the token, the body (minified by
-    // `verify`) and the timestamp.
-    let signed = symmetric::Request { method: &req.method, path: &req.path, access_token: token, body: Some(body), timestamp: ts };
-    match symmetric::verify(secret.as_bytes(), &signed, sig) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::SignatureInvalid => {
-            let reason = e.message().strip_prefix("signature is invalid: ").unwrap_or(e.message());
-            // The string to sign as computed, with the token itself left out.
-            let shown = signed.string_to_sign().map(|s| s.replacen(&format!(":{token}:"), ":<access token>:", 1)).unwrap_or_default();
-            return refuse(
-                401,
-                "4012700",
-                format!(
-                    "Unauthorized. Invalid Signature (expected HMAC-SHA512 over {} with the client secret registered for {client}: {reason})",
-                    Value::from(shown)
-                ),
-            );
-        }
-        // The body cannot be digested (not JSON), so no signature can match it.
-        Err(e) => return refuse(400, "4002700", format!("Bad Request. {}", e.message())),
-    }
-    if !state.record_external_id(&client, external_id, now) {
-        return refuse(409, "4092700", "Conflict. Duplicate X-EXTERNAL-ID".into());
-    }
 
     let fields = match body_fields(body) {
         Ok(fields) => fields,
-        Err((code, message)) => return refuse(400, code, message),
+        Err((code, message)) => return x.refuse(400, code, &message),
     };
     let mut data = Map::new();
     for name in MANDATORY_FIELDS.iter().chain(ECHOED_FIELDS.iter()) {

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use doku::key::{PrivateKey, PublicKey};
+use doku::merchant::answer;
+use doku::merchant::notification::{Verifier, CALLS};
 use doku::signature::symmetric;
 use doku::{jwt, signature, timestamp};
 use doku_sandbox::{notify, Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
@@ -1185,7 +1187,7 @@ fn create_va_refusals_in_order() {
     // The signature: wrong secret, other body, other timestamp, not base64.
     let digest = doku::signature::symmetric::body_digest(Some(&body)).unwrap();
     let expected = format!(
-        "Unauthorized. Invalid Signature (expected HMAC-SHA512 over \"POST:{CREATE_VA_PATH}:<access token>:{digest}:{ts}\" with the client secret registered for MCH-VA: "
+        "Unauthorized. Invalid Signature (expected HMAC-SHA512 over \"POST:{CREATE_VA_PATH}:<access token>:{digest}:{ts}\" with the client secret of MCH-VA: "
     );
     let r = refused(&va_headers(&token, "MCH-VA", &body, &ts, "wrong-secret"), 401, "4012700", &expected);
     assert_eq!(r.json()["responseMessage"], format!("{expected}it does not match the request and client secret)"));
@@ -1527,11 +1529,11 @@ struct TestMerchant {
 }
 
 /// A tiny merchant on a std `TcpListener`: it answers DOKU's token request with
-/// `merchant::TokenIssuer` (DOKU's public key, the merchant's own JWT key), then verifies a
-/// notification's Bearer token with `jwt::verify_rs256` and its `X-SIGNATURE` with
-/// `symmetric::verify`, as a merchant using this library would. One request per connection.
+/// `merchant::TokenIssuer` (DOKU's public key, the merchant's own JWT key), then judges each
+/// call with `merchant::notification::Verifier` and answers with `merchant::answer`, as a
+/// merchant using this library does. One request per connection.
 fn test_merchant(client_id: &'static str, doku_public: PublicKey, secret: &'static str, prefix: &'static str) -> TestMerchant {
-    answering_merchant(client_id, doku_public, secret, prefix, None)
+    answering_merchant(client_id, doku_public, secret, prefix, None, 900)
 }
 
 /// A test merchant that answers a (verified) payment notification with `payment_answer`, if given.
@@ -1541,6 +1543,7 @@ fn answering_merchant(
     secret: &'static str,
     prefix: &'static str,
     payment_answer: Option<&'static str>,
+    ttl: u64,
 ) -> TestMerchant {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}{prefix}", listener.local_addr().unwrap());
@@ -1579,10 +1582,8 @@ fn answering_merchant(
             }
             let req = Received { path, headers, body: String::from_utf8(body).unwrap() };
             log.lock().unwrap().push(req.clone());
-            let (status, answer) = match merchant_answer(&req, client_id, &doku_public, secret) {
-                (200, _) if req.path.ends_with(notify::PAYMENT_PATH) && payment_answer.is_some() => {
-                    (200, payment_answer.unwrap_or_default().to_owned())
-                }
+            let (status, answer) = match merchant_answer(&req, client_id, &doku_public, secret, ttl) {
+                (200, _) if req.path.ends_with(PAYMENT_PATH) && payment_answer.is_some() => (200, payment_answer.unwrap_or_default().to_owned()),
                 answer => answer,
             };
             let reply = format!(
@@ -1595,43 +1596,32 @@ fn answering_merchant(
     TestMerchant { url, received }
 }
 
-fn merchant_answer(req: &Received, client_id: &str, doku_public: &PublicKey, secret: &str) -> (u16, String) {
+fn merchant_answer(req: &Received, client_id: &str, doku_public: &PublicKey, secret: &str, ttl: u64) -> (u16, String) {
     let header = |n: &str| req.header(n);
     if req.path.ends_with(TOKEN_PATH) {
         let issuer = doku::merchant::TokenIssuer {
             client_id: client_id.into(),
             doku_public_key: std::sync::Arc::new(doku_public.clone()),
             merchant_key: merchant().key.clone(),
-            ttl: 900,
+            ttl,
             max_skew: 300,
         };
         return issuer.answer(&header, req.body.as_bytes(), Utc::now()).unwrap();
     }
-    if !req.path.ends_with(notify::PAYMENT_PATH) {
-        return (404, r#"{"responseCode":"4042500","responseMessage":"Not Found"}"#.into());
+    let options = json!({"client_id": client_id, "client_secret": secret, "merchant_public_key": merchant().key.public_key_pem().unwrap()});
+    let verifier = Verifier::from_json(&options.to_string()).unwrap();
+    let verdict: Value = serde_json::from_str(&verifier.verify("POST", &req.path, &header, req.body.as_bytes(), Utc::now()).to_json()).unwrap();
+    if verdict["accepted"] != true {
+        return (verdict["httpStatus"].as_u64().unwrap() as u16, verdict["body"].to_string());
     }
-    let refuse = |status: u16, code: &str, message: &str| (status, json!({"responseCode": code, "responseMessage": message}).to_string());
-    let bearer = header("Authorization").unwrap_or_default();
-    let claims = match jwt::verify_rs256(bearer, &merchant().public, Utc::now().timestamp()) {
-        Ok(c) => c,
-        Err(_) => return refuse(401, "4012501", "Invalid Token (B2B)"),
-    };
-    if claims["clientId"].as_str() != header("X-PARTNER-ID") {
-        return refuse(401, "4012500", "Unauthorized. X-PARTNER-ID");
-    }
-    let signed = symmetric::Request {
-        method: "POST",
-        path: &req.path,
-        access_token: bearer,
-        body: Some(&req.body),
-        timestamp: header("X-TIMESTAMP").unwrap_or_default(),
-    };
-    if symmetric::verify(secret.as_bytes(), &signed, header("X-SIGNATURE").unwrap_or_default()).is_err() {
-        return refuse(401, "4012500", "Unauthorized. Invalid Signature");
-    }
-    let v: Value = serde_json::from_str(&req.body).unwrap();
-    (200, json!({"responseCode": "2002500", "responseMessage": "Successful", "virtualAccountData": {"trxId": v["trxId"]}}).to_string())
+    let operation = verdict["operation"].as_str().unwrap();
+    let bill = r#"{"virtualAccountName":"Budi Śantoso","totalAmount":{"value":"10000.00","currency":"IDR"},"trxId":"INV/1"}"#;
+    let result = (operation == "inquiry").then_some(bill);
+    let answer: Value = serde_json::from_str(&answer::answer(operation, &verdict["request"].to_string(), result).unwrap()).unwrap();
+    (answer["httpStatus"].as_u64().unwrap() as u16, answer["body"].to_string())
 }
+
+const PAYMENT_PATH: &str = CALLS[1].path;
 
 fn notify_sandbox(secret: &str) -> Sandbox {
     Sandbox::start(SandboxConfig { secrets: vec![("MCH-NOTIFY".into(), secret.to_owned())], log: Log::Off, ..SandboxConfig::default() }).unwrap()
@@ -1656,7 +1646,7 @@ fn notify_flow_against_a_test_merchant() {
         assert_eq!(received[0].header("X-CLIENT-KEY"), Some("MCH-NOTIFY"));
         assert_eq!(received[0].body, BODY);
         let n = &received[1];
-        assert_eq!(n.path, format!("{prefix}{}", notify::PAYMENT_PATH));
+        assert_eq!(n.path, format!("{prefix}{}", PAYMENT_PATH));
         assert_eq!(n.body, report.notification);
         assert!(n.body.contains("\n  \"virtualAccountName\": \"Budi Śantoso / Toko Kue Ñam\""), "pretty, non-ASCII, /: {}", n.body);
         let v: Value = serde_json::from_str(&n.body).unwrap();
@@ -1675,7 +1665,8 @@ fn notify_flow_against_a_test_merchant() {
 }
 
 /// The merchant's answer is judged as DOKU would (issue 13): the string 2002500 with a
-/// responseMessage; a number, another service's success, or no message is a failure.
+/// responseMessage and the request's ids echoed in virtualAccountData; a number, another
+/// service's success, no message or no echo is a failure.
 #[test]
 fn notify_judges_the_merchants_answer_as_doku_does() {
     let sb = notify_sandbox(SECRET);
@@ -1687,17 +1678,66 @@ fn notify_judges_the_merchants_answer_as_doku_does() {
             "with 2002700, a success of another service (DOKU expects 2002500: HTTP 200, service 25, case 00)",
         ),
         (r#"{"responseCode":"2007300","responseMessage":"Successful"}"#, "with 2007300, a success of another service"),
-        (r#"{"responseCode":"2002500"}"#, "with 2002500 but no responseMessage string (DOKU documents it)"),
-        (r#"{"responseCode":"2002500","responseMessage":7}"#, "with 2002500 but no responseMessage string"),
+        (r#"{"responseCode":"2002500"}"#, "2002500 without a responseMessage string (DOKU documents it)"),
+        (r#"{"responseCode":"2002500","responseMessage":7}"#, "2002500 without a responseMessage string"),
         (r#"{"responseCode":"4002501","responseMessage":"Bad Request"}"#, "with 4002501: Bad Request (expected HTTP 2xx and 2002500)"),
+        (
+            r#"{"responseCode":"2002500","responseMessage":"Successful"}"#,
+            "2002500 without virtualAccountData (DOKU expects the request's partnerServiceId, customerNo, virtualAccountNo, virtualAccountName, paymentRequestId echoed)",
+        ),
+        (r#"{"responseCode":"2002500","responseMessage":"OK","virtualAccountData":{"paymentRequestId":"1"}}"#, "virtualAccountData.partnerServiceId is not the request's"),
     ] {
-        let m = answering_merchant("MCH-NOTIFY", doku_public.clone(), SECRET, "", Some(answer));
+        let m = answering_merchant("MCH-NOTIFY", doku_public.clone(), SECRET, "", Some(answer), 900);
         let report = notify::run(&sb.notify_config(&m.url, "MCH-NOTIFY").unwrap()).unwrap();
         let failure = report.failure.clone().unwrap_or_default();
-        assert!(failure.starts_with("payment notification: the merchant answered HTTP 200 ") && failure.contains(why), "{answer}: {failure}");
+        assert!(failure.starts_with("payment notification: the merchant") && failure.contains(why), "{answer}: {failure}");
     }
-    let m = answering_merchant("MCH-NOTIFY", doku_public, SECRET, "", Some(r#"{"responseCode":"2002500","responseMessage":"Successful"}"#));
-    assert!(notify::run(&sb.notify_config(&m.url, "MCH-NOTIFY").unwrap()).unwrap().ok());
+}
+
+/// `--inquire`, `--notify-debit` and `--notify-probe` against a merchant built on
+/// `merchant::notification` and `merchant::answer`: every call answered as DOKU expects, every
+/// probe refused with DOKU's code (the expired-token probe waits out the merchant's 2 s tokens).
+#[test]
+fn notify_inquires_notifies_debit_and_probes() {
+    let sb = notify_sandbox(SECRET);
+    let doku_public = PublicKey::parse(&sb.doku_public_key_pem().unwrap()).unwrap();
+    let m = answering_merchant("MCH-NOTIFY", doku_public.clone(), SECRET, "/shop", None, 2);
+    let mut config = sb.notify_config(&m.url, "MCH-NOTIFY").unwrap();
+    (config.inquire, config.debit, config.probe) = (true, true, true);
+    let report = notify::run(&config).unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.summary(), "notify: ok (token 2007300, inquiry 2002400, payment 2002500, debit 2005600, 4 probes refused)");
+    assert_eq!(
+        report.step_lines(),
+        [
+            "notify: token request: HTTP 200, 2007300",
+            "notify: inquiry: HTTP 200, 2002400",
+            "notify: payment notification: HTTP 200, 2002500",
+            "notify: debit notification: HTTP 200, 2005600",
+            "notify: probe: replayed X-EXTERNAL-ID: HTTP 409, 4092500",
+            "notify: probe: stale X-TIMESTAMP: HTTP 401, 4012500",
+            "notify: probe: wrong X-SIGNATURE: HTTP 401, 4012500",
+            "notify: probe: expired token: HTTP 401, 4012501",
+        ]
+    );
+    let received = m.received.lock().unwrap().clone();
+    let paths: Vec<&str> = received.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        &paths[..4],
+        ["/shop/authorization/v1/access-token/b2b", "/shop/v1.1/transfer-va/inquiry", "/shop/v1.1/transfer-va/payment", "/shop/v1.0/debit/notify"]
+    );
+    let replayed = &received[4];
+    assert_eq!((replayed.body.as_str(), replayed.header("X-EXTERNAL-ID")), (received[2].body.as_str(), received[2].header("X-EXTERNAL-ID")));
+
+    // The expired-token probe needs short-lived tokens.
+    let m = answering_merchant("MCH-NOTIFY", doku_public, SECRET, "", None, 900);
+    let mut config = sb.notify_config(&m.url, "MCH-NOTIFY").unwrap();
+    config.probe = true;
+    let report = notify::run(&config).unwrap();
+    assert_eq!(
+        report.failure.as_deref(),
+        Some("probe: expired token: the merchant's tokens last 900 s; give it a token lifetime of at most 10 s to probe")
+    );
 }
 
 #[test]

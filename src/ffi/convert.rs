@@ -75,6 +75,16 @@ pub(super) fn opt_arg<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a s
     arg(ptr, name).map(Some)
 }
 
+/// `len` bytes at `ptr`, whatever they are (a request body as received); NULL with 0 is empty.
+pub(super) fn bytes_arg<'a>(ptr: *const c_char, len: usize) -> Result<&'a [u8]> {
+    match (ptr.is_null(), len) {
+        (true, 0) => Ok(&[]),
+        (true, _) => Err(Error::new(ErrorKind::NullArgument, format!("body is NULL but body_len is {len}"))),
+        // SAFETY: non-NULL and, by the API contract, `len` readable bytes that outlive the call.
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) }),
+    }
+}
+
 pub(super) fn non_empty<'a>(s: &'a str, name: &str) -> Result<&'a str> {
     if s.is_empty() {
         return Err(Error::invalid(format!("{name} is empty")));

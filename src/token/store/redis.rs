@@ -165,16 +165,8 @@ impl RedisStore {
                 return Err(Error::invalid("config: give the Redis password in token_store's URL or in redis_password_file, not both"));
             }
             // The path is not shown: a password given there by mistake would be.
-            let read = crate::options::read_file(file, MAX_PASSWORD)
+            let read = crate::options::read_secret_file(file, MAX_PASSWORD)
                 .map_err(|e| Error::invalid(format!("config: redis_password_file cannot be read: {e}")))?;
-            let mut read = Zeroizing::new(read);
-            // One trailing line end, as `echo` writes it, is not part of the password.
-            for end in [&b"\n"[..], b"\r"] {
-                if read.ends_with(end) {
-                    let n = read.len() - 1;
-                    read.truncate(n);
-                }
-            }
             if read.is_empty() {
                 return Err(Error::invalid("config: redis_password_file is empty"));
             }

@@ -8,6 +8,9 @@
 
 use std::sync::Arc;
 
+pub mod answer;
+pub mod notification;
+
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -38,7 +41,7 @@ const ISSUER_SECRET_KEYS: &[&str] =
 pub const DEFAULT_TTL: u64 = 900;
 pub const DEFAULT_MAX_SKEW: u64 = 300;
 /// The longest token lifetime and clock skew an issuer accepts: a day.
-const MAX_SECONDS: u64 = 86_400;
+pub(crate) const MAX_SECONDS: u64 = 86_400;
 /// Each default by its key, as the docs state them (tests/docs.rs).
 pub const ISSUER_DEFAULTS: &[(&str, DefaultValue)] =
     &[("ttl_s", DefaultValue::Number(DEFAULT_TTL)), ("max_skew_s", DefaultValue::Number(DEFAULT_MAX_SKEW))];

@@ -1,0 +1,357 @@
+//! The merchant's side of the calls DOKU makes with the token it got (snap-reference §4, §8):
+//! the VA inquiry, the VA payment notification and the Direct Debit notification. One call,
+//! [`Verifier::verify`], judges a request as DOKU judges a merchant's (`signed_request::check`,
+//! the sandbox's own code), with the merchant's JWT as the token and a per-process ledger of
+//! `X-EXTERNAL-ID`s against replays.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use once_cell::sync::Lazy;
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use crate::error::Result;
+use crate::external_id::{business_day, Ledger};
+use crate::jwt;
+use crate::key::PublicKey;
+use crate::options::{DefaultValue, Options};
+use crate::signed_request::{self, Receiver, Refusal};
+
+/// One kind of call DOKU makes to a merchant.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Call {
+    /// Its name in verdicts and in `doku_merchant_answer`.
+    pub operation: &'static str,
+    /// Relative to the merchant's base URL.
+    pub path: &'static str,
+    /// The SNAP service code of every answer's `responseCode`.
+    pub service: &'static str,
+    /// Body fields DOKU always sends (non-null, non-empty), in the order they are checked.
+    pub mandatory: &'static [&'static str],
+    /// The request's fields a success answer echoes, as DOKU expects (`virtualAccountData`).
+    pub echoed: &'static [&'static str],
+}
+
+/// Every call `doku_merchant_verify` judges. doku.h's comment and README's table list them
+/// (tests/docs.rs checks both); the sandbox's `--notify` and `--inquire` send them.
+pub const CALLS: [Call; 3] = [
+    Call {
+        operation: "inquiry",
+        path: "/v1.1/transfer-va/inquiry",
+        service: "24",
+        mandatory: &["partnerServiceId", "customerNo", "virtualAccountNo", "inquiryRequestId"],
+        echoed: &["partnerServiceId", "customerNo", "virtualAccountNo", "inquiryRequestId"],
+    },
+    Call {
+        operation: "payment_notification",
+        path: "/v1.1/transfer-va/payment",
+        service: "25",
+        mandatory: &["partnerServiceId", "customerNo", "virtualAccountNo", "paymentRequestId", "paidAmount"],
+        echoed: &["partnerServiceId", "customerNo", "virtualAccountNo", "virtualAccountName", "paymentRequestId"],
+    },
+    Call {
+        operation: "debit_notification",
+        path: "/v1.0/debit/notify",
+        service: "56",
+        mandatory: &["originalPartnerReferenceNo", "latestTransactionStatus", "amount"],
+        echoed: &[],
+    },
+];
+
+impl Call {
+    pub fn named(operation: &str) -> Option<&'static Call> {
+        CALLS.iter().find(|c| c.operation == operation)
+    }
+
+    /// The call whose path ends `path` (its query aside): a merchant may serve DOKU under a
+    /// base path of its own.
+    pub fn for_path(path: &str) -> Option<&'static Call> {
+        let path = path.split('?').next().unwrap_or_default();
+        CALLS.iter().find(|c| path.ends_with(c.path))
+    }
+
+    /// The success code: HTTP 200, this service, case 00.
+    pub fn success_code(&self) -> String {
+        format!("200{}00", self.service)
+    }
+}
+
+/// Every key of `doku_merchant_verify`'s options (doku.h and README.md describe each one).
+pub const VERIFY_KEYS: &[&str] =
+    &["client_id", "client_secret", "client_secret_file", "merchant_public_key", "merchant_public_key_file", "max_skew_s"];
+/// Kept raw, never unescaped by serde_json: the secret, and what may be one given in the wrong
+/// option (a path, a private key pasted as the public one).
+const VERIFY_SECRET_KEYS: &[&str] = &["client_secret", "client_secret_file", "merchant_public_key", "merchant_public_key_file"];
+pub const VERIFY_DEFAULTS: &[(&str, DefaultValue)] = &[("max_skew_s", DefaultValue::Number(super::DEFAULT_MAX_SKEW))];
+/// A client secret is tens of bytes; a file this big is the wrong one.
+const MAX_SECRET_FILE: u64 = 4096;
+/// `X-EXTERNAL-ID`s remembered per process for the day; past it, the oldest are forgotten.
+/// Only requests with a valid token and signature are recorded, so only DOKU fills it.
+pub const MAX_REMEMBERED_IDS: usize = 100_000;
+
+static LEDGER: Lazy<Mutex<Ledger>> = Lazy::new(|| Mutex::new(Ledger::default()));
+
+/// The process's ledger, for `fork::prepare`: a child never inherits it locked.
+pub(crate) fn ledger_lock() -> MutexGuard<'static, Ledger> {
+    LEDGER.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What judges DOKU's calls: the merchant's client id and secret, and the public key of the
+/// merchant's own token issuer.
+pub struct Verifier {
+    client_id: String,
+    secret: Zeroizing<Vec<u8>>,
+    public_key: Arc<PublicKey>,
+    max_skew: u64,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("client_id", &self.client_id).field("max_skew", &self.max_skew).finish_non_exhaustive()
+    }
+}
+
+/// The verdict on one request.
+#[derive(Debug)]
+pub enum Verdict {
+    /// A genuine, fresh, first-seen call: the body as JSON.
+    Accepted { call: &'static Call, request: Value, external_id: String, timestamp: String },
+    /// The answer to send instead; `call` when the path was one of DOKU's.
+    Refused { call: Option<&'static Call>, refusal: Refusal },
+}
+
+impl Verdict {
+    /// `{"accepted":true,"operation":…,"externalId":…,"timestamp":…,"request":{…}}`, or
+    /// `{"accepted":false,"operation":…|null,"httpStatus":…,"body":{"responseCode":…,"responseMessage":…}}`.
+    pub fn to_json(&self) -> String {
+        match self {
+            Verdict::Accepted { call, request, external_id, timestamp } => json!({
+                "accepted": true, "operation": call.operation, "externalId": external_id, "timestamp": timestamp, "request": request,
+            }),
+            Verdict::Refused { call, refusal } => json!({
+                "accepted": false,
+                "operation": call.map(|c| c.operation),
+                "httpStatus": refusal.http_status,
+                "body": {"responseCode": refusal.response_code, "responseMessage": refusal.message},
+            }),
+        }
+        .to_string()
+    }
+}
+
+/// The verifier as a `signed_request::Receiver`, at one instant, with one ledger.
+struct Judging<'v> {
+    verifier: &'v Verifier,
+    now: DateTime<Utc>,
+    ledger: &'v Mutex<Ledger>,
+}
+
+impl Receiver for Judging<'_> {
+    /// The JWT the merchant issued: RS256 under its key, unexpired; its `clientId` claim, when
+    /// it has one (tokens of other issuers may not).
+    fn token_client(&self, token: &str, _partner: &str) -> std::result::Result<Option<String>, String> {
+        let claims = jwt::verify_rs256(token, &self.verifier.public_key, self.now.timestamp()).map_err(|e| e.message().to_owned())?;
+        Ok(claims.get("clientId").and_then(Value::as_str).map(str::to_owned))
+    }
+
+    fn secret(&self, client: &str) -> std::result::Result<&[u8], String> {
+        match client == self.verifier.client_id {
+            true => Ok(&self.verifier.secret),
+            false => Err("X-PARTNER-ID is not this merchant's client id".to_owned()),
+        }
+    }
+
+    /// DOKU's own ids are its business: any visible id up to 128 characters is taken.
+    fn accepts_undocumented_id(&self, _id: &str) -> bool {
+        true
+    }
+
+    fn record(&self, client: &str, id: &str, now: DateTime<Utc>) -> bool {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner()).record(client, id, business_day(now), MAX_REMEMBERED_IDS)
+    }
+}
+
+impl Verifier {
+    /// The verifier `doku_merchant_verify`'s options describe (`VERIFY_KEYS`), read as strictly
+    /// as the client config.
+    pub fn from_json(text: &str) -> Result<Verifier> {
+        let mut o = Options::parse("options", text, VERIFY_KEYS, VERIFY_SECRET_KEYS)?;
+        let client_id = o.required_header_value("client_id")?;
+        let max_skew = o.integer("max_skew_s", 1, super::MAX_SECONDS)?.unwrap_or(super::DEFAULT_MAX_SKEW);
+        let secret = o.secret_text_or_file("client_secret", "client_secret_file", MAX_SECRET_FILE)?;
+        let public_key = o.key("merchant_public_key", "merchant_public_key_file")?.public_key()?;
+        Ok(Verifier { client_id, secret, public_key, max_skew })
+    }
+
+    /// Judges one request DOKU made to the merchant, with the process's ledger.
+    pub fn verify<'h>(&self, method: &str, path: &str, header: &dyn Fn(&str) -> Option<&'h str>, body: &'h [u8], now: DateTime<Utc>) -> Verdict {
+        self.verify_with(method, path, header, body, now, &LEDGER)
+    }
+
+    /// [`verify`](Self::verify) with a ledger of the caller's.
+    pub fn verify_with<'h>(
+        &self,
+        method: &str,
+        path: &str,
+        header: &dyn Fn(&str) -> Option<&'h str>,
+        body: &'h [u8],
+        now: DateTime<Utc>,
+        ledger: &Mutex<Ledger>,
+    ) -> Verdict {
+        let Some(call) = Call::for_path(path) else {
+            let paths: Vec<&str> = CALLS.iter().map(|c| c.path).collect();
+            let message = format!("Not Found. DOKU calls a merchant at {}", paths.join(", "));
+            return Verdict::Refused { call: None, refusal: Refusal { http_status: 404, response_code: "4040000".into(), message } };
+        };
+        let refused = |refusal: Refusal| Verdict::Refused { call: Some(call), refusal };
+        if !method.eq_ignore_ascii_case("POST") {
+            return refused(Refusal::new(400, call.service, "00", format!("Bad Request. DOKU sends {} with POST", call.path)));
+        }
+        let judging = Judging { verifier: self, now, ledger };
+        let checked = match signed_request::check(call.service, "POST", path, header, body, now, self.max_skew, &judging) {
+            Ok(checked) => checked,
+            Err(refusal) => return refused(refusal),
+        };
+        let request = match serde_json::from_str::<Value>(checked.body) {
+            Ok(request @ Value::Object(_)) => request,
+            _ => return refused(Refusal::new(400, call.service, "00", "Bad Request. The body must be a JSON object")),
+        };
+        if let Some(missing) = call.mandatory.iter().find(|name| !present(request.get(**name))) {
+            return refused(Refusal::new(400, call.service, "02", format!("Invalid Mandatory Field {missing}")));
+        }
+        Verdict::Accepted { call, request, external_id: checked.external_id.to_owned(), timestamp: checked.timestamp.to_owned() }
+    }
+}
+
+/// A field that is there: not null, not an empty or blank string.
+pub(crate) fn present(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::tests::test_keys;
+    use crate::signature::symmetric;
+    use crate::timestamp::Offset;
+    use std::collections::HashMap;
+
+    const SECRET: &str = "s3cr3t-of-the-merchant";
+    const PATH: &str = "/doku/v1.1/transfer-va/payment";
+    const BODY: &str = r#"{"partnerServiceId":"  888994","customerNo":"01","virtualAccountNo":"  88899401","virtualAccountName":"Budi / Ñam","paymentRequestId":"P1","paidAmount":{"value":"1.00","currency":"IDR"}}"#;
+
+    struct Fixture {
+        verifier: Verifier,
+        token: String,
+        ledger: Mutex<Ledger>,
+    }
+
+    fn fixture() -> Fixture {
+        let (sk, pk) = test_keys();
+        let pem = pk.pkey().public_key_to_pem().unwrap();
+        let options = json!({"client_id": "MCH-1", "client_secret": SECRET, "merchant_public_key": String::from_utf8(pem).unwrap()});
+        let verifier = Verifier::from_json(&options.to_string()).unwrap();
+        let claims = super::super::token_claims("MCH-1", "MCH-1", 900, Utc::now()).unwrap();
+        let token = jwt::sign_rs256(&sk, &claims).unwrap();
+        Fixture { verifier, token, ledger: Mutex::new(Ledger::default()) }
+    }
+
+    fn headers(f: &Fixture, external_id: &str, ts: &str, secret: &str, body: &str) -> HashMap<&'static str, String> {
+        let req = symmetric::Request { method: "POST", path: PATH, access_token: &f.token, body: Some(body), timestamp: ts };
+        let sig = symmetric::sign(secret.as_bytes(), &req).unwrap();
+        HashMap::from([
+            ("authorization", format!("Bearer {}", f.token)),
+            ("X-TIMESTAMP", ts.to_owned()),
+            ("X-SIGNATURE", sig),
+            ("X-PARTNER-ID", "MCH-1".to_owned()),
+            ("X-EXTERNAL-ID", external_id.to_owned()),
+            ("CHANNEL-ID", "95221".to_owned()),
+        ])
+    }
+
+    fn verdict(f: &Fixture, h: &HashMap<&str, String>, path: &str, body: &str) -> Value {
+        let header = |n: &str| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
+        serde_json::from_str(&f.verifier.verify_with("POST", path, &header, body.as_bytes(), Utc::now(), &f.ledger).to_json()).unwrap()
+    }
+
+    fn refusal(v: &Value) -> (u64, &str, &str) {
+        (v["httpStatus"].as_u64().unwrap(), v["body"]["responseCode"].as_str().unwrap(), v["body"]["responseMessage"].as_str().unwrap())
+    }
+
+    #[test]
+    fn accepts_a_genuine_call_once() {
+        let f = fixture();
+        let ts = Offset::parse("+07:00").unwrap().now();
+        let h = headers(&f, "1001", &ts, SECRET, BODY);
+        let v = verdict(&f, &h, PATH, BODY);
+        assert_eq!(v["accepted"], true, "{v}");
+        assert_eq!((v["operation"].as_str(), v["externalId"].as_str()), (Some("payment_notification"), Some("1001")));
+        assert_eq!(v["request"]["virtualAccountName"], "Budi / Ñam");
+        // The same request again is a replay.
+        let again = verdict(&f, &h, PATH, BODY);
+        assert_eq!(refusal(&again), (409, "4092500", "Conflict. Duplicate X-EXTERNAL-ID"));
+        assert_eq!(again["accepted"], false);
+    }
+
+    #[test]
+    fn refuses_each_way_a_call_can_be_wrong() {
+        let f = fixture();
+        let now = Offset::UTC.now();
+        let stale = Offset::UTC.format(Utc::now() - chrono::TimeDelta::seconds(600));
+        let v = verdict(&f, &headers(&f, "1", &stale, SECRET, BODY), PATH, BODY);
+        assert_eq!(refusal(&v).1, "4012500");
+        assert!(refusal(&v).2.contains("away from the server clock"), "{v}");
+        let v = verdict(&f, &headers(&f, "2", &now, "wrong", BODY), PATH, BODY);
+        assert_eq!(refusal(&v).1, "4012500");
+        assert!(
+            refusal(&v)
+                .2
+                .starts_with("Unauthorized. Invalid Signature (expected HMAC-SHA512 over \"POST:/doku/v1.1/transfer-va/payment:<access token>:"),
+            "{v}"
+        );
+        assert!(!v.to_string().contains(&f.token) && !v.to_string().contains(SECRET));
+        // A body changed after signing.
+        let v = verdict(&f, &headers(&f, "3", &now, SECRET, BODY), PATH, &BODY.replace("1.00", "9.00"));
+        assert_eq!(refusal(&v).1, "4012500");
+        let mut h = headers(&f, "4", &now, SECRET, BODY);
+        h.insert("authorization", "Bearer eyJhbGciOiJub25lIn0.e30.".into());
+        let v = verdict(&f, &h, PATH, BODY);
+        assert_eq!((refusal(&v).0, refusal(&v).1), (401, "4012501"));
+        assert!(refusal(&v).2.starts_with("Invalid Token (B2B): JWT rejected: alg \"none\""), "{v}");
+        h.remove("authorization");
+        assert_eq!(refusal(&verdict(&f, &h, PATH, BODY)), (400, "4002502", "Invalid Mandatory Field Authorization"));
+        let mut h = headers(&f, "5", &now, SECRET, BODY);
+        h.insert("X-PARTNER-ID", "MCH-2".into());
+        assert_eq!(refusal(&verdict(&f, &h, PATH, BODY)), (401, "4012500", "Unauthorized. X-PARTNER-ID does not match the token's client"));
+        let v = verdict(&f, &headers(&f, "6 6", &now, SECRET, BODY), PATH, BODY);
+        assert_eq!(refusal(&v), (400, "4002501", "Invalid Field Format X-EXTERNAL-ID"));
+        let thin = r#"{"partnerServiceId":"  888994"}"#;
+        let v = verdict(&f, &headers(&f, "7", &now, SECRET, thin), PATH, thin);
+        assert_eq!(refusal(&v), (400, "4002502", "Invalid Mandatory Field customerNo"));
+        let inquiry = "/v1.1/transfer-va/inquiry";
+        let v = verdict(&f, &headers(&f, "8", &now, SECRET, BODY), inquiry, BODY);
+        assert_eq!((v["operation"].as_str(), refusal(&v).1), (Some("inquiry"), "4012400"), "signed for another path");
+        let v = verdict(&f, &headers(&f, "9", &now, SECRET, BODY), "/v1.0/other", BODY);
+        assert_eq!((v["operation"].clone(), refusal(&v).0, refusal(&v).1), (Value::Null, 404, "4040000"));
+    }
+
+    #[test]
+    fn options_are_read_strictly() {
+        let err = |o: &str| Verifier::from_json(o).unwrap_err().message().to_owned();
+        assert_eq!(err(r#"{"client_id":"M"}"#), "options: client_secret or client_secret_file is required");
+        assert_eq!(err(r#"{"client_id":"M","client_secret":""}"#), "options: client_secret is empty");
+        let e = err(r#"{"client_id":"M","client_secret_file":"/nonexistent/s3cr3t"}"#);
+        assert!(e.starts_with("options: client_secret_file cannot be read: ") && !e.contains("s3cr3t"), "{e}");
+        assert_eq!(err(r#"{"client_id":"M","client_secret":"x"}"#), "options: merchant_public_key or merchant_public_key_file is required");
+        assert!(err(r#"{"client_id":"M","client_secret":"x","secret":"y"}"#).starts_with("options: unknown key \"secret\""));
+        assert_eq!(
+            err(r#"{"client_id":"M","client_secret":"x","merchant_public_key":"k","max_skew_s":0}"#),
+            "options: max_skew_s must be an integer ≥ 1"
+        );
+    }
+}
