@@ -301,29 +301,29 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
             ("probe: stale X-TIMESTAMP", caller.sign(call, token, secret, &stale, call_body(call, &stale))?, 401, "00"),
             ("probe: wrong X-SIGNATURE", caller.sign(call, token, &wrong_secret, &now, call_body(call, &now))?, 401, "00"),
         ];
+        // Every probe is sent, and every one the merchant let through is reported.
+        let mut failed = Vec::new();
         for (name, sent, status, case) in probes {
-            if let Err(why) = probe(&caller, &mut report, name, &sent, call, status, case) {
-                report.failure = Some(why);
-                return Ok(report);
-            }
+            failed.extend(probe(&caller, &mut report, name, &sent, call, status, case).err());
         }
         // An expired token: only a merchant whose tokens are short-lived can be probed so.
         let name = "probe: expired token";
         let lifetime = Duration::from_secs(grant.expires_in);
         if lifetime > MAX_PROBED_TTL {
-            report.failure = Some(format!(
+            failed.push(format!(
                 "{name}: the merchant's tokens last {} s; give it a token lifetime of at most {} s to probe",
                 grant.expires_in,
                 MAX_PROBED_TTL.as_secs()
             ));
-            return Ok(report);
+        } else {
+            // JWT times are whole seconds: a second past `exp` is expired wherever it is checked.
+            std::thread::sleep((lifetime + Duration::from_millis(1100)).saturating_sub(issued.elapsed()));
+            let now = config.timestamp_offset.now();
+            let sent = caller.sign(call, token, secret, &now, call_body(call, &now))?;
+            failed.extend(probe(&caller, &mut report, name, &sent, call, 401, "01").err());
         }
-        // JWT times are whole seconds: a second past `exp` is expired wherever it is checked.
-        std::thread::sleep((lifetime + Duration::from_millis(1100)).saturating_sub(issued.elapsed()));
-        let now = config.timestamp_offset.now();
-        let sent = caller.sign(call, token, secret, &now, call_body(call, &now))?;
-        if let Err(why) = probe(&caller, &mut report, name, &sent, call, 401, "01") {
-            report.failure = Some(why);
+        if !failed.is_empty() {
+            report.failure = Some(failed.join("; "));
         }
     }
     Ok(report)

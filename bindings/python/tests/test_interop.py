@@ -14,6 +14,13 @@ What the tests found about the SDKs is asserted as such, so that a fixed SDK mak
   unhandled promise rejection, which ends a Node process by default;
 - Node: its X-EXTERNAL-ID is a UUID plus milliseconds (49 characters), not the numeric string of
   at most 36 DOKU documents (the sandbox accepts it with a warning; --strict refuses it).
+
+And as merchants (doku-sandbox --notify calling a merchant built on each SDK's helpers):
+- Python: its token check refuses "Bearer <jwt>", the header as DOKU sends it; with the prefix
+  stripped, it accepts a replayed, stale or forged notification (it checks the token only), and
+  answers an expired token with create-VA's 4012701 and HTTP 200;
+- Node: it answers a notification with the number 2002700 (create-VA's code) and no
+  virtualAccountData, and its signature check uses its own DOKU token, never the presented one.
 """
 
 import json
@@ -28,6 +35,8 @@ from conftest import REPO, Sandbox, _binary, openssl
 
 SDK = "doku-python-library==1.1.72"
 NODE_SDK = "doku-nodejs-library@1.0.52"
+# The web framework its README's merchant examples use (not a dependency of the SDK).
+EXPRESS = "express@4.21.2"
 # Imported by the SDK but not in its requirements (found by importing it).
 UNDECLARED = ["flask==3.1.3", "xmltodict==1.0.4", "pycryptodome==4.4.0"]
 CLIENT, SECRET = "official-sdk", "SK-official-sdk"
@@ -79,10 +88,11 @@ def node_modules() -> Path:
     """The Node SDK's node_modules under target/interop, installed from npm on first use."""
     prefix = REPO / "target" / "interop" / ("node-" + NODE_SDK.replace("@", "-"))
     ready = prefix / ".installed"
-    if not ready.exists():
+    wanted = f"{NODE_SDK} {EXPRESS}\n"
+    if not ready.exists() or ready.read_text() != wanted:
         prefix.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix), NODE_SDK], check=True)
-        ready.write_text(NODE_SDK + "\n")
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix), NODE_SDK, EXPRESS], check=True)
+        ready.write_text(wanted)
     return prefix / "node_modules"
 
 
@@ -171,3 +181,148 @@ def test_signatures_and_tokens_agree_with_the_official_python_sdk_both_ways(keys
     # bytes: its signature differs there, and only there.
     assert doku_snap.sign_request(secret, "POST", given["path"], token, BODIES[0], ts) != sdk["symmetric"][0]
     assert doku_snap.sign_request(secret, "POST", given["path"], token, BODIES[1], ts) == sdk["symmetric"][1]
+
+
+def notify(sandbox: Sandbox, merchant_url: str, *flags: str) -> subprocess.CompletedProcess:
+    """doku-sandbox as DOKU (the key pair `sandbox` keeps in its TLS dir) notifying a merchant."""
+    key_dir = Path(sandbox.ca_file).parent
+    return subprocess.run([str(_binary()), "--listen", "127.0.0.1:0", "--quiet", "--doku-key-dir", str(key_dir), "--secret",
+                           f"{CLIENT}={SECRET}", "--notify-client", CLIENT, "--notify", merchant_url, "--notify-exit", *flags],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"})
+
+
+@pytest.fixture
+def doku(keys, tmp_path):
+    """The sandbox the SDK merchants get their own DOKU token from at start, keeping DOKU's key
+    pair in its TLS dir for `notify`. Its tokens last 12 s (see the Python SDK merchant)."""
+    sb = Sandbox(_binary(), tmp_path, ["--tls-dir", str(tmp_path / "tls"), "--client", f"{CLIENT}={keys.public}",
+                                       "--secret", f"{CLIENT}={SECRET}", "--token-ttl", "12"])
+    yield sb
+    sb.stop()
+
+
+def notified_merchant(doku: Sandbox, keys, command: list, env: dict, *flags: str):
+    """Starts an SDK merchant (`command` + its argv) on a free port, has doku-sandbox notify it
+    with `flags`; returns the notify run and what the merchant wrote on stderr."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    key_dir = Path(doku.ca_file).parent
+    argv = [str(port), CLIENT, str(keys.pkcs8), str(keys.public), str(key_dir / "doku-public.pem"), SECRET, doku.url]
+    merchant = subprocess.Popen([*command, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "NO_PROXY": "127.0.0.1,localhost", **env})
+    try:
+        first = merchant.stdout.readline()
+        assert first.startswith("listening on "), first + merchant.stderr.read()
+        wait_for_port(port)
+        run = notify(doku, f"http://127.0.0.1:{port}", *flags)
+    finally:
+        merchant.kill()
+        _, err = merchant.communicate()
+    return run, err
+
+
+def test_a_merchant_on_the_official_python_sdk_receives_dokus_notification(doku, keys):
+    """A merchant built on the SDK's merchant-side helpers (validate_signature_and_generate_token,
+    validate_token_and_generate_notification_response, in Flask), called by doku-sandbox
+    --notify. What it gets wrong is asserted as such:
+    - as its README passes it, "Authorization: Bearer <jwt>", its token check refuses DOKU's own
+      token (answering 4012701, service 27's code, with HTTP 200);
+    - with "Bearer " stripped by hand the flow completes, but it never checks X-SIGNATURE, the
+      timestamp or X-EXTERNAL-ID: a replayed, stale or forged notification is accepted as a
+      payment; only the expired token is refused, again as 4012701 with HTTP 200;
+    - the tokens it issues last as long as its own DOKU token, less 10 s (its B2B token's
+      lifetime, 12 s from the sandbox here, so 2 s: short enough to probe an expired one)."""
+    command = [str(sdk_python()), str(REPO / "tests" / "interop" / "python_sdk_merchant.py")]
+    env = {"REQUESTS_CA_BUNDLE": doku.ca_file}
+    run, _ = notified_merchant(doku, keys, command, env, "--notify-probe")
+    assert "notify: token request: HTTP 200, 2007300" in run.stderr.splitlines(), run.stderr
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[-1] == ("notify: failed: payment notification: the merchant answered HTTP 200 with 4012701: "
+                                           "Invalid Token (B2B) (expected HTTP 2xx and 2002500)"), run.stdout
+
+    run, _ = notified_merchant(doku, keys, command, {**env, "STRIP_BEARER": "1"}, "--notify-probe")
+    lines = run.stderr.splitlines()
+    assert "notify: payment notification: HTTP 200, 2002500" in lines, run.stderr
+    assert [l for l in lines if l.startswith("notify: probe")] == [
+        "notify: probe: replayed X-EXTERNAL-ID: HTTP 200, 2002500",
+        "notify: probe: stale X-TIMESTAMP: HTTP 200, 2002500",
+        "notify: probe: wrong X-SIGNATURE: HTTP 200, 2002500",
+        "notify: probe: expired token: HTTP 200, 4012701",
+    ], run.stderr
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[-1] == (
+        "notify: failed: probe: replayed X-EXTERNAL-ID: the merchant answered HTTP 200, 2002500 (expected HTTP 409 and 4092500); "
+        "probe: stale X-TIMESTAMP: the merchant answered HTTP 200, 2002500 (expected HTTP 401 and 4012500); "
+        "probe: wrong X-SIGNATURE: the merchant answered HTTP 200, 2002500 (expected HTTP 401 and 4012500); "
+        "probe: expired token: the merchant answered HTTP 200, 4012701 (expected HTTP 401 and 4012501)"), run.stdout
+
+
+def test_a_merchant_on_the_official_node_sdk_receives_dokus_notification(doku, keys):
+    """A merchant built on the Node SDK's helpers (validateSignatureAndGenerateToken,
+    validateSymmetricSignature, validateTokenAndGenerateNotificationResponse, in Express as its
+    README shows), called by doku-sandbox --notify. The token request works; then:
+    - its notification answer is 2002700 as a number (create-VA's code, not the payment
+      notification's 2002500 string) with the fields at the top level, not in
+      virtualAccountData, and virtualAccountNo misspelt when read (always absent): DOKU's judge
+      refuses it;
+    - validateSymmetricSignature checks DOKU's genuine signature against the SDK's own B2B token
+      instead of the one presented, so it is false for every real notification (its own formula
+      with the presented token accepts the same signature)."""
+    command = ["node", str(REPO / "tests" / "interop" / "node_sdk_merchant.js")]
+    env = {"NODE_PATH": str(node_modules()), "NODE_EXTRA_CA_CERTS": doku.ca_file, "TZ": "Asia/Jakarta"}
+    run, err = notified_merchant(doku, keys, command, env)
+    assert run.stderr.splitlines()[-2:] == ["notify: token request: HTTP 200, 2007300", "notify: payment notification: HTTP 200, 2002700"], run.stderr
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[-1] == ("notify: failed: payment notification: the merchant answered HTTP 200 with responseCode "
+                                           "2002700 as a number (DOKU expects the string \"2002500\")"), run.stdout
+    assert '{"validateSymmetricSignature":false,"withPresentedToken":true}' in err.splitlines(), err
+
+
+def wait_for_port(port: int, timeout: float = 20) -> None:
+    import socket
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"nothing listens on {port}")
+
+
+def test_signatures_and_tokens_agree_with_the_official_node_sdk_both_ways(keys, doku_keys):
+    """As with the Python SDK: the token-request signature is doku_sign's byte for byte, each
+    verifier accepts the other's, each side validates the other's JWT (the Node SDK strips
+    "Bearer " itself). Its symmetric signature hashes JSON.stringify of the parsed body, which
+    keeps non-ASCII and "/" as they are: it equals doku_sign_request over the UTF-8 text itself,
+    pretty-printed or not."""
+    import doku_snap
+    ts, client, secret, token = "2026-12-01T10:00:00+07:00", "MCH-INTEROP", "SK-interop-ñ", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
+    key = keys.pkcs8.read_text()
+    ours = doku_snap.sign(client, ts, key)
+    now = doku_snap.timestamp()
+    headers = {"X-CLIENT-KEY": client, "X-TIMESTAMP": now, "X-SIGNATURE": doku_snap.sign(client, now, doku_keys.private.read_text())}
+    issued = doku_snap.issue_token({"client_id": client, "doku_public_key": doku_keys.public.read_text(), "merchant_private_key": key},
+                                   headers, '{"grantType":"client_credentials"}')
+    assert issued.http_status == 200, issued.body
+    given = {"doku_jwt": issued.json()["accessToken"], "private_key": key, "public_key": keys.public.read_text(), "client_id": client,
+             "timestamp": ts, "doku_signature": ours, "secret": secret, "method": "POST",
+             "path": "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va", "token": token, "bodies": BODIES}
+    run = subprocess.run(["node", str(REPO / "tests" / "interop" / "node_sdk_crypto.js")], input=json.dumps(given),
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "NODE_PATH": str(node_modules())})
+    assert run.returncode == 0, run.stdout + run.stderr
+    sdk = json.loads(run.stdout.strip().splitlines()[-1])
+    assert sdk["signature"] == ours
+    assert sdk["accepts_doku_signature"] is True
+    assert doku_snap.verify(client, ts, sdk["signature"], keys.public.read_text())
+    assert sdk["validates_doku_jwt"] == {"clientId": client}
+    assert sdk["validates_bearer_header"] == {"clientId": client}
+    assert doku_snap.validate_token("Bearer " + sdk["jwt"], keys.public.read_text())["clientId"] == client
+    for body, theirs in zip(BODIES, sdk["symmetric"]):
+        assert doku_snap.sign_request(secret, "POST", given["path"], token, body, ts) == theirs, body
+        assert doku_snap.verify_request(secret, "POST", given["path"], token, body, ts, theirs)
+    # What the Python SDK sends instead (json.dumps: \u escapes) is other bytes, so another signature.
+    escaped = json.dumps(json.loads(BODIES[0]))
+    assert doku_snap.sign_request(secret, "POST", given["path"], token, escaped, ts) != sdk["symmetric"][0]
