@@ -15,6 +15,7 @@ use common::{openssl, TestDir};
 use doku::client::Client;
 use doku::ffi::DokuStatus;
 use doku::key::{PrivateKey, PublicKey};
+use doku::merchant::notification::Verifier;
 use doku::merchant::TokenIssuer;
 use doku::signature::symmetric;
 use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig};
@@ -156,6 +157,43 @@ fn no_message_or_log_line_contains_a_secret() {
     let headers = [("X-CLIENT-KEY", "MCH"), ("X-TIMESTAMP", ts.as_str()), ("X-SIGNATURE", bad_sig.as_str())];
     let header = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v);
     messages.push(issuer.answer(&header, br#"{"grantType":"client_credentials"}"#, chrono::Utc::now()).unwrap().1);
+
+    // ... and its verdicts on DOKU's calls: every refusal the verifier can give, with the real
+    // token and secret in play, and its option errors with the secret in the wrong places.
+    let merchant_token = doku::jwt::sign_rs256(&key, &doku::merchant::token_claims("MCH", "MCH", 900, chrono::Utc::now()).unwrap()).unwrap();
+    secrets.push(merchant_token.clone());
+    let pub_pem = std::fs::read_to_string(dir.path("pub.pem")).unwrap();
+    let verifier = Verifier::from_json(&serde_json::json!({"client_id": "MCH", "client_secret": SECRET, "merchant_public_key": pub_pem}).to_string()).unwrap();
+    let path = "/v1.1/transfer-va/payment";
+    let body = r#"{"partnerServiceId":"  1","customerNo":"1","virtualAccountNo":"  11","paymentRequestId":"P","paidAmount":{"value":"1.00","currency":"IDR"}}"#;
+    for (ts, secret, token, external_id, body) in [
+        (doku::timestamp::now_utc(), "wrong", merchant_token.as_str(), "1", body),
+        ("2020-01-01T00:00:00Z".to_owned(), SECRET, merchant_token.as_str(), "2", body),
+        (doku::timestamp::now_utc(), SECRET, token.as_str(), "3", body),
+        (doku::timestamp::now_utc(), SECRET, merchant_token.as_str(), "4", "{\"partnerServiceId\":1}"),
+        (doku::timestamp::now_utc(), SECRET, merchant_token.as_str(), "5", body),
+        (doku::timestamp::now_utc(), SECRET, merchant_token.as_str(), "5", body),
+    ] {
+        let request = symmetric::Request { method: "POST", path, access_token: token, body: Some(body), timestamp: &ts };
+        let sig = symmetric::sign(secret.as_bytes(), &request).unwrap();
+        let bearer = format!("Bearer {token}");
+        let headers = [("Authorization", bearer.as_str()), ("X-TIMESTAMP", &ts), ("X-SIGNATURE", &sig), ("X-PARTNER-ID", "MCH"), ("X-EXTERNAL-ID", external_id), ("CHANNEL-ID", "95221")];
+        let header = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v);
+        messages.push(verifier.verify("POST", path, &header, body.as_bytes(), chrono::Utc::now()).to_json());
+    }
+    let verdicts = messages[messages.len() - 6..].join("\n");
+    for code in ["\"4012500\"", "\"4012501\"", "\"4002502\"", "\"accepted\":true", "\"4092500\""] {
+        assert!(verdicts.contains(code), "no verdict with {code}: {verdicts}");
+    }
+    for json in [
+        serde_json::json!({"client_id": "MCH", "client_secret": SECRET, "client_secret_file": "/x"}),
+        serde_json::json!({"client_id": "MCH", "client_secret_file": format!("/nonexistent/{SECRET}")}),
+        serde_json::json!({"client_id": "MCH", "client_secret": [SECRET]}),
+        serde_json::json!({"client_id": "MCH", "client_secret": SECRET, "merchant_public_key": pem.clone()}),
+        serde_json::json!({"client_id": "MCH", "client_secret": SECRET, "merchant_public_key_file": pem.clone()}),
+    ] {
+        messages.push(Verifier::from_json(&json.to_string()).unwrap_err().to_string());
+    }
 
     drop(sandbox);
     doku::log::set_sink(None, doku::log::Level::Debug);
