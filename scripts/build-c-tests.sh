@@ -29,7 +29,7 @@ shipped_lib=("-L$lib" "-Wl,-rpath,$PWD/$lib" "-Wl,--disable-new-dtags" -ldoku)
 sanitizers=("-fsanitize=address,undefined" -fno-omit-frame-pointer -fno-sanitize-recover=all)
 
 for source in tests/c/test_doku.c tests/c/test_transactions.c tests/c/test_hostile.c tests/c/test_reliability.c \
-    tests/c/test_suspend.c tests/c/test_log.c tests/cpp/test_doku.cpp; do
+    tests/c/test_suspend.c tests/c/test_log.c tests/c/test_merchant.c tests/cpp/test_doku.cpp; do
     name=$(basename "${source%.*}")
     case "$source" in
         *.cpp) compile=("$cxx" -std=c++17) && name="$name-cpp" ;;
@@ -41,7 +41,7 @@ done
 # Reads freed memory on purpose: neither valgrind nor the sanitizers.
 "$cc" -std=gnu11 "${flags[@]}" tests/c/test_heap.c "${test_lib[@]}" -o "$out/test_heap-plain"
 "$cc" -std=gnu11 "${flags[@]}" bindings/c/merchant_server.c "${shipped_lib[@]}" -o "$out/merchant_server"
-"$cxx" -std=c++17 "${flags[@]}" bindings/cpp/merchant_inetd.cpp "${shipped_lib[@]}" -o "$out/merchant_inetd"
+"$cxx" -std=c++17 "${flags[@]}" bindings/cpp/merchant_server.cpp "${shipped_lib[@]}" -o "$out/merchant_server-cpp"
 
 # The headers on their own: C99 and C++11 for doku.h, C++17 for doku.hpp, all pedantic.
 tmp=$(mktemp -d)

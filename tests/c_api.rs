@@ -407,19 +407,23 @@ fn prepare_keys(dir: &TestDir) -> PathBuf {
     keys
 }
 
-/// The merchant examples (bindings/c/merchant_server.c, bindings/cpp/merchant_inetd.cpp) answer
-/// the sandbox acting as DOKU: the token request (doku_issue_token), then a payment notification
-/// (doku_validate_token, doku_verify_request). With the wrong client secret the notification is
-/// refused with 4012500.
+/// The merchant examples (bindings/c/merchant_server.c, bindings/cpp/merchant_server.cpp), each
+/// one long-running server process, answer the sandbox acting as DOKU: the token request
+/// (doku_issue_token, tokens of MERCHANT_TOKEN_TTL_S=2 s), the VA inquiry, the payment and the
+/// Direct Debit notifications (doku_merchant_verify, doku_merchant_answer), then refuse the
+/// probes: the replayed payment notification (409, which only a process that saw the first call
+/// can tell), a stale and a forged one, and one with the expired token. An inquiry for a
+/// customer number ending in 99 is answered 404 4042412 (no bill). With the wrong client secret
+/// the first notification is refused with 4012500, and the report says why.
 #[test]
-fn merchant_examples_answer_dokus_notifications() {
+fn merchant_examples_answer_dokus_calls() {
     let dir = TestDir::new("merchant");
     for name in ["merchant", "doku"] {
         let private = dir.path(&format!("{name}-private.pem"));
         openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &private);
         openssl(&["pkey", "-in", private.to_str().unwrap(), "-pubout", "-out"], &dir.path(&format!("{name}-public.pem")));
     }
-    let (Some(c_server), Some(cpp_inetd)) = (program("merchant_server"), program("merchant_inetd")) else { return };
+    let (Some(c_server), Some(cpp_server)) = (program("merchant_server"), program("merchant_server-cpp")) else { return };
     // The sandbox plays DOKU with the key pair in `dir` (doku-private.pem / doku-public.pem).
     let sandbox = Sandbox::start(SandboxConfig {
         secrets: vec![("MCH-1".into(), "right-secret".into()), ("MCH-WRONG".into(), "wrong-secret".into())],
@@ -428,47 +432,149 @@ fn merchant_examples_answer_dokus_notifications() {
         ..SandboxConfig::default()
     })
     .unwrap();
-    let merchant = |exe: &Path, client: &str| {
-        let mut cmd = Command::new(exe);
-        cmd.env("DOKU_PUBLIC_KEY_FILE", dir.path("doku-public.pem"))
-            .env("MERCHANT_PRIVATE_KEY_FILE", dir.path("merchant-private.pem"))
-            .env("MERCHANT_PUBLIC_KEY_FILE", dir.path("merchant-public.pem"))
-            .env("MERCHANT_CLIENT_ID", client)
-            .env("MERCHANT_CLIENT_SECRET", "right-secret")
-            .stderr(std::process::Stdio::null());
-        cmd
-    };
-    for (client, want_ok) in [("MCH-1", true), ("MCH-WRONG", false)] {
-        // C: a server process that prints its URL.
-        let mut server = merchant(&c_server, client).stdout(std::process::Stdio::piped()).spawn().unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.as_mut().unwrap()), &mut line).unwrap();
-        let url = line.trim().strip_prefix("listening on ").expect("listening on URL").to_owned();
-        let c_report = doku_sandbox::notify::run(&sandbox.notify_config(&url, client).unwrap()).unwrap();
-        let _ = server.kill();
-        let _ = server.wait();
-
-        // C++: one process per connection with the socket as stdin/stdout, as inetd runs it.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let mut inetd = merchant(&cpp_inetd, client);
-        let report = std::thread::scope(|scope| {
-            scope.spawn(|| {
-                for _ in 0..2 {
-                    let (conn, _) = listener.accept().unwrap();
-                    let output = conn.try_clone().unwrap();
-                    let status = inetd.stdin(std::os::fd::OwnedFd::from(conn)).stdout(std::os::fd::OwnedFd::from(output)).status().unwrap();
-                    assert!(status.success());
-                }
-            });
-            doku_sandbox::notify::run(&sandbox.notify_config(&url, client).unwrap()).unwrap()
-        });
-
-        for (what, report) in [("C", c_report), ("C++", report)] {
-            assert_eq!(report.ok(), want_ok, "{what}: {}", report.summary());
-            assert_eq!(report.token.response_code.as_deref(), Some("2007300"), "{what}: {}", report.summary());
-            let payment = report.payment.as_ref().and_then(|p| p.response_code.as_deref());
-            assert_eq!(payment, Some(if want_ok { "2002500" } else { "4012500" }), "{what}: {}", report.summary());
+    for (what, exe) in [("C", &c_server), ("C++", &cpp_server)] {
+        for client in ["MCH-1", "MCH-WRONG"] {
+            let stderr = dir.path(&format!("{}-{client}.stderr", exe.file_name().unwrap().to_str().unwrap()));
+            let mut server = Server(
+                Command::new(exe)
+                    .env("DOKU_PUBLIC_KEY_FILE", dir.path("doku-public.pem"))
+                    .env("MERCHANT_PRIVATE_KEY_FILE", dir.path("merchant-private.pem"))
+                    .env("MERCHANT_PUBLIC_KEY_FILE", dir.path("merchant-public.pem"))
+                    .env("MERCHANT_CLIENT_ID", client)
+                    .env("MERCHANT_CLIENT_SECRET", "right-secret")
+                    .env("MERCHANT_TOKEN_TTL_S", "2")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::fs::File::create(&stderr).unwrap())
+                    .spawn()
+                    .unwrap(),
+            );
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(server.0.stdout.as_mut().unwrap()), &mut line).unwrap();
+            let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{what}: {line:?}")).to_owned();
+            let mut config = sandbox.notify_config(&url, client).unwrap();
+            let right = client == "MCH-1";
+            if right {
+                (config.inquire, config.debit, config.probe) = (true, true, true);
+            }
+            let report = doku_sandbox::notify::run(&config).unwrap();
+            let no_bill = right.then(|| inquire_for_no_bill(&url, &config));
+            drop(server);
+            let log = std::fs::read_to_string(&stderr).unwrap();
+            if right {
+                assert_eq!(
+                    report.summary(),
+                    "notify: ok (token 2007300, inquiry 2002400, payment 2002500, debit 2005600, 4 probes refused)",
+                    "{what}: {report:?}\n{log}"
+                );
+                assert_eq!(
+                    report.step_lines(),
+                    [
+                        "notify: token request: HTTP 200, 2007300",
+                        "notify: inquiry: HTTP 200, 2002400",
+                        "notify: payment notification: HTTP 200, 2002500",
+                        "notify: debit notification: HTTP 200, 2005600",
+                        "notify: probe: replayed X-EXTERNAL-ID: HTTP 409, 4092500",
+                        "notify: probe: stale X-TIMESTAMP: HTTP 401, 4012500",
+                        "notify: probe: wrong X-SIGNATURE: HTTP 401, 4012500",
+                        "notify: probe: expired token: HTTP 401, 4012501",
+                    ],
+                    "{what}"
+                );
+                // Each notification recorded once: the replay was refused before the merchant saw it.
+                let recorded = |op: &str| log.lines().filter(|l| l.starts_with(&format!("{op}: {{"))).count();
+                assert_eq!((recorded("payment_notification"), recorded("debit_notification")), (1, 1), "{what}: {log}");
+                let (status, body) = no_bill.unwrap();
+                assert_eq!(status, 404, "{what}: {body}");
+                let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(body["responseCode"], "4042412", "{what}: {body}");
+                assert_eq!(body["responseMessage"], "Invalid Bill/Virtual Account", "{what}: {body}");
+                assert_eq!(body["virtualAccountData"]["customerNo"], "00000000000000000099", "{what}: {body}");
+            } else {
+                assert_eq!(report.token.response_code.as_deref(), Some("2007300"), "{what}: {}", report.summary());
+                assert_eq!(
+                    report.step_lines(),
+                    ["notify: token request: HTTP 200, 2007300", "notify: payment notification: HTTP 401, 4012500"],
+                    "{what}"
+                );
+                let why = report.failure.clone().unwrap();
+                let expected = "payment notification: the merchant answered HTTP 401 with 4012500: Unauthorized. Invalid Signature \
+                                (expected HMAC-SHA512 over \"POST:/v1.1/transfer-va/payment:<access token>:";
+                assert!(why.starts_with(expected), "{what}: {why}");
+                let tail = "\" with the client secret of MCH-WRONG: it does not match the request and client secret) (expected HTTP 2xx and 2002500)";
+                assert!(why.ends_with(tail), "{what}: {why}");
+                assert!(!why.contains("right-secret") && !why.contains("wrong-secret") && !log.contains("right-secret"), "{what}: {why}\n{log}");
+            }
         }
+    }
+}
+
+/// A child process, killed when dropped (also by a failing assertion).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// DOKU's inquiry for a VA whose customer number ends in 99, which the examples have no bill
+/// for: a token from the merchant, then the signed inquiry, by hand. The HTTP status and body.
+fn inquire_for_no_bill(url: &str, config: &doku_sandbox::notify::NotifyConfig) -> (u16, String) {
+    use doku::signature::{b2b_string_to_sign, sign_rsa_sha256, symmetric};
+    let ts = config.timestamp_offset.now();
+    let sig = sign_rsa_sha256(&config.doku_key, b2b_string_to_sign(&config.client_id, &ts).as_bytes()).unwrap();
+    let token_headers = [("X-CLIENT-KEY", config.client_id.as_str()), ("X-TIMESTAMP", &ts), ("X-SIGNATURE", &sig)];
+    let (status, grant) = post(url, "/authorization/v1/access-token/b2b", &token_headers, r#"{"grantType":"client_credentials"}"#);
+    assert_eq!(status, 200, "{grant}");
+    let grant: serde_json::Value = serde_json::from_str(&grant).unwrap();
+    let token = grant["accessToken"].as_str().unwrap();
+    let body = r#"{"partnerServiceId":"  888994","customerNo":"00000000000000000099","virtualAccountNo":"  88899400000000000000000099","inquiryRequestId":"IQ/99"}"#;
+    let path = "/v1.1/transfer-va/inquiry";
+    let signed = symmetric::Request { method: "POST", path, access_token: token, body: Some(body), timestamp: &ts };
+    let sig = symmetric::sign(config.client_secret.as_bytes(), &signed).unwrap();
+    let bearer = format!("Bearer {token}");
+    let id = doku::request::external_id();
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("X-TIMESTAMP", &ts),
+        ("X-SIGNATURE", &sig),
+        ("X-PARTNER-ID", &config.client_id),
+        ("X-EXTERNAL-ID", &id),
+        ("CHANNEL-ID", "95221"),
+    ];
+    post(url, path, &headers, body)
+}
+
+/// One HTTP/1.1 POST over a plain socket: the status and the body of the answer.
+fn post(url: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let host = url.strip_prefix("http://").unwrap();
+    let mut request = format!("POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        request += &format!("{name}: {value}\r\n");
+    }
+    request += "\r\n";
+    request += body;
+    let mut conn = std::net::TcpStream::connect(host).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    conn.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{answer:?}"));
+    (head[9..12].parse().unwrap(), body.to_owned())
+}
+
+/// doku_merchant_verify and doku_merchant_answer at the C boundary (tests/c/test_merchant.c):
+/// every NULL argument, bad options and headers, each verdict and answer, a body with a NUL
+/// byte; under valgrind, then as built with the sanitizers.
+#[test]
+fn c_merchant_verify_and_answer_under_valgrind_and_sanitizers() {
+    let f = fixture("c-merchant");
+    for (exe, checker) in [("test_merchant-plain", Checker::Valgrind), ("test_merchant-asan", Checker::Sanitizers)] {
+        let Some(exe) = program(exe) else { return };
+        let output = run_checked(&f, &exe, checker);
+        assert!(output.contains("merchant checks passed"), "{output}");
+        assert!(!output.contains("Sanitizer"), "{output}");
     }
 }

@@ -11,6 +11,9 @@
 //   instead of being silently truncated.
 // - doku::set_log_callback() takes a std::function for the library's events; Client::stats()
 //   returns the token cache's counters as JSON.
+// - The merchant side: issue_token() answers DOKU's token request, merchant_verify() judges
+//   DOKU's later calls (the body as bytes: a std::string_view, NUL bytes included) and
+//   merchant_answer() builds the answer to one it accepted.
 #ifndef DOKU_HPP
 #define DOKU_HPP
 
@@ -19,6 +22,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "doku.h"
@@ -214,6 +218,38 @@ inline IssuedToken issue_token(const std::string &options_json, const std::strin
 inline std::string validate_token(const std::string &bearer_or_jwt, const std::string &merchant_public_key) {
     const char *t = detail::arg(bearer_or_jwt, "bearer_or_jwt"), *k = detail::arg(merchant_public_key, "merchant_public_key");
     return detail::owned_string([&](char **out) { return doku_validate_token(t, k, out); });
+}
+
+// The verdict on one call DOKU makes to the merchant after the token request (the VA inquiry,
+// the VA payment notification, the Direct Debit notification), as JSON: either
+//   {"accepted":true,"operation":"inquiry"|"payment_notification"|"debit_notification",
+//    "externalId":"…","timestamp":"…","request":{…the body…}}
+// or the answer to send as it is:
+//   {"accepted":false,"operation":…|null,"httpStatus":401,"body":{"responseCode":…,"responseMessage":…}}
+// options_json: client_id, client_secret(_file), merchant_public_key(_file), max_skew_s (see
+// doku_merchant_verify in doku.h). path: as received, query included. headers_json: the
+// request's headers as a JSON object of strings. body: the bytes received, all of them (a NUL
+// byte is not an end). A refusal is a verdict, not an exception; doku::Error is for bad
+// arguments (options, headers JSON, a key). Accepted X-EXTERNAL-IDs are remembered per process:
+// a replay is refused only by the process that saw the first call.
+inline std::string merchant_verify(const std::string &options_json, const std::string &method, const std::string &path,
+                                   const std::string &headers_json, std::string_view body) {
+    const char *o = detail::arg(options_json, "options_json"), *m = detail::arg(method, "method");
+    const char *p = detail::arg(path, "path"), *h = detail::arg(headers_json, "headers_json");
+    return detail::owned_string([&](char **out) { return doku_merchant_verify(o, m, p, h, body.data(), body.size(), out); });
+}
+
+// The answer to a call merchant_verify() accepted, as JSON {"httpStatus":200,"body":{…}}: send
+// that status and body. operation and request_json are the verdict's "operation" and "request";
+// result_json is what the merchant decided: an inquiry's bill
+// ({"virtualAccountName":…,"totalAmount":{"value":"10000.00","currency":"IDR"}}), a debit's
+// {"approvalCode":…}, {} for a payment, or {"refuse":"bill_not_found"} (also "invalid_amount",
+// "bill_paid", "bill_expired", "general_error"). See doku_merchant_answer in doku.h.
+inline std::string merchant_answer(const std::string &operation, const std::string &request_json,
+                                   const std::string &result_json = "{}") {
+    const char *op = detail::arg(operation, "operation"), *req = detail::arg(request_json, "request_json");
+    const char *res = detail::arg(result_json, "result_json");
+    return detail::owned_string([&](char **out) { return doku_merchant_answer(op, req, res, out); });
 }
 
 class Client {

@@ -256,6 +256,40 @@ final class Library
     }
 
     /**
+     * The library's JSON with JSON objects as \stdClass, so that an empty object re-encodes as
+     * {} and not as [] (for reencode()).
+     *
+     * @internal
+     * @throws ProtocolException when $json is not a JSON object
+     */
+    public static function decodeObject(string $name, string $json): \stdClass
+    {
+        try {
+            $value = json_decode($json, false, 512, JSON_THROW_ON_ERROR);
+        } catch (\JsonException $e) {
+            throw new ProtocolException("{$name} is not valid JSON: {$e->getMessage()}", Status::PROTOCOL, $e);
+        }
+        if (!$value instanceof \stdClass) {
+            throw new ProtocolException("{$name} is JSON but not an object", Status::PROTOCOL);
+        }
+        return $value;
+    }
+
+    /**
+     * A part of the library's JSON, from decodeObject(), as JSON text again, written as the
+     * library writes it: '/', non-ASCII and U+2028/U+2029 as they are, {} as {}, 1.0 as 1.0.
+     *
+     * @internal
+     */
+    public static function reencode(mixed $value): string
+    {
+        return json_encode(
+            $value,
+            JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_LINE_TERMINATORS | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR,
+        );
+    }
+
+    /**
      * A JSON object or array as a PHP array.
      *
      * @internal

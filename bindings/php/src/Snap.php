@@ -133,19 +133,8 @@ final class Snap
      */
     public static function issueToken(array $options, array $headers, string $body): IssuedToken
     {
-        // JSON would carry a NUL intact, but the rule stays the same for every string sent to C.
-        foreach ($options as $key => $value) {
-            if (is_string($value)) {
-                Library::text("options: {$key}", $value);
-            }
-        }
-        // object: an empty array must still encode as a JSON object, so that the library
-        // reports the missing keys. The encoding error names "options", never a value.
-        $optionsJson = Library::encode('options', $options, object: true);
-        $headersJson = Library::encode('headers', array_map(
-            static fn (mixed $value): mixed => is_array($value) ? implode(', ', $value) : $value,
-            $headers,
-        ), object: true);
+        $optionsJson = self::optionsJson($options);
+        $headersJson = self::headersJson($headers);
         Library::text('body', $body);
         $ffi = Library::ffi();
         $httpStatus = $ffi->new('int');
@@ -157,6 +146,148 @@ final class Snap
             $out,
         ));
         return new IssuedToken($httpStatus->cdata, $answer);
+    }
+
+    /**
+     * Judges one call DOKU makes to the merchant with the token it got from issueToken(): the VA
+     * inquiry (path ending /v1.1/transfer-va/inquiry, operation "inquiry"), the VA payment
+     * notification (/v1.1/transfer-va/payment, "payment_notification") or the Direct Debit
+     * notification (/v1.0/debit/notify, "debit_notification"). In DOKU's order: the mandatory
+     * headers, the formats of X-TIMESTAMP and X-EXTERNAL-ID, the token (an unexpired RS256 JWT of
+     * the merchant's key), the timestamp's freshness, X-PARTNER-ID, the HMAC-SHA512 signature
+     * over the method, path, token, the exact body and the timestamp, the X-EXTERNAL-ID not seen
+     * before today (WIB) in this process, then the body's mandatory fields.
+     *
+     * A refusal is a Verdict, not an exception: $v->accepted false, with the HTTP status and the
+     * body to send (400xx02 a missing header or field, 400xx01 a malformed X-TIMESTAMP or
+     * X-EXTERNAL-ID, 400xx00 a body that is not JSON, 401xx01 an invalid or expired token,
+     * 401xx00 a stale timestamp, a wrong signature or partner, 409xx00 a replay, 404 4040000 a
+     * path that is none of the three). Messages never quote the token or the secret.
+     *
+     * $options are the core's verify options (the main README's "Notification verifier options"
+     * table), sent as a JSON object and checked by the library as strictly as Client's config:
+     *   client_id                 (required) the merchant's client id, DOKU's X-PARTNER-ID
+     *   client_secret             the merchant's client secret, which keys the signature, or
+     *   client_secret_file        the same read from a file: exactly one of the two
+     *   merchant_public_key       the public key of the merchant's token issuer (the pair of
+     *                             issueToken()'s merchant_private_key), or
+     *   merchant_public_key_file  the same read from a file: exactly one of the two
+     *   max_skew_s                allowed X-TIMESTAMP drift in seconds, 1 to 86400; default 300
+     * A null value is the same as leaving the key out.
+     *
+     * Replays: accepted X-EXTERNAL-IDs are remembered per process for the day. PHP-FPM workers
+     * do not share them: across workers, max_skew_s bounds a replay. Record payments
+     * idempotently all the same.
+     *
+     * @param array<string, string|int|null> $options the verify options above
+     * @param string $method the request's method, $_SERVER['REQUEST_METHOD'] (DOKU sends POST)
+     * @param string $path the path as received, query included: $_SERVER['REQUEST_URI']
+     * @param array<string, string|list<string>> $headers as from getallheaders(), names in any
+     *     case; array values are joined with ", "
+     * @param string $body the raw body, file_get_contents('php://input'): every byte of it is
+     *     judged, NUL bytes included
+     * @throws InvalidArgumentException (status INVALID_ARGUMENT) for options with an unknown
+     *     key, a value of the wrong type or out of range, both or neither of a secret or key and
+     *     its _file, a missing client_id, an unreadable client_secret_file, options that cannot
+     *     be encoded as JSON; a header value that is not a string; invalid UTF-8 in the options,
+     *     headers, method or path; a NUL byte in an option, the method or the path
+     * @throws KeyException (status KEY) if the public key is unusable or its file cannot be read
+     */
+    public static function merchantVerify(array $options, string $method, string $path, array $headers, string $body): Verdict
+    {
+        $optionsJson = self::optionsJson($options);
+        $headersJson = self::headersJson($headers);
+        Library::texts(compact('method', 'path'));
+        $ffi = Library::ffi();
+        // The body goes with its length: C reads all of it, past any NUL byte.
+        $verdict = Library::takeString(static fn ($out) => $ffi->doku_merchant_verify(
+            $optionsJson,
+            $method,
+            $path,
+            $headersJson,
+            $body,
+            strlen($body),
+            $out,
+        ));
+        return Verdict::fromJson($verdict);
+    }
+
+    /**
+     * The answer to a call merchantVerify() accepted, built from its verdict's operation and
+     * request and from what the merchant decided ($result):
+     *   "inquiry": the bill, ['virtualAccountName' => 'Budi', 'totalAmount' => ['value' =>
+     *     '10000.00', 'currency' => 'IDR']] (both required; optional: trxId,
+     *     virtualAccountEmail, virtualAccountPhone, virtualAccountTrxType (default "C"),
+     *     expiredDate (ISO-8601 with an offset), additionalInfo (merged into the request's));
+     *     the answer is 2002400 with the request's ids and the bill.
+     *   "payment_notification": null or [] (no keys); 2002500 with the request's ids echoed.
+     *   "debit_notification": null, [] or ['approvalCode' => '...']; 2005600.
+     * Or a refusal of the merchant's own: ['refuse' => 'bill_not_found'] (404xx12),
+     * 'invalid_amount' (404xx13), 'bill_paid' (404xx14), 'bill_expired' (404xx19), for the VA
+     * calls; 'general_error' (500xx00, DOKU retries) for any.
+     *
+     * $request is encoded with JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE, an empty array
+     * (at the top) as {}. A nested empty object of DOKU's became [] when the verdict decoded it,
+     * and goes back as []; Verdict::answer($result) sends the request exactly as it came.
+     *
+     * @param array<string, mixed> $request the verdict's request
+     * @param array<string, mixed>|null $result null is the same as []
+     * @throws InvalidArgumentException (status INVALID_ARGUMENT) for an unknown operation, a
+     *     request without the call's mandatory fields, an unknown key or a malformed value in
+     *     $result (each named), a request or result that cannot be encoded as JSON, a NUL byte
+     *     in $operation
+     */
+    public static function merchantAnswer(string $operation, array $request, ?array $result = null): MerchantAnswer
+    {
+        return self::answerRequest($operation, Library::encode('request', $request, object: true), $result);
+    }
+
+    /**
+     * merchantAnswer() with the request as JSON text, for Verdict::answer().
+     *
+     * @internal
+     * @param array<string, mixed>|null $result
+     */
+    public static function answerRequest(string $operation, string $requestJson, ?array $result): MerchantAnswer
+    {
+        Library::text('operation', $operation);
+        // object: [] is {}, the result of a payment notification.
+        $resultJson = $result === null ? null : Library::encode('result', $result, object: true);
+        $ffi = Library::ffi();
+        $answer = Library::takeString(static fn ($out) => $ffi->doku_merchant_answer($operation, $requestJson, $resultJson, $out));
+        return MerchantAnswer::fromJson($answer);
+    }
+
+    /**
+     * issueToken()'s and merchantVerify()'s options as a JSON object.
+     *
+     * @param array<string, mixed> $options
+     */
+    private static function optionsJson(array $options): string
+    {
+        // JSON would carry a NUL intact, but the rule stays the same for every string sent to C.
+        foreach ($options as $key => $value) {
+            if (is_string($value)) {
+                Library::text("options: {$key}", $value);
+            }
+        }
+        // object: an empty array must still encode as a JSON object, so that the library
+        // reports the missing keys. The encoding error names "options", never a value.
+        return Library::encode('options', $options, object: true);
+    }
+
+    /**
+     * Headers as getallheaders() gives them, as a JSON object of strings: array values joined
+     * with ", ".
+     *
+     * @param array<string, mixed> $headers
+     */
+    private static function headersJson(array $headers): string
+    {
+        return Library::encode('headers', array_map(
+            static fn (mixed $value): mixed => is_array($value) ? implode(', ', $value) : $value,
+            $headers,
+        ), object: true);
     }
 
     /**

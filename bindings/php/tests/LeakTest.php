@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace DokuSnap\Tests;
 
 use DokuSnap\Client;
+use DokuSnap\InvalidArgumentException;
 use DokuSnap\KeyException;
 use DokuSnap\Snap;
 use DokuSnap\Tests\Support\Keys;
@@ -28,6 +29,14 @@ final class LeakTest extends TestCase
         $issuerFiles = ['client_id' => 'MCH-1', 'doku_public_key_file' => Keys::dokuDir() . '/doku-public.pem', 'merchant_private_key_file' => Keys::path('pkcs8.pem')];
         $jwt = Snap::issueToken($issuer, $tokenRequest, '{"grantType":"client_credentials"}')->json()['accessToken'];
         $signature = Snap::signRequest('secret', 'POST', '/p', 'token', $body, $ts);
+        // DOKU's payment notification, accepted once here: in the loop it is a replay (409).
+        $verifier = ['client_id' => 'MCH-1', 'client_secret' => 'secret', 'merchant_public_key' => $publicKey];
+        $notification = '{"partnerServiceId":"  888994","customerNo":"01","virtualAccountNo":"  88899401","paymentRequestId":"P/1","paidAmount":{"value":"1.00","currency":"IDR"}}';
+        $paymentPath = '/v1.1/transfer-va/payment';
+        $notified = ['Authorization' => "Bearer {$jwt}", 'X-TIMESTAMP' => $ts, 'X-PARTNER-ID' => 'MCH-1', 'X-EXTERNAL-ID' => (string) random_int(1, PHP_INT_MAX), 'CHANNEL-ID' => '95221',
+            'X-SIGNATURE' => Snap::signRequest('secret', 'POST', $paymentPath, $jwt, $notification, $ts)];
+        $accepted = Snap::merchantVerify($verifier, 'POST', $paymentPath, $notified, $notification);
+        $this->assertTrue($accepted->accepted, (string) $accepted->body);
         // Every function that returns an owned string, or takes a client; the RSA signing ones less often.
         $stateless = [
             static fn () => Snap::sign('MCH-1', '2024-01-01T00:00:00Z', $key),
@@ -45,6 +54,23 @@ final class LeakTest extends TestCase
                 }
             },
             static fn () => Snap::timestamp(),
+            static fn () => Snap::merchantVerify($verifier, 'POST', $paymentPath, $notified, $notification), // a replay
+            static fn () => Snap::merchantVerify($verifier, 'POST', '/p', $notified, "{$notification}\0"), // 404
+            static fn () => Snap::merchantVerify(['client_secret' => 'wrong'] + $verifier, 'POST', $paymentPath, $notified, $notification),
+            static function () use ($verifier, $paymentPath, $notified, $notification): void { // the error path
+                try {
+                    Snap::merchantVerify(['merchant_public_key' => null, 'merchant_public_key_file' => '/nonexistent/merchant.pem'] + $verifier, 'POST', $paymentPath, $notified, $notification);
+                } catch (KeyException) {
+                }
+            },
+            static fn () => $accepted->answer(),
+            static fn () => Snap::merchantAnswer('payment_notification', $accepted->request, ['refuse' => 'bill_paid']),
+            static function () use ($accepted): void {
+                try {
+                    Snap::merchantAnswer('inquiry', $accepted->request);
+                } catch (InvalidArgumentException) {
+                }
+            },
         ];
         $withClient = [
             static fn () => $warm->getToken(),

@@ -31,6 +31,7 @@ C_TYPES = {
     "void": None,
     "int": ctypes.c_int,
     "unsigned int": ctypes.c_uint,
+    "size_t": ctypes.c_size_t,
     "int *": ctypes.POINTER(ctypes.c_int),
     "enum DokuStatus": ctypes.c_int,
     "const char *": ctypes.c_char_p,

@@ -6,7 +6,10 @@
         headers = {"Authorization": "Bearer " + client.get_token()}
         answer = client.request("POST", "/virtual-accounts/...", {"trxId": "..."})
 
-Merchant side (DOKU calling you): issue_token(), validate_token(), verify_request().
+Merchant side (DOKU calling you): issue_token() answers DOKU's token request; merchant_verify()
+judges every later call (VA inquiry, VA payment notification, Direct Debit notification) and
+merchant_answer() builds the answer to one it accepted. validate_token() and verify_request()
+are the separate checks, for callers that need them alone.
 
 Events (a token fetched, a failed fetch, a stale token served, an Invalid-Token retry, a
 drifting clock, the token store's state) go to ``logging.getLogger("doku_snap")``, with the
@@ -23,8 +26,8 @@ from typing import Union
 from . import _log  # noqa: F401  (installs the log callback: events go to logging.getLogger("doku_snap"))
 from ._client import Client, Response
 from ._native import call_string, cstr, lib
-from ._snap import (IssuedToken, issue_token, minify, sign_request, validate_token, verify,
-                    verify_request)
+from ._snap import (IssuedToken, MerchantAnswer, Verdict, issue_token, merchant_answer,
+                    merchant_verify, minify, sign_request, validate_token, verify, verify_request)
 from .errors import (
     ApiError,
     ClientClosedError,
@@ -43,7 +46,8 @@ from .errors import (
 
 __all__ = [
     "Client", "Response", "sign", "timestamp", "version", "minify", "sign_request", "verify",
-    "verify_request", "issue_token", "IssuedToken", "validate_token", "Status", "DokuError",
+    "verify_request", "issue_token", "IssuedToken", "validate_token", "merchant_verify",
+    "Verdict", "merchant_answer", "MerchantAnswer", "Status", "DokuError",
     "InvalidArgumentError", "ClientClosedError", "InvalidKeyError", "CryptoError", "NetworkError",
     "DokuTimeoutError", "TlsError", "ApiError", "ProtocolError", "SignatureInvalidError",
     "InternalError",

@@ -77,6 +77,9 @@ _FUNCTIONS = {
     "doku_client_request": ([_H, _S, _S, _S, _OUT], _STATUS),
     "doku_issue_token": ([_S, _S, _S, ctypes.POINTER(ctypes.c_int), _OUT], _STATUS),
     "doku_validate_token": ([_S, _S, _OUT], _STATUS),
+    # body, body_len: c_char_p passes a bytes object's buffer as it is, NUL bytes included
+    "doku_merchant_verify": ([_S, _S, _S, _S, _S, ctypes.c_size_t, _OUT], _STATUS),
+    "doku_merchant_answer": ([_S, _S, _S, _OUT], _STATUS),
     "doku_get_token_b2b2c": ([_H, _S, _OUT], _STATUS),
     "doku_refresh_token_b2b2c": ([_H, _S, _OUT], _STATUS),
 }
