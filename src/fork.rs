@@ -61,7 +61,7 @@ struct Held {
     _trusts: MutexGuard<'static, Vec<std::sync::Arc<crate::http::Trust>>>,
     _keys: crate::key::CacheGuards,
     _store: MutexGuard<'static, Option<crate::token::store::Local>>,
-    _ledger: MutexGuard<'static, crate::external_id::Ledger>,
+    _seen: MutexGuard<'static, crate::merchant::notification::Seen>,
 }
 
 thread_local! {
@@ -79,7 +79,7 @@ pub(crate) fn prepare() {
         _trusts: crate::http::registries::trusts(),
         _keys: crate::key::lock_caches(),
         _store: crate::token::store::local_lock(),
-        _ledger: crate::merchant::notification::ledger_lock(),
+        _seen: crate::merchant::notification::seen_lock(),
     };
     let _ = HELD.try_with(|h| *h.borrow_mut() = Some(held));
 }

@@ -41,8 +41,9 @@ pub trait Receiver {
     fn secret(&self, client: &str) -> Result<&[u8], String>;
     /// Whether an `X-EXTERNAL-ID` that is not what DOKU documents, yet visible ASCII, passes.
     fn accepts_undocumented_id(&self, id: &str) -> bool;
-    /// Records the id for the client's business day; false when it was already used.
-    fn record(&self, client: &str, id: &str, now: DateTime<Utc>) -> bool;
+    /// Records a request that passed every other check; `Err` with the 409 message when it, or
+    /// its `X-EXTERNAL-ID`, was seen before (which of the two counts is the receiver's rule).
+    fn record(&self, client: &str, external_id: &str, signature: &str, now: DateTime<Utc>) -> Result<(), String>;
 }
 
 /// An accepted request: who sent it, and its parts as received.
@@ -58,7 +59,7 @@ pub struct Checked<'a> {
 /// Checks, in DOKU's order: the mandatory headers (`Authorization` only as `Bearer <token>`),
 /// the formats of `X-TIMESTAMP` and `X-EXTERNAL-ID`, the token and that it belongs to
 /// `X-PARTNER-ID`, clock skew, the symmetric signature over exactly `method`, `path` and the
-/// body received, then the `X-EXTERNAL-ID`'s uniqueness for the day. `header` finds a header in
+/// body received, then that the request is new (the receiver's `record`). `header` finds a header in
 /// any case (empty counts as absent); `service` is the two-digit SNAP service code of the
 /// endpoint, for every refusal's code.
 #[allow(clippy::too_many_arguments)]
@@ -129,8 +130,8 @@ pub fn check<'a>(
         // The body cannot be digested (not JSON), so no signature can match it.
         Err(e) => return Err(refuse(400, "00", format!("Bad Request. {}", e.message()))),
     }
-    if !receiver.record(partner, external_id, now) {
-        return Err(refuse(409, "00", "Conflict. Duplicate X-EXTERNAL-ID".into()));
+    if let Err(why) = receiver.record(partner, external_id, sig, now) {
+        return Err(refuse(409, "00", format!("Conflict. {why}")));
     }
     Ok(Checked { client: partner.to_owned(), timestamp: ts, external_id, channel_id, body: text })
 }

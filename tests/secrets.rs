@@ -163,21 +163,31 @@ fn no_message_or_log_line_contains_a_secret() {
     let merchant_token = doku::jwt::sign_rs256(&key, &doku::merchant::token_claims("MCH", "MCH", 900, chrono::Utc::now()).unwrap()).unwrap();
     secrets.push(merchant_token.clone());
     let pub_pem = std::fs::read_to_string(dir.path("pub.pem")).unwrap();
-    let verifier = Verifier::from_json(&serde_json::json!({"client_id": "MCH", "client_secret": SECRET, "merchant_public_key": pub_pem}).to_string()).unwrap();
+    let verifier =
+        Verifier::from_json(&serde_json::json!({"client_id": "MCH", "client_secret": SECRET, "merchant_public_key": pub_pem}).to_string()).unwrap();
     let path = "/v1.1/transfer-va/payment";
     let body = r#"{"partnerServiceId":"  1","customerNo":"1","virtualAccountNo":"  11","paymentRequestId":"P","paidAmount":{"value":"1.00","currency":"IDR"}}"#;
+    // One timestamp: the last two requests are the same request, a replay.
+    let now = doku::timestamp::now_utc();
     for (ts, secret, token, external_id, body) in [
-        (doku::timestamp::now_utc(), "wrong", merchant_token.as_str(), "1", body),
+        (now.clone(), "wrong", merchant_token.as_str(), "1", body),
         ("2020-01-01T00:00:00Z".to_owned(), SECRET, merchant_token.as_str(), "2", body),
-        (doku::timestamp::now_utc(), SECRET, token.as_str(), "3", body),
-        (doku::timestamp::now_utc(), SECRET, merchant_token.as_str(), "4", "{\"partnerServiceId\":1}"),
-        (doku::timestamp::now_utc(), SECRET, merchant_token.as_str(), "5", body),
-        (doku::timestamp::now_utc(), SECRET, merchant_token.as_str(), "5", body),
+        (now.clone(), SECRET, token.as_str(), "3", body),
+        (now.clone(), SECRET, merchant_token.as_str(), "4", "{\"partnerServiceId\":1}"),
+        (now.clone(), SECRET, merchant_token.as_str(), "5", body),
+        (now.clone(), SECRET, merchant_token.as_str(), "5", body),
     ] {
         let request = symmetric::Request { method: "POST", path, access_token: token, body: Some(body), timestamp: &ts };
         let sig = symmetric::sign(secret.as_bytes(), &request).unwrap();
         let bearer = format!("Bearer {token}");
-        let headers = [("Authorization", bearer.as_str()), ("X-TIMESTAMP", &ts), ("X-SIGNATURE", &sig), ("X-PARTNER-ID", "MCH"), ("X-EXTERNAL-ID", external_id), ("CHANNEL-ID", "95221")];
+        let headers = [
+            ("Authorization", bearer.as_str()),
+            ("X-TIMESTAMP", &ts),
+            ("X-SIGNATURE", &sig),
+            ("X-PARTNER-ID", "MCH"),
+            ("X-EXTERNAL-ID", external_id),
+            ("CHANNEL-ID", "95221"),
+        ];
         let header = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v);
         messages.push(verifier.verify("POST", path, &header, body.as_bytes(), chrono::Utc::now()).to_json());
     }

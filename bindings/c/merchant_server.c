@@ -7,8 +7,8 @@
  *
  * doku_merchant_verify() judges every request but the token request (headers, token, freshness,
  * signature over the exact body, replay, mandatory fields) and either accepts it or writes the
- * refusal to send. It remembers the X-EXTERNAL-IDs it accepted in this process: one process
- * serving every connection is what lets it refuse a replayed notification.
+ * refusal to send. It remembers the requests it accepted in this process: one process serving
+ * every connection is what lets it refuse a replayed notification.
  *
  * Configuration from the environment: MERCHANT_CLIENT_ID, MERCHANT_CLIENT_SECRET,
  * DOKU_PUBLIC_KEY_FILE, MERCHANT_PRIVATE_KEY_FILE, MERCHANT_PUBLIC_KEY_FILE; MERCHANT_TOKEN_TTL_S

@@ -6,11 +6,11 @@
 //   POST /v1.0/debit/notify                  DOKU notifies a Direct Debit   doku::merchant_answer()
 //
 // One long-running process accepts every connection. merchant_verify() refuses a replayed call
-// by the X-EXTERNAL-IDs it accepted before, and it keeps them in the process's memory: served
-// one process per connection (inetd, xinetd, a systemd socket unit with Accept=yes), every
-// call would meet an empty ledger, and a replay within the freshness window (max_skew_s, 300 s
+// by the requests it accepted before, and it keeps them in the process's memory: served one
+// process per connection (inetd, xinetd, a systemd socket unit with Accept=yes), every call
+// would meet an empty record, and a replay within the freshness window (max_skew_s, 300 s
 // by default) would be accepted again. Threads or an event loop in this one process are fine:
-// the ledger is thread-safe. Several processes (a pre-forked pool) each keep their own: then
+// the record is thread-safe. Several processes (a pre-forked pool) each keep their own: then
 // also record each payment idempotently, by paymentRequestId / trxId.
 //
 // Configuration from the environment: MERCHANT_CLIENT_ID, MERCHANT_CLIENT_SECRET,

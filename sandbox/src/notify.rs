@@ -155,7 +155,7 @@ impl NotifyReport {
     }
 
     /// `notify: ok (token 2007300, payment 2002500)` (with `inquiry 2002400`, `debit 2005600`,
-    /// `4 probes refused` when sent), or `notify: failed: <reason>`.
+    /// `5 probes refused` when sent), or `notify: failed: <reason>`.
     pub fn summary(&self) -> String {
         let code = |s: &Step| s.response_code.clone().unwrap_or_else(|| "-".into());
         match (&self.failure, &self.payment) {
@@ -296,8 +296,16 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
         let now = config.timestamp_offset.now();
         let mut wrong_secret = Zeroizing::new(secret.to_vec());
         wrong_secret.push(b'!');
+        // The same request under a new X-EXTERNAL-ID: the id is not signed, so anyone can change it.
+        let mut renamed = Sent { path: payment.path, headers: payment.headers.clone(), body: payment.body.clone() };
+        for (name, value) in renamed.headers.iter_mut() {
+            if *name == "X-EXTERNAL-ID" {
+                *value = Zeroizing::new(external_id());
+            }
+        }
         let probes = [
             ("probe: replayed X-EXTERNAL-ID", payment, 409, "00"),
+            ("probe: replayed under a new X-EXTERNAL-ID", renamed, 409, "00"),
             ("probe: stale X-TIMESTAMP", caller.sign(call, token, secret, &stale, call_body(call, &stale))?, 401, "00"),
             ("probe: wrong X-SIGNATURE", caller.sign(call, token, &wrong_secret, &now, call_body(call, &now))?, 401, "00"),
         ];

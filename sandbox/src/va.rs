@@ -50,8 +50,12 @@ impl Receiver for Sandbox<'_> {
         !self.0.strict
     }
 
-    fn record(&self, client: &str, id: &str, now: DateTime<Utc>) -> bool {
-        self.0.record_external_id(client, id, now)
+    /// SNAP's rule for DOKU's side: an `X-EXTERNAL-ID` once per client per business day.
+    fn record(&self, client: &str, external_id: &str, _signature: &str, now: DateTime<Utc>) -> Result<(), String> {
+        match self.0.record_external_id(client, external_id, now) {
+            true => Ok(()),
+            false => Err("Duplicate X-EXTERNAL-ID".to_owned()),
+        }
     }
 }
 

@@ -118,8 +118,8 @@ pub extern "C" fn doku_validate_token(
 /// unexpired, whose clientId, if any, is X-PARTNER-ID), the timestamp's freshness, that
 /// X-PARTNER-ID is client_id, the HMAC-SHA512 signature over method, path (as received, query
 /// included), token, the exact body bytes and timestamp, compared in constant time; that the
-/// X-EXTERNAL-ID was not seen before on this business day (WIB); then the body's mandatory
-/// fields.
+/// request was not received before (a replay, known by its signature); then the body's
+/// mandatory fields.
 ///
 /// Writes to *verdict_json_out either
 ///   {"accepted":true,"operation":"payment_notification","externalId":"…","timestamp":"…",
@@ -155,10 +155,14 @@ pub extern "C" fn doku_validate_token(
 /// *verdict_json_out is NULL. *verdict_json_out is owned by the caller: release it with
 /// doku_free().
 ///
-/// Replays: accepted X-EXTERNAL-IDs are remembered per process, for the business day, up to
-/// 100000 (then the oldest are forgotten). Processes (PHP-FPM workers, forked servers) do not
-/// share them; the freshness window (max_skew_s) bounds a replay across processes. A forked
-/// child starts with its parent's. Thread-safe.
+/// Replays: each accepted request is remembered by its X-SIGNATURE, per process, for twice
+/// max_skew_s (after that its timestamp is stale), up to 100000 (then the oldest are
+/// forgotten). Not by X-EXTERNAL-ID: that header is not signed, so a replay may carry a new one;
+/// and DOKU's retry of a call the merchant could not process comes re-signed, possibly under the
+/// same id, and is accepted. Processes (PHP-FPM workers, forked servers) do not share the
+/// record; across processes the freshness window (max_skew_s) bounds a replay, so process each
+/// notification idempotently (by paymentRequestId, trxId). A forked child starts with its
+/// parent's. Thread-safe.
 #[no_mangle]
 pub extern "C" fn doku_merchant_verify(
     options_json: *const c_char,

@@ -377,7 +377,9 @@ mod tests {
         let stale = timestamp::Offset::UTC.format(Utc::now() - chrono::TimeDelta::seconds(400));
         assert!(refused(&signed(&sk, "MCH", &stale), BODY).message.contains("away from the server clock"));
         let mut h = signed(&sk, "MCH", &now);
-        h.insert("X-Timestamp", timestamp::Offset::UTC.format(Utc::now() - chrono::TimeDelta::seconds(1)));
+        // A second before the signed one (not "now - 1 s": the clock may have ticked since).
+        let earlier = timestamp::parse(&now).unwrap().to_utc() - chrono::TimeDelta::seconds(1);
+        h.insert("X-Timestamp", timestamp::Offset::UTC.format(earlier));
         let r = refused(&h, BODY);
         assert_eq!((r.http_status, r.response_code), (401, "4017300"));
         assert!(r.message.starts_with("Unauthorized. Invalid Signature (expected SHA256withRSA over \"MCH|"), "{}", r.message);

@@ -1,8 +1,8 @@
 //! The merchant's side of the calls DOKU makes with the token it got (snap-reference §4, §8):
 //! the VA inquiry, the VA payment notification and the Direct Debit notification. One call,
 //! [`Verifier::verify`], judges a request as DOKU judges a merchant's (`signed_request::check`,
-//! the sandbox's own code), with the merchant's JWT as the token and a per-process ledger of
-//! `X-EXTERNAL-ID`s against replays.
+//! the sandbox's own code), with the merchant's JWT as the token and a per-process record of the
+//! requests accepted, against replays.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use crate::error::Result;
-use crate::external_id::{business_day, Ledger};
 use crate::jwt;
 use crate::key::PublicKey;
 use crate::options::{DefaultValue, Options};
 use crate::signed_request::{self, Receiver, Refusal};
+use std::collections::{HashSet, VecDeque};
 
 /// One kind of call DOKU makes to a merchant.
 #[derive(Debug, PartialEq, Eq)]
@@ -86,15 +86,54 @@ const VERIFY_SECRET_KEYS: &[&str] = &["client_secret", "client_secret_file", "me
 pub const VERIFY_DEFAULTS: &[(&str, DefaultValue)] = &[("max_skew_s", DefaultValue::Number(super::DEFAULT_MAX_SKEW))];
 /// A client secret is tens of bytes; a file this big is the wrong one.
 const MAX_SECRET_FILE: u64 = 4096;
-/// `X-EXTERNAL-ID`s remembered per process for the day; past it, the oldest are forgotten.
-/// Only requests with a valid token and signature are recorded, so only DOKU fills it.
-pub const MAX_REMEMBERED_IDS: usize = 100_000;
+/// Requests remembered per process; past it, the oldest are forgotten. Only requests with a
+/// valid token and signature are recorded, so only DOKU fills it.
+pub const MAX_REMEMBERED: usize = 100_000;
 
-static LEDGER: Lazy<Mutex<Ledger>> = Lazy::new(|| Mutex::new(Ledger::default()));
+/// The requests a process accepted, by client and `X-SIGNATURE`, each kept until a request
+/// signed at its time can no longer pass the freshness check. The signature, not
+/// `X-EXTERNAL-ID`, names a request: the id is not signed, so a replay under a new id is the
+/// same request; and DOKU retries a notification the merchant could not process 30 minutes
+/// later, re-signed, possibly under the same id, which must not be refused.
+#[derive(Default)]
+pub struct Seen {
+    /// (forget at, in Unix seconds; key), in the order recorded.
+    order: VecDeque<(i64, String)>,
+    keys: HashSet<String>,
+}
 
-/// The process's ledger, for `fork::prepare`: a child never inherits it locked.
-pub(crate) fn ledger_lock() -> MutexGuard<'static, Ledger> {
-    LEDGER.lock().unwrap_or_else(|p| p.into_inner())
+impl Seen {
+    /// Records `key` at `now` for `keep` seconds; false when it is already there.
+    fn record(&mut self, key: String, now: i64, keep: i64) -> bool {
+        while let Some((forget_at, _)) = self.order.front() {
+            if *forget_at > now && self.order.len() < MAX_REMEMBERED {
+                break;
+            }
+            if let Some((_, old)) = self.order.pop_front() {
+                self.keys.remove(&old);
+            }
+        }
+        if !self.keys.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back((now.saturating_add(keep), key));
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
+static SEEN: Lazy<Mutex<Seen>> = Lazy::new(|| Mutex::new(Seen::default()));
+
+/// The process's record, for `fork::prepare`: a child never inherits it locked.
+pub(crate) fn seen_lock() -> MutexGuard<'static, Seen> {
+    SEEN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// What judges DOKU's calls: the merchant's client id and secret, and the public key of the
@@ -140,11 +179,11 @@ impl Verdict {
     }
 }
 
-/// The verifier as a `signed_request::Receiver`, at one instant, with one ledger.
+/// The verifier as a `signed_request::Receiver`, at one instant, with one record of requests.
 struct Judging<'v> {
     verifier: &'v Verifier,
     now: DateTime<Utc>,
-    ledger: &'v Mutex<Ledger>,
+    seen: &'v Mutex<Seen>,
 }
 
 impl Receiver for Judging<'_> {
@@ -167,8 +206,15 @@ impl Receiver for Judging<'_> {
         true
     }
 
-    fn record(&self, client: &str, id: &str, now: DateTime<Utc>) -> bool {
-        self.ledger.lock().unwrap_or_else(|p| p.into_inner()).record(client, id, business_day(now), MAX_REMEMBERED_IDS)
+    /// A request signed at T passes the freshness check until T + max_skew, and T may be up to
+    /// max_skew ahead of now: it is remembered for twice the window, and a second more.
+    fn record(&self, client: &str, _external_id: &str, signature: &str, now: DateTime<Utc>) -> std::result::Result<(), String> {
+        let keep = i64::try_from(self.verifier.max_skew).unwrap_or(i64::MAX / 4).saturating_mul(2).saturating_add(1);
+        let key = format!("{client}\n{signature}");
+        match self.seen.lock().unwrap_or_else(|p| p.into_inner()).record(key, now.timestamp(), keep) {
+            true => Ok(()),
+            false => Err("This request was received before (a replay)".to_owned()),
+        }
     }
 }
 
@@ -184,12 +230,12 @@ impl Verifier {
         Ok(Verifier { client_id, secret, public_key, max_skew })
     }
 
-    /// Judges one request DOKU made to the merchant, with the process's ledger.
+    /// Judges one request DOKU made to the merchant, with the process's record of requests.
     pub fn verify<'h>(&self, method: &str, path: &str, header: &dyn Fn(&str) -> Option<&'h str>, body: &'h [u8], now: DateTime<Utc>) -> Verdict {
-        self.verify_with(method, path, header, body, now, &LEDGER)
+        self.verify_with(method, path, header, body, now, &SEEN)
     }
 
-    /// [`verify`](Self::verify) with a ledger of the caller's.
+    /// [`verify`](Self::verify) with a record of the caller's.
     pub fn verify_with<'h>(
         &self,
         method: &str,
@@ -197,7 +243,7 @@ impl Verifier {
         header: &dyn Fn(&str) -> Option<&'h str>,
         body: &'h [u8],
         now: DateTime<Utc>,
-        ledger: &Mutex<Ledger>,
+        seen: &Mutex<Seen>,
     ) -> Verdict {
         let Some(call) = Call::for_path(path) else {
             let paths: Vec<&str> = CALLS.iter().map(|c| c.path).collect();
@@ -208,7 +254,7 @@ impl Verifier {
         if !method.eq_ignore_ascii_case("POST") {
             return refused(Refusal::new(400, call.service, "00", format!("Bad Request. DOKU sends {} with POST", call.path)));
         }
-        let judging = Judging { verifier: self, now, ledger };
+        let judging = Judging { verifier: self, now, seen };
         let checked = match signed_request::check(call.service, "POST", path, header, body, now, self.max_skew, &judging) {
             Ok(checked) => checked,
             Err(refusal) => return refused(refusal),
@@ -248,7 +294,7 @@ mod tests {
     struct Fixture {
         verifier: Verifier,
         token: String,
-        ledger: Mutex<Ledger>,
+        seen: Mutex<Seen>,
     }
 
     fn fixture() -> Fixture {
@@ -258,7 +304,7 @@ mod tests {
         let verifier = Verifier::from_json(&options.to_string()).unwrap();
         let claims = super::super::token_claims("MCH-1", "MCH-1", 900, Utc::now()).unwrap();
         let token = jwt::sign_rs256(&sk, &claims).unwrap();
-        Fixture { verifier, token, ledger: Mutex::new(Ledger::default()) }
+        Fixture { verifier, token, seen: Mutex::new(Seen::default()) }
     }
 
     fn headers(f: &Fixture, external_id: &str, ts: &str, secret: &str, body: &str) -> HashMap<&'static str, String> {
@@ -276,7 +322,7 @@ mod tests {
 
     fn verdict(f: &Fixture, h: &HashMap<&str, String>, path: &str, body: &str) -> Value {
         let header = |n: &str| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
-        serde_json::from_str(&f.verifier.verify_with("POST", path, &header, body.as_bytes(), Utc::now(), &f.ledger).to_json()).unwrap()
+        serde_json::from_str(&f.verifier.verify_with("POST", path, &header, body.as_bytes(), Utc::now(), &f.seen).to_json()).unwrap()
     }
 
     fn refusal(v: &Value) -> (u64, &str, &str) {
@@ -294,8 +340,38 @@ mod tests {
         assert_eq!(v["request"]["virtualAccountName"], "Budi / Ñam");
         // The same request again is a replay.
         let again = verdict(&f, &h, PATH, BODY);
-        assert_eq!(refusal(&again), (409, "4092500", "Conflict. Duplicate X-EXTERNAL-ID"));
+        assert_eq!(refusal(&again), (409, "4092500", "Conflict. This request was received before (a replay)"));
         assert_eq!(again["accepted"], false);
+    }
+
+    /// X-EXTERNAL-ID is not signed: a captured notification replayed under a new id is still
+    /// the same request, and is refused. DOKU's own retry of a notification the merchant could
+    /// not process (it comes 30 minutes later, so re-signed) is accepted, whatever its id.
+    #[test]
+    fn replays_are_known_by_their_signature() {
+        let f = fixture();
+        let ts = Offset::UTC.now();
+        let h = headers(&f, "2001", &ts, SECRET, BODY);
+        assert_eq!(verdict(&f, &h, PATH, BODY)["accepted"], true);
+        let mut renamed = h.clone();
+        renamed.insert("X-EXTERNAL-ID", "2002".into());
+        let v = verdict(&f, &renamed, PATH, BODY);
+        assert_eq!(refusal(&v), (409, "4092500", "Conflict. This request was received before (a replay)"));
+        let later = Offset::UTC.format(Utc::now() + chrono::TimeDelta::seconds(1));
+        let retry = headers(&f, "2001", &later, SECRET, BODY);
+        assert_eq!(verdict(&f, &retry, PATH, BODY)["accepted"], true, "DOKU's re-signed retry");
+    }
+
+    #[test]
+    fn requests_are_remembered_for_the_window_and_bounded() {
+        let mut seen = Seen::default();
+        assert!(seen.record("a".into(), 1_000, 601));
+        assert!(!seen.record("a".into(), 1_600, 601), "still within the window");
+        assert!(seen.record("a".into(), 1_601, 601), "past it, the request is stale anyway");
+        for i in 0..MAX_REMEMBERED + 10 {
+            seen.record(i.to_string(), 2_000, 601);
+        }
+        assert_eq!(seen.len(), MAX_REMEMBERED);
     }
 
     #[test]

@@ -150,12 +150,16 @@ static void accepted(char *verdict, const char *operation, const char *external_
     doku_free(verdict);
 }
 
-/* X-TIMESTAMP `seconds` from now, UTC. */
+/* X-TIMESTAMP `seconds` from now, UTC, with a counter as the fraction of a second: each call's
+ * own, so each request's own signature (the library knows a replay by its signature). */
 static void timestamp_in(char *out, size_t size, long seconds) {
+    static unsigned n;
+    char whole[32];
     time_t t = time(NULL) + seconds;
     struct tm tm;
     gmtime_r(&t, &tm);
-    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(whole, sizeof whole, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, size, "%s.%06uZ", whole, ++n % 1000000u);
 }
 
 static void test_null_arguments(void) {
@@ -261,7 +265,12 @@ static void test_accepted_once(void) {
                    "antoso\"") &&
           contains(verdict, "\"paymentRequestId\":\"PR/0001\""));
     accepted(verdict, "payment_notification", id, ts);
-    refused(verify("POST", PAYMENT_PATH, h, PAYMENT, strlen(PAYMENT)), 409, "4092500", "Conflict. Duplicate X-EXTERNAL-ID\"");
+    refused(verify("POST", PAYMENT_PATH, h, PAYMENT, strlen(PAYMENT)), 409, "4092500",
+            "Conflict. This request was received before (a replay)\"");
+    /* X-EXTERNAL-ID is not signed: under another one it is still the same request. */
+    h = signed_headers(token, SECRET, PAYMENT_PATH, PAYMENT, ts, next_id(), "MCH-C");
+    refused(verify("POST", PAYMENT_PATH, h, PAYMENT, strlen(PAYMENT)), 409, "4092500",
+            "Conflict. This request was received before (a replay)\"");
 
     /* Under a base path of the merchant's, signed over the full path; method in any case. */
     id = next_id();
@@ -276,6 +285,7 @@ static void test_accepted_once(void) {
     char with_nul[sizeof DEBIT + 16];
     memcpy(with_nul, DEBIT, sizeof DEBIT); /* its NUL included */
     memcpy(with_nul + sizeof DEBIT, "{\"x\":1}", 7);
+    timestamp_in(ts, sizeof ts, 0); /* another request than the debit above */
     id = next_id();
     h = signed_headers(token, SECRET, DEBIT_PATH, DEBIT, ts, id, "MCH-C");
     refused(verify("POST", DEBIT_PATH, h, with_nul, sizeof DEBIT + 7), 400, "4005600",

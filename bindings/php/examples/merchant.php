@@ -16,7 +16,7 @@
 //   doku-sandbox --doku-key-dir DIR --secret MCH-1=... --notify-client MCH-1 \
 //       --notify http://127.0.0.1:8000 --inquire --notify-debit --notify-probe --notify-exit
 //
-// The library refuses a replayed X-EXTERNAL-ID with a ledger kept per process: `php -S` is one
+// The library refuses a replayed request with a record kept per process: `php -S` is one
 // process, so it refuses every replay. PHP-FPM workers each keep their own, and across them the
 // freshness window (max_skew_s, 300 s) bounds a replay: record payments idempotently.
 

@@ -107,12 +107,22 @@ final class MerchantVerifyTest extends TestCase
     }
 
     /**
+     * A timestamp of its own for each call (now, with a counter as the fraction of a second), so
+     * a signature of its own: the library knows a replay by its signature.
+     */
+    private static function uniqueTimestamp(): string
+    {
+        static $n = 0;
+        return gmdate('Y-m-d\TH:i:s') . sprintf('.%06dZ', ++$n % 1_000_000);
+    }
+
+    /**
      * DOKU's headers for $body at $path, as getallheaders() gives them: signed with $secret over
-     * the token and the body, at $timestamp (default now).
+     * the token and the body, at $timestamp (default: uniqueTimestamp()).
      */
     private static function headers(string $path, string $body, ?string $timestamp = null, string $secret = self::SECRET, ?string $token = null): array
     {
-        $timestamp ??= Snap::timestamp();
+        $timestamp ??= self::uniqueTimestamp();
         $token ??= self::token();
         return [
             'Host' => '127.0.0.1:8000',
@@ -185,7 +195,7 @@ final class MerchantVerifyTest extends TestCase
 
         $replay = self::verify($path, $body, $headers);
         $code = '409' . substr($success, 3, 2) . '00';
-        $this->assertRefused($replay, 409, $code, 'Conflict. Duplicate X-EXTERNAL-ID', $operation);
+        $this->assertRefused($replay, 409, $code, 'Conflict. This request was received before (a replay)', $operation);
     }
 
     public function testThePathMayHaveABasePathAndAQuery(): void

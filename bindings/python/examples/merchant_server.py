@@ -131,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(*doku_snap.issue_token(c.token_options, self.headers, body))
                 return
             # Token, freshness, signature over the path as received and the exact body,
-            # X-EXTERNAL-ID not seen before, the call's mandatory fields.
+            # not received before (a replay), the call's mandatory fields.
             verdict = doku_snap.merchant_verify(c.verify_options, "POST", self.path, self.headers,
                                                 body)
         except doku_snap.InvalidArgumentError as e:  # e.g. a path holding a NUL

@@ -3,6 +3,7 @@ DOKU (--notify): its token request, the VA inquiry, the VA payment notification,
 Debit notification, then the probes the merchant must refuse (a replay, a stale timestamp, a
 wrong signature, an expired token)."""
 
+import itertools
 import json
 import os
 import re
@@ -80,13 +81,14 @@ def test_every_call_and_probe(merchant, doku_keys):
     r = notify(doku_keys, merchant(args=["--token-ttl", "2"]), "--inquire", "--notify-debit", "--notify-probe")
     assert r.returncode == 0, r.stdout + r.stderr
     assert summary(r) == ("notify: ok (token 2007300, inquiry 2002400, payment 2002500, debit 2005600, "
-                          "4 probes refused)")
+                          "5 probes refused)")
     assert steps(r) == [
         "notify: token request: HTTP 200, 2007300",
         "notify: inquiry: HTTP 200, 2002400",
         "notify: payment notification: HTTP 200, 2002500",
         "notify: debit notification: HTTP 200, 2005600",
         "notify: probe: replayed X-EXTERNAL-ID: HTTP 409, 4092500",
+        "notify: probe: replayed under a new X-EXTERNAL-ID: HTTP 409, 4092500",
         "notify: probe: stale X-TIMESTAMP: HTTP 401, 4012500",
         "notify: probe: wrong X-SIGNATURE: HTTP 401, 4012500",
         "notify: probe: expired token: HTTP 401, 4012501",
@@ -95,7 +97,7 @@ def test_every_call_and_probe(merchant, doku_keys):
     log = merchant.log()
     assert re.search(r"payment_notification \d{36}: paid, 10000.00 IDR \(recorded\)", log), log
     assert re.search(r"debit_notification ORDER/\d{12}: status 00, 25000.00 IDR \(recorded\)", log), log
-    assert "Conflict. Duplicate X-EXTERNAL-ID" in log and "Invalid Token (B2B): JWT rejected: it expired" in log
+    assert "Conflict. This request was received before (a replay)" in log and "Invalid Token (B2B): JWT rejected: it expired" in log
     assert SECRET not in log and "eyJ" not in log  # no secret, no token
 
 
@@ -244,8 +246,11 @@ def test_merchant_answers_directly(merchant, doku_keys):
                           '{"grantType":"client_credentials"}')
     assert (status, answer) == (400, {"responseCode": "4007301", "responseMessage": "Invalid Field Format X-TIMESTAMP"})
 
+    stamps = itertools.count()
+
     def call(path, body, token=token, ts=None, secret=SECRET, xid=None, drop=None):
-        ts = ts or doku_snap.timestamp()
+        # Its own timestamp (a counter as the fraction), so its own signature, unless given.
+        ts = ts or time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{next(stamps):06d}Z"
         headers = {"Authorization": "Bearer " + token, "X-TIMESTAMP": ts,
                    "X-SIGNATURE": doku_snap.sign_request(secret, "POST", path, token, body, ts),
                    "X-PARTNER-ID": CLIENT_ID, "X-EXTERNAL-ID": xid or str(time.time_ns()), "CHANNEL-ID": "95221"}
@@ -265,17 +270,19 @@ def test_merchant_answers_directly(merchant, doku_keys):
     payment = "/v1.1/transfer-va/payment"
     body = ('{\n  "partnerServiceId": "  888994", "customerNo": "01", "virtualAccountNo": "  88899401",\n'
             '  "paymentRequestId": "42", "paidAmount": {"value": "10000.00", "currency": "IDR"}\n}')
-    status, answer = call(payment, body, xid="1001")
+    first = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    status, answer = call(payment, body, xid="1001", ts=first)
     assert (status, answer["responseCode"]) == (200, "2002500")
     assert answer["virtualAccountData"]["paymentRequestId"] == "42"
-    # DOKU notifying the same payment again (a new X-EXTERNAL-ID): answered, recorded once
-    assert call(payment, body)[1]["responseCode"] == "2002500"
+    # DOKU notifying the same payment again, re-signed (a retry, even under the same
+    # X-EXTERNAL-ID): answered, recorded once
+    assert call(payment, body, xid="1001")[1]["responseCode"] == "2002500"
     log = merchant.log()
     assert "payment_notification 42: paid, 10000.00 IDR (recorded)" in log
     assert "payment_notification 42: paid, 10000.00 IDR (already recorded)" in log
-    # the same request again is a replay
-    assert call(payment, body, xid="1001") == (409, {"responseCode": "4092500",
-                                                     "responseMessage": "Conflict. Duplicate X-EXTERNAL-ID"})
+    # the same request again is a replay, under any X-EXTERNAL-ID (it is not signed)
+    assert call(payment, body, xid="1002", ts=first) == (409, {"responseCode": "4092500",
+                                                     "responseMessage": "Conflict. This request was received before (a replay)"})
     assert call(payment, body, token="eyJ.not.ours") == (401, {
         "responseCode": "4012501", "responseMessage": "Invalid Token (B2B): malformed JWT: header is not base64url"})
     status, answer = call(payment, body, secret="SK-other")
