@@ -41,9 +41,11 @@ pub trait Receiver {
     fn secret(&self, client: &str) -> Result<&[u8], String>;
     /// Whether an `X-EXTERNAL-ID` that is not what DOKU documents, yet visible ASCII, passes.
     fn accepts_undocumented_id(&self, id: &str) -> bool;
-    /// Records a request that passed every other check; `Err` with the 409 message when it, or
-    /// its `X-EXTERNAL-ID`, was seen before (which of the two counts is the receiver's rule).
-    fn record(&self, client: &str, external_id: &str, signature: &str, now: DateTime<Utc>) -> Result<(), String>;
+    /// Records a request that passed every other check, named by `request_id` (the digest of
+    /// what was signed); `Err` with the HTTP status (409, or 500 when it cannot be recorded) and
+    /// message when it may not pass: it, or its `X-EXTERNAL-ID`, was seen before (which of the
+    /// two counts is the receiver's rule).
+    fn record(&self, client: &str, external_id: &str, request_id: &str, now: DateTime<Utc>) -> Result<(), (u16, String)>;
 }
 
 /// An accepted request: who sent it, and its parts as received.
@@ -117,7 +119,7 @@ pub fn check<'a>(
         Err(e) if e.kind() == ErrorKind::SignatureInvalid => {
             let reason = e.message().strip_prefix("signature is invalid: ").unwrap_or(e.message());
             // The string to sign as computed, with the token itself left out.
-            let shown = signed.string_to_sign().map(|s| s.replacen(&format!(":{token}:"), ":<access token>:", 1)).unwrap_or_default();
+            let shown = signed.redacted_string_to_sign().unwrap_or_default();
             return Err(refuse(
                 401,
                 "00",
@@ -130,8 +132,11 @@ pub fn check<'a>(
         // The body cannot be digested (not JSON), so no signature can match it.
         Err(e) => return Err(refuse(400, "00", format!("Bad Request. {}", e.message()))),
     }
-    if let Err(why) = receiver.record(partner, external_id, sig, now) {
-        return Err(refuse(409, "00", format!("Conflict. {why}")));
+    // The signed parts name the request: whitespace around X-SIGNATURE, or another
+    // X-EXTERNAL-ID, does not make it another one.
+    let request_id = signed.digest().map_err(|e| refuse(500, "00", format!("General Error. {}", e.message())))?;
+    if let Err((status, why)) = receiver.record(partner, external_id, &request_id, now) {
+        return Err(refuse(status, "00", why));
     }
     Ok(Checked { client: partner.to_owned(), timestamp: ts, external_id, channel_id, body: text })
 }

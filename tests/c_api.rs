@@ -463,7 +463,7 @@ fn merchant_examples_answer_dokus_calls() {
             if right {
                 assert_eq!(
                     report.summary(),
-                    "notify: ok (token 2007300, inquiry 2002400, payment 2002500, debit 2005600, 5 probes refused)",
+                    "notify: ok (token 2007300, inquiry 2002400, payment 2002500, debit 2005600, 6 probes refused)",
                     "{what}: {report:?}\n{log}"
                 );
                 assert_eq!(
@@ -475,6 +475,7 @@ fn merchant_examples_answer_dokus_calls() {
                         "notify: debit notification: HTTP 200, 2005600",
                         "notify: probe: replayed X-EXTERNAL-ID: HTTP 409, 4092500",
                         "notify: probe: replayed under a new X-EXTERNAL-ID: HTTP 409, 4092500",
+                        "notify: probe: replayed with a space after X-SIGNATURE: HTTP 409, 4092500",
                         "notify: probe: stale X-TIMESTAMP: HTTP 401, 4012500",
                         "notify: probe: wrong X-SIGNATURE: HTTP 401, 4012500",
                         "notify: probe: expired token: HTTP 401, 4012501",

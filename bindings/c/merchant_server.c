@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "doku.h"
@@ -233,18 +234,34 @@ static int content_length(const char *head, size_t head_len, size_t *len) {
     return 0;
 }
 
+/* One whole request within REQUEST_SECONDS: each recv() may wait only what is left of it, so a
+ * client sending a byte at a time cannot hold this one-connection-at-a-time server longer. */
+enum { REQUEST_SECONDS = 10 };
+static int wait_at_most_until(int conn, const struct timespec *deadline) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (long)(deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+    if (ms <= 0) return 0;
+    struct timeval left = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    return setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &left, sizeof left) == 0;
+}
+
 /* Reads one request, its head and its whole body, within MAX_REQUEST bytes; answers it. */
 static void serve(int conn) {
     static char req[MAX_REQUEST + 1];
     size_t got = 0, head_len = 0, body_len = 0;
     int refuse = 0;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += REQUEST_SECONDS;
     while (!refuse && (!head_len || got < head_len + body_len)) {
         if (got == MAX_REQUEST) { /* no end of the head in sight */
             refuse = 413;
             break;
         }
+        if (!wait_at_most_until(conn, &deadline)) return; /* its time is up */
         ssize_t n = recv(conn, req + got, MAX_REQUEST - got, 0);
-        if (n <= 0) return; /* the client went away, or stalled past SO_RCVTIMEO */
+        if (n <= 0) return; /* the client went away, or stalled past its deadline */
         got += (size_t)n;
         char *end = head_len ? NULL : memmem(req, got, "\r\n\r\n", 4);
         if (end) head_len = (size_t)(end + 4 - req), refuse = content_length(req, head_len, &body_len);
@@ -338,9 +355,10 @@ int main(void) {
     for (;;) {
         int conn = accept(s, NULL, NULL);
         if (conn < 0) continue;
-        /* One connection at a time: a client that stalls for 10 s is dropped. */
-        struct timeval timeout = {.tv_sec = 10};
-        setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        /* One connection at a time: a client gets REQUEST_SECONDS for its whole request (and as
+         * long to take the answer), then is dropped. A server for many clients at once would
+         * serve each on a thread of its own: the library is thread-safe. */
+        struct timeval timeout = {.tv_sec = REQUEST_SECONDS};
         setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
         serve(conn);
         close(conn);

@@ -230,8 +230,8 @@ inline std::string validate_token(const std::string &bearer_or_jwt, const std::s
 // doku_merchant_verify in doku.h). path: as received, query included. headers_json: the
 // request's headers as a JSON object of strings. body: the bytes received, all of them (a NUL
 // byte is not an end). A refusal is a verdict, not an exception; doku::Error is for bad
-// arguments (options, headers JSON, a key). Accepted X-EXTERNAL-IDs are remembered per process:
-// a replay is refused only by the process that saw the first call.
+// arguments (options, headers JSON, a key). Accepted requests are remembered per process (by
+// what they signed): a replay is refused only by the process that saw the first call.
 inline std::string merchant_verify(const std::string &options_json, const std::string &method, const std::string &path,
                                    const std::string &headers_json, std::string_view body) {
     const char *o = detail::arg(options_json, "options_json"), *m = detail::arg(method, "method");

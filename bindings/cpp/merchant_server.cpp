@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -201,14 +202,27 @@ int parse_head(std::string_view head, Request &r, std::size_t &body_len) {
     return 0;
 }
 
-// Reads one request, its head and its whole body, within kMaxRequest bytes. 0, the status to
-// refuse with, or -1 when the client went away (or stalled past SO_RCVTIMEO).
+// One whole request within kRequestTime: each recv() may wait only what is left of it, so a
+// client sending a byte at a time cannot hold this one-connection-at-a-time server longer.
+constexpr std::chrono::seconds kRequestTime{10};
+
+bool wait_at_most_until(int conn, std::chrono::steady_clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return false;
+    timeval tv{static_cast<time_t>(left / 1000), static_cast<suseconds_t>((left % 1000) * 1000)};
+    return setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
+}
+
+// Reads one request, its head and its whole body, within kMaxRequest bytes and kRequestTime.
+// 0, the status to refuse with, or -1 when the client went away (or ran out of time).
 int read_request(int conn, Request &r) {
     std::string data;
     std::size_t head_len = 0, body_len = 0;
     char chunk[16 * 1024];
+    const auto deadline = std::chrono::steady_clock::now() + kRequestTime;
     while (head_len == 0 || data.size() < head_len + body_len) {
         if (data.size() >= kMaxRequest) return 413;  // no end of the head in sight
+        if (!wait_at_most_until(conn, deadline)) return -1;
         ssize_t n = recv(conn, chunk, std::min(sizeof chunk, kMaxRequest - data.size()), 0);
         if (n <= 0) return -1;
         data.append(chunk, static_cast<std::size_t>(n));
@@ -287,9 +301,10 @@ int main() {
     for (;;) {
         int conn = accept(s, nullptr, nullptr);
         if (conn < 0) continue;
-        // One connection at a time: a client that stalls for 10 s is dropped.
-        timeval timeout{10, 0};
-        setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        // One connection at a time: a client gets kRequestTime for its whole request (and as long
+        // to take the answer). A server for many clients at once would serve each on a thread of
+        // its own: the library is thread-safe.
+        timeval timeout{static_cast<time_t>(kRequestTime.count()), 0};
         setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
         Request r;
         int refuse = read_request(conn, r);

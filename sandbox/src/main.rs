@@ -52,15 +52,15 @@ NOTIFY:
   URL{debit} (a Direct Debit notification). Each answer is judged as DOKU judges it: HTTP 2xx, the string
   code of the service (2002400, 2002500, 2005600), a responseMessage, the request's ids echoed in
   virtualAccountData (the inquiry's bill with a valid totalAmount and name).
-  --notify-probe then replays the payment notification, as it was and under a new X-EXTERNAL-ID (expected
-  409 4092500), sends it an hour stale
+  --notify-probe then replays the payment notification, as it was, under a new X-EXTERNAL-ID and with a
+  space after X-SIGNATURE (expected 409 4092500), sends it an hour stale
   and signed with a wrong secret (401 4012500), and, once the token has expired, with it (401 4012501).
 
 OUTPUT:
   The first line on stdout is \"listening on URL\"; with --tls-dir the second is \"ca file: PATH\".
   With a persisted DOKU key pair, stderr gets \"doku public key: PATH\" (merchants verify DOKU with it).
   --notify prints one line per step on stderr, then \"notify: ok (token 2007300, payment 2002500)\" (with
-  \"inquiry 2002400\", \"debit 2005600\" and \"5 probes refused\" as asked) or
+  \"inquiry 2002400\", \"debit 2005600\" and \"6 probes refused\" as asked) or
   \"notify: failed: REASON\" on stdout.
   stderr gets one line per request: client=ID outcome=ok|refused|fault:MODE code=CODE http=STATUS path=PATH
   (never signatures, tokens or keys). The server runs until interrupted (Ctrl-C, SIGTERM).
@@ -146,7 +146,8 @@ struct Cli {
     /// After the payment notification, send a Direct Debit notification.
     #[arg(long, requires = "notify")]
     notify_debit: bool,
-    /// Then probe the merchant: replays (as sent, and under a new X-EXTERNAL-ID), a stale
+    /// Then probe the merchant: replays (as sent, under a new X-EXTERNAL-ID, with a space after
+    /// X-SIGNATURE), a stale
     /// timestamp, a wrong signature and an expired token (the merchant's tokens must last at
     /// most 10 s), each to be refused.
     #[arg(long, requires = "notify")]

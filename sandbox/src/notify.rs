@@ -155,7 +155,7 @@ impl NotifyReport {
     }
 
     /// `notify: ok (token 2007300, payment 2002500)` (with `inquiry 2002400`, `debit 2005600`,
-    /// `5 probes refused` when sent), or `notify: failed: <reason>`.
+    /// `6 probes refused` when sent), or `notify: failed: <reason>`.
     pub fn summary(&self) -> String {
         let code = |s: &Step| s.response_code.clone().unwrap_or_else(|| "-".into());
         match (&self.failure, &self.payment) {
@@ -303,9 +303,18 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
                 *value = Zeroizing::new(external_id());
             }
         }
+        // ... and with a space after X-SIGNATURE: the same signature to a verifier that trims it
+        // (servers that keep trailing blanks pass it on), another text to a record of them.
+        let mut padded = Sent { path: payment.path, headers: payment.headers.clone(), body: payment.body.clone() };
+        for (name, value) in padded.headers.iter_mut() {
+            if *name == "X-SIGNATURE" {
+                *value = Zeroizing::new(format!("{} ", value.as_str()));
+            }
+        }
         let probes = [
             ("probe: replayed X-EXTERNAL-ID", payment, 409, "00"),
             ("probe: replayed under a new X-EXTERNAL-ID", renamed, 409, "00"),
+            ("probe: replayed with a space after X-SIGNATURE", padded, 409, "00"),
             ("probe: stale X-TIMESTAMP", caller.sign(call, token, secret, &stale, call_body(call, &stale))?, 401, "00"),
             ("probe: wrong X-SIGNATURE", caller.sign(call, token, &wrong_secret, &now, call_body(call, &now))?, 401, "00"),
         ];

@@ -111,15 +111,16 @@ pub extern "C" fn doku_validate_token(
 /// Judges one call DOKU makes to the merchant after the token request: the VA inquiry
 /// ("/v1.1/transfer-va/inquiry", operation "inquiry"), the VA payment notification
 /// ("/v1.1/transfer-va/payment", "payment_notification") or the Direct Debit notification
-/// ("/v1.0/debit/notify", "debit_notification"); the path may carry a base path of the
-/// merchant's in front. Checks, in DOKU's order: the mandatory headers (Authorization as
-/// "Bearer <token>", X-TIMESTAMP, X-SIGNATURE, X-PARTNER-ID, X-EXTERNAL-ID, CHANNEL-ID), the
-/// formats of X-TIMESTAMP and X-EXTERNAL-ID, the token (an RS256 JWT of the merchant's issuer,
-/// unexpired, whose clientId, if any, is X-PARTNER-ID), the timestamp's freshness, that
-/// X-PARTNER-ID is client_id, the HMAC-SHA512 signature over method, path (as received, query
-/// included), token, the exact body bytes and timestamp, compared in constant time; that the
-/// request was not received before (a replay, known by its signature); then the body's
-/// mandatory fields.
+/// ("/v1.0/debit/notify", "debit_notification"). A call is known by the end of its path
+/// ("/transfer-va/inquiry", "/transfer-va/payment", "/debit/notify"), whatever the version and
+/// the merchant's base path in front, or by the "operation" option. Checks, in DOKU's order: the
+/// mandatory headers (Authorization as "Bearer <token>", X-TIMESTAMP, X-SIGNATURE,
+/// X-PARTNER-ID, X-EXTERNAL-ID, CHANNEL-ID), the formats of X-TIMESTAMP and X-EXTERNAL-ID, the
+/// token (an RS256 JWT of the merchant's issuer, unexpired, whose clientId, if any, is
+/// X-PARTNER-ID), the timestamp's freshness, that X-PARTNER-ID is client_id, the HMAC-SHA512
+/// signature over method, path (as received, query included), token, the exact body bytes and
+/// timestamp, compared in constant time; that the request was not received before (a replay);
+/// then the body's mandatory fields.
 ///
 /// Writes to *verdict_json_out either
 ///   {"accepted":true,"operation":"payment_notification","externalId":"…","timestamp":"…",
@@ -130,8 +131,9 @@ pub extern "C" fn doku_validate_token(
 /// with DOKU's code for the service (24, 25, 56): 400xx02 a missing header or field, 400xx01 a
 /// malformed timestamp or X-EXTERNAL-ID, 400xx00 a body that is not JSON, 401xx01 an invalid or
 /// expired token, 401xx00 a stale timestamp, a wrong signature or partner, 409xx00 a replayed
-/// X-EXTERNAL-ID; 404 with 4040000 for a path that is none of the three. Messages never quote
-/// the token or the secret.
+/// request, 500xx00 when the record of requests is full (DOKU retries); 404 with 4040000 for a
+/// path that is none of the three. Messages never quote the token or the secret. Keys of the
+/// JSON (and of "request") come in alphabetical order.
 ///
 /// options_json: a JSON object, read as strictly as doku_client_new's config:
 ///   "client_id"                 (required) the merchant's client id, which DOKU sends as
@@ -142,27 +144,32 @@ pub extern "C" fn doku_validate_token(
 ///   "merchant_public_key"       the public key of the merchant's token issuer (PEM or bare
 ///                               base64), which verifies the JWT DOKU presents
 ///   "merchant_public_key_file"  the same, read from a file (set exactly one of the two)
-///   "max_skew_s"                allowed X-TIMESTAMP drift in seconds, 1 to 86400; default 300
+///   "max_skew_s"                allowed X-TIMESTAMP drift in seconds, 1 to 3600; default 300
+///   "operation"                 the call every request is ("inquiry", "payment_notification",
+///                               "debit_notification"), whatever its path: for a notification
+///                               URL of the merchant's own choosing
 /// method: the request's method (DOKU sends POST). path: the path as received, query included.
 /// headers_json: the request's headers as a JSON object of strings (names in any case).
 /// body, body_len: the request body exactly as received, body_len bytes (any bytes; NUL is
 /// not special); body may be NULL when body_len is 0.
 ///
-/// A refusal is still DOKU_OK: the call reached a verdict. Errors are for bad arguments:
-/// DOKU_ERR_NULL_ARGUMENT (also a NULL body with a body_len); DOKU_ERR_INVALID_ARGUMENT
-/// (options_json, headers_json, a method or path that is not UTF-8); DOKU_ERR_KEY (the public
-/// key unusable or unreadable). On failure
-/// *verdict_json_out is NULL. *verdict_json_out is owned by the caller: release it with
-/// doku_free().
+/// A refusal is still DOKU_OK: the call reached a verdict. Errors are for bad arguments and for
+/// the merchant's own trouble: DOKU_ERR_NULL_ARGUMENT (also a NULL body with a body_len);
+/// DOKU_ERR_INVALID_ARGUMENT (options_json, headers_json, a method or path that is not UTF-8);
+/// DOKU_ERR_KEY (the public key or the client_secret_file unusable, unreadable or empty: answer
+/// 500, so that DOKU retries). On failure *verdict_json_out is NULL. *verdict_json_out is owned
+/// by the caller: release it with doku_free().
 ///
-/// Replays: each accepted request is remembered by its X-SIGNATURE, per process, for twice
-/// max_skew_s (after that its timestamp is stale), up to 100000 (then the oldest are
-/// forgotten). Not by X-EXTERNAL-ID: that header is not signed, so a replay may carry a new one;
-/// and DOKU's retry of a call the merchant could not process comes re-signed, possibly under the
-/// same id, and is accepted. Processes (PHP-FPM workers, forked servers) do not share the
-/// record; across processes the freshness window (max_skew_s) bounds a replay, so process each
-/// notification idempotently (by paymentRequestId, trxId). A forked child starts with its
-/// parent's. Thread-safe.
+/// Replays: each accepted request is remembered, per process, by what it signed (method, path,
+/// token, body digest, timestamp), for twice max_skew_s (after that its timestamp is stale),
+/// up to 100000; when full, new requests are refused with 500xx00 rather than one forgotten.
+/// Not by X-EXTERNAL-ID or by X-SIGNATURE's text: neither header is signed as sent, so a replay
+/// may carry a new id or blanks around the signature; and DOKU's retry of a call the merchant
+/// could not process comes re-signed (30 minutes later), possibly under the same id, and is
+/// accepted. Processes (PHP-FPM workers, forked servers) do not share the record; across
+/// processes the freshness window (max_skew_s) bounds a replay, so process each notification
+/// idempotently (by paymentRequestId, trxId). A forked child starts with its parent's.
+/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn doku_merchant_verify(
     options_json: *const c_char,

@@ -11,7 +11,7 @@ use once_cell::sync::Lazy;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::jwt;
 use crate::key::PublicKey;
 use crate::options::{DefaultValue, Options};
@@ -23,8 +23,11 @@ use std::collections::{HashSet, VecDeque};
 pub struct Call {
     /// Its name in verdicts and in `doku_merchant_answer`.
     pub operation: &'static str,
-    /// Relative to the merchant's base URL.
+    /// Relative to the merchant's base URL, as DOKU's pages give it.
     pub path: &'static str,
+    /// What a path DOKU calls ends with, whatever the version in front (`/v1.0`, `/v1`) and
+    /// the merchant's base path.
+    pub suffix: &'static str,
     /// The SNAP service code of every answer's `responseCode`.
     pub service: &'static str,
     /// Body fields DOKU always sends (non-null, non-empty), in the order they are checked.
@@ -39,6 +42,7 @@ pub const CALLS: [Call; 3] = [
     Call {
         operation: "inquiry",
         path: "/v1.1/transfer-va/inquiry",
+        suffix: "/transfer-va/inquiry",
         service: "24",
         mandatory: &["partnerServiceId", "customerNo", "virtualAccountNo", "inquiryRequestId"],
         echoed: &["partnerServiceId", "customerNo", "virtualAccountNo", "inquiryRequestId"],
@@ -46,6 +50,7 @@ pub const CALLS: [Call; 3] = [
     Call {
         operation: "payment_notification",
         path: "/v1.1/transfer-va/payment",
+        suffix: "/transfer-va/payment",
         service: "25",
         mandatory: &["partnerServiceId", "customerNo", "virtualAccountNo", "paymentRequestId", "paidAmount"],
         echoed: &["partnerServiceId", "customerNo", "virtualAccountNo", "virtualAccountName", "paymentRequestId"],
@@ -53,6 +58,7 @@ pub const CALLS: [Call; 3] = [
     Call {
         operation: "debit_notification",
         path: "/v1.0/debit/notify",
+        suffix: "/debit/notify",
         service: "56",
         mandatory: &["originalPartnerReferenceNo", "latestTransactionStatus", "amount"],
         echoed: &[],
@@ -64,11 +70,11 @@ impl Call {
         CALLS.iter().find(|c| c.operation == operation)
     }
 
-    /// The call whose path ends `path` (its query aside): a merchant may serve DOKU under a
-    /// base path of its own.
+    /// The call whose suffix ends `path` (its query aside): a merchant may serve DOKU under a
+    /// base path of its own, and DOKU's pages give several versions.
     pub fn for_path(path: &str) -> Option<&'static Call> {
         let path = path.split('?').next().unwrap_or_default();
-        CALLS.iter().find(|c| path.ends_with(c.path))
+        CALLS.iter().find(|c| path.ends_with(c.suffix))
     }
 
     /// The success code: HTTP 200, this service, case 00.
@@ -79,16 +85,20 @@ impl Call {
 
 /// Every key of `doku_merchant_verify`'s options (doku.h and README.md describe each one).
 pub const VERIFY_KEYS: &[&str] =
-    &["client_id", "client_secret", "client_secret_file", "merchant_public_key", "merchant_public_key_file", "max_skew_s"];
+    &["client_id", "client_secret", "client_secret_file", "merchant_public_key", "merchant_public_key_file", "max_skew_s", "operation"];
 /// Kept raw, never unescaped by serde_json: the secret, and what may be one given in the wrong
 /// option (a path, a private key pasted as the public one).
 const VERIFY_SECRET_KEYS: &[&str] = &["client_secret", "client_secret_file", "merchant_public_key", "merchant_public_key_file"];
 pub const VERIFY_DEFAULTS: &[(&str, DefaultValue)] = &[("max_skew_s", DefaultValue::Number(super::DEFAULT_MAX_SKEW))];
 /// A client secret is tens of bytes; a file this big is the wrong one.
 const MAX_SECRET_FILE: u64 = 4096;
-/// Requests remembered per process; past it, the oldest are forgotten. Only requests with a
-/// valid token and signature are recorded, so only DOKU fills it.
+/// Requests remembered per process. Only requests with a valid token and signature are
+/// recorded, so only DOKU fills it: with the default window (600 s) at 166 calls a second.
+/// Full, it refuses new requests (500, which DOKU retries) rather than forget one that could
+/// still be replayed.
 pub const MAX_REMEMBERED: usize = 100_000;
+/// The widest freshness window a verifier takes, seconds: the record holds twice as long.
+pub const MAX_VERIFY_SKEW: u64 = 3600;
 
 /// The requests a process accepted, by client and `X-SIGNATURE`, each kept until a request
 /// signed at its time can no longer pass the freshness check. The signature, not
@@ -103,21 +113,23 @@ pub struct Seen {
 }
 
 impl Seen {
-    /// Records `key` at `now` for `keep` seconds; false when it is already there.
-    fn record(&mut self, key: String, now: i64, keep: i64) -> bool {
-        while let Some((forget_at, _)) = self.order.front() {
-            if *forget_at > now && self.order.len() < MAX_REMEMBERED {
-                break;
-            }
+    /// Records `key` at `now` for `keep` seconds. Entries whose time is up go first (in the
+    /// order recorded: one with a longer `keep` behind them waits for them).
+    fn record(&mut self, key: String, now: i64, keep: i64) -> Recorded {
+        while self.order.front().is_some_and(|(forget_at, _)| *forget_at <= now) {
             if let Some((_, old)) = self.order.pop_front() {
                 self.keys.remove(&old);
             }
         }
-        if !self.keys.insert(key.clone()) {
-            return false;
+        if self.keys.contains(&key) {
+            return Recorded::Before;
         }
+        if self.order.len() >= MAX_REMEMBERED {
+            return Recorded::Full;
+        }
+        self.keys.insert(key.clone());
         self.order.push_back((now.saturating_add(keep), key));
-        true
+        Recorded::New
     }
 
     pub fn len(&self) -> usize {
@@ -127,6 +139,14 @@ impl Seen {
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
+}
+
+/// What recording a request found.
+#[derive(Debug, PartialEq, Eq)]
+enum Recorded {
+    New,
+    Before,
+    Full,
 }
 
 static SEEN: Lazy<Mutex<Seen>> = Lazy::new(|| Mutex::new(Seen::default()));
@@ -143,6 +163,8 @@ pub struct Verifier {
     secret: Zeroizing<Vec<u8>>,
     public_key: Arc<PublicKey>,
     max_skew: u64,
+    /// The call every request is, whatever its path (`operation`); else known by its path.
+    operation: Option<&'static Call>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -208,12 +230,13 @@ impl Receiver for Judging<'_> {
 
     /// A request signed at T passes the freshness check until T + max_skew, and T may be up to
     /// max_skew ahead of now: it is remembered for twice the window, and a second more.
-    fn record(&self, client: &str, _external_id: &str, signature: &str, now: DateTime<Utc>) -> std::result::Result<(), String> {
+    fn record(&self, client: &str, _external_id: &str, request_id: &str, now: DateTime<Utc>) -> std::result::Result<(), (u16, String)> {
         let keep = i64::try_from(self.verifier.max_skew).unwrap_or(i64::MAX / 4).saturating_mul(2).saturating_add(1);
-        let key = format!("{client}\n{signature}");
+        let key = format!("{client}\n{request_id}");
         match self.seen.lock().unwrap_or_else(|p| p.into_inner()).record(key, now.timestamp(), keep) {
-            true => Ok(()),
-            false => Err("This request was received before (a replay)".to_owned()),
+            Recorded::New => Ok(()),
+            Recorded::Before => Err((409, "Conflict. This request was received before (a replay)".to_owned())),
+            Recorded::Full => Err((500, format!("General Error. More than {MAX_REMEMBERED} requests in the freshness window: retry later"))),
         }
     }
 }
@@ -224,10 +247,17 @@ impl Verifier {
     pub fn from_json(text: &str) -> Result<Verifier> {
         let mut o = Options::parse("options", text, VERIFY_KEYS, VERIFY_SECRET_KEYS)?;
         let client_id = o.required_header_value("client_id")?;
-        let max_skew = o.integer("max_skew_s", 1, super::MAX_SECONDS)?.unwrap_or(super::DEFAULT_MAX_SKEW);
+        let max_skew = o.integer("max_skew_s", 1, MAX_VERIFY_SKEW)?.unwrap_or(super::DEFAULT_MAX_SKEW);
+        let operation = match o.string("operation")? {
+            None => None,
+            Some(name) => Some(Call::named(&name).ok_or_else(|| {
+                let names: Vec<&str> = CALLS.iter().map(|c| c.operation).collect();
+                Error::invalid(format!("options: operation must be one of {}", names.join(", ")))
+            })?),
+        };
         let secret = o.secret_text_or_file("client_secret", "client_secret_file", MAX_SECRET_FILE)?;
         let public_key = o.key("merchant_public_key", "merchant_public_key_file")?.public_key()?;
-        Ok(Verifier { client_id, secret, public_key, max_skew })
+        Ok(Verifier { client_id, secret, public_key, max_skew, operation })
     }
 
     /// Judges one request DOKU made to the merchant, with the process's record of requests.
@@ -245,9 +275,9 @@ impl Verifier {
         now: DateTime<Utc>,
         seen: &Mutex<Seen>,
     ) -> Verdict {
-        let Some(call) = Call::for_path(path) else {
-            let paths: Vec<&str> = CALLS.iter().map(|c| c.path).collect();
-            let message = format!("Not Found. DOKU calls a merchant at {}", paths.join(", "));
+        let Some(call) = self.operation.or_else(|| Call::for_path(path)) else {
+            let suffixes: Vec<&str> = CALLS.iter().map(|c| c.suffix).collect();
+            let message = format!("Not Found. DOKU's calls to a merchant end {}", suffixes.join(", "));
             return Verdict::Refused { call: None, refusal: Refusal { http_status: 404, response_code: "4040000".into(), message } };
         };
         let refused = |refusal: Refusal| Verdict::Refused { call: Some(call), refusal };
@@ -308,7 +338,15 @@ mod tests {
     }
 
     fn headers(f: &Fixture, external_id: &str, ts: &str, secret: &str, body: &str) -> HashMap<&'static str, String> {
-        let req = symmetric::Request { method: "POST", path: PATH, access_token: &f.token, body: Some(body), timestamp: ts };
+        signed_headers(f, PATH, external_id, ts, secret, body)
+    }
+
+    fn headers_for(f: &Fixture, path: &str, external_id: &str, ts: &str) -> HashMap<&'static str, String> {
+        signed_headers(f, path, external_id, ts, SECRET, BODY)
+    }
+
+    fn signed_headers(f: &Fixture, path: &str, external_id: &str, ts: &str, secret: &str, body: &str) -> HashMap<&'static str, String> {
+        let req = symmetric::Request { method: "POST", path, access_token: &f.token, body: Some(body), timestamp: ts };
         let sig = symmetric::sign(secret.as_bytes(), &req).unwrap();
         HashMap::from([
             ("authorization", format!("Bearer {}", f.token)),
@@ -365,13 +403,76 @@ mod tests {
     #[test]
     fn requests_are_remembered_for_the_window_and_bounded() {
         let mut seen = Seen::default();
-        assert!(seen.record("a".into(), 1_000, 601));
-        assert!(!seen.record("a".into(), 1_600, 601), "still within the window");
-        assert!(seen.record("a".into(), 1_601, 601), "past it, the request is stale anyway");
-        for i in 0..MAX_REMEMBERED + 10 {
-            seen.record(i.to_string(), 2_000, 601);
+        assert_eq!(seen.record("a".into(), 1_000, 601), Recorded::New);
+        assert_eq!(seen.record("a".into(), 1_600, 601), Recorded::Before, "still within the window");
+        assert_eq!(seen.record("a".into(), 1_601, 601), Recorded::New, "past it, the request is stale anyway");
+        for i in 1..MAX_REMEMBERED {
+            assert_eq!(seen.record(i.to_string(), 2_000, 601), Recorded::New);
         }
-        assert_eq!(seen.len(), MAX_REMEMBERED);
+        // Full of requests that could still be replayed: a new one waits (500, DOKU retries)
+        // rather than one of them being forgotten.
+        assert_eq!(seen.record("b".into(), 2_000, 601), Recorded::Full);
+        assert_eq!(seen.record("1".into(), 2_000, 601), Recorded::Before);
+        assert_eq!(seen.record("b".into(), 2_602, 601), Recorded::New, "once their time is up");
+        assert_eq!(seen.len(), 1);
+    }
+
+    /// The review's replays: the same request with whitespace around X-SIGNATURE (which the
+    /// verifier trims) was a new key when requests were known by the header's text.
+    #[test]
+    fn whitespace_around_the_signature_is_the_same_request() {
+        let f = fixture();
+        let ts = Offset::UTC.now();
+        let h = headers(&f, "3001", &ts, SECRET, BODY);
+        assert_eq!(verdict(&f, &h, PATH, BODY)["accepted"], true);
+        for pad in [" ", "\t", "\u{0b}", "\u{a0}"] {
+            let mut padded = h.clone();
+            padded.insert("X-SIGNATURE", format!("{pad}{}{pad}", h["X-SIGNATURE"]));
+            assert_eq!(refusal(&verdict(&f, &padded, PATH, BODY)).0, 409, "{pad:?}");
+        }
+    }
+
+    /// "Bearer Bearer <jwt>": the refusal's string to sign never shows the token, however the
+    /// header spells it.
+    #[test]
+    fn a_doubled_bearer_does_not_show_the_token() {
+        let f = fixture();
+        let ts = Offset::UTC.now();
+        let mut h = headers(&f, "3101", &ts, "wrong", BODY);
+        h.insert("authorization", format!("Bearer Bearer {}", f.token));
+        let v = verdict(&f, &h, PATH, BODY);
+        assert_eq!(refusal(&v).1, "4012500", "{v}");
+        assert!(!v.to_string().contains(&f.token[f.token.len() - 40..]), "{v}");
+    }
+
+    /// DOKU's pages give the calls under several versions, and a merchant registers a
+    /// notification URL of its own: the version is not part of a call's name, and `operation`
+    /// names the call whatever the path.
+    #[test]
+    fn paths_of_any_version_and_the_operation_option() {
+        let f = fixture();
+        for path in ["/v1.0/transfer-va/payment", "/v1/transfer-va/payment", "/shop/doku/v1.1/transfer-va/payment?x=1"] {
+            let ts = Offset::UTC.now();
+            let h = headers_for(&f, path, &format!("p{path}"), &ts);
+            let v = verdict(&f, &h, path, BODY);
+            assert_eq!((v["accepted"].as_bool(), v["operation"].as_str()), (Some(true), Some("payment_notification")), "{path}: {v}");
+        }
+        let own = "/payments/notifications";
+        let v = verdict(&f, &headers_for(&f, own, "own-1", &Offset::UTC.now()), own, BODY);
+        assert_eq!(refusal(&v).0, 404);
+        let pem = String::from_utf8(test_keys().1.pkey().public_key_to_pem().unwrap()).unwrap();
+        let with = |op: &str| json!({"client_id": "MCH-1", "client_secret": SECRET, "merchant_public_key": pem, "operation": op}).to_string();
+        let named = Fixture {
+            verifier: Verifier::from_json(&with("payment_notification")).unwrap(),
+            token: f.token.clone(),
+            seen: Mutex::new(Seen::default()),
+        };
+        let v = verdict(&named, &headers_for(&named, own, "own-2", &Offset::UTC.now()), own, BODY);
+        assert_eq!((v["accepted"].as_bool(), v["operation"].as_str()), (Some(true), Some("payment_notification")), "{v}");
+        assert_eq!(
+            Verifier::from_json(&with("refund")).unwrap_err().message(),
+            "options: operation must be one of inquiry, payment_notification, debit_notification"
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 
+use zeroize::Zeroizing;
+
 use super::hex;
 use super::minify::minify;
 use crate::error::{openssl_reason, Error, ErrorKind, Result};
@@ -39,6 +41,24 @@ impl std::fmt::Debug for Request<'_> {
 impl Request<'_> {
     /// The string to sign. Fails on a malformed method, path, token, timestamp or body.
     pub fn string_to_sign(&self) -> Result<String> {
+        self.format(None)
+    }
+
+    /// The string to sign with `<access token>` in the token's place, for messages: built from
+    /// its parts, never by searching for the token in the result.
+    pub fn redacted_string_to_sign(&self) -> Result<String> {
+        self.format(Some("<access token>"))
+    }
+
+    /// The request's identity as signed: the SHA-256 of the string to sign, in hex. Two requests
+    /// have the same one exactly when every signed part is the same.
+    pub fn digest(&self) -> Result<String> {
+        let text = Zeroizing::new(self.string_to_sign()?);
+        let hash = openssl::hash::hash(MessageDigest::sha256(), text.as_bytes()).map_err(|e| Error::new(ErrorKind::Crypto, openssl_reason(&e)))?;
+        Ok(hex(&hash))
+    }
+
+    fn format(&self, token_shown: Option<&str>) -> Result<String> {
         let method = normalize_method(self.method)?;
         if !self.path.starts_with('/') || self.path.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
             return Err(Error::invalid("path must be the relative endpoint, e.g. /virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va"));
@@ -52,7 +72,7 @@ impl Request<'_> {
             return Err(Error::invalid("timestamp must be the request's X-TIMESTAMP"));
         }
         let digest = body_digest(self.body)?;
-        Ok(format!("{method}:{}:{token}:{digest}:{}", self.path, self.timestamp))
+        Ok(format!("{method}:{}:{}:{digest}:{}", self.path, token_shown.unwrap_or(token), self.timestamp))
     }
 }
 

@@ -212,7 +212,7 @@ static void test_bad_options_and_headers(void) {
              "{\"client_id\":\"MCH-C\",\"client_secret\":\"" SECRET "\",\"merchant_public_key_file\":\"%s\",\"secret\":1}", pub);
     FAILS(doku_merchant_verify(bad, "POST", PAYMENT_PATH, "{}", "{}", 2, &out), out, DOKU_ERR_INVALID_ARGUMENT,
           "options: unknown key \"secret\" (known keys: client_id, client_secret, client_secret_file, merchant_public_key, "
-          "merchant_public_key_file, max_skew_s)");
+          "merchant_public_key_file, max_skew_s, operation)");
     snprintf(bad, sizeof bad,
              "{\"client_id\":\"MCH-C\",\"client_secret\":\"" SECRET "\",\"merchant_public_key_file\":\"%s\",\"max_skew_s\":0}",
              pub);
@@ -361,7 +361,7 @@ static void test_refusals(void) {
     verdict = verify("POST", "/v1.0/refund", h, INQUIRY, strlen(INQUIRY));
     CHECK(contains(verdict, "\"operation\":null"));
     refused(verdict, 404, "4040000",
-            "Not Found. DOKU calls a merchant at /v1.1/transfer-va/inquiry, /v1.1/transfer-va/payment, /v1.0/debit/notify\"");
+            "Not Found. DOKU's calls to a merchant end /transfer-va/inquiry, /transfer-va/payment, /debit/notify\"");
 }
 
 /* doku_merchant_answer's answer for `result`, which must be `want` exactly. */

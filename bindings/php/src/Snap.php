@@ -155,8 +155,8 @@ final class Snap
      * notification (/v1.0/debit/notify, "debit_notification"). In DOKU's order: the mandatory
      * headers, the formats of X-TIMESTAMP and X-EXTERNAL-ID, the token (an unexpired RS256 JWT of
      * the merchant's key), the timestamp's freshness, X-PARTNER-ID, the HMAC-SHA512 signature
-     * over the method, path, token, the exact body and the timestamp, the X-EXTERNAL-ID not seen
-     * before today (WIB) in this process, then the body's mandatory fields.
+     * over the method, path, token, the exact body and the timestamp, the request not received
+     * before in this process (a replay), then the body's mandatory fields.
      *
      * A refusal is a Verdict, not an exception: $v->accepted false, with the HTTP status and the
      * body to send (400xx02 a missing header or field, 400xx01 a malformed X-TIMESTAMP or
@@ -172,12 +172,14 @@ final class Snap
      *   merchant_public_key       the public key of the merchant's token issuer (the pair of
      *                             issueToken()'s merchant_private_key), or
      *   merchant_public_key_file  the same read from a file: exactly one of the two
-     *   max_skew_s                allowed X-TIMESTAMP drift in seconds, 1 to 86400; default 300
+     *   max_skew_s                allowed X-TIMESTAMP drift in seconds, 1 to 3600; default 300
+     *   operation                 the call every request is (inquiry, payment_notification,
+     *                             debit_notification), whatever its path
      * A null value is the same as leaving the key out.
      *
-     * Replays: accepted X-EXTERNAL-IDs are remembered per process for the day. PHP-FPM workers
-     * do not share them: across workers, max_skew_s bounds a replay. Record payments
-     * idempotently all the same.
+     * Replays: accepted requests are remembered per process by what they signed (not by
+     * X-EXTERNAL-ID, which is not signed), for twice max_skew_s. PHP-FPM workers do not share
+     * them: across workers, max_skew_s bounds a replay. Record payments idempotently all the same.
      *
      * @param array<string, string|int|null> $options the verify options above
      * @param string $method the request's method, $_SERVER['REQUEST_METHOD'] (DOKU sends POST)

@@ -24,7 +24,7 @@ final class Verdict
         public readonly ?string $operation,
         /** Accepted: the request body decoded (JSON objects as arrays). Refused: []. */
         public readonly array $request,
-        /** Accepted: the call's X-EXTERNAL-ID (remembered per process, against replays). Refused: null. */
+        /** Accepted: the call's X-EXTERNAL-ID. Refused: null. */
         public readonly ?string $externalId,
         /** Accepted: the call's X-TIMESTAMP. Refused: null. */
         public readonly ?string $timestamp,

@@ -295,7 +295,7 @@ final class MerchantVerifyTest extends TestCase
             'GET' => [static fn () => [self::headers(self::PAYMENT, ''), self::PAYMENT, '', 'GET'], [], 400, '4002500', 'Bad Request. DOKU sends /v1.1/transfer-va/payment with POST'],
             'another path' => [
                 static fn () => [self::headers('/v1.0/refund', self::PAYMENT_BODY), '/v1.0/refund', self::PAYMENT_BODY, 'POST'],
-                [], 404, '4040000', 'Not Found. DOKU calls a merchant at /v1.1/transfer-va/inquiry, /v1.1/transfer-va/payment, /v1.0/debit/notify',
+                [], 404, '4040000', "Not Found. DOKU's calls to a merchant end /transfer-va/inquiry, /transfer-va/payment, /debit/notify",
             ],
         ];
     }
@@ -463,7 +463,7 @@ final class MerchantVerifyTest extends TestCase
      */
     public static function badVerifyArguments(): array
     {
-        $known = '(known keys: client_id, client_secret, client_secret_file, merchant_public_key, merchant_public_key_file, max_skew_s)';
+        $known = '(known keys: client_id, client_secret, client_secret_file, merchant_public_key, merchant_public_key_file, max_skew_s, operation)';
         $invalid = static fn (array|\Closure $change, string $message, string $method = 'POST', string $path = self::PAYMENT, array $headers = []): array
             => [is_array($change) ? static fn () => self::options($change) : $change, $method, $path, $headers, InvalidArgumentException::class, Status::INVALID_ARGUMENT, $message];
         $key = static fn (\Closure $change, string $message): array
@@ -477,12 +477,15 @@ final class MerchantVerifyTest extends TestCase
             'an empty secret' => $invalid(['client_secret' => ''], 'options: client_secret is empty'),
             'the secret as a number' => $invalid(['client_secret' => 12345678], 'options: client_secret must be a string'),
             'the secret and its file' => $invalid(['client_secret_file' => '/etc/hostname'], 'options: set client_secret or client_secret_file, not both'),
-            'an unreadable secret file' => $invalid(['client_secret' => null, 'client_secret_file' => '/nonexistent/secret'], 'options: client_secret_file cannot be read: No such file or directory (os error 2)'),
-            'a directory as the secret file' => $invalid(['client_secret' => null, 'client_secret_file' => '/tmp'], 'options: client_secret_file cannot be read: not a regular file'),
+            // The merchant's own trouble (a secret file being rotated): KeyException, like a key
+            // file, so that the merchant answers 500 and DOKU retries.
+            'an unreadable secret file' => $key(static fn () => self::options(['client_secret' => null, 'client_secret_file' => '/nonexistent/secret']), 'options: client_secret_file cannot be read: No such file or directory (os error 2)'),
+            'a directory as the secret file' => $key(static fn () => self::options(['client_secret' => null, 'client_secret_file' => '/tmp']), 'options: client_secret_file cannot be read: not a regular file'),
             'no public key' => $invalid(['merchant_public_key' => null], 'options: merchant_public_key or merchant_public_key_file is required'),
             'the public key and its file' => $invalid(static fn () => self::options(['merchant_public_key_file' => Keys::path('public.pem')]), 'options: set merchant_public_key or merchant_public_key_file, not both'),
             'max_skew_s 0' => $invalid(['max_skew_s' => 0], 'options: max_skew_s must be an integer ≥ 1'),
-            'max_skew_s over a day' => $invalid(['max_skew_s' => 86401], 'options: max_skew_s must be at most 86400'),
+            'max_skew_s over an hour' => $invalid(['max_skew_s' => 3601], 'options: max_skew_s must be at most 3600'),
+            'an unknown operation' => $invalid(['operation' => 'refund'], 'options: operation must be one of inquiry, payment_notification, debit_notification'),
             'max_skew_s as a string' => $invalid(['max_skew_s' => '300'], 'options: max_skew_s must be a number'),
             'NUL in the secret' => $invalid(['client_secret' => "SK-verify\0secret"], 'options: client_secret contains a NUL byte'),
             'the secret not UTF-8' => $invalid(['client_secret' => "SK-verify-\xff-secret"], 'options cannot be encoded as JSON: Malformed UTF-8 characters, possibly incorrectly encoded'),

@@ -118,11 +118,19 @@ def amount(value: Any) -> str:
     return str(value)
 
 
+MAX_BODY = 64 * 1024  # DOKU's calls are a few KiB
+
+
 class Handler(BaseHTTPRequestHandler):
     config: argparse.Namespace  # set in main()
+    timeout = 10  # seconds a connection may stay silent (ThreadingHTTPServer: one thread each)
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY:  # no "-1" (read to the end), no 1 GB
+            self.send(413 if length.isdigit() else 400, '{"responseCode":"4000000","responseMessage":"Bad Request"}')
+            return
+        body = self.rfile.read(int(length))
         c = self.config
         try:
             if urlsplit(self.path).path == TOKEN_PATH:

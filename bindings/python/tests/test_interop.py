@@ -248,6 +248,7 @@ def test_a_merchant_on_the_official_python_sdk_receives_dokus_notification(doku,
     assert [l for l in lines if l.startswith("notify: probe")] == [
         "notify: probe: replayed X-EXTERNAL-ID: HTTP 200, 2002500",
         "notify: probe: replayed under a new X-EXTERNAL-ID: HTTP 200, 2002500",
+        "notify: probe: replayed with a space after X-SIGNATURE: HTTP 200, 2002500",
         "notify: probe: stale X-TIMESTAMP: HTTP 200, 2002500",
         "notify: probe: wrong X-SIGNATURE: HTTP 200, 2002500",
         "notify: probe: expired token: HTTP 200, 4012701",
@@ -256,6 +257,7 @@ def test_a_merchant_on_the_official_python_sdk_receives_dokus_notification(doku,
     assert run.stdout.splitlines()[-1] == (
         "notify: failed: probe: replayed X-EXTERNAL-ID: the merchant answered HTTP 200, 2002500 (expected HTTP 409 and 4092500); "
         "probe: replayed under a new X-EXTERNAL-ID: the merchant answered HTTP 200, 2002500 (expected HTTP 409 and 4092500); "
+        "probe: replayed with a space after X-SIGNATURE: the merchant answered HTTP 200, 2002500 (expected HTTP 409 and 4092500); "
         "probe: stale X-TIMESTAMP: the merchant answered HTTP 200, 2002500 (expected HTTP 401 and 4012500); "
         "probe: wrong X-SIGNATURE: the merchant answered HTTP 200, 2002500 (expected HTTP 401 and 4012500); "
         "probe: expired token: the merchant answered HTTP 200, 4012701 (expected HTTP 401 and 4012501)"), run.stdout

@@ -81,7 +81,7 @@ def test_every_call_and_probe(merchant, doku_keys):
     r = notify(doku_keys, merchant(args=["--token-ttl", "2"]), "--inquire", "--notify-debit", "--notify-probe")
     assert r.returncode == 0, r.stdout + r.stderr
     assert summary(r) == ("notify: ok (token 2007300, inquiry 2002400, payment 2002500, debit 2005600, "
-                          "5 probes refused)")
+                          "6 probes refused)")
     assert steps(r) == [
         "notify: token request: HTTP 200, 2007300",
         "notify: inquiry: HTTP 200, 2002400",
@@ -89,6 +89,7 @@ def test_every_call_and_probe(merchant, doku_keys):
         "notify: debit notification: HTTP 200, 2005600",
         "notify: probe: replayed X-EXTERNAL-ID: HTTP 409, 4092500",
         "notify: probe: replayed under a new X-EXTERNAL-ID: HTTP 409, 4092500",
+        "notify: probe: replayed with a space after X-SIGNATURE: HTTP 409, 4092500",
         "notify: probe: stale X-TIMESTAMP: HTTP 401, 4012500",
         "notify: probe: wrong X-SIGNATURE: HTTP 401, 4012500",
         "notify: probe: expired token: HTTP 401, 4012501",

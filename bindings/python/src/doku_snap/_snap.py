@@ -253,8 +253,8 @@ def merchant_verify(options: Mapping[str, Any], method: str, path: str, headers:
     merchant's. In DOKU's order: the mandatory headers, the formats of X-TIMESTAMP and
     X-EXTERNAL-ID, the token (an unexpired RS256 JWT of the merchant's issuer, e.g. one
     issue_token() made), the timestamp's freshness, X-PARTNER-ID, the HMAC-SHA512 signature
-    over the exact body bytes (constant time), X-EXTERNAL-ID not seen before this business day
-    (replays), then the body's mandatory fields. Returns a Verdict: accepted, or the refusal
+    over the exact body bytes (constant time), the request not received before (a replay),
+    then the body's mandatory fields. Returns a Verdict: accepted, or the refusal
     to send (e.g. 401 4012501 for an expired token, 409 4092500 for a replay).
 
     options is a mapping of the verify options, passed to the core as JSON (the "Notification
@@ -267,7 +267,9 @@ def merchant_verify(options: Mapping[str, Any], method: str, path: str, headers:
       merchant_public_key       the public key of the merchant's token issuer, PEM or bare
                                 base64 text: it verifies the JWT DOKU presents
       merchant_public_key_file  ... or the file holding it; exactly one of the two
-      max_skew_s                the X-TIMESTAMP drift accepted, 1 to 86400 s; default 300
+      max_skew_s                the X-TIMESTAMP drift accepted, 1 to 3600 s; default 300
+      operation                 the call every request is ("inquiry", "payment_notification",
+                                "debit_notification"), whatever its path
 
     A value of None is the same as leaving the key out; *_file values may be str or
     os.PathLike (e.g. pathlib.Path). The binding keeps no copy of the options; the core caches
@@ -290,9 +292,9 @@ def merchant_verify(options: Mapping[str, Any], method: str, path: str, headers:
 
     Messages name the option and never show the secret, key text or the token.
 
-    Replays: accepted X-EXTERNAL-IDs are remembered per process for the business day (WIB),
-    up to 100000; processes (forked servers, several workers) do not share them, so record
-    payments idempotently all the same. Thread-safe; the GIL is released during the call."""
+    Replays: accepted requests are remembered per process by what they signed (not by
+    X-EXTERNAL-ID, which is not signed), for twice max_skew_s, up to 100000; processes (forked
+    servers, several workers) do not share them, so record payments idempotently all the same. Thread-safe; the GIL is released during the call."""
     options_json = json_object("options", options)
     method_c, path_c = cstr(method, "method"), cstr(path, "path")
     headers_json = _headers_json(headers)
