@@ -140,24 +140,32 @@ BODIES = [
 ]
 
 
-def test_signatures_and_tokens_agree_with_the_official_python_sdk_both_ways(keys, doku_keys):
+@pytest.fixture
+def crypto_inputs(keys, doku_keys) -> dict:
+    """What the SDK crypto drivers read on stdin: doku_sign's signature of a token request,
+    doku_issue_token's JWT, the keys, a secret, a token and BODIES to sign symmetrically."""
+    import doku_snap
+    ts, client = "2026-12-01T10:00:00+07:00", "MCH-INTEROP"
+    key = keys.pkcs8.read_text()
+    now = doku_snap.timestamp()
+    headers = {"X-CLIENT-KEY": client, "X-TIMESTAMP": now, "X-SIGNATURE": doku_snap.sign(client, now, doku_keys.private.read_text())}
+    issued = doku_snap.issue_token({"client_id": client, "doku_public_key": doku_keys.public.read_text(), "merchant_private_key": key},
+                                   headers, '{"grantType":"client_credentials"}')
+    assert issued.http_status == 200, issued.body
+    return {"doku_jwt": issued.json()["accessToken"], "private_key": key, "public_key": keys.public.read_text(), "client_id": client,
+            "timestamp": ts, "doku_signature": doku_snap.sign(client, ts, key), "secret": "SK-interop-ñ", "method": "POST",
+            "path": "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va", "token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "bodies": BODIES}
+
+
+def test_signatures_and_tokens_agree_with_the_official_python_sdk_both_ways(keys, crypto_inputs):
     """Asymmetric: the SDK's token-request signature is doku_sign's, byte for byte (PKCS#1 v1.5 is
     deterministic), and each side's verifier accepts the other's. Symmetric: for the bytes the
     SDK sends (json.dumps of the request: non-ASCII as \\u escapes), doku_sign_request gives the
     SDK's signature, pretty-printed or not. Tokens: the SDK validates doku_issue_token's JWT, and
     doku_validate_token accepts the SDK's."""
     import doku_snap
-    ts, client, secret, token = "2026-12-01T10:00:00+07:00", "MCH-INTEROP", "SK-interop-ñ", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
-    key = keys.pkcs8.read_text()
-    ours = doku_snap.sign(client, ts, key)
-    now = doku_snap.timestamp()
-    headers = {"X-CLIENT-KEY": client, "X-TIMESTAMP": now, "X-SIGNATURE": doku_snap.sign(client, now, doku_keys.private.read_text())}
-    issued = doku_snap.issue_token({"client_id": client, "doku_public_key": doku_keys.public.read_text(), "merchant_private_key": key},
-                                   headers, '{"grantType":"client_credentials"}')
-    assert issued.http_status == 200, issued.body
-    given = {"doku_jwt": issued.json()["accessToken"], "private_key": key, "public_key": keys.public.read_text(), "client_id": client, "timestamp": ts,
-             "doku_signature": ours, "secret": secret, "method": "POST", "path": "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va",
-             "token": token, "bodies": BODIES}
+    given = crypto_inputs
+    ts, client, secret, token, ours = (given[k] for k in ("timestamp", "client_id", "secret", "token", "doku_signature"))
     driver = REPO / "tests" / "interop" / "python_sdk_crypto.py"
     run = subprocess.run([str(sdk_python()), str(driver)], input=json.dumps(given), capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -296,24 +304,15 @@ def wait_for_port(port: int, timeout: float = 20) -> None:
     pytest.fail(f"nothing listens on {port}")
 
 
-def test_signatures_and_tokens_agree_with_the_official_node_sdk_both_ways(keys, doku_keys):
+def test_signatures_and_tokens_agree_with_the_official_node_sdk_both_ways(keys, crypto_inputs):
     """As with the Python SDK: the token-request signature is doku_sign's byte for byte, each
     verifier accepts the other's, each side validates the other's JWT (the Node SDK strips
     "Bearer " itself). Its symmetric signature hashes JSON.stringify of the parsed body, which
     keeps non-ASCII and "/" as they are: it equals doku_sign_request over the UTF-8 text itself,
     pretty-printed or not."""
     import doku_snap
-    ts, client, secret, token = "2026-12-01T10:00:00+07:00", "MCH-INTEROP", "SK-interop-ñ", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
-    key = keys.pkcs8.read_text()
-    ours = doku_snap.sign(client, ts, key)
-    now = doku_snap.timestamp()
-    headers = {"X-CLIENT-KEY": client, "X-TIMESTAMP": now, "X-SIGNATURE": doku_snap.sign(client, now, doku_keys.private.read_text())}
-    issued = doku_snap.issue_token({"client_id": client, "doku_public_key": doku_keys.public.read_text(), "merchant_private_key": key},
-                                   headers, '{"grantType":"client_credentials"}')
-    assert issued.http_status == 200, issued.body
-    given = {"doku_jwt": issued.json()["accessToken"], "private_key": key, "public_key": keys.public.read_text(), "client_id": client,
-             "timestamp": ts, "doku_signature": ours, "secret": secret, "method": "POST",
-             "path": "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va", "token": token, "bodies": BODIES}
+    given = crypto_inputs
+    ts, client, secret, token, ours = (given[k] for k in ("timestamp", "client_id", "secret", "token", "doku_signature"))
     run = subprocess.run(["node", str(REPO / "tests" / "interop" / "node_sdk_crypto.js")], input=json.dumps(given),
                          capture_output=True, text=True, timeout=60, env={**os.environ, "NODE_PATH": str(node_modules())})
     assert run.returncode == 0, run.stdout + run.stderr

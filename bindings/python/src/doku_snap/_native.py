@@ -124,14 +124,19 @@ def call_string(fn: Any, *args: Any) -> str:
         lib.doku_free(out)  # NULL-safe; on failure the core left out NULL
 
 
+def utf8(text: str, name: str) -> bytes:
+    """`text` as UTF-8; a lone surrogate is the caller's InvalidArgumentError."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidArgumentError(f"{name} is not valid Unicode: {e.reason}",
+                                   Status.INVALID_ARGUMENT) from None
+
+
 def cstr(value: Union[str, bytes, bytearray], name: str) -> bytes:
     """A str/bytes argument as NUL-terminated UTF-8; NUL would silently truncate it in C."""
     if isinstance(value, str):
-        try:
-            value = value.encode("utf-8")
-        except UnicodeEncodeError as e:  # lone surrogates
-            raise InvalidArgumentError(f"{name} is not valid Unicode: {e.reason}",
-                                       Status.INVALID_ARGUMENT) from None
+        value = utf8(value, name)
     elif not isinstance(value, (bytes, bytearray)):
         raise InvalidArgumentError(f"{name} must be str, not {type(value).__name__}",
                                    Status.INVALID_ARGUMENT)

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Mapping, NamedTuple, Optional, Protocol, Tuple, Union
 
-from ._native import Body, call_string, cbody, check, cstr, json_object, lib
+from ._native import Body, call_string, cbody, check, cstr, json_object, lib, utf8
 from .errors import InvalidArgumentError, SignatureInvalidError, Status
 
 Text = Union[str, bytes]
@@ -169,11 +169,7 @@ def _raw_body(body: RawBody) -> Tuple[Optional[bytes], int]:
     if body is None:
         return None, 0
     if isinstance(body, str):
-        try:
-            data = body.encode("utf-8")
-        except UnicodeEncodeError as e:  # lone surrogates
-            raise InvalidArgumentError(f"body is not valid Unicode: {e.reason}",
-                                       Status.INVALID_ARGUMENT) from None
+        data = utf8(body, "body")
     elif isinstance(body, (bytes, bytearray, memoryview)):
         data = bytes(body)
     else:
