@@ -196,6 +196,14 @@ struct Caller<'c> {
     base_path: String,
 }
 
+impl Sent {
+    /// The same request with header `name` given the value `change` makes of its value.
+    fn with_header(&self, name: &str, change: impl Fn(&str) -> String) -> Sent {
+        let headers = self.headers.iter().map(|(n, v)| (*n, if *n == name { Zeroizing::new(change(v)) } else { v.clone() })).collect();
+        Sent { path: self.path, headers, body: self.body.clone() }
+    }
+}
+
 impl Caller<'_> {
     /// `body` for `call`, signed with `secret` and `token` at `ts`.
     fn sign(&self, call: &Call, token: &str, secret: &[u8], ts: &str, body: String) -> Result<Sent> {
@@ -296,21 +304,11 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
         let now = config.timestamp_offset.now();
         let mut wrong_secret = Zeroizing::new(secret.to_vec());
         wrong_secret.push(b'!');
-        // The same request under a new X-EXTERNAL-ID: the id is not signed, so anyone can change it.
-        let mut renamed = Sent { path: payment.path, headers: payment.headers.clone(), body: payment.body.clone() };
-        for (name, value) in renamed.headers.iter_mut() {
-            if *name == "X-EXTERNAL-ID" {
-                *value = Zeroizing::new(external_id());
-            }
-        }
-        // ... and with a space after X-SIGNATURE: the same signature to a verifier that trims it
-        // (servers that keep trailing blanks pass it on), another text to a record of them.
-        let mut padded = Sent { path: payment.path, headers: payment.headers.clone(), body: payment.body.clone() };
-        for (name, value) in padded.headers.iter_mut() {
-            if *name == "X-SIGNATURE" {
-                *value = Zeroizing::new(format!("{} ", value.as_str()));
-            }
-        }
+        // The same request under a new X-EXTERNAL-ID (the id is not signed, so anyone can change
+        // it), and with a space after X-SIGNATURE: the same signature to a verifier that trims
+        // it (servers that keep trailing blanks pass it on), another text to a record of them.
+        let renamed = payment.with_header("X-EXTERNAL-ID", |_| external_id());
+        let padded = payment.with_header("X-SIGNATURE", |sig| format!("{sig} "));
         let probes = [
             ("probe: replayed X-EXTERNAL-ID", payment, 409, "00"),
             ("probe: replayed under a new X-EXTERNAL-ID", renamed, 409, "00"),
