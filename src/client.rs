@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Http, TransportKey};
 use crate::log::{self, event, Level};
-use crate::request::{external_id, is_invalid_token, ApiResponse};
+use crate::request::{is_invalid_token, signed_headers, ApiResponse};
 use crate::signature;
 use crate::signature::symmetric::{self, minified_body, normalize_method};
 use crate::timestamp;
@@ -172,16 +172,7 @@ impl Client {
         let token = Zeroizing::new(self.with_token(|t| t.access_token.to_string())?);
         let timestamp = config.timestamp_offset.now();
         let request = symmetric::Request { method, path, access_token: &token, body: Some(minified_body), timestamp: &timestamp };
-        let signature = symmetric::sign(secret.bytes(), &request)?;
-        Ok(vec![
-            ("Authorization", format!("Bearer {}", token.as_str())),
-            ("X-TIMESTAMP", timestamp),
-            ("X-SIGNATURE", signature),
-            ("X-PARTNER-ID", config.partner_id.clone()),
-            ("X-EXTERNAL-ID", external_id()),
-            ("CHANNEL-ID", channel.clone()),
-            ("Content-Type", "application/json".to_owned()),
-        ])
+        signed_headers(secret.bytes(), &request, &config.partner_id, channel)
     }
 
     /// Sends a signed request and returns DOKU's answer. On Invalid Token (`401xx01`) it drops

@@ -1,6 +1,6 @@
-//! `X-EXTERNAL-ID` on the receiving side: its format, and the day's ledger that refuses a
-//! second use. One implementation for the sandbox (judging merchants) and for merchants judging
-//! DOKU (`merchant::inbound`).
+//! `X-EXTERNAL-ID` on the receiving side: its format, judged by `signed_request::check` for the
+//! sandbox (judging merchants) and for merchants judging DOKU; and the day's ledger with which
+//! the sandbox, as DOKU does, refuses a second use.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -80,12 +80,9 @@ impl Ledger {
         true
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.total
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.total == 0
     }
 }
 

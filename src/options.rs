@@ -152,22 +152,19 @@ impl<'a> Options<'a> {
     /// [`read_secret_file`]), exactly one of them; never empty. Neither the secret nor the path
     /// (a secret pasted there by mistake) is ever shown. A file's problems are `ErrorKind::Key`.
     pub fn secret_text_or_file(&mut self, text_key: &str, file_key: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>> {
-        let (secret, from) = match (self.secret(text_key)?, self.secret(file_key)?) {
-            (Some(_), Some(_)) => return Err(self.invalid(format_args!("set {text_key} or {file_key}, not both"))),
-            (None, None) => return Err(self.invalid(format_args!("{text_key} or {file_key} is required"))),
-            (Some(text), None) => (Zeroizing::new(text.as_bytes().to_vec()), text_key),
+        match (self.secret(text_key)?, self.secret(file_key)?) {
+            (Some(_), Some(_)) => Err(self.invalid(format_args!("set {text_key} or {file_key}, not both"))),
+            (None, None) => Err(self.invalid(format_args!("{text_key} or {file_key} is required"))),
+            (Some(text), None) if text.is_empty() => Err(self.invalid(format_args!("{text_key} is empty"))),
+            (Some(text), None) => Ok(Zeroizing::new(text.as_bytes().to_vec())),
             // A file that cannot be read, or is empty, is the server's trouble (DOKU_ERR_KEY,
             // like an unreadable key file: a merchant answers 500 and DOKU retries), not a bad
             // argument.
             (None, Some(path)) => match read_secret_file(Path::new(path.as_str()), limit) {
-                Ok(secret) if secret.is_empty() => return Err(Error::key(format!("{}: {file_key} is empty", self.what))),
-                Ok(secret) => (secret, file_key),
-                Err(e) => return Err(Error::key(format!("{}: {file_key} cannot be read: {e}", self.what))),
+                Ok(secret) if secret.is_empty() => Err(Error::key(format!("{}: {file_key} is empty", self.what))),
+                Ok(secret) => Ok(secret),
+                Err(e) => Err(Error::key(format!("{}: {file_key} cannot be read: {e}", self.what))),
             },
-        };
-        match secret.is_empty() {
-            true => Err(self.invalid(format_args!("{from} is empty"))),
-            false => Ok(secret),
         }
     }
 

@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
 
+use crate::error::Result;
+use crate::signature::symmetric;
+
 /// What a signed call got back. Any HTTP status is a response, not an error.
 #[derive(Debug)]
 pub struct ApiResponse {
@@ -21,6 +24,23 @@ impl ApiResponse {
     pub fn to_json(&self) -> String {
         serde_json::json!({"httpStatus": self.http_status, "responseCode": self.response_code, "body": self.body}).to_string()
     }
+}
+
+/// Every header of a signed transaction request, in the order DOKU lists them: the token as
+/// `Bearer`, `X-TIMESTAMP`, `X-SIGNATURE` (HMAC-SHA512 of `request` keyed with `secret`),
+/// `X-PARTNER-ID`, a fresh `X-EXTERNAL-ID`, `CHANNEL-ID` and `Content-Type`. A merchant's client
+/// and the sandbox playing DOKU toward a merchant build them alike.
+pub fn signed_headers(secret: &[u8], request: &symmetric::Request<'_>, partner_id: &str, channel_id: &str) -> Result<Vec<(&'static str, String)>> {
+    let signature = symmetric::sign(secret, request)?;
+    Ok(vec![
+        ("Authorization", format!("Bearer {}", request.access_token)),
+        ("X-TIMESTAMP", request.timestamp.to_owned()),
+        ("X-SIGNATURE", signature),
+        ("X-PARTNER-ID", partner_id.to_owned()),
+        ("X-EXTERNAL-ID", external_id()),
+        ("CHANNEL-ID", channel_id.to_owned()),
+        ("Content-Type", "application/json".to_owned()),
+    ])
 }
 
 /// Header name → value, as a JSON object.

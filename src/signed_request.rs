@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::error::ErrorKind;
 use crate::external_id::{self, Format};
 use crate::merchant::skew_problem;
-use crate::signature::symmetric;
+use crate::signature::{signature_text, symmetric};
 use crate::timestamp;
 use crate::token::strip_bearer;
 
@@ -41,20 +41,18 @@ pub trait Receiver {
     fn secret(&self, client: &str) -> Result<&[u8], String>;
     /// Whether an `X-EXTERNAL-ID` that is not what DOKU documents, yet visible ASCII, passes.
     fn accepts_undocumented_id(&self, id: &str) -> bool;
-    /// Records a request that passed every other check, named by `request_id` (the digest of
-    /// what was signed); `Err` with the HTTP status (409, or 500 when it cannot be recorded) and
-    /// message when it may not pass: it, or its `X-EXTERNAL-ID`, was seen before (which of the
-    /// two counts is the receiver's rule).
-    fn record(&self, client: &str, external_id: &str, request_id: &str, now: DateTime<Utc>) -> Result<(), (u16, String)>;
+    /// Records a request that passed every other check, named by `signature` (its verified
+    /// X-SIGNATURE: the HMAC of what was signed); `Err` with the HTTP status (409, or 500 when it
+    /// cannot be recorded) and message when it may not pass: it, or its `X-EXTERNAL-ID`, was seen
+    /// before (which of the two counts is the receiver's rule).
+    fn record(&self, client: &str, external_id: &str, signature: &str, now: DateTime<Utc>) -> Result<(), (u16, String)>;
 }
 
-/// An accepted request: who sent it, and its parts as received.
+/// An accepted request: its parts as received.
 #[derive(Debug)]
 pub struct Checked<'a> {
-    pub client: String,
     pub timestamp: &'a str,
     pub external_id: &'a str,
-    pub channel_id: &'a str,
     pub body: &'a str,
 }
 
@@ -84,8 +82,8 @@ pub fn check<'a>(
             return Err(refuse(400, "02", format!("Invalid Mandatory Field {name}")));
         }
     }
-    let (Some(token), Some(ts), Some(sig), Some(partner), Some(external_id), Some(channel_id)) =
-        (bearer, present("X-TIMESTAMP"), present("X-SIGNATURE"), present("X-PARTNER-ID"), present("X-EXTERNAL-ID"), present("CHANNEL-ID"))
+    let (Some(token), Some(ts), Some(sig), Some(partner), Some(external_id)) =
+        (bearer, present("X-TIMESTAMP"), present("X-SIGNATURE"), present("X-PARTNER-ID"), present("X-EXTERNAL-ID"))
     else {
         return Err(refuse(400, "02", "Invalid Mandatory Field".into()));
     };
@@ -132,11 +130,11 @@ pub fn check<'a>(
         // The body cannot be digested (not JSON), so no signature can match it.
         Err(e) => return Err(refuse(400, "00", format!("Bad Request. {}", e.message()))),
     }
-    // The signed parts name the request: whitespace around X-SIGNATURE, or another
-    // X-EXTERNAL-ID, does not make it another one.
-    let request_id = signed.digest().map_err(|e| refuse(500, "00", format!("General Error. {}", e.message())))?;
-    if let Err((status, why)) = receiver.record(partner, external_id, &request_id, now) {
+    // The verified signature, in the one spelling `verify` accepts, names the request: it is the
+    // HMAC of every signed part, so blanks around X-SIGNATURE or another X-EXTERNAL-ID (not
+    // signed) do not make it another one.
+    if let Err((status, why)) = receiver.record(partner, external_id, signature_text(sig), now) {
         return Err(refuse(status, "00", why));
     }
-    Ok(Checked { client: partner.to_owned(), timestamp: ts, external_id, channel_id, body: text })
+    Ok(Checked { timestamp: ts, external_id, body: text })
 }

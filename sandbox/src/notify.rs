@@ -26,7 +26,7 @@ use doku::http::{Http, Response, Settings};
 use doku::key::PrivateKey;
 use doku::merchant::answer::judge;
 use doku::merchant::notification::Call;
-use doku::request::external_id;
+use doku::request::{external_id, signed_headers};
 use doku::signature::{b2b_string_to_sign, sign_rsa_sha256, symmetric};
 use doku::text::printable;
 use doku::timestamp::Offset;
@@ -129,8 +129,6 @@ impl Step {
 pub struct NotifyReport {
     /// Step 1, the token request.
     pub token: Step,
-    /// The VA payment notification; `None` when it was not sent.
-    pub payment: Option<Step>,
     /// Each call and probe sent after the token request, by name ("inquiry", "payment
     /// notification", "probe: replayed X-EXTERNAL-ID", …), in order.
     pub steps: Vec<(String, Step)>,
@@ -143,6 +141,11 @@ pub struct NotifyReport {
 impl NotifyReport {
     pub fn ok(&self) -> bool {
         self.failure.is_none()
+    }
+
+    /// The VA payment notification's step; `None` when it was not sent.
+    pub fn payment(&self) -> Option<&Step> {
+        self.steps.iter().find(|(name, _)| name == PAYMENT_STEP).map(|(_, step)| step)
     }
 
     /// One line per step attempted, e.g. `notify: token request: HTTP 200, 2007300`.
@@ -158,7 +161,7 @@ impl NotifyReport {
     /// `6 probes refused` when sent), or `notify: failed: <reason>`.
     pub fn summary(&self) -> String {
         let code = |s: &Step| s.response_code.clone().unwrap_or_else(|| "-".into());
-        match (&self.failure, &self.payment) {
+        match (&self.failure, self.payment()) {
             (None, Some(_)) => {
                 let mut parts = vec![format!("token {}", code(&self.token))];
                 let probes = self.steps.iter().filter(|(name, _)| name.starts_with("probe")).count();
@@ -181,10 +184,16 @@ fn merchant_said(e: &Error) -> String {
     e.message().replacen("DOKU answered", "the merchant answered", 1)
 }
 
+/// A call's step in the report: its operation in words ("payment notification").
+fn step_name(call: &Call) -> String {
+    call.operation.replace('_', " ")
+}
+const PAYMENT_STEP: &str = "payment notification";
+
 /// One signed request to the merchant, as DOKU sends it.
 struct Sent {
     path: &'static str,
-    headers: Vec<(&'static str, Zeroizing<String>)>,
+    headers: Vec<(&'static str, String)>,
     body: String,
 }
 
@@ -199,7 +208,7 @@ struct Caller<'c> {
 impl Sent {
     /// The same request with header `name` given the value `change` makes of its value.
     fn with_header(&self, name: &str, change: impl Fn(&str) -> String) -> Sent {
-        let headers = self.headers.iter().map(|(n, v)| (*n, if *n == name { Zeroizing::new(change(v)) } else { v.clone() })).collect();
+        let headers = self.headers.iter().map(|(n, v)| (*n, if *n == name { change(v) } else { v.clone() })).collect();
         Sent { path: self.path, headers, body: self.body.clone() }
     }
 }
@@ -209,15 +218,7 @@ impl Caller<'_> {
     fn sign(&self, call: &Call, token: &str, secret: &[u8], ts: &str, body: String) -> Result<Sent> {
         let path = format!("{}{}", self.base_path, call.path);
         let signed = symmetric::Request { method: "POST", path: &path, access_token: token, body: Some(&body), timestamp: ts };
-        let sig = symmetric::sign(secret, &signed)?;
-        let headers = vec![
-            ("Authorization", Zeroizing::new(format!("Bearer {token}"))),
-            ("X-TIMESTAMP", Zeroizing::new(ts.to_owned())),
-            ("X-SIGNATURE", Zeroizing::new(sig)),
-            ("X-PARTNER-ID", Zeroizing::new(self.config.client_id.clone())),
-            ("X-EXTERNAL-ID", Zeroizing::new(external_id())),
-            ("CHANNEL-ID", Zeroizing::new(self.config.channel_id.clone())),
-        ];
+        let headers = signed_headers(secret, &signed, &self.config.client_id, &self.config.channel_id)?;
         Ok(Sent { path: call.path, headers, body })
     }
 
@@ -270,24 +271,20 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
         let Some(call) = Call::named(operation).filter(|_| wanted) else { continue };
         let ts = config.timestamp_offset.now();
         let sent = caller.sign(call, token, secret, &ts, call_body(call, &ts))?;
-        let name = call.operation.replace('_', " ");
+        let name = step_name(call);
         let response = match caller.send(&sent) {
             Ok(r) => r,
             Err(e) => {
                 report.steps.push((name.clone(), Step::default()));
-                if call.operation == "payment_notification" {
-                    report.payment = Some(Step::default());
-                }
                 report.failure = Some(format!("{name}: {e}"));
                 return Ok(report);
             }
         };
         let step = Step::of(&response);
-        report.steps.push((name.clone(), step.clone()));
+        report.steps.push((name.clone(), step));
         let request: Value = serde_json::from_str(&sent.body).unwrap_or_default();
         let judged = judge(call, &request, response.status, &response.body);
         if call.operation == "payment_notification" {
-            report.payment = Some(step);
             report.notification = sent.body.clone();
             payment_sent = Some(sent);
         }
@@ -359,7 +356,7 @@ fn probe(
     status: u16,
     case: &str,
 ) -> std::result::Result<(), String> {
-    let expected = format!("{status}{}{case}", call.service);
+    let expected = call.code(status, case);
     let step = match caller.send(sent) {
         Ok(r) => Step::of(&r),
         Err(e) => {
@@ -484,8 +481,7 @@ mod tests {
         let paid = Step { http_status: Some(200), response_code: Some("2002500".into()) };
         let ok = NotifyReport {
             token: Step { http_status: Some(200), response_code: Some("2007300".into()) },
-            payment: Some(paid.clone()),
-            steps: vec![("payment notification".into(), paid)],
+            steps: vec![(PAYMENT_STEP.into(), paid)],
             ..NotifyReport::default()
         };
         assert_eq!(ok.summary(), "notify: ok (token 2007300, payment 2002500)");

@@ -51,7 +51,7 @@ impl Receiver for Sandbox<'_> {
     }
 
     /// SNAP's rule for DOKU's side: an `X-EXTERNAL-ID` once per client per business day.
-    fn record(&self, client: &str, external_id: &str, _request_id: &str, now: DateTime<Utc>) -> Result<(), (u16, String)> {
+    fn record(&self, client: &str, external_id: &str, _signature: &str, now: DateTime<Utc>) -> Result<(), (u16, String)> {
         match self.0.record_external_id(client, external_id, now) {
             true => Ok(()),
             false => Err((409, "Conflict. Duplicate X-EXTERNAL-ID".to_owned())),

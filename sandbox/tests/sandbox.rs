@@ -1638,7 +1638,7 @@ fn notify_flow_against_a_test_merchant() {
         let report = notify::run(&config).unwrap();
         assert!(report.ok(), "{report:?}");
         assert_eq!(report.token, notify::Step { http_status: Some(200), response_code: Some("2007300".into()) });
-        assert_eq!(report.payment, Some(notify::Step { http_status: Some(200), response_code: Some("2002500".into()) }));
+        assert_eq!(report.payment(), Some(&notify::Step { http_status: Some(200), response_code: Some("2002500".into()) }));
         assert_eq!(report.summary(), "notify: ok (token 2007300, payment 2002500)");
         let received = m.received.lock().unwrap().clone();
         assert_eq!(received.len(), 2);
@@ -1738,7 +1738,7 @@ fn notify_failures_say_which_step() {
     let report = notify::run(&sb.notify_config(&m.url, "MCH-NOTIFY").unwrap()).unwrap();
     assert!(!report.ok());
     assert_eq!(report.token, notify::Step { http_status: Some(401), response_code: Some("4017300".into()) });
-    assert_eq!(report.payment, None);
+    assert_eq!(report.payment(), None);
     let why = report.failure.clone().unwrap();
     assert!(why.starts_with("token request: the merchant answered HTTP 401 with 4017300: Unauthorized. Invalid Signature"), "{why}");
     assert!(report.summary().starts_with("notify: failed: token request:"));
@@ -1748,7 +1748,7 @@ fn notify_failures_say_which_step() {
     let m = test_merchant("MCH-NOTIFY", doku_public.clone(), "another-secret", "");
     let report = notify::run(&sb.notify_config(&m.url, "MCH-NOTIFY").unwrap()).unwrap();
     assert_eq!(report.token.response_code.as_deref(), Some("2007300"));
-    assert_eq!(report.payment, Some(notify::Step { http_status: Some(401), response_code: Some("4012500".into()) }));
+    assert_eq!(report.payment(), Some(&notify::Step { http_status: Some(401), response_code: Some("4012500".into()) }));
     let why = report.failure.clone().unwrap();
     assert!(why.starts_with("payment notification: the merchant answered HTTP 401 with 4012500: Unauthorized. Invalid Signature"), "{why}");
     assert_eq!(report.step_lines().len(), 2);

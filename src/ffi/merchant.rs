@@ -160,8 +160,8 @@ pub extern "C" fn doku_validate_token(
 /// 500, so that DOKU retries). On failure *verdict_json_out is NULL. *verdict_json_out is owned
 /// by the caller: release it with doku_free().
 ///
-/// Replays: each accepted request is remembered, per process, by what it signed (method, path,
-/// token, body digest, timestamp), for twice max_skew_s (after that its timestamp is stale),
+/// Replays: each accepted request is remembered, per process, by its verified signature (the
+/// HMAC of what it signed: method, path, token, body digest, timestamp), for twice max_skew_s (after that its timestamp is stale),
 /// up to 100000; when full, new requests are refused with 500xx00 rather than one forgotten.
 /// Not by X-EXTERNAL-ID or by X-SIGNATURE's text: neither header is signed as sent, so a replay
 /// may carry a new id or blanks around the signature; and DOKU's retry of a call the merchant

@@ -21,39 +21,17 @@ pub const REFUSALS: [(&str, u16, &str, &str); 5] = [
     ("general_error", 500, "00", "General Error"),
 ];
 
-/// `result_json`'s keys for each operation (besides `"refuse"`).
-pub const RESULT_KEYS: [(&str, &[&str]); 3] = [
-    (
-        "inquiry",
-        &[
-            "virtualAccountName",
-            "totalAmount",
-            "trxId",
-            "virtualAccountEmail",
-            "virtualAccountPhone",
-            "virtualAccountTrxType",
-            "expiredDate",
-            "additionalInfo",
-        ],
-    ),
-    ("payment_notification", &[]),
-    ("debit_notification", &["approvalCode"]),
-];
-
 /// The answer to `operation` for `request` (the verdict's `request`) given the merchant's
 /// `result`: `{"httpStatus":…,"body":{…}}`. Errors name the operation, key or field at fault.
 pub fn answer(operation: &str, request: &str, result: Option<&str>) -> Result<String> {
-    let call = Call::named(operation).ok_or_else(|| {
-        let names: Vec<&str> = super::notification::CALLS.iter().map(|c| c.operation).collect();
-        Error::invalid(format!("operation must be one of {}", names.join(", ")))
-    })?;
+    let call = Call::parse(operation).map_err(Error::invalid)?;
     let Ok(Value::Object(request)) = serde_json::from_str::<Value>(request) else {
         return Err(Error::invalid("request_json must be a JSON object: the verdict's \"request\""));
     };
     if let Some(missing) = call.mandatory.iter().find(|name| !present(request.get(**name))) {
         return Err(Error::invalid(format!("request_json: {missing} is missing (pass the verdict's \"request\" as it is)")));
     }
-    let keys = result_keys(call);
+    let keys = call.results;
     let mut all_keys = vec!["refuse"];
     all_keys.extend_from_slice(keys);
     let mut o = Options::parse("result_json", result.unwrap_or("{}"), &all_keys, &[])?;
@@ -63,7 +41,7 @@ pub fn answer(operation: &str, request: &str, result: Option<&str>) -> Result<St
             if let Some(key) = keys.iter().find(|k| o.value(k).is_some()) {
                 return Err(Error::invalid(format!("result_json: {key} has no place in a refusal")));
             }
-            let mut body = vec![("responseCode", json!(format!("{status}{}{case}", call.service))), ("responseMessage", json!(message))];
+            let mut body = vec![("responseCode", json!(call.code(status, case))), ("responseMessage", json!(message))];
             if !call.echoed.is_empty() {
                 body.push(("virtualAccountData", Value::Object(echo(call, &request))));
             }
@@ -73,10 +51,6 @@ pub fn answer(operation: &str, request: &str, result: Option<&str>) -> Result<St
     };
     let body: Map<String, Value> = body.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     Ok(json!({"httpStatus": status, "body": body}).to_string())
-}
-
-fn result_keys(call: &Call) -> &'static [&'static str] {
-    RESULT_KEYS.iter().find(|(op, _)| *op == call.operation).map(|(_, keys)| *keys).unwrap_or_default()
 }
 
 fn refusal(call: &Call, reason: &str) -> Result<(u16, &'static str, &'static str)> {

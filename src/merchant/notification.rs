@@ -34,6 +34,8 @@ pub struct Call {
     pub mandatory: &'static [&'static str],
     /// The request's fields a success answer echoes, as DOKU expects (`virtualAccountData`).
     pub echoed: &'static [&'static str],
+    /// The keys of `doku_merchant_answer`'s result besides `"refuse"`.
+    pub results: &'static [&'static str],
 }
 
 /// Every call `doku_merchant_verify` judges. doku.h's comment and README's table list them
@@ -46,6 +48,16 @@ pub const CALLS: [Call; 3] = [
         service: "24",
         mandatory: &["partnerServiceId", "customerNo", "virtualAccountNo", "inquiryRequestId"],
         echoed: &["partnerServiceId", "customerNo", "virtualAccountNo", "inquiryRequestId"],
+        results: &[
+            "virtualAccountName",
+            "totalAmount",
+            "trxId",
+            "virtualAccountEmail",
+            "virtualAccountPhone",
+            "virtualAccountTrxType",
+            "expiredDate",
+            "additionalInfo",
+        ],
     },
     Call {
         operation: "payment_notification",
@@ -54,6 +66,7 @@ pub const CALLS: [Call; 3] = [
         service: "25",
         mandatory: &["partnerServiceId", "customerNo", "virtualAccountNo", "paymentRequestId", "paidAmount"],
         echoed: &["partnerServiceId", "customerNo", "virtualAccountNo", "virtualAccountName", "paymentRequestId"],
+        results: &[],
     },
     Call {
         operation: "debit_notification",
@@ -62,12 +75,26 @@ pub const CALLS: [Call; 3] = [
         service: "56",
         mandatory: &["originalPartnerReferenceNo", "latestTransactionStatus", "amount"],
         echoed: &[],
+        results: &["approvalCode"],
     },
 ];
 
 impl Call {
     pub fn named(operation: &str) -> Option<&'static Call> {
         CALLS.iter().find(|c| c.operation == operation)
+    }
+
+    /// The call `operation` names, or the message saying which names there are.
+    pub fn parse(operation: &str) -> std::result::Result<&'static Call, String> {
+        Call::named(operation).ok_or_else(|| {
+            let names: Vec<&str> = CALLS.iter().map(|c| c.operation).collect();
+            format!("operation must be one of {}", names.join(", "))
+        })
+    }
+
+    /// This service's `responseCode` for an HTTP status and a case, as SNAP composes them.
+    pub fn code(&self, status: u16, case: &str) -> String {
+        format!("{status}{}{case}", self.service)
     }
 
     /// The call whose suffix ends `path` (its query aside): a merchant may serve DOKU under a
@@ -79,7 +106,7 @@ impl Call {
 
     /// The success code: HTTP 200, this service, case 00.
     pub fn success_code(&self) -> String {
-        format!("200{}00", self.service)
+        self.code(200, "00")
     }
 }
 
@@ -132,12 +159,9 @@ impl Seen {
         Recorded::New
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.order.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
     }
 }
 
@@ -230,9 +254,9 @@ impl Receiver for Judging<'_> {
 
     /// A request signed at T passes the freshness check until T + max_skew, and T may be up to
     /// max_skew ahead of now: it is remembered for twice the window, and a second more.
-    fn record(&self, client: &str, _external_id: &str, request_id: &str, now: DateTime<Utc>) -> std::result::Result<(), (u16, String)> {
+    fn record(&self, client: &str, _external_id: &str, signature: &str, now: DateTime<Utc>) -> std::result::Result<(), (u16, String)> {
         let keep = i64::try_from(self.verifier.max_skew).unwrap_or(i64::MAX / 4).saturating_mul(2).saturating_add(1);
-        let key = format!("{client}\n{request_id}");
+        let key = format!("{client}\n{signature}");
         match self.seen.lock().unwrap_or_else(|p| p.into_inner()).record(key, now.timestamp(), keep) {
             Recorded::New => Ok(()),
             Recorded::Before => Err((409, "Conflict. This request was received before (a replay)".to_owned())),
@@ -250,10 +274,7 @@ impl Verifier {
         let max_skew = o.integer("max_skew_s", 1, MAX_VERIFY_SKEW)?.unwrap_or(super::DEFAULT_MAX_SKEW);
         let operation = match o.string("operation")? {
             None => None,
-            Some(name) => Some(Call::named(&name).ok_or_else(|| {
-                let names: Vec<&str> = CALLS.iter().map(|c| c.operation).collect();
-                Error::invalid(format!("options: operation must be one of {}", names.join(", ")))
-            })?),
+            Some(name) => Some(Call::parse(&name).map_err(|why| Error::invalid(format!("options: {why}")))?),
         };
         let secret = o.secret_text_or_file("client_secret", "client_secret_file", MAX_SECRET_FILE)?;
         let public_key = o.key("merchant_public_key", "merchant_public_key_file")?.public_key()?;

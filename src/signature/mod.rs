@@ -39,10 +39,15 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A signature header's value as it is checked: blanks around it are not part of it.
+pub(crate) fn signature_text(header: &str) -> &str {
+    header.trim()
+}
+
 /// A base64 signature as sent: standard alphabet, padded, and canonical (unused bits zero), so
 /// that one signature has exactly one accepted spelling.
 pub(crate) fn decode_signature(b64: &str) -> std::result::Result<Vec<u8>, ()> {
-    let b64 = b64.trim();
+    let b64 = signature_text(b64);
     let bytes = openssl::base64::decode_block(b64).map_err(|_| ())?;
     if openssl::base64::encode_block(&bytes) != b64 {
         return Err(());

@@ -6,8 +6,6 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 
-use zeroize::Zeroizing;
-
 use super::hex;
 use super::minify::minify;
 use crate::error::{openssl_reason, Error, ErrorKind, Result};
@@ -48,14 +46,6 @@ impl Request<'_> {
     /// its parts, never by searching for the token in the result.
     pub fn redacted_string_to_sign(&self) -> Result<String> {
         self.format(Some("<access token>"))
-    }
-
-    /// The request's identity as signed: the SHA-256 of the string to sign, in hex. Two requests
-    /// have the same one exactly when every signed part is the same.
-    pub fn digest(&self) -> Result<String> {
-        let text = Zeroizing::new(self.string_to_sign()?);
-        let hash = openssl::hash::hash(MessageDigest::sha256(), text.as_bytes()).map_err(|e| Error::new(ErrorKind::Crypto, openssl_reason(&e)))?;
-        Ok(hex(&hash))
     }
 
     fn format(&self, token_shown: Option<&str>) -> Result<String> {

@@ -290,7 +290,8 @@ def merchant_verify(options: Mapping[str, Any], method: str, path: str, headers:
 
     Replays: accepted requests are remembered per process by what they signed (not by
     X-EXTERNAL-ID, which is not signed), for twice max_skew_s, up to 100000; processes (forked
-    servers, several workers) do not share them, so record payments idempotently all the same. Thread-safe; the GIL is released during the call."""
+    servers, several workers) do not share them, so record payments idempotently all the same.
+    Thread-safe; the GIL is released during the call."""
     options_json = json_object("options", options)
     method_c, path_c = cstr(method, "method"), cstr(path, "path")
     headers_json = _headers_json(headers)
