@@ -235,7 +235,8 @@ final class FpmTest extends TestCase
             $command = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', ...$command];
         }
         $this->fpm = proc_open($command, [1 => ['file', "{$dir}/stdout", 'w'], 2 => ['file', "{$dir}/stderr", 'w']], $pipes);
-        for ($i = 0; $i < 100 && !file_exists("{$dir}/php-fpm.sock"); $i++) {
+        // Up to 10 s: a master preloading the FFI on a busy 2-core machine took over 2 s once.
+        for ($i = 0; $i < 500 && !file_exists("{$dir}/php-fpm.sock"); $i++) {
             if (!proc_get_status($this->fpm)['running']) {
                 break;
             }
