@@ -77,6 +77,12 @@ typedef enum DokuStatus {
    */
   DOKU_ERR_SIGNATURE_INVALID = 10,
   /**
+   * A money-moving call (payment, payment_jump_app, refund) was sent and its answer was lost
+   * (a timeout or a broken connection after sending): DOKU may have acted on it. Never resend
+   * it blindly: ask the status operation the message names, by the same partnerReferenceNo.
+   */
+  DOKU_ERR_OUTCOME_UNKNOWN = 11,
+  /**
    * An internal error (a Rust panic) was caught at the boundary.
    */
   DOKU_ERR_PANIC = 99,
@@ -275,20 +281,76 @@ enum DokuStatus doku_client_request_headers(const struct DokuClient *client,
                                             char **headers_json_out);
 
 /**
- * Sends a signed transaction request with the library's own HTTP client and writes DOKU's
- * answer to *response_json_out: {"httpStatus":200,"responseCode":"2002700"|null,"body":"…"}
- * (body is the raw answer text). Any HTTP status is DOKU_OK: inspect httpStatus. On Invalid
- * Token (HTTP 401, case code 01) it drops the cached token, fetches a new one and retries once.
+ * Sends a signed transaction request to any path with the library's own HTTP client and
+ * writes DOKU's answer to *response_json_out: {"httpStatus":200,"responseCode":"2002700"|null,
+ * "body":"…","operation":null,"externalId":"…"} (body is the raw answer text). Any HTTP status
+ * is DOKU_OK: inspect httpStatus. On Invalid Token (HTTP 401, case code 01) it drops the cached
+ * token, fetches a new one and retries once. For DOKU's own operations prefer doku_client_call(),
+ * which checks the body and options first and knows which calls move money.
  *
- * Needs client_secret and channel_id in the config. body may be NULL.
- * Errors: as doku_client_request_headers(), plus the transport errors of doku_get_token().
+ * options_json (NULL = none) is as for doku_client_call(); here every option given is sent and
+ * none is required. Needs client_secret and channel_id (or options' channelId). body may be NULL.
+ * Errors: as doku_client_request_headers(); DOKU_ERR_INVALID_ARGUMENT for bad options (the
+ * message names the key); the transport errors of doku_get_token().
  * *response_json_out is owned by the caller: release it with doku_free(). Thread-safe.
  */
 enum DokuStatus doku_client_request(const struct DokuClient *client,
                                     const char *method,
                                     const char *path,
                                     const char *body,
+                                    const char *options_json,
                                     char **response_json_out);
+
+/**
+ * Calls one of DOKU's operations by its catalog name (see doku_operations(): "create_va",
+ * "update_va", "delete_va", "check_status_va", "account_binding", "account_unbinding",
+ * "card_registration", "card_unbinding", "payment", "payment_jump_app", "refund",
+ * "balance_inquiry", "check_status") with the operation's method and path, signed as
+ * doku_client_request() signs, and writes DOKU's answer to *response_json_out:
+ * {"httpStatus","responseCode","body","operation","externalId"}. Any HTTP answer is DOKU_OK.
+ *
+ * Before anything is sent, the body is checked by the operation's rules (mandatory fields;
+ * formats such as partnerServiceId's 8 characters, amounts as "10000.00" in IDR) and the
+ * options by its needs. options_json (NULL = none) is an object of:
+ *   "customerToken": the customer's B2B2C token, sent as Authorization-Customer: Bearer …
+ *                    (required by payment, refund, balance_inquiry);
+ *   "ipAddress":     the customer's IP address, X-IP-ADDRESS (required by payment,
+ *                    payment_jump_app, refund, balance_inquiry, account_binding,
+ *                    account_unbinding; accepted by card_registration, card_unbinding);
+ *   "deviceId":      the customer's device, X-DEVICE-ID (required by payment_jump_app and
+ *                    account_binding; accepted by payment, refund, card_registration);
+ *   "channelId":     CHANNEL-ID instead of the config's channel_id;
+ *   "externalId":    X-EXTERNAL-ID instead of a generated one (1 to 36 digits, unique per day);
+ *   "headers":       further X-… headers as {"X-NAME":"value"}; the signed headers, X-IP-ADDRESS,
+ *                    X-DEVICE-ID and X-EXTERNAL-ID cannot be set this way.
+ * An option the operation does not send is refused, not ignored.
+ *
+ * Money: payment, payment_jump_app and refund are never retried once sent (the Invalid-Token
+ * retry is: DOKU refused the first). A timeout or a lost connection after one was sent is
+ * DOKU_ERR_OUTCOME_UNKNOWN, whose message names the status operation (check_status) and the
+ * originalPartnerReferenceNo to ask it with. Failing before sending (DNS, connect, TLS
+ * handshake) stays DOKU_ERR_NETWORK / DOKU_ERR_TIMEOUT / DOKU_ERR_TLS: nothing was sent.
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for an unknown operation, a body
+ * that breaks a rule or options that do not fit (the message names the field or option, never
+ * its value); the errors of doku_client_request(); DOKU_ERR_OUTCOME_UNKNOWN as above.
+ * *response_json_out is owned by the caller: release it with doku_free(). Thread-safe.
+ */
+enum DokuStatus doku_client_call(const struct DokuClient *client,
+                                 const char *operation,
+                                 const char *body_json,
+                                 const char *options_json,
+                                 char **response_json_out);
+
+/**
+ * Writes the catalog of operations to *json_out: [{"name","method","path","service",
+ * "success":[codes],"required":[options],"accepted":[options],"movesMoney","statusOperation",
+ * "fields":[{"name","mandatory","rule"}]}, …], the table doku_client_call() works by.
+ *
+ * Errors: DOKU_ERR_NULL_ARGUMENT. *json_out is owned by the caller: release it with doku_free().
+ * Thread-safe.
+ */
+enum DokuStatus doku_operations(char **json_out);
 
 /**
  * Exchanges a customer's auth code for a B2B2C token: POST

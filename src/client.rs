@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Http, TransportKey};
 use crate::log::{self, event, Level};
-use crate::request::{is_invalid_token, signed_headers, ApiResponse};
+use crate::operations::{self, CallOptions, Operation};
+use crate::request::{external_id, is_invalid_token, signed_headers, ApiResponse};
 use crate::signature;
 use crate::signature::symmetric::{self, minified_body, normalize_method};
 use crate::timestamp;
@@ -161,34 +162,77 @@ impl Client {
     /// `X-SIGNATURE`, `X-PARTNER-ID`, `X-EXTERNAL-ID`, `CHANNEL-ID`, `Content-Type`. The
     /// signature covers the minified body: send that (or `body` as DOKU minifies it alike).
     pub fn request_headers(&self, method: &str, path: &str, body: Option<&str>) -> Result<Vec<(&'static str, String)>> {
-        self.signed_headers(&normalize_method(method)?, path, &minified_body(body)?)
+        let token = Zeroizing::new(self.with_token(|t| t.access_token.to_string())?);
+        self.signed_headers(&normalize_method(method)?, path, &minified_body(body)?, &token, &external_id(), None)
     }
 
-    fn signed_headers(&self, method: &str, path: &str, minified_body: &str) -> Result<Vec<(&'static str, String)>> {
+    fn signed_headers(
+        &self,
+        method: &str,
+        path: &str,
+        minified_body: &str,
+        token: &str,
+        external_id: &str,
+        channel: Option<&str>,
+    ) -> Result<Vec<(&'static str, String)>> {
         let config = &self.config;
         let secret =
             config.client_secret.as_ref().ok_or_else(|| Error::invalid("config: client_secret is required for signed transaction requests"))?;
-        let channel = config.channel_id.as_ref().ok_or_else(|| Error::invalid("config: channel_id is required for signed transaction requests"))?;
-        let token = Zeroizing::new(self.with_token(|t| t.access_token.to_string())?);
+        let channel = match channel.or(config.channel_id.as_deref()) {
+            Some(channel) => channel,
+            None => return Err(Error::invalid("config: channel_id is required for signed transaction requests (or options: channelId)")),
+        };
         let timestamp = config.timestamp_offset.now();
-        let request = symmetric::Request { method, path, access_token: &token, body: Some(minified_body), timestamp: &timestamp };
-        signed_headers(secret.bytes(), &request, &config.partner_id, channel)
+        let request = symmetric::Request { method, path, access_token: token, body: Some(minified_body), timestamp: &timestamp };
+        signed_headers(secret.bytes(), &request, &config.partner_id, external_id, channel)
+    }
+
+    /// Calls a catalog operation: checks `options` and `body` by its row before anything is
+    /// sent, then sends as [`request`](Self::request) does. A money-moving operation whose
+    /// answer is lost after sending fails with `ErrorKind::OutcomeUnknown`, naming the status
+    /// operation to ask.
+    pub fn call(&self, operation: &str, body: Option<&str>, options: &CallOptions) -> Result<ApiResponse> {
+        let op = operations::find(operation).ok_or_else(|| {
+            let names: Vec<&str> = operations::CATALOG.iter().map(|op| op.name).collect();
+            Error::invalid(format!("unknown operation {:?} (known: {})", crate::text::printable(operation, 40), names.join(", ")))
+        })?;
+        options.check_for(op)?;
+        let body = minified_body(body).map_err(|e| Error::invalid(format!("{}: body: {}", op.name, e.message())))?;
+        let fields = operations::body::check(&body, op.fields).map_err(|p| Error::invalid(format!("{}: body: {}", op.name, p.message())))?;
+        let reference = op.status.and_then(|(_, field)| fields.get(field)).and_then(Value::as_str).unwrap_or("");
+        self.send_signed(op.method, op.path, &body, options, Some((op, reference)))
     }
 
     /// Sends a signed request and returns DOKU's answer. On Invalid Token (`401xx01`) it drops
-    /// the cached token, fetches a new one and retries once.
-    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> Result<ApiResponse> {
-        let method = normalize_method(method)?;
-        let body = minified_body(body)?;
+    /// the cached token, fetches a new one and retries once. `options` add the customer's headers
+    /// and may set `CHANNEL-ID` and `X-EXTERNAL-ID`; they are sent as given, unchecked against
+    /// any operation.
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>, options: &CallOptions) -> Result<ApiResponse> {
+        self.send_signed(&normalize_method(method)?, path, &minified_body(body)?, options, None)
+    }
+
+    /// `op`: the catalog operation sent, and the reference its status is asked by.
+    fn send_signed(&self, method: &str, path: &str, body: &str, options: &CallOptions, op: Option<(&'static Operation, &str)>) -> Result<ApiResponse> {
+        let extra = options.extra_headers();
         let mut retried = false;
         loop {
-            let headers = self.signed_headers(&method, path, &body)?;
-            let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let response = self.http.send(&method, path, &pairs, &body)?;
+            let token = Zeroizing::new(self.with_token(|t| t.access_token.to_string())?);
+            let external_id = options.external_id.clone().unwrap_or_else(external_id);
+            let headers = self.signed_headers(method, path, body, &token, &external_id, options.channel_id.as_deref())?;
+            let pairs: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).chain(extra.iter().map(|(k, v)| (k.as_str(), v.as_str()))).collect();
+            // Only this request's own loss is "outcome unknown": a failed token fetch above sent
+            // nothing of it.
+            let response = self.http.send(method, path, &pairs, body).map_err(|e| match op {
+                Some((op, reference)) if op.moves_money && lost_after_sending(&e) => outcome_unknown(op, &e, reference),
+                _ => e,
+            })?;
             let text = String::from_utf8_lossy(&response.body).into_owned();
             let response_code = serde_json::from_str::<Value>(&text)
                 .ok()
                 .and_then(|v| v.get("responseCode").and_then(Value::as_str).map(|c| crate::text::printable(c, 16)));
+            // DOKU refused the B2B token, so it did nothing: a retry is safe, even for a payment.
+            // A refused customer token (401xx02) is the caller's: only the customer can renew it.
             if !retried && is_invalid_token(response.status, response_code.as_deref()) {
                 // Only the token this request used: another thread may already have replaced it.
                 log::emit(Level::Warn, event::INVALID_TOKEN_RETRY, || {
@@ -198,15 +242,35 @@ impl Client {
                         response_code.as_deref().unwrap_or("none")
                     )
                 });
-                if let Some((_, bearer)) = headers.iter().find(|(name, _)| *name == "Authorization") {
-                    log::deferred(|| self.invalidate_token_if(crate::token::strip_bearer(bearer)));
-                }
+                log::deferred(|| self.invalidate_token_if(&token));
                 retried = true;
                 continue;
             }
-            return Ok(ApiResponse { http_status: response.status, response_code, body: text });
+            return Ok(ApiResponse { http_status: response.status, response_code, body: text, operation: op.map(|(op, _)| op.name), external_id });
         }
     }
+}
+
+/// A transport failure after the request may have left: DOKU may have acted on it.
+fn lost_after_sending(e: &Error) -> bool {
+    e.sent() && matches!(e.kind(), ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Tls | ErrorKind::Protocol)
+}
+
+/// The error of a money-moving call whose answer was lost: what happened, and how to find out
+/// whether the money moved.
+fn outcome_unknown(op: &Operation, e: &Error, reference: &str) -> Error {
+    let status = op.status.map_or("the status operation", |(status, _)| status);
+    let error = Error::new(
+        ErrorKind::OutcomeUnknown,
+        format!(
+            "{}: outcome unknown: {}; the request was sent, so DOKU may have acted on it. Do not send it again: call {status} with originalPartnerReferenceNo {} to learn its result",
+            op.name,
+            e.message(),
+            Value::from(crate::text::printable(reference, 64))
+        ),
+    );
+    log::emit(Level::Error, event::OUTCOME_UNKNOWN, || error.message().to_owned());
+    error
 }
 
 impl Fetcher for Client {

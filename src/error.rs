@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Api,
     Protocol,
     SignatureInvalid,
+    /// A money-moving request was sent and no answer came back: DOKU may have acted on it.
+    OutcomeUnknown,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,17 +27,20 @@ pub struct Error {
     message: String,
     /// DOKU's `responseCode`, only for `ErrorKind::Api`.
     response_code: Option<String>,
+    /// Whether the request may have reached the server before this failure (a timeout or a
+    /// lost connection after sending), as opposed to failing while connecting.
+    sent: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), response_code: None }
+        Error { kind, message: message.into(), response_code: None, sent: false }
     }
 
     pub fn api(response_code: impl Into<String>, message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Api, message: message.into(), response_code: Some(response_code.into()) }
+        Error { kind: ErrorKind::Api, message: message.into(), response_code: Some(response_code.into()), sent: false }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -60,6 +65,17 @@ impl Error {
 
     pub fn response_code(&self) -> Option<&str> {
         self.response_code.as_deref()
+    }
+
+    /// Whether the request may have reached the server before it failed.
+    pub fn sent(&self) -> bool {
+        self.sent
+    }
+
+    /// Marks a transport failure as happening after the request may have left the machine.
+    pub(crate) fn after_sending(mut self) -> Self {
+        self.sent = true;
+        self
     }
 
     /// Adds context after the message, e.g. a clock-skew hint.

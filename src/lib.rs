@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod key;
 pub mod log;
 pub mod merchant;
+pub mod operations;
 pub(crate) mod options;
 pub mod request;
 pub mod signature;

@@ -74,6 +74,9 @@ pub mod event {
     pub const INVALID_TOKEN_RETRY: &str = "invalid_token_retry";
     /// DOKU's clock differs from this machine's by over a minute on a refused request (Warn).
     pub const CLOCK_SKEW: &str = "clock_skew";
+    /// A money-moving call (payment, refund) was sent and its answer lost: DOKU may have acted
+    /// on it, and the caller must ask its status (Error).
+    pub const OUTCOME_UNKNOWN: &str = "outcome_unknown";
 
     /// Every event with the level it is raised at: the one table the documentation is checked
     /// against (tests/docs.rs), and that `emit` checks in debug builds.
@@ -86,6 +89,7 @@ pub mod event {
         (STALE_TOKEN_SERVED, Level::Warn),
         (INVALID_TOKEN_RETRY, Level::Warn),
         (CLOCK_SKEW, Level::Warn),
+        (OUTCOME_UNKNOWN, Level::Error),
     ];
 
     use super::Level;

@@ -17,27 +17,44 @@ pub struct ApiResponse {
     pub response_code: Option<String>,
     /// The body as sent (invalid UTF-8 replaced).
     pub body: String,
+    /// The catalog operation called, if the call named one.
+    pub operation: Option<&'static str>,
+    /// The `X-EXTERNAL-ID` of the request that got this answer.
+    pub external_id: String,
 }
 
 impl ApiResponse {
-    /// `{"httpStatus":…,"responseCode":…|null,"body":"…"}`
+    /// `{"httpStatus":…,"responseCode":…|null,"body":"…","operation":…|null,"externalId":"…"}`
     pub fn to_json(&self) -> String {
-        serde_json::json!({"httpStatus": self.http_status, "responseCode": self.response_code, "body": self.body}).to_string()
+        serde_json::json!({
+            "httpStatus": self.http_status,
+            "responseCode": self.response_code,
+            "body": self.body,
+            "operation": self.operation,
+            "externalId": self.external_id,
+        })
+        .to_string()
     }
 }
 
 /// Every header of a signed transaction request, in the order DOKU lists them: the token as
 /// `Bearer`, `X-TIMESTAMP`, `X-SIGNATURE` (HMAC-SHA512 of `request` keyed with `secret`),
-/// `X-PARTNER-ID`, a fresh `X-EXTERNAL-ID`, `CHANNEL-ID` and `Content-Type`. A merchant's client
-/// and the sandbox playing DOKU toward a merchant build them alike.
-pub fn signed_headers(secret: &[u8], request: &symmetric::Request<'_>, partner_id: &str, channel_id: &str) -> Result<Vec<(&'static str, String)>> {
+/// `X-PARTNER-ID`, `X-EXTERNAL-ID` (see [`external_id`]), `CHANNEL-ID` and `Content-Type`. A
+/// merchant's client and the sandbox playing DOKU toward a merchant build them alike.
+pub fn signed_headers(
+    secret: &[u8],
+    request: &symmetric::Request<'_>,
+    partner_id: &str,
+    external_id: &str,
+    channel_id: &str,
+) -> Result<Vec<(&'static str, String)>> {
     let signature = symmetric::sign(secret, request)?;
     Ok(vec![
         ("Authorization", format!("Bearer {}", request.access_token)),
         ("X-TIMESTAMP", request.timestamp.to_owned()),
         ("X-SIGNATURE", signature),
         ("X-PARTNER-ID", partner_id.to_owned()),
-        ("X-EXTERNAL-ID", external_id()),
+        ("X-EXTERNAL-ID", external_id.to_owned()),
         ("CHANNEL-ID", channel_id.to_owned()),
         ("Content-Type", "application/json".to_owned()),
     ])
@@ -89,8 +106,14 @@ mod tests {
 
     #[test]
     fn responses_serialize() {
-        let r = ApiResponse { http_status: 200, response_code: Some("2002700".into()), body: "{\"a\":1}".into() };
-        assert_eq!(r.to_json(), r#"{"body":"{\"a\":1}","httpStatus":200,"responseCode":"2002700"}"#);
+        let r = ApiResponse {
+            http_status: 200,
+            response_code: Some("2002700".into()),
+            body: "{\"a\":1}".into(),
+            operation: Some("create_va"),
+            external_id: "1".into(),
+        };
+        assert_eq!(r.to_json(), r#"{"body":"{\"a\":1}","externalId":"1","httpStatus":200,"operation":"create_va","responseCode":"2002700"}"#);
         assert_eq!(headers_json(&[("X-A", "1".into())]), r#"{"X-A":"1"}"#);
     }
 }

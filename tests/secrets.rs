@@ -120,13 +120,13 @@ fn no_message_or_log_line_contains_a_secret() {
 
     // Signed requests: refusals and local failures; a revoked token (the Invalid-Token retry).
     for body in [Some("{\"bad\":"), Some("{}"), None] {
-        match ok.request("POST", doku_sandbox::CREATE_VA_PATH, body) {
+        match ok.request("POST", doku_sandbox::CREATE_VA_PATH, body, &Default::default()) {
             Ok(r) => messages.push(r.body),
             Err(e) => messages.push(e.to_string()),
         }
     }
     assert!(sandbox.revoke_tokens("ok") >= 1);
-    let retried = ok.request("POST", doku_sandbox::CREATE_VA_PATH, Some("{}")).unwrap();
+    let retried = ok.request("POST", doku_sandbox::CREATE_VA_PATH, Some("{}"), &Default::default()).unwrap();
     messages.push(retried.body);
     secrets.push(ok.with_token(|t| t.access_token.to_string()).unwrap());
     let request = symmetric::Request { method: "POST", path: "/p", access_token: &token, body: Some("{}"), timestamp: "2026-01-01T00:00:00Z" };

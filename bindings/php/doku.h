@@ -13,6 +13,7 @@ typedef enum DokuStatus {
   DOKU_ERR_API = 8,
   DOKU_ERR_PROTOCOL = 9,
   DOKU_ERR_SIGNATURE_INVALID = 10,
+  DOKU_ERR_OUTCOME_UNKNOWN = 11,
   DOKU_ERR_PANIC = 99,
 } DokuStatus;
 
@@ -52,7 +53,16 @@ enum DokuStatus doku_client_request(const struct DokuClient *client,
                                     const char *method,
                                     const char *path,
                                     const char *body,
+                                    const char *options_json,
                                     char **response_json_out);
+
+enum DokuStatus doku_client_call(const struct DokuClient *client,
+                                 const char *operation,
+                                 const char *body_json,
+                                 const char *options_json,
+                                 char **response_json_out);
+
+enum DokuStatus doku_operations(char **json_out);
 
 enum DokuStatus doku_get_token_b2b2c(const struct DokuClient *client,
                                      const char *auth_code,

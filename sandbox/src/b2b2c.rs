@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::exchange::{Exchange, Handled};
 use super::fault::{Fault, BAD_EXPIRY_TIME};
+use super::state::lock;
 use doku::merchant::{check_token_request_for, GrantRequest, TokenEndpoint};
 use doku::timestamp::Offset;
 use doku::token::b2b2c::SUCCESS;
@@ -29,20 +30,26 @@ pub(crate) fn token(x: &mut Exchange) -> Handled {
         Err(refusal) => return x.refuse(refusal.http_status, refusal.response_code, &refusal.message),
     };
     let client = accepted.client_id.as_str();
-    match &accepted.grant {
+    // A customer token belongs to the account whose binding issued the auth code, if one did;
+    // such a code is good once. Other codes (any, for tests) get tokens of no binding.
+    let binding = match &accepted.grant {
         GrantRequest::AuthorizationCode(code) if code.starts_with(INVALID_AUTH_CODE_PREFIX) => {
             return x.refuse(401, "4017401", "Invalid Auth Code");
         }
-        GrantRequest::RefreshToken(refresh) => {
-            if let Err(why) = x.state.check_refresh_token(refresh, client) {
-                return x.refuse(401, "4017401", &format!("Invalid Refresh Token: {why}"));
-            }
-        }
-        _ => {}
-    }
+        GrantRequest::AuthorizationCode(code) => match lock(&x.state.books).redeem_auth_code(client, code) {
+            Ok(binding) => binding,
+            Err(why) => return x.refuse(401, "4017401", &format!("Invalid Auth Code: {why}")),
+        },
+        GrantRequest::RefreshToken(refresh) => match x.state.check_refresh_token(refresh, client) {
+            Ok(binding) => binding,
+            Err(why) => return x.refuse(401, "4017401", &format!("Invalid Refresh Token: {why}")),
+        },
+        // `check_token_request_for(B2b2c, …)` accepts only the two grants above.
+        GrantRequest::ClientCredentials => None,
+    };
 
     let ttl = x.ttl();
-    let Ok((access, refresh)) = x.state.issue_customer_tokens(client, ttl, REFRESH_TTL) else {
+    let Ok((access, refresh)) = x.state.issue_customer_tokens(client, ttl, REFRESH_TTL, binding) else {
         return x.refuse(500, "5007400", "General Error");
     };
     // DOKU writes these in WIB.

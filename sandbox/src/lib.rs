@@ -1,25 +1,26 @@
 //! An offline SNAP server for tests: the B2B and B2B2C token endpoints with DOKU's checks,
-//! response codes and headers, a protected create-VA endpoint (Bearer token and symmetric
-//! signature), fault modes that make it misbehave on purpose, and DOKU's side of merchant
+//! response codes and headers, every operation of the catalog (`doku::operations`: virtual
+//! accounts and Direct Debit, with state), fault modes that make it misbehave on purpose, and DOKU's side of merchant
 //! notifications ([`notify`]). Runs in-process ([`Sandbox`]) or as the `doku-sandbox` binary,
 //! over HTTP or HTTPS with a generated local CA.
 //!
 //! Layout: `http` reads requests and writes heads; `server` owns sockets, threads and
 //! routing; `exchange` is one request as an endpoint sees it (the client's faults, the shifted
-//! clock, the answers every endpoint gives); `b2b` and `b2b2c` judge token requests; `va` judges create-VA requests; [`fault`]
+//! clock, the answers every endpoint gives); `b2b` and `b2b2c` judge token requests; `ops` judges the operations and `books` keeps their state; [`fault`]
 //! parses fault modes; `tls` makes the CA and the server certificate; `state` is what the
 //! connection threads share; [`notify`] calls a merchant as DOKU does.
 
 mod b2b;
 mod b2b2c;
+mod books;
 mod exchange;
 pub mod fault;
 mod http;
 pub mod notify;
+mod ops;
 mod server;
 mod state;
 mod tls;
-mod va;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ pub const TOKEN_PATH: &str = doku::token::B2B_PATH;
 pub const B2B2C_TOKEN_PATH: &str = doku::token::b2b2c::PATH;
 /// The protected endpoint: create a virtual account (service 27).
 pub const CREATE_VA_PATH: &str = "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va";
+/// `POST /sandbox/v1/pay-va?client=ID` with `{"virtualAccountNo","paidAmount"?}`: the customer
+/// pays a virtual account, as DOKU's simulator does.
+pub const PAY_VA_PATH: &str = "/sandbox/v1/pay-va";
 /// Counts for out-of-process tests: `{"tokenRequests":{"<client id>":N,...},
 /// "invalidTokenAnswers":{"<partner id>":N,...},"connections":N}`.
 pub const STATS_PATH: &str = "/sandbox/v1/stats";

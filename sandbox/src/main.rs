@@ -10,7 +10,7 @@ use clap::Parser;
 use doku::key::PublicKey;
 use doku::merchant::notification::CALLS;
 use doku_sandbox::notify;
-use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
+use doku_sandbox::{Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, PAY_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 
 /// What the endpoints check, the fault modes, the output and an example: after the options in
 /// `--help`.
@@ -30,19 +30,34 @@ ENDPOINTS:
   {{\"grantType\":\"refresh_token\",\"refreshToken\":\"...\"}} (one this sandbox issued); 200, 2007400 with accessToken,
   accessTokenExpiryTime, refreshToken (30 days) and refreshTokenExpiryTime.
 
-  POST {CREATE_VA_PATH} (service 27), in order:
-  missing Authorization: Bearer / X-TIMESTAMP / X-SIGNATURE / X-PARTNER-ID / X-EXTERNAL-ID / CHANNEL-ID (400, 4002702),
-  malformed X-TIMESTAMP or X-EXTERNAL-ID (over 128 characters or not visible ASCII; under --strict, not digits or over 36)
-  (400, 4002701), a token not issued here, expired,
-  revoked, or older than the client's latest under --latest-token-only (401, 4012701), a token of another client than X-PARTNER-ID, X-TIMESTAMP too far off, no --secret for the
-  client, or an X-SIGNATURE that is not HMAC-SHA512 with the secret over
-  \"POST:PATH:TOKEN:sha256hex(minified body):X-TIMESTAMP\" (401, 4012700), an X-EXTERNAL-ID the client used today
-  (409, 4092700), a missing body field (400, 4002702), else 200, 2002700 with virtualAccountData.
+  The operations (doku::operations, as doku_operations() lists them), each with its service code SS:
+{operations}
+  Each is judged in order: missing Authorization: Bearer / X-TIMESTAMP / X-SIGNATURE / X-PARTNER-ID /
+  X-EXTERNAL-ID / CHANNEL-ID (400, 400SS02), malformed X-TIMESTAMP or X-EXTERNAL-ID (over 128 characters or not
+  visible ASCII; under --strict, not digits or over 36) (400, 400SS01), a token not issued here, expired, revoked,
+  or older than the client's latest under --latest-token-only (401, 401SS01), a token of another client than
+  X-PARTNER-ID, X-TIMESTAMP too far off, no --secret for the client, or an X-SIGNATURE that is not HMAC-SHA512 with
+  the secret over \"METHOD:PATH:TOKEN:sha256hex(minified body):X-TIMESTAMP\" (401, 401SS00), an X-EXTERNAL-ID the
+  client used today (409, 409SS00); then the headers the operation needs (400, 400SS02), a customer token
+  (Authorization-Customer: Bearer, from the b2b2c endpoint) that is unknown, another client's, expired or
+  unbound (401, 401SS02); then the body by the rules the client checks before sending: a missing field
+  (400, 400SS02) or a malformed one (400, 400SS01), the field named. Then the books, kept in memory per client:
+  a trxId of another virtual account or of a paid bill (409, 409SS01); a virtual account unknown (404, 404SS12),
+  paid (404, 404SS14) or expired (404, 404SS19); a partnerReferenceNo or partnerRefundNo used before
+  (409, 409SS01); a payment over the account's balance (1,000,000.00 IDR per binding) (403, 403SS14) or from
+  an unbound account (403, 403SS18); a refund of an unknown payment (404, 404SS01) or over what is left to
+  refund (404, 404SS13); a status of an unknown payment (404, 404SS01). Else 200 and the success code.
+  payment with no Authorization-Customer is payment_jump_app (X-DEVICE-ID and X-IP-ADDRESS, a webRedirectUrl).
+  account_binding and card_registration answer additionalInfo.authCode, good once at the b2b2c endpoint for
+  that binding's customer token; unbinding (tokenId = that token) revokes the binding's tokens.
+  POST {PAY_VA_PATH}?client=ID with {{\"virtualAccountNo\":\"...\"}} (and \"paidAmount\" for an open account) plays the
+  customer paying: 200, 2000000; unknown 404, 4040012; paid 4040014; expired 4040019; a closed account's
+  wrong amount 4040013.
   POST {REVOKE_PATH}?client=ID revokes that client's tokens, so clients see 4012701 and fetch a new one.
 
 FAULT MODES:
 {faults}
-  On b2b2c and create-va, delay, reset, http500, badjson, error200 (5007400 / 5002700), stall-body and clock
+  On b2b2c and the operations, delay, reset, http500, badjson, error200 (5007400 / 500SS00), stall-body and clock
   apply alike, and ttl to b2b2c access tokens; bad-expiry concerns b2b2c only, the others B2B tokens only.
 
 NOTIFY:
@@ -75,10 +90,24 @@ EXAMPLE:
     -H 'X-CLIENT-KEY: MCH-1' -H \"X-TIMESTAMP: $TS\" -H \"X-SIGNATURE: $SIG\" -d '{{\"grantType\":\"client_credentials\"}}'
 ",
         faults = Fault::HELP,
+        operations = operation_lines(),
         inquiry = CALLS[0].path,
         payment = CALLS[1].path,
         debit = CALLS[2].path,
     )
+}
+
+/// One line per catalog row: `  POST /path  name (service 27: 2002700; needs X-IP-ADDRESS)`.
+fn operation_lines() -> String {
+    let lines: Vec<String> = doku::operations::CATALOG
+        .iter()
+        .map(|op| {
+            let needs: Vec<&str> = op.required.iter().map(|n| n.header()).collect();
+            let needs = if needs.is_empty() { String::new() } else { format!("; needs {}", needs.join(", ")) };
+            format!("  {} {}  {} (service {}: {}{needs})", op.method, op.path, op.name, op.service, op.success.join(" or "))
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// doku-sandbox: an offline DOKU SNAP server for tests.

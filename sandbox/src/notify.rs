@@ -218,7 +218,7 @@ impl Caller<'_> {
     fn sign(&self, call: &Call, token: &str, secret: &[u8], ts: &str, body: String) -> Result<Sent> {
         let path = format!("{}{}", self.base_path, call.path);
         let signed = symmetric::Request { method: "POST", path: &path, access_token: token, body: Some(&body), timestamp: ts };
-        let headers = signed_headers(secret, &signed, &self.config.client_id, &self.config.channel_id)?;
+        let headers = signed_headers(secret, &signed, &self.config.client_id, &external_id(), &self.config.channel_id)?;
         Ok(Sent { path: call.path, headers, body })
     }
 

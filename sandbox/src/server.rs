@@ -17,7 +17,8 @@ use super::fault::{Fault, FaultSet};
 use super::http::{self, Conn, ReqError, Request, Transport};
 use super::state::State;
 use super::tls::Corked;
-use super::{b2b, b2b2c, va, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
+use super::{b2b, b2b2c, ops, B2B2C_TOKEN_PATH, PAY_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
+use doku::operations;
 use doku::text::log_safe;
 use doku::timestamp;
 
@@ -438,14 +439,17 @@ fn route(state: &State, req: &Request) -> Answer {
         }
     }
     let mut x = Exchange::new(state, req, faults, applied);
-    // The shifted clock is what the token and create-VA endpoints judge X-TIMESTAMP by.
-    if faults.clock != 0 && matches!(req.path.as_str(), TOKEN_PATH | B2B2C_TOKEN_PATH | CREATE_VA_PATH) {
+    // The shifted clock is what the token and operation endpoints judge X-TIMESTAMP by.
+    let operation = operations::for_request(&req.method, &req.path);
+    let operation_methods = operations::methods_of(&req.path);
+    if faults.clock != 0 && (matches!(req.path.as_str(), TOKEN_PATH | B2B2C_TOKEN_PATH) || !operation_methods.is_empty()) {
         x.applied(Fault::Clock(faults.clock));
     }
     let (mut resp, outcome) = match (req.path.as_str(), req.method.as_str()) {
         (TOKEN_PATH, "POST") => b2b::token(&mut x),
         (B2B2C_TOKEN_PATH, "POST") => b2b2c::token(&mut x),
-        (CREATE_VA_PATH, "POST") => va::create(&mut x),
+        _ if operation.is_some() => ops::handle(&mut x, operation.unwrap_or(&operations::CATALOG[0])),
+        (PAY_VA_PATH, "POST") => ops::simulate_payment(&x),
         (STATS_PATH, "GET" | "HEAD") => {
             let fields = [
                 ("tokenRequests", state.token_request_counts()),
@@ -455,9 +459,14 @@ fn route(state: &State, req: &Request) -> Answer {
             (x.json(200, &fields), "ok")
         }
         (REVOKE_PATH, "POST") => revoke(&x),
-        (TOKEN_PATH | B2B2C_TOKEN_PATH | CREATE_VA_PATH | REVOKE_PATH | STATS_PATH, _) => {
+        (TOKEN_PATH | B2B2C_TOKEN_PATH | PAY_VA_PATH | REVOKE_PATH | STATS_PATH, _) => {
             let mut resp = error_response(405, "Method Not Allowed", x.now, client_key);
             resp.headers.push(("Allow", if req.path == STATS_PATH { "GET" } else { "POST" }.into()));
+            (resp, "refused")
+        }
+        _ if !operation_methods.is_empty() => {
+            let mut resp = error_response(405, "Method Not Allowed", x.now, client_key);
+            resp.headers.push(("Allow", operation_methods.join(", ")));
             (resp, "refused")
         }
         _ => x.refuse(404, "4040000", "Not Found"),

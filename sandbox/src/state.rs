@@ -35,7 +35,7 @@ pub(crate) const DOKU_PRIVATE_FILE: &str = "doku-private.pem";
 pub(crate) const DOKU_PUBLIC_FILE: &str = "doku-public.pem";
 
 /// A poisoned lock only means another connection thread panicked; the data stays usable.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -64,6 +64,8 @@ struct Issued {
     client: String,
     exp: i64,
     kind: Kind,
+    /// For customer tokens: the account binding whose auth code they were issued for.
+    binding: Option<String>,
     /// Why it is no longer honoured, if it is not.
     revoked: Option<Revoked>,
 }
@@ -127,6 +129,8 @@ pub(crate) struct State {
     doku_key: OnceCell<Arc<PrivateKey>>,
     pub doku_key_dir: Option<PathBuf>,
     tokens: Mutex<HashMap<String, Issued>>,
+    /// Virtual accounts, account bindings and payments, per client.
+    pub books: Mutex<super::books::Books>,
     external_ids: Mutex<Ledger>,
     requests: Mutex<HashMap<String, u64>>,
     invalid_tokens: Mutex<HashMap<String, u64>>,
@@ -168,6 +172,7 @@ impl State {
             doku_key,
             doku_key_dir,
             tokens: Mutex::new(HashMap::new()),
+            books: Mutex::new(super::books::Books::default()),
             external_ids: Mutex::new(Ledger::default()),
             requests: Mutex::new(HashMap::new()),
             invalid_tokens: Mutex::new(HashMap::new()),
@@ -237,22 +242,22 @@ impl State {
 
     /// Signs a B2B token for `client` living `ttl` seconds, and remembers it.
     pub fn issue_token(&self, client: &str, ttl: u64) -> Result<String> {
-        self.issue_jwt(client, ttl, Kind::B2b)
+        self.issue_jwt(client, ttl, Kind::B2b, None)
     }
 
     /// A B2B2C access token (JWT, `ttl` seconds) and an opaque refresh token (`refresh_ttl`
     /// seconds) for `client`, both remembered.
-    pub fn issue_customer_tokens(&self, client: &str, ttl: u64, refresh_ttl: u64) -> Result<(String, Zeroizing<String>)> {
-        let access = self.issue_jwt(client, ttl, Kind::CustomerAccess)?;
+    pub fn issue_customer_tokens(&self, client: &str, ttl: u64, refresh_ttl: u64, binding: Option<String>) -> Result<(String, Zeroizing<String>)> {
+        let access = self.issue_jwt(client, ttl, Kind::CustomerAccess, binding.clone())?;
         let mut random = Zeroizing::new([0u8; 32]);
         openssl::rand::rand_bytes(&mut *random).map_err(|e| Error::new(ErrorKind::Crypto, openssl_reason(&e)))?;
         let refresh = Zeroizing::new(format!("rt-{}", hex(&*random)));
         let exp = Utc::now().timestamp().saturating_add(i64::try_from(refresh_ttl).unwrap_or(i64::MAX));
-        self.remember(refresh_key(&refresh), Issued { client: client.to_owned(), exp, kind: Kind::CustomerRefresh, revoked: None });
+        self.remember(refresh_key(&refresh), Issued { client: client.to_owned(), exp, kind: Kind::CustomerRefresh, binding, revoked: None });
         Ok((access, refresh))
     }
 
-    fn issue_jwt(&self, client: &str, ttl: u64, kind: Kind) -> Result<String> {
+    fn issue_jwt(&self, client: &str, ttl: u64, kind: Kind, binding: Option<String>) -> Result<String> {
         let now = Utc::now();
         let mut claims = doku::merchant::token_claims(ISSUER, client, ttl, now)?;
         if kind == Kind::CustomerAccess {
@@ -267,7 +272,7 @@ impl State {
                 t.revoked = Some(Revoked::Superseded);
             }
         }
-        self.remember(jti, Issued { client: client.to_owned(), exp, kind, revoked: None });
+        self.remember(jti, Issued { client: client.to_owned(), exp, kind, binding, revoked: None });
         Ok(token)
     }
 
@@ -309,8 +314,51 @@ impl State {
         Ok(issued.client.clone())
     }
 
+    /// Verifies a customer (B2B2C) access token this sandbox issued to `client`: signature,
+    /// expiry, not revoked (an unbinding revokes its binding's tokens). Returns its binding.
+    pub fn check_customer_token(&self, bearer: &str, client: &str) -> std::result::Result<Option<String>, String> {
+        let claims = jwt::verify_rs256(bearer, &self.token_public, Utc::now().timestamp()).map_err(|e| e.message().to_owned())?;
+        let unknown = || "the token was not issued by this sandbox, or was forgotten".to_owned();
+        let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(unknown)?;
+        let tokens = lock(&self.tokens);
+        let issued = tokens.get(jti).ok_or_else(unknown)?;
+        if issued.kind != Kind::CustomerAccess {
+            return Err("the token is a B2B token, not the customer's B2B2C token".into());
+        }
+        if issued.client != client {
+            return Err("the token was issued to another client".into());
+        }
+        match issued.revoked {
+            Some(Revoked::Revoked) => Err("the token was revoked (the account was unbound)".into()),
+            Some(Revoked::Superseded) => Err("a newer customer token was issued (latest token only)".into()),
+            None => Ok(issued.binding.clone()),
+        }
+    }
+
+    /// Revokes the customer's tokens (access and refresh) of `binding`, or only the access token
+    /// `bearer` when it has no binding; returns how many.
+    pub fn revoke_customer(&self, client: &str, bearer: &str, binding: Option<&str>) -> usize {
+        let mut tokens = lock(&self.tokens);
+        let jti = jwt::verify_rs256(bearer, &self.token_public, Utc::now().timestamp())
+            .ok()
+            .and_then(|c| c.get("jti").and_then(|v| v.as_str()).map(str::to_owned));
+        let mut n = 0;
+        for (key, t) in tokens.iter_mut() {
+            let ours = t.client == client && t.kind != Kind::B2b && t.revoked.is_none();
+            let hit = match binding {
+                Some(b) => t.binding.as_deref() == Some(b),
+                None => jti.as_deref() == Some(key.as_str()),
+            };
+            if ours && hit {
+                t.revoked = Some(Revoked::Revoked);
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Checks a refresh token this sandbox issued to `client`: known, live, not revoked.
-    pub fn check_refresh_token(&self, token: &str, client: &str) -> std::result::Result<(), &'static str> {
+    pub fn check_refresh_token(&self, token: &str, client: &str) -> std::result::Result<Option<String>, &'static str> {
         let tokens = lock(&self.tokens);
         let issued = match tokens.get(&refresh_key(token)) {
             Some(t) if t.kind == Kind::CustomerRefresh => t,
@@ -325,7 +373,7 @@ impl State {
         if issued.revoked.is_some() {
             return Err("it was revoked");
         }
-        Ok(())
+        Ok(issued.binding.clone())
     }
 
     /// Revokes every live credential issued to `client`; returns how many.

@@ -1130,7 +1130,7 @@ fn create_va_through_the_library_client() {
         serde_json::to_string(SECRET).unwrap()
     );
     let client = doku::client::Client::from_json(&config).unwrap();
-    let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/lib/1"))).unwrap();
+    let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/lib/1")), &Default::default()).unwrap();
     assert_eq!((r.http_status, r.response_code.as_deref()), (200, Some("2002700")), "{}", r.body);
 }
 
@@ -1384,11 +1384,11 @@ fn the_client_refetches_and_retries_once_after_revocation() {
         serde_json::to_string(SECRET).unwrap()
     );
     let client = doku::client::Client::from_json(&config).unwrap();
-    let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/retry/1"))).unwrap();
+    let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/retry/1")), &Default::default()).unwrap();
     assert_eq!((r.http_status, r.response_code.as_deref()), (200, Some("2002700")), "{}", r.body);
     assert_eq!(sb.token_requests("MCH-RETRY"), 1);
     assert_eq!(sb.revoke_tokens("MCH-RETRY"), 1);
-    let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/retry/2"))).unwrap();
+    let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/retry/2")), &Default::default()).unwrap();
     assert_eq!((r.http_status, r.response_code.as_deref()), (200, Some("2002700")), "{}", r.body);
     assert_eq!(sb.token_requests("MCH-RETRY"), 2, "one new token after the 4012701");
     drop(sb);

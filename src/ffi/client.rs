@@ -8,6 +8,7 @@ use super::panic::ffi_panic_boundary;
 use super::status::DokuStatus;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
+use crate::operations::CallOptions;
 use crate::request::headers_json;
 use crate::timestamp;
 use crate::token::b2b2c;
@@ -226,13 +227,17 @@ pub extern "C" fn doku_client_request_headers(
     }
 }
 
-/// Sends a signed transaction request with the library's own HTTP client and writes DOKU's
-/// answer to *response_json_out: {"httpStatus":200,"responseCode":"2002700"|null,"body":"…"}
-/// (body is the raw answer text). Any HTTP status is DOKU_OK: inspect httpStatus. On Invalid
-/// Token (HTTP 401, case code 01) it drops the cached token, fetches a new one and retries once.
+/// Sends a signed transaction request to any path with the library's own HTTP client and
+/// writes DOKU's answer to *response_json_out: {"httpStatus":200,"responseCode":"2002700"|null,
+/// "body":"…","operation":null,"externalId":"…"} (body is the raw answer text). Any HTTP status
+/// is DOKU_OK: inspect httpStatus. On Invalid Token (HTTP 401, case code 01) it drops the cached
+/// token, fetches a new one and retries once. For DOKU's own operations prefer doku_client_call(),
+/// which checks the body and options first and knows which calls move money.
 ///
-/// Needs client_secret and channel_id in the config. body may be NULL.
-/// Errors: as doku_client_request_headers(), plus the transport errors of doku_get_token().
+/// options_json (NULL = none) is as for doku_client_call(); here every option given is sent and
+/// none is required. Needs client_secret and channel_id (or options' channelId). body may be NULL.
+/// Errors: as doku_client_request_headers(); DOKU_ERR_INVALID_ARGUMENT for bad options (the
+/// message names the key); the transport errors of doku_get_token().
 /// *response_json_out is owned by the caller: release it with doku_free(). Thread-safe.
 #[no_mangle]
 pub extern "C" fn doku_client_request(
@@ -240,13 +245,80 @@ pub extern "C" fn doku_client_request(
     method: *const c_char,
     path: *const c_char,
     body: *const c_char,
+    options_json: *const c_char,
     response_json_out: *mut *mut c_char,
 ) -> DokuStatus {
     ffi_panic_boundary! {
         with_out(response_json_out, "response_json_out", || {
-            let response = client_ref(client)?.request(arg(method, "method")?, arg(path, "path")?, opt_arg(body, "body")?)?;
-            Ok(malloc_str(response.to_json().as_bytes()))
+            let client = client_ref(client)?;
+            let (method, path, body) = (arg(method, "method")?, arg(path, "path")?, opt_arg(body, "body")?);
+            let options = CallOptions::parse(opt_arg(options_json, "options_json")?)?;
+            Ok(malloc_str(client.request(method, path, body, &options)?.to_json().as_bytes()))
         })
+    }
+}
+
+/// Calls one of DOKU's operations by its catalog name (see doku_operations(): "create_va",
+/// "update_va", "delete_va", "check_status_va", "account_binding", "account_unbinding",
+/// "card_registration", "card_unbinding", "payment", "payment_jump_app", "refund",
+/// "balance_inquiry", "check_status") with the operation's method and path, signed as
+/// doku_client_request() signs, and writes DOKU's answer to *response_json_out:
+/// {"httpStatus","responseCode","body","operation","externalId"}. Any HTTP answer is DOKU_OK.
+///
+/// Before anything is sent, the body is checked by the operation's rules (mandatory fields;
+/// formats such as partnerServiceId's 8 characters, amounts as "10000.00" in IDR) and the
+/// options by its needs. options_json (NULL = none) is an object of:
+///   "customerToken": the customer's B2B2C token, sent as Authorization-Customer: Bearer …
+///                    (required by payment, refund, balance_inquiry);
+///   "ipAddress":     the customer's IP address, X-IP-ADDRESS (required by payment,
+///                    payment_jump_app, refund, balance_inquiry, account_binding,
+///                    account_unbinding; accepted by card_registration, card_unbinding);
+///   "deviceId":      the customer's device, X-DEVICE-ID (required by payment_jump_app and
+///                    account_binding; accepted by payment, refund, card_registration);
+///   "channelId":     CHANNEL-ID instead of the config's channel_id;
+///   "externalId":    X-EXTERNAL-ID instead of a generated one (1 to 36 digits, unique per day);
+///   "headers":       further X-… headers as {"X-NAME":"value"}; the signed headers, X-IP-ADDRESS,
+///                    X-DEVICE-ID and X-EXTERNAL-ID cannot be set this way.
+/// An option the operation does not send is refused, not ignored.
+///
+/// Money: payment, payment_jump_app and refund are never retried once sent (the Invalid-Token
+/// retry is: DOKU refused the first). A timeout or a lost connection after one was sent is
+/// DOKU_ERR_OUTCOME_UNKNOWN, whose message names the status operation (check_status) and the
+/// originalPartnerReferenceNo to ask it with. Failing before sending (DNS, connect, TLS
+/// handshake) stays DOKU_ERR_NETWORK / DOKU_ERR_TIMEOUT / DOKU_ERR_TLS: nothing was sent.
+///
+/// Errors: DOKU_ERR_NULL_ARGUMENT; DOKU_ERR_INVALID_ARGUMENT for an unknown operation, a body
+/// that breaks a rule or options that do not fit (the message names the field or option, never
+/// its value); the errors of doku_client_request(); DOKU_ERR_OUTCOME_UNKNOWN as above.
+/// *response_json_out is owned by the caller: release it with doku_free(). Thread-safe.
+#[no_mangle]
+pub extern "C" fn doku_client_call(
+    client: *const DokuClient,
+    operation: *const c_char,
+    body_json: *const c_char,
+    options_json: *const c_char,
+    response_json_out: *mut *mut c_char,
+) -> DokuStatus {
+    ffi_panic_boundary! {
+        with_out(response_json_out, "response_json_out", || {
+            let client = client_ref(client)?;
+            let (operation, body) = (arg(operation, "operation")?, opt_arg(body_json, "body_json")?);
+            let options = CallOptions::parse(opt_arg(options_json, "options_json")?)?;
+            Ok(malloc_str(client.call(operation, body, &options)?.to_json().as_bytes()))
+        })
+    }
+}
+
+/// Writes the catalog of operations to *json_out: [{"name","method","path","service",
+/// "success":[codes],"required":[options],"accepted":[options],"movesMoney","statusOperation",
+/// "fields":[{"name","mandatory","rule"}]}, …], the table doku_client_call() works by.
+///
+/// Errors: DOKU_ERR_NULL_ARGUMENT. *json_out is owned by the caller: release it with doku_free().
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn doku_operations(json_out: *mut *mut c_char) -> DokuStatus {
+    ffi_panic_boundary! {
+        with_out(json_out, "json_out", || Ok(malloc_str(crate::operations::catalog_json().as_bytes())))
     }
 }
 

@@ -37,6 +37,10 @@ pub enum DokuStatus {
     DOKU_ERR_PROTOCOL = 9,
     /// A signature did not verify.
     DOKU_ERR_SIGNATURE_INVALID = 10,
+    /// A money-moving call (payment, payment_jump_app, refund) was sent and its answer was lost
+    /// (a timeout or a broken connection after sending): DOKU may have acted on it. Never resend
+    /// it blindly: ask the status operation the message names, by the same partnerReferenceNo.
+    DOKU_ERR_OUTCOME_UNKNOWN = 11,
     /// An internal error (a Rust panic) was caught at the boundary.
     DOKU_ERR_PANIC = 99,
 }
@@ -82,6 +86,7 @@ status_table! {
     DOKU_ERR_API => Some(ErrorKind::Api),
     DOKU_ERR_PROTOCOL => Some(ErrorKind::Protocol),
     DOKU_ERR_SIGNATURE_INVALID => Some(ErrorKind::SignatureInvalid),
+    DOKU_ERR_OUTCOME_UNKNOWN => Some(ErrorKind::OutcomeUnknown),
     DOKU_ERR_PANIC => None,
 }
 

@@ -15,6 +15,25 @@ use ureq::Timeout;
 
 thread_local! {
     static CONNECT_BY: Cell<Option<Instant>> = const { Cell::new(None) };
+    static CONNECTION: Cell<Connection> = const { Cell::new(Connection::Unknown) };
+}
+
+/// How far this thread's request got in opening a connection: a failure while `Opening` sent
+/// nothing; one after (`Open`), or on a pooled connection (`Unknown`: no connector ran), may
+/// have sent the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Connection {
+    Unknown,
+    Opening,
+    Open,
+}
+
+pub(super) fn mark(state: Connection) {
+    CONNECTION.with(|c| c.set(state));
+}
+
+pub(super) fn connection() -> Connection {
+    CONNECTION.with(Cell::get)
 }
 
 /// Runs `send` with connecting (if it needs a new connection) bounded to end by `deadline`.

@@ -127,6 +127,7 @@ impl Http {
         }
         let request =
             if timeout < self.settings.timeout() { agent.configure_request(request).timeout_global(Some(timeout)).build() } else { request };
+        budget::mark(budget::Connection::Unknown);
         let sent = budget::with_connect_deadline(started + self.settings.connect_timeout().min(timeout), || {
             // A body-less GET/HEAD/DELETE goes without Content-Length; DELETE with a body (DOKU's
             // delete-va) sends it, as every other method does.
@@ -137,19 +138,30 @@ impl Http {
                 agent.run(request)
             }
         });
-        let mut response = sent.map_err(|e| self.error(e))?;
+        let mut response = sent.map_err(|e| {
+            // Nothing left the machine while resolving or opening a connection; anything later
+            // (or on a pooled connection) may have reached the server.
+            let unsent = matches!(e, ureq::Error::HostNotFound | ureq::Error::Timeout(ureq::Timeout::Resolve))
+                || budget::connection() == budget::Connection::Opening;
+            let e = self.error(e);
+            if unsent {
+                e
+            } else {
+                e.after_sending()
+            }
+        })?;
         let received_at = SystemTime::now();
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let date = header("Date");
-        let too_big = || Error::protocol(format!("DOKU answered HTTP {status} with a body over 1 MiB; refused without reading it"));
+        let too_big = || Error::protocol(format!("DOKU answered HTTP {status} with a body over 1 MiB; refused without reading it")).after_sending();
         if header("Content-Length").and_then(|l| l.trim().parse::<u64>().ok()).is_some_and(|len| len > MAX_BODY) {
             return Err(too_big());
         }
         let body = match response.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
             Ok(body) => body,
             Err(ureq::Error::BodyExceedsLimit(_)) => return Err(too_big()),
-            Err(e) => return Err(self.error(e).with_note(&format!("while reading the HTTP {status} answer"))),
+            Err(e) => return Err(self.error(e).with_note(&format!("while reading the HTTP {status} answer")).after_sending()),
         };
         Ok(Response { status, body, date, received_at })
     }

@@ -26,6 +26,8 @@ impl<In: Transport> Connector<In> for ProxyTunnel {
         if let Some(transport) = chained {
             return Ok(Some(Either::A(transport)));
         }
+        // The first connector of a new connection: nothing is sent until TLS marks it open.
+        budget::mark(budget::Connection::Opening);
         let Some(proxy) = details.config.proxy() else { return Ok(None) };
         let target = details.uri.authority().ok_or(ureq::Error::ConnectionFailed)?;
         let target_port = target.port_u16().unwrap_or(if details.needs_tls() { 443 } else { 80 });

@@ -140,6 +140,7 @@ impl<In: Transport> Connector<In> for TlsConnector {
     fn connect(&self, details: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
         let Some(transport) = chained else { return Ok(None) };
         if !details.needs_tls() || transport.is_tls() {
+            budget::mark(budget::Connection::Open);
             return Ok(Some(Either::A(transport)));
         }
         let host = details.uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
@@ -170,6 +171,7 @@ impl<In: Transport> Connector<In> for TlsConnector {
             Err(HandshakeError::WouldBlock(_)) => return Err(TlsFailure::boxed("the handshake was interrupted".into())),
         };
         let buffers = LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
+        budget::mark(budget::Connection::Open);
         Ok(Some(Either::B(TlsTransport { buffers, stream })))
     }
 }

@@ -247,9 +247,9 @@ int main(void) {
     EXPECT(doku_client_request_headers(client, BAD_UTF8, p, NULL, &out), DOKU_ERR_INVALID_ARGUMENT, out);
     EXPECT(doku_client_request_headers(client, "POST", p, BAD_UTF8, &out), DOKU_ERR_INVALID_ARGUMENT, out);
     EXPECT(doku_client_request_headers(client, "POST", big, NULL, &out), DOKU_ERR_INVALID_ARGUMENT, out);
-    EXPECT(doku_client_request(NULL, "POST", p, NULL, &out), DOKU_ERR_NULL_ARGUMENT, out);
-    EXPECT(doku_client_request(client, "", p, NULL, &out), DOKU_ERR_INVALID_ARGUMENT, out);
-    EXPECT(doku_client_request(client, "POST", p, big, &out), DOKU_ERR_INVALID_ARGUMENT, out);
+    EXPECT(doku_client_request(NULL, "POST", p, NULL, NULL, &out), DOKU_ERR_NULL_ARGUMENT, out);
+    EXPECT(doku_client_request(client, "", p, NULL, NULL, &out), DOKU_ERR_INVALID_ARGUMENT, out);
+    EXPECT(doku_client_request(client, "POST", p, big, NULL, &out), DOKU_ERR_INVALID_ARGUMENT, out);
     EXPECT(doku_get_token_b2b2c(NULL, "code", &out), DOKU_ERR_NULL_ARGUMENT, out);
     EXPECT(doku_get_token_b2b2c(client, NULL, &out), DOKU_ERR_NULL_ARGUMENT, out);
     EXPECT(doku_get_token_b2b2c(client, "", &out), DOKU_ERR_INVALID_ARGUMENT, out);

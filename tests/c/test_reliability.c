@@ -51,7 +51,7 @@ static int own_answer(DokuClient *c, const char *trx_id) {
              "\"virtualAccountName\":\"Budi\",\"trxId\":\"%s\",\"totalAmount\":{\"value\":\"10000.00\",\"currency\":\"IDR\"}}",
              trx_id);
     snprintf(want, sizeof want, "\\\"trxId\\\":\\\"%s\\\"", trx_id);
-    DokuStatus st = doku_client_request(c, "POST", VA_PATH, body, &response);
+    DokuStatus st = doku_client_request(c, "POST", VA_PATH, body, NULL, &response);
     int ok = st == DOKU_OK && strstr(response, "\"responseCode\":\"2002700\"") && strstr(response, want);
     if (!ok) fprintf(stderr, "[%d] %s: %s\n", (int)getpid(), trx_id, st == DOKU_OK ? response : doku_last_error());
     doku_free(response);

@@ -99,7 +99,7 @@ static void test_signed_requests(const char *url) {
     doku_free(headers);
 
     char *response = NULL;
-    CHECK(doku_client_request(c, "POST", path, CREATE_VA, &response) == DOKU_OK);
+    CHECK(doku_client_request(c, "POST", path, CREATE_VA, NULL, &response) == DOKU_OK);
     CHECK(contains(response, "\"httpStatus\":200") && contains(response, "\"responseCode\":\"2002700\""));
     doku_free(response);
 
@@ -108,17 +108,17 @@ static void test_signed_requests(const char *url) {
     (void)revoke;
     FILE *p = popen(env("DOKU_TEST_REVOKE_CMD"), "r");
     CHECK(p != NULL && pclose(p) == 0);
-    CHECK(doku_client_request(c, "POST", path, CREATE_VA, &response) == DOKU_OK);
+    CHECK(doku_client_request(c, "POST", path, CREATE_VA, NULL, &response) == DOKU_OK);
     CHECK(contains(response, "\"httpStatus\":200") && contains(response, "\"responseCode\":\"2002700\""));
     doku_free(response);
 
     /* A refusal is still a response: DOKU_OK with the status to inspect. */
-    CHECK(doku_client_request(c, "POST", path, "{\"partnerServiceId\":\"1\"}", &response) == DOKU_OK);
+    CHECK(doku_client_request(c, "POST", path, "{\"partnerServiceId\":\"1\"}", NULL, &response) == DOKU_OK);
     CHECK(contains(response, "\"httpStatus\":400") && contains(response, "\"responseCode\":\"4002702\""));
     doku_free(response);
     response = (char *)1;
-    CHECK(doku_client_request(c, "POST", path, "{broken", &response) == DOKU_ERR_INVALID_ARGUMENT && response == NULL);
-    CHECK(doku_client_request(NULL, "POST", path, NULL, &response) == DOKU_ERR_NULL_ARGUMENT);
+    CHECK(doku_client_request(c, "POST", path, "{broken", NULL, &response) == DOKU_ERR_INVALID_ARGUMENT && response == NULL);
+    CHECK(doku_client_request(NULL, "POST", path, NULL, NULL, &response) == DOKU_ERR_NULL_ARGUMENT);
     doku_client_free(c);
 
     DokuClient *bare = va_client(url, "c-ok", 0);
