@@ -95,7 +95,8 @@ typedef enum DokuStatus {
  */
 typedef enum DokuLogLevel {
   /**
-   * A call failed because of it: a token request failed ("token_fetch_failed").
+   * A call failed because of it: a token request failed ("token_fetch_failed"), a payment's
+   * answer was lost ("outcome_unknown").
    */
   DOKU_LOG_ERROR = 1,
   /**
@@ -314,11 +315,11 @@ enum DokuStatus doku_client_request(const struct DokuClient *client,
  * options by its needs. options_json (NULL = none) is an object of:
  *   "customerToken": the customer's B2B2C token, sent as Authorization-Customer: Bearer …
  *                    (required by payment, refund, balance_inquiry);
- *   "ipAddress":     the customer's IP address, X-IP-ADDRESS (required by payment,
- *                    payment_jump_app, refund, balance_inquiry, account_binding,
- *                    account_unbinding; accepted by card_registration, card_unbinding);
- *   "deviceId":      the customer's device, X-DEVICE-ID (required by payment_jump_app and
- *                    account_binding; accepted by payment, refund, card_registration);
+ *   "ipAddress":     the customer's IP address, X-IP-ADDRESS (required by account_binding,
+ *                    account_unbinding, payment, payment_jump_app, refund, balance_inquiry;
+ *                    accepted by card_registration, card_unbinding);
+ *   "deviceId":      the customer's device, X-DEVICE-ID (required by account_binding,
+ *                    payment_jump_app; accepted by card_registration, payment, refund);
  *   "channelId":     CHANNEL-ID instead of the config's channel_id;
  *   "externalId":    X-EXTERNAL-ID instead of a generated one (1 to 36 digits, unique per day);
  *   "headers":       further X-… headers as {"X-NAME":"value"}; the signed headers, X-IP-ADDRESS,
@@ -393,7 +394,8 @@ void doku_free(char *s);
  * again), "stale_token_served" (WARN: a refresh failed and the still-valid token is served),
  * "invalid_token_retry" (WARN: DOKU refused a request's token with 401xx01; it is dropped and
  * the request retried once), "clock_skew" (WARN: a refused token request and DOKU's clock over
- * a minute from this machine's). Messages never contain a key, passphrase, secret, password or
+ * a minute from this machine's), "outcome_unknown" (ERROR: a payment or refund was sent and its
+ * answer lost; the message names the status call to make). Messages never contain a key, passphrase, secret, password or
  * token: they hold numbers, durations, status and response codes and the library's own error
  * messages.
  *
@@ -414,7 +416,9 @@ void doku_free(char *s);
  * Errors: DOKU_ERR_INVALID_ARGUMENT when callback is not NULL and min_level is not a
  * DokuLogLevel value (1 to 4; taken as an int so that any value is safe to pass). Thread-safe.
  */
-enum DokuStatus doku_set_log_callback(DokuLogCallback callback, void *user_data, int min_level);
+enum DokuStatus doku_set_log_callback(DokuLogCallback callback,
+                                      void *user_data,
+                                      int min_level);
 
 /**
  * Answers DOKU's B2B token request to the merchant (snap-reference §4), judged as DOKU judges

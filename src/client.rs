@@ -212,7 +212,14 @@ impl Client {
     }
 
     /// `op`: the catalog operation sent, and the reference its status is asked by.
-    fn send_signed(&self, method: &str, path: &str, body: &str, options: &CallOptions, op: Option<(&'static Operation, &str)>) -> Result<ApiResponse> {
+    fn send_signed(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        options: &CallOptions,
+        op: Option<(&'static Operation, &str)>,
+    ) -> Result<ApiResponse> {
         let extra = options.extra_headers();
         let mut retried = false;
         loop {

@@ -262,3 +262,45 @@ fn every_log_event_is_documented_with_its_level() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// README's Operations table is the catalog: one row per operation, in its order, with its
+/// method and path, success codes and options; and doku_client_call's comment names, for each
+/// per-operation option, exactly the operations that require and accept it.
+#[test]
+fn the_operations_are_documented_as_the_catalog_has_them() {
+    use doku::operations::{Need, CATALOG};
+    let rows = markdown::table(markdown::section(README, "## Operations"));
+    assert_eq!(rows.len(), CATALOG.len(), "one row per operation: {rows:?}");
+    let keys = |needs: &[Need]| needs.iter().map(|n| n.key()).collect::<Vec<_>>();
+    for (row, op) in rows.iter().zip(CATALOG) {
+        let cells: Vec<Vec<&str>> = row.iter().map(|cell| markdown::code_spans(cell)).collect();
+        assert_eq!(cells[0], [op.name], "{row:?}");
+        assert_eq!(row[0].contains("(moves money)"), op.moves_money, "{row:?}");
+        assert_eq!(cells[1], [format!("{} {}", op.method, op.path).as_str()], "{row:?}");
+        assert_eq!(cells[2], op.success, "{row:?}");
+        assert_eq!(cells[3], keys(op.required), "{row:?}");
+        assert_eq!(cells[4], keys(op.accepted), "{row:?}");
+    }
+    let comment = doc_comment(HEADER, "doku_client_call");
+    let needs = [Need::CustomerToken, Need::IpAddress, Need::DeviceId];
+    let described = described_keys(&comment, "doku_client_call", &needs.map(Need::key)).unwrap();
+    for need in needs {
+        let words = &described.iter().find(|(k, _)| k == need.key()).unwrap().1;
+        let listed = |label: &str| -> Vec<String> {
+            let Some(rest) = words.split(label).nth(1) else { return Vec::new() };
+            let list = rest.split([';', ')']).next().unwrap();
+            let mut names: Vec<String> = list.split(',').map(|n| n.trim().to_owned()).collect();
+            names.sort();
+            names
+        };
+        let mut required: Vec<String> = CATALOG.iter().filter(|op| op.required.contains(&need)).map(|op| op.name.to_owned()).collect();
+        let mut accepted: Vec<String> = CATALOG.iter().filter(|op| op.accepted.contains(&need)).map(|op| op.name.to_owned()).collect();
+        required.sort();
+        accepted.sort();
+        assert_eq!(listed("required by "), required, "doku.h on {}: {words}", need.key());
+        assert_eq!(listed("accepted by "), accepted, "doku.h on {}: {words}", need.key());
+    }
+    for op in CATALOG {
+        assert!(comment.contains(&format!("\"{}\"", op.name)), "doku_client_call's comment names {}", op.name);
+    }
+}

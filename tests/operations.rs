@@ -166,10 +166,25 @@ fn bodies_are_checked_before_sending_as_the_sandbox_checks_them() {
     let c = s.client("MCH-CHECK", "");
     call(&c, "check_status_va", &va_id("1"), "{}"); // the token, fetched once
     let cases = [
-        ("partnerServiceId", json!(" 888994"), "4002701", "Invalid Field Format partnerServiceId (8 characters: digits left-padded with spaces, e.g. \"  888994\"; 7 characters given)"),
+        (
+            "partnerServiceId",
+            json!(" 888994"),
+            "4002701",
+            "Invalid Field Format partnerServiceId (8 characters: digits left-padded with spaces, e.g. \"  888994\"; 7 characters given)",
+        ),
         ("customerNo", json!("12a"), "4002701", "Invalid Field Format customerNo (1 to 20 digits, as a string)"),
-        ("virtualAccountNo", json!("88899412"), "4002701", "Invalid Field Format virtualAccountNo (must equal partnerServiceId followed by customerNo, spaces included)"),
-        ("totalAmount", json!({"value": "10000", "currency": "IDR"}), "4002701", "Invalid Field Format totalAmount.value (digits with two decimals, e.g. \"10000.00\" (at most 16 before the point))"),
+        (
+            "virtualAccountNo",
+            json!("88899412"),
+            "4002701",
+            "Invalid Field Format virtualAccountNo (must equal partnerServiceId followed by customerNo, spaces included)",
+        ),
+        (
+            "totalAmount",
+            json!({"value": "10000", "currency": "IDR"}),
+            "4002701",
+            "Invalid Field Format totalAmount.value (digits with two decimals, e.g. \"10000.00\" (at most 16 before the point))",
+        ),
         ("totalAmount", json!({"value": "10000.00", "currency": "USD"}), "4002701", "Invalid Field Format totalAmount.currency (IDR)"),
         ("trxId", Value::Null, "4002702", "Invalid Mandatory Field trxId"),
         ("expiredDate", json!("tomorrow"), "4002701", "Invalid Field Format expiredDate (ISO-8601 with an offset, e.g. 2026-12-01T10:00:00+07:00)"),
@@ -189,7 +204,8 @@ fn bodies_are_checked_before_sending_as_the_sandbox_checks_them() {
     }
     // Options: what an operation needs is named, and nothing is sent.
     let before = s.requests();
-    let payment = json!({"partnerReferenceNo": "P-1", "amount": {"value": "1.00", "currency": "IDR"}, "additionalInfo": {"channel": "DIRECT_DEBIT_ALLO_SNAP"}});
+    let payment =
+        json!({"partnerReferenceNo": "P-1", "amount": {"value": "1.00", "currency": "IDR"}, "additionalInfo": {"channel": "DIRECT_DEBIT_ALLO_SNAP"}});
     for (opts, message) in [
         ("{}", "payment: options: customerToken is required (Authorization-Customer)"),
         (r#"{"customerToken":"t"}"#, "payment: options: ipAddress is required (X-IP-ADDRESS)"),

@@ -129,6 +129,59 @@ fn no_message_or_log_line_contains_a_secret() {
     let retried = ok.request("POST", doku_sandbox::CREATE_VA_PATH, Some("{}"), &Default::default()).unwrap();
     messages.push(retried.body);
     secrets.push(ok.with_token(|t| t.access_token.to_string()).unwrap());
+    // The operations: a customer token in the options and in a body, refused, revoked, lost.
+    let customer = ok.b2b2c_token(doku::token::b2b2c::Grant::AuthorizationCode("secrets-code")).unwrap();
+    let customer_token = customer.access_token.to_string();
+    secrets.push(customer_token.clone());
+    secrets.push(customer.refresh_token.to_string());
+    let channel = r#""additionalInfo":{"channel":"DIRECT_DEBIT_ALLO_SNAP"}"#;
+    let with_customer = |token: &str, extra: &str| {
+        doku::operations::CallOptions::parse(Some(&format!(
+            r#"{{"customerToken":{},"ipAddress":"203.0.113.7"{extra}}}"#,
+            serde_json::to_string(token).unwrap()
+        )))
+    };
+    let calls: Vec<(&str, String, doku::Result<doku::operations::CallOptions>)> = vec![
+        ("balance_inquiry", format!("{{{channel}}}"), with_customer(&customer_token, "")),
+        ("balance_inquiry", format!("{{{channel}}}"), with_customer(&format!("{customer_token}x"), "")),
+        ("balance_inquiry", format!("{{{channel}}}"), with_customer(&format!("{customer_token} {customer_token}"), "")),
+        ("balance_inquiry", format!("{{{channel}}}"), with_customer(&customer_token, r#","headers":{"X-SIGNATURE":"x"}"#)),
+        ("create_va", "{}".into(), with_customer(&customer_token, "")),
+        (
+            "account_unbinding",
+            format!(r#"{{"tokenId":"{}",{channel}}}"#, customer_token.repeat(40)),
+            doku::operations::CallOptions::parse(Some(r#"{"ipAddress":"203.0.113.7"}"#)),
+        ),
+        (
+            "account_unbinding",
+            format!(r#"{{"tokenId":"{customer_token}",{channel}}}"#),
+            doku::operations::CallOptions::parse(Some(r#"{"ipAddress":"203.0.113.7"}"#)),
+        ),
+        ("balance_inquiry", format!("{{{channel}}}"), with_customer(&customer_token, "")),
+        (
+            "payment",
+            format!(r#"{{"partnerReferenceNo":"S-1","amount":{{"value":"1.00","currency":"IDR"}},{channel}}}"#),
+            with_customer(&customer_token, ""),
+        ),
+    ];
+    for (op, body, options) in calls {
+        match options.and_then(|o| ok.call(op, Some(&body), &o)) {
+            Ok(r) => messages.push(r.body),
+            Err(e) => messages.push(e.to_string()),
+        }
+    }
+    // A payment whose answer is lost: the outcome-unknown message, and its log line.
+    // The patient client fetches the token the slow one then shares (one cache slot).
+    let patient = Client::from_json(&config("delay:3000", r#","timeout_ms":6000"#)).unwrap();
+    secrets.push(patient.with_token(|t| t.access_token.to_string()).unwrap());
+    let slow = Client::from_json(&config("delay:3000", "")).unwrap();
+    if let Err(e) = slow.call(
+        "payment",
+        Some(&format!(r#"{{"partnerReferenceNo":"S-2","amount":{{"value":"1.00","currency":"IDR"}},{channel}}}"#)),
+        &with_customer(&customer_token, "").unwrap(),
+    ) {
+        messages.push(e.to_string());
+    }
     let request = symmetric::Request { method: "POST", path: "/p", access_token: &token, body: Some("{}"), timestamp: "2026-01-01T00:00:00Z" };
     let sig = symmetric::sign(SECRET.as_bytes(), &request).unwrap();
     secrets.push(sig.clone());
@@ -212,7 +265,7 @@ fn no_message_or_log_line_contains_a_secret() {
     assert!(messages.len() >= 25 && lines.len() >= 12, "{} messages, {} log lines", messages.len(), lines.len());
     // Each event this test provokes was captured, so that its lines were checked.
     let seen: HashSet<&str> = events.iter().map(|(event, _)| event.as_str()).collect();
-    for event in ["token_fetched", "token_fetch_failed", "clock_skew", "invalid_token_retry"] {
+    for event in ["token_fetched", "token_fetch_failed", "clock_skew", "invalid_token_retry", "outcome_unknown"] {
         assert!(seen.contains(event), "no {event} among the logged events: {events:#?}");
     }
     let events: Vec<String> = events.into_iter().map(|(_, line)| line).collect();

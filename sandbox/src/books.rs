@@ -40,7 +40,6 @@ pub(crate) struct VirtualAccount {
 #[derive(Debug)]
 pub(crate) struct Binding {
     pub balance: u64,
-    pub auth_code: Option<String>,
     pub active: bool,
 }
 
@@ -75,8 +74,10 @@ pub struct Books {
     vas: HashMap<(String, String), VirtualAccount>,
     /// (client, binding id); the binding `UNBOUND_ACCOUNT` is made on first use.
     bindings: HashMap<(String, String), Binding>,
-    /// auth code → (client, binding id), until redeemed.
-    auth_codes: HashMap<String, (String, String)>,
+    /// auth code → (client, binding id, redeemed).
+    auth_codes: HashMap<String, (String, String, bool)>,
+    /// (client, trxId) → the virtualAccountNo whose bill it is.
+    trx_ids: HashMap<(String, String), String>,
     /// (client, partnerReferenceNo)
     payments: HashMap<(String, String), Payment>,
     next: u64,
@@ -112,15 +113,28 @@ impl Books {
     /// account's next bill, or the same bill sent again); `409xx01` when the `trxId` is another
     /// account's, or its bill was paid.
     pub fn create_va(&mut self, client: &str, va_no: &str, va: VirtualAccount) -> Result<(), Refused> {
-        let clash = |(c, n): &(String, String), v: &VirtualAccount| *c == client && v.trx_id == va.trx_id && (n != va_no || v.paid.is_some());
-        if self.vas.iter().any(|(k, v)| clash(k, v)) {
-            return Err((409, "01", "Conflict. Duplicate trxId".into()));
+        if let Some(owner) = self.trx_ids.get(&key(client, &va.trx_id)) {
+            let paid = self.vas.get(&key(client, owner)).is_some_and(|v| v.paid.is_some() && v.trx_id == va.trx_id);
+            if owner != va_no || paid {
+                return Err((409, "01", "Conflict. Duplicate trxId".into()));
+            }
         }
         if !self.vas.contains_key(&key(client, va_no)) {
             self.room()?;
         }
-        self.vas.insert(key(client, va_no), va);
+        self.trx_ids.insert(key(client, &va.trx_id), va_no.to_owned());
+        if let Some(old) = self.vas.insert(key(client, va_no), va) {
+            self.forget_trx_id(client, va_no, &old.trx_id);
+        }
         Ok(())
+    }
+
+    /// Frees a replaced or deleted bill's `trxId`, unless the account's bill still has it.
+    fn forget_trx_id(&mut self, client: &str, va_no: &str, trx_id: &str) {
+        let current = self.vas.get(&key(client, va_no)).map(|v| v.trx_id.as_str());
+        if current != Some(trx_id) && self.trx_ids.get(&key(client, trx_id)).map(String::as_str) == Some(va_no) {
+            self.trx_ids.remove(&key(client, trx_id));
+        }
     }
 
     /// The virtual account to change: `404xx12` unknown, `404xx14` paid, `404xx19` expired.
@@ -137,7 +151,19 @@ impl Books {
 
     pub fn delete_va(&mut self, client: &str, va_no: &str, now: DateTime<Utc>) -> Result<VirtualAccount, Refused> {
         self.open_va(client, va_no, now)?;
-        Ok(self.vas.remove(&key(client, va_no)).expect("checked above"))
+        let deleted = self.vas.remove(&key(client, va_no)).ok_or((404, "12", "Invalid Bill/Virtual Account [Not Found]".to_owned()))?;
+        self.forget_trx_id(client, va_no, &deleted.trx_id);
+        Ok(deleted)
+    }
+
+    /// A changed bill (update): its `trxId` stays the account's.
+    pub fn update_va(&mut self, client: &str, va_no: &str, va: VirtualAccount, now: DateTime<Utc>) -> Result<(), Refused> {
+        let current = self.open_va(client, va_no, now)?;
+        if current.trx_id != va.trx_id {
+            return Err((404, "12", "Invalid Bill/Virtual Account [trxId does not match]".into()));
+        }
+        *current = va;
+        Ok(())
     }
 
     /// The customer pays: the whole amount of a closed account (`404xx13` otherwise).
@@ -159,23 +185,23 @@ impl Books {
         let mut random = [0u8; 16];
         let _ = openssl::rand::rand_bytes(&mut random);
         let code = format!("AC{}", doku::signature::hex(&random));
-        self.bindings.insert(key(client, &id), Binding { balance: OPENING_BALANCE, auth_code: Some(code.clone()), active: true });
-        self.auth_codes.insert(code.clone(), (client.to_owned(), id.clone()));
+        self.bindings.insert(key(client, &id), Binding { balance: OPENING_BALANCE, active: true });
+        self.auth_codes.insert(code.clone(), (client.to_owned(), id.clone(), false));
         Ok((id, code))
     }
 
     /// The binding an auth code names (spent by this), `None` for a code no binding issued, or
     /// why it cannot be used.
     pub fn redeem_auth_code(&mut self, client: &str, code: &str) -> Result<Option<String>, &'static str> {
-        let Some((owner, binding)) = self.auth_codes.get(code).cloned() else {
-            let spent = self.bindings.iter().any(|((c, _), b)| c == client && b.auth_code.as_deref() == Some(code));
-            return if spent { Err("it was already used") } else { Ok(None) };
-        };
+        let Some((owner, binding, redeemed)) = self.auth_codes.get_mut(code) else { return Ok(None) };
         if owner != client {
             return Err("it was issued to another client");
         }
-        self.auth_codes.remove(code);
-        Ok(Some(binding))
+        if *redeemed {
+            return Err("it was already used");
+        }
+        *redeemed = true;
+        Ok(Some(binding.clone()))
     }
 
     /// The account of a binding (or the unbound one), if it is active.
@@ -183,7 +209,7 @@ impl Books {
         let id = binding.unwrap_or(UNBOUND_ACCOUNT);
         if binding.is_none() && !self.bindings.contains_key(&key(client, id)) {
             self.room()?;
-            self.bindings.insert(key(client, id), Binding { balance: OPENING_BALANCE, auth_code: None, active: true });
+            self.bindings.insert(key(client, id), Binding { balance: OPENING_BALANCE, active: true });
         }
         match self.bindings.get_mut(&key(client, id)) {
             Some(b) if b.active => Ok(b),
@@ -206,6 +232,9 @@ impl Books {
     pub fn pay(&mut self, client: &str, partner_reference_no: &str, amount: u64, account: Option<Option<&str>>) -> Result<String, Refused> {
         if self.payments.contains_key(&key(client, partner_reference_no)) {
             return Err((409, "01", "Conflict. Duplicate partnerReferenceNo".into()));
+        }
+        if amount == 0 {
+            return Err((404, "13", "Invalid Amount: nothing to pay".into()));
         }
         self.room()?;
         let account_name = match account {

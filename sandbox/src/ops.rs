@@ -155,14 +155,9 @@ fn play(x: &Exchange, op: &Operation, client: &str, fields: &Map<String, Value>,
                 expires,
                 paid: None,
             };
-            if op.name == "create_va" {
-                books.create_va(client, va_no, account)?;
-            } else {
-                let va = books.open_va(client, va_no, now)?;
-                if va.trx_id != account.trx_id {
-                    return Err((404, "12", "Invalid Bill/Virtual Account [trxId does not match]".into()));
-                }
-                *va = account;
+            match op.name {
+                "create_va" => books.create_va(client, va_no, account)?,
+                _ => books.update_va(client, va_no, account, now)?,
             }
             Ok(vec![("virtualAccountData", va_data(fields))])
         }
@@ -313,4 +308,3 @@ fn how_to_pay(fields: &Map<String, Value>) -> Value {
     info.insert("howToPayApi".into(), json!(format!("{HOW_TO_PAY_API}{account}")));
     Value::Object(info)
 }
-

@@ -270,11 +270,11 @@ pub extern "C" fn doku_client_request(
 /// options by its needs. options_json (NULL = none) is an object of:
 ///   "customerToken": the customer's B2B2C token, sent as Authorization-Customer: Bearer …
 ///                    (required by payment, refund, balance_inquiry);
-///   "ipAddress":     the customer's IP address, X-IP-ADDRESS (required by payment,
-///                    payment_jump_app, refund, balance_inquiry, account_binding,
-///                    account_unbinding; accepted by card_registration, card_unbinding);
-///   "deviceId":      the customer's device, X-DEVICE-ID (required by payment_jump_app and
-///                    account_binding; accepted by payment, refund, card_registration);
+///   "ipAddress":     the customer's IP address, X-IP-ADDRESS (required by account_binding,
+///                    account_unbinding, payment, payment_jump_app, refund, balance_inquiry;
+///                    accepted by card_registration, card_unbinding);
+///   "deviceId":      the customer's device, X-DEVICE-ID (required by account_binding,
+///                    payment_jump_app; accepted by card_registration, payment, refund);
 ///   "channelId":     CHANNEL-ID instead of the config's channel_id;
 ///   "externalId":    X-EXTERNAL-ID instead of a generated one (1 to 36 digits, unique per day);
 ///   "headers":       further X-… headers as {"X-NAME":"value"}; the signed headers, X-IP-ADDRESS,

@@ -17,7 +17,8 @@ use crate::log::{self, Level};
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DokuLogLevel {
-    /// A call failed because of it: a token request failed ("token_fetch_failed").
+    /// A call failed because of it: a token request failed ("token_fetch_failed"), a payment's
+    /// answer was lost ("outcome_unknown").
     DOKU_LOG_ERROR = 1,
     /// Calls still succeed, but something needs a look: "stale_token_served",
     /// "invalid_token_retry", "clock_skew", "store_unavailable".
@@ -80,7 +81,8 @@ impl Callback {
 /// again), "stale_token_served" (WARN: a refresh failed and the still-valid token is served),
 /// "invalid_token_retry" (WARN: DOKU refused a request's token with 401xx01; it is dropped and
 /// the request retried once), "clock_skew" (WARN: a refused token request and DOKU's clock over
-/// a minute from this machine's). Messages never contain a key, passphrase, secret, password or
+/// a minute from this machine's), "outcome_unknown" (ERROR: a payment or refund was sent and its
+/// answer lost; the message names the status call to make). Messages never contain a key, passphrase, secret, password or
 /// token: they hold numbers, durations, status and response codes and the library's own error
 /// messages.
 ///

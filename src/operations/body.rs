@@ -104,8 +104,11 @@ pub fn check(body: &str, fields: &[Field]) -> Result<Map<String, Value>, Problem
     if body.trim().is_empty() {
         return Err(bad("The body is empty; expected a JSON object"));
     }
-    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
-        return Err(bad("The body must be a JSON object"));
+    let map = match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err(bad("The body must be a JSON object")),
+        // Position only: the text may hold what is not to be shown.
+        Err(e) => return Err(bad(&format!("The body is not JSON that can be read (line {}, column {})", e.line(), e.column()))),
     };
     for field in fields.iter().filter(|f| f.mandatory) {
         if given(at(&map, field.name)).is_none() {
@@ -116,7 +119,11 @@ pub fn check(body: &str, fields: &[Field]) -> Result<Map<String, Value>, Problem
         if let Some(value) = given(at(&map, field.name)) {
             if let Err((part, why)) = follows(value, field.rule, &map) {
                 let name = if part.is_empty() { field.name.to_owned() } else { format!("{}.{part}", field.name) };
-                return Err(Problem { case: if why.is_empty() { "02" } else { "01" }, field: name, why: if why.is_empty() { field.rule.describe() } else { why } });
+                return Err(Problem {
+                    case: if why.is_empty() { "02" } else { "01" },
+                    field: name,
+                    why: if why.is_empty() { field.rule.describe() } else { why },
+                });
             }
         }
     }
@@ -166,7 +173,10 @@ fn follows(value: &Value, rule: Rule, body: &Map<String, Value>) -> Result<(), (
             };
             let v = v.as_str().ok_or(("value", "a string such as \"10000.00\", not a number".to_owned()))?;
             let well_formed = v.split_once('.').is_some_and(|(int, dec)| {
-                (1..=MAX_AMOUNT_DIGITS).contains(&int.len()) && int.bytes().all(|b| b.is_ascii_digit()) && dec.len() == 2 && dec.bytes().all(|b| b.is_ascii_digit())
+                (1..=MAX_AMOUNT_DIGITS).contains(&int.len())
+                    && int.bytes().all(|b| b.is_ascii_digit())
+                    && dec.len() == 2
+                    && dec.bytes().all(|b| b.is_ascii_digit())
             });
             if !well_formed {
                 return Err(("value", format!("digits with two decimals, e.g. \"10000.00\" (at most {MAX_AMOUNT_DIGITS} before the point)")));
@@ -222,18 +232,37 @@ mod tests {
         let cases = [
             (VA.replace(r#""trxId":"INV/1","#, ""), "02 Invalid Mandatory Field trxId"),
             (VA.replace(r#""Budi Śantoso""#, r#""""#), "02 Invalid Mandatory Field virtualAccountName"),
-            (VA.replace(r#""  888994""#, r#"" 888994""#), "01 Invalid Field Format partnerServiceId (8 characters: digits left-padded with spaces, e.g. \"  888994\"; 7 characters given)"),
-            (VA.replace(r#""  888994","#, r#""  88899A","#), "01 Invalid Field Format partnerServiceId (8 characters: digits left-padded with spaces, e.g. \"  888994\"; 8 characters given)"),
-            (VA.replace(r#""00000000000000000001","#, r#""0000000000000000000A","#), "01 Invalid Field Format customerNo (1 to 20 digits, as a string)"),
-            (VA.replace(r#""  88899400000000000000000001""#, r#""88899400000000000000000001""#), "01 Invalid Field Format virtualAccountNo (must equal partnerServiceId followed by customerNo, spaces included)"),
-            (VA.replace(r#""10000.00""#, r#""10000""#), "01 Invalid Field Format totalAmount.value (digits with two decimals, e.g. \"10000.00\" (at most 16 before the point))"),
+            (
+                VA.replace(r#""  888994""#, r#"" 888994""#),
+                "01 Invalid Field Format partnerServiceId (8 characters: digits left-padded with spaces, e.g. \"  888994\"; 7 characters given)",
+            ),
+            (
+                VA.replace(r#""  888994","#, r#""  88899A","#),
+                "01 Invalid Field Format partnerServiceId (8 characters: digits left-padded with spaces, e.g. \"  888994\"; 8 characters given)",
+            ),
+            (
+                VA.replace(r#""00000000000000000001","#, r#""0000000000000000000A","#),
+                "01 Invalid Field Format customerNo (1 to 20 digits, as a string)",
+            ),
+            (
+                VA.replace(r#""  88899400000000000000000001""#, r#""88899400000000000000000001""#),
+                "01 Invalid Field Format virtualAccountNo (must equal partnerServiceId followed by customerNo, spaces included)",
+            ),
+            (
+                VA.replace(r#""10000.00""#, r#""10000""#),
+                "01 Invalid Field Format totalAmount.value (digits with two decimals, e.g. \"10000.00\" (at most 16 before the point))",
+            ),
             (VA.replace(r#""10000.00""#, "10000.00"), "01 Invalid Field Format totalAmount.value (a string such as \"10000.00\", not a number)"),
             (VA.replace(r#""IDR""#, r#""USD""#), "01 Invalid Field Format totalAmount.currency (IDR)"),
             (VA.replace(r#","currency":"IDR""#, ""), "02 Invalid Mandatory Field totalAmount.currency"),
             (VA.replace(r#""INV/1""#, &format!("\"{}\"", "x".repeat(65))), "01 Invalid Field Format trxId (at most 64 characters, not 65)"),
             (VA.replace(r#""INV/1""#, "7"), "01 Invalid Field Format trxId (expected a string of 1 to 64 characters, not a number)"),
-            (VA.replace("2026-12-31T23:59:59+07:00", "2026-12-31 23:59"), "01 Invalid Field Format expiredDate (ISO-8601 with an offset, e.g. 2026-12-01T10:00:00+07:00)"),
+            (
+                VA.replace("2026-12-31T23:59:59+07:00", "2026-12-31 23:59"),
+                "01 Invalid Field Format expiredDate (ISO-8601 with an offset, e.g. 2026-12-01T10:00:00+07:00)",
+            ),
             ("[]".to_owned(), "00 Bad Request. The body must be a JSON object"),
+            (r#"{"a":1e400}"#.to_owned(), "00 Bad Request. The body is not JSON that can be read (line 1, column 10)"),
             (" ".to_owned(), "00 Bad Request. The body is empty; expected a JSON object"),
         ];
         for (body, expected) in cases {
@@ -243,10 +272,17 @@ mod tests {
 
     #[test]
     fn direct_debit_bodies() {
-        let payment = r#"{"partnerReferenceNo":"P-1","amount":{"value":"1.00","currency":"IDR"},"additionalInfo":{"channel":"DIRECT_DEBIT_ALLO_SNAP"}}"#;
+        let payment =
+            r#"{"partnerReferenceNo":"P-1","amount":{"value":"1.00","currency":"IDR"},"additionalInfo":{"channel":"DIRECT_DEBIT_ALLO_SNAP"}}"#;
         assert_eq!(problem("payment", payment), "accepted");
-        assert_eq!(problem("payment", &payment.replace(r#""channel":"DIRECT_DEBIT_ALLO_SNAP""#, "")), "02 Invalid Mandatory Field additionalInfo.channel");
-        assert_eq!(problem("payment", &payment.replace(r#","additionalInfo":{"channel":"DIRECT_DEBIT_ALLO_SNAP"}"#, "")), "02 Invalid Mandatory Field additionalInfo.channel");
+        assert_eq!(
+            problem("payment", &payment.replace(r#""channel":"DIRECT_DEBIT_ALLO_SNAP""#, "")),
+            "02 Invalid Mandatory Field additionalInfo.channel"
+        );
+        assert_eq!(
+            problem("payment", &payment.replace(r#","additionalInfo":{"channel":"DIRECT_DEBIT_ALLO_SNAP"}"#, "")),
+            "02 Invalid Mandatory Field additionalInfo.channel"
+        );
         assert_eq!(problem("payment_jump_app", payment), "02 Invalid Mandatory Field urlParam");
         // The token is never quoted, however it is wrong.
         let secret = "eyJhbGciOiJSUzI1NiJ9.customer-token-value";

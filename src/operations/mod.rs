@@ -339,8 +339,7 @@ impl Operation {
 
     pub fn to_json(&self) -> Value {
         let keys = |needs: &[Need]| needs.iter().map(|n| n.key()).collect::<Vec<_>>();
-        let fields: Vec<Value> =
-            self.fields.iter().map(|f| json!({"name": f.name, "mandatory": f.mandatory, "rule": f.rule.describe()})).collect();
+        let fields: Vec<Value> = self.fields.iter().map(|f| json!({"name": f.name, "mandatory": f.mandatory, "rule": f.rule.describe()})).collect();
         json!({
             "name": self.name,
             "method": self.method,
@@ -412,6 +411,9 @@ mod tests {
         assert_eq!(payment["required"], json!(["customerToken", "ipAddress"]));
         assert_eq!(payment["movesMoney"], json!(true));
         assert_eq!(payment["statusOperation"], json!("check_status"));
-        assert_eq!(payment["fields"][1], json!({"name": "amount", "mandatory": true, "rule": "{\"value\":\"10000.00\",\"currency\":\"IDR\"}: value as digits with two decimals, currency IDR"}));
+        assert_eq!(
+            payment["fields"][1],
+            json!({"name": "amount", "mandatory": true, "rule": "{\"value\":\"10000.00\",\"currency\":\"IDR\"}: value as digits with two decimals, currency IDR"})
+        );
     }
 }

@@ -165,8 +165,9 @@ fn extra_headers(map: serde_json::Map<String, Value>) -> Result<Vec<(String, Str
             )));
         }
         let Value::String(value) = value else { return Err(Error::invalid(format!("options: headers: {shown} must be a string"))) };
-        if value.len() > MAX_HEADER_VALUE || value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
-            return Err(Error::invalid(format!("options: headers: {shown} must be at most {MAX_HEADER_VALUE} bytes without control characters")));
+        // Visible ASCII, spaces and tabs: what an HTTP header field carries unencoded.
+        if value.len() > MAX_HEADER_VALUE || !value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+            return Err(Error::invalid(format!("options: headers: {shown} must be at most {MAX_HEADER_VALUE} characters of visible ASCII")));
         }
         out.push((name, value));
     }
@@ -212,10 +213,20 @@ mod tests {
             (r#"{"externalId":"abc-1"}"#, "options: externalId must be what DOKU documents: 1 to 36 digits, unique per day"),
             (r#"{"customerToken":"Bearer "}"#, "options: customerToken must be the customer's B2B2C access token (visible ASCII, not empty)"),
             (r#"{"customerToken":7}"#, "options: customerToken must be a string"),
-            (r#"{"headers":{"X-SIGNATURE":"forged"}}"#, "options: headers: X-SIGNATURE may not be set here (the signed headers are the library's; use ipAddress, deviceId or externalId)"),
-            (r#"{"headers":{"x-external-id":"1"}}"#, "options: headers: x-external-id may not be set here (the signed headers are the library's; use ipAddress, deviceId or externalId)"),
-            (r#"{"headers":{"Authorization":"Bearer x"}}"#, "options: headers: \"Authorization\" is not an X-… header name (letters, digits and '-', at most 64 characters)"),
-            (r#"{"headers":{"X-A":"1\n2"}}"#, "options: headers: X-A must be at most 1024 bytes without control characters"),
+            (
+                r#"{"headers":{"X-SIGNATURE":"forged"}}"#,
+                "options: headers: X-SIGNATURE may not be set here (the signed headers are the library's; use ipAddress, deviceId or externalId)",
+            ),
+            (
+                r#"{"headers":{"x-external-id":"1"}}"#,
+                "options: headers: x-external-id may not be set here (the signed headers are the library's; use ipAddress, deviceId or externalId)",
+            ),
+            (
+                r#"{"headers":{"Authorization":"Bearer x"}}"#,
+                "options: headers: \"Authorization\" is not an X-… header name (letters, digits and '-', at most 64 characters)",
+            ),
+            (r#"{"headers":{"X-A":"1\n2"}}"#, "options: headers: X-A must be at most 1024 characters of visible ASCII"),
+            (r#"{"headers":{"X-A":"Śiti"}}"#, "options: headers: X-A must be at most 1024 characters of visible ASCII"),
             (r#"{"headers":{"X-A":1}}"#, "options: headers: X-A must be a string"),
             (r#"{"headers":[]}"#, "options: headers must be an object of header names to string values"),
         ];

@@ -23,6 +23,11 @@
  *                                                   another, each with a new client; prints the
  *                                                   first child's time and the median of the
  *                                                   others, in microseconds
+ *   bench_doku ops URL CA_FILE CLIENT_ID KEYFILE SECRET SECONDS
+ *                                                   doku_client_call on one thread over TLS:
+ *                                                   create_va, then balance_inquiry (a customer
+ *                                                   token and X-IP-ADDRESS); prints per call
+ *                                                   "NAME calls_per_s p50_us p99_us"
  * BENCH_TOKEN_STORE, if set, is the token_store of the other modes' clients.
  * The other modes print one number: calls per second (all threads together). Any error aborts. */
 #include <pthread.h>
@@ -246,7 +251,74 @@ static int descending(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
+/* Calls OPERATION for SECONDS, a body from make_body per call; prints its rate and latencies. */
+static void time_calls(DokuClient *client, const char *operation, const char *options, double seconds,
+                       void (*make_body)(char *, size_t, long)) {
+    size_t cap = 1 << 20, n = 0;
+    double *us = malloc(cap * sizeof(double)), start = now_s();
+    char body[1024];
+    while (now_s() - start < seconds && n < cap) {
+        make_body(body, sizeof body, (long)n);
+        char *answer = NULL;
+        double t0 = now_s();
+        DokuStatus st = doku_client_call(client, operation, body, options, &answer);
+        us[n++] = (now_s() - t0) * 1e6;
+        if (st != DOKU_OK) die(operation, st);
+        if (!strstr(answer, "\"httpStatus\":200")) {
+            fprintf(stderr, "%s: %s\n", operation, answer);
+            exit(1);
+        }
+        doku_free(answer);
+    }
+    double rate = (double)n / (now_s() - start);
+    qsort(us, n, sizeof(double), ascending);
+    printf("%s %.1f %.0f %.0f\n", operation, rate, us[n / 2], us[(size_t)((double)n * 0.99)]);
+    free(us);
+}
+
+static void va_body(char *out, size_t size, long n) {
+    snprintf(
+        out, size,
+        "{\"partnerServiceId\":\"  888994\",\"customerNo\":\"1\",\"virtualAccountNo\":\"  8889941\","
+        "\"virtualAccountName\":\"Bench\",\"trxId\":\"C-%ld\",\"totalAmount\":{\"value\":\"10000.00\",\"currency\":\"IDR\"}}",
+        n);
+}
+
+static void balance_body(char *out, size_t size, long n) {
+    (void)n;
+    snprintf(out, size, "{\"additionalInfo\":{\"channel\":\"DIRECT_DEBIT_ALLO_SNAP\"}}");
+}
+
+static void operations(char **argv) {
+    char config[4096];
+    snprintf(config, sizeof config,
+             "{\"client_id\":\"%s\",\"private_key_file\":\"%s\",\"base_url\":\"%s\",\"ca_file\":\"%s\",\"proxy\":\"\","
+             "\"client_secret\":\"%s\",\"channel_id\":\"H2H\",\"timeout_ms\":10000}",
+             argv[4], argv[5], argv[2], argv[3], argv[6]);
+    DokuClient *client = NULL;
+    DokuStatus st = doku_client_new(config, &client);
+    if (st != DOKU_OK) die("doku_client_new", st);
+    char *customer = NULL;
+    if ((st = doku_get_token_b2b2c(client, "bench-auth-code", &customer)) != DOKU_OK) die("doku_get_token_b2b2c", st);
+    /* {"accessToken":"…",…}; a JWT holds no quote. */
+    char *token = strstr(customer, "\"accessToken\":\"") + strlen("\"accessToken\":\"");
+    *strchr(token, '"') = '\0';
+    char options[4096];
+    snprintf(options, sizeof options, "{\"customerToken\":\"%s\",\"ipAddress\":\"203.0.113.7\"}", token);
+    char *warm = NULL;
+    if ((st = doku_get_token(client, &warm)) != DOKU_OK) die("doku_get_token", st);
+    doku_free(warm);
+    time_calls(client, "create_va", NULL, atof(argv[7]), va_body);
+    time_calls(client, "balance_inquiry", options, atof(argv[7]), balance_body);
+    doku_free(customer);
+    doku_client_free(client);
+}
+
 int main(int argc, char **argv) {
+    if (argc == 8 && strcmp(argv[1], "ops") == 0) {
+        operations(argv);
+        return 0;
+    }
     if (argc == 4 && strcmp(argv[1], "sign") == 0) {
         char *key = slurp(argv[2]);
         double seconds = atof(argv[3]), start = now_s(), t;
@@ -344,6 +416,7 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "usage: bench_doku sign KEYFILE SECONDS | token URL CLIENT_ID KEYFILE SECONDS THREADS"
             " | refresh URL ID_PREFIX KEYFILE THREADS PER_THREAD | latency URL CLIENT_ID KEYFILE SECONDS THREADS"
-            " | store URL CLIENT_ID KEYFILE STORE CHILDREN | fleet URL CLIENT_ID KEYFILE STORE CHILDREN\n");
+            " | store URL CLIENT_ID KEYFILE STORE CHILDREN | fleet URL CLIENT_ID KEYFILE STORE CHILDREN"
+            " | ops URL CA_FILE CLIENT_ID KEYFILE SECRET SECONDS\n");
     return 2;
 }

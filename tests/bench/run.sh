@@ -126,6 +126,11 @@ php -d ffi.enable=1 tests/bench/bench_php.php "$work/key.pem" "$url" "$secs" >"$
 transport_args=("$tls_url" "$work/tls/ca.pem" "$work/key.pem" transport bench-secret "$secs")
 "$venv/bin/python" tests/bench/transport_python.py "${transport_args[@]}" >>"$work/python.out"
 php -d ffi.enable=1 tests/bench/transport_php.php "${transport_args[@]}" >>"$work/php.out"
+# Operations (issue 12): catalog calls and the official SDKs' way of making them, side by side,
+# each language's patterns back to back in one process; the C API's catalog calls.
+"$venv/bin/python" tests/bench/operations_python.py "${transport_args[@]}" >>"$work/python.out"
+php -d ffi.enable=1 tests/bench/operations_php.php "${transport_args[@]}" >>"$work/php.out"
+"$work/bench_doku" ops "$tls_url" "$work/tls/ca.pem" transport "$work/key.pem" bench-secret "$secs" >"$work/c-ops.out"
 int() { printf '%.0f' "$1"; }
 py() { value "python_$1" "$work/python.out"; }
 ph() { value "php_$1" "$work/php.out"; }
@@ -185,9 +190,27 @@ transport=$(cat <<TABLE
 | a new client's first call, agent warm: median / 99th percentile, µs (200 calls) | $(int "$(py new_client_first_call_median_us)") / $(int "$(py new_client_first_call_p99_us)") | $(int "$(ph new_client_first_call_median_us)") / $(int "$(ph new_client_first_call_p99_us)") |
 TABLE
 )
+c_ops() { awk -v op="$1" -v f="$2" '$1 == op {printf "%.0f", $f}' "$work/c-ops.out"; }
+op_row() { # LABEL NAME: calls/s and p50 / p99 µs of the pattern NAME in Python and PHP, and C's for catalog rows
+    local label=$1 name=$2 c=$3
+    echo "| $label | ${c:-–} | $(int "$(py "${name}_per_s")") ($(int "$(py "${name}_p50_us")") / $(int "$(py "${name}_p99_us")")) | $(int "$(ph "${name}_per_s")") ($(int "$(ph "${name}_p50_us")") / $(int "$(ph "${name}_p99_us")")) |"
+}
+operations=$(cat <<TABLE
+| calls over TLS, 1 thread: calls/s (p50 / p99 µs) | C | Python | PHP |
+|---|---|---|---|
+$(op_row "\`create_va\` through the catalog (\`doku_client_call\`, \`client.create_va\`, \`\$client->createVa\`)" catalog_create_va "$(c_ops create_va 2) ($(c_ops create_va 3) / $(c_ops create_va 4))")
+$(op_row "\`create_va\` the official SDKs' way: their signing steps, a new connection per call" sdk_create_va)
+$(op_row "\`balance_inquiry\` (customer token, \`X-IP-ADDRESS\`) through the catalog" catalog_balance "$(c_ops balance_inquiry 2) ($(c_ops balance_inquiry 3) / $(c_ops balance_inquiry 4))")
+$(op_row "\`balance_inquiry\` the official SDKs' way" sdk_balance)
+| catalog / SDK's way, \`create_va\` (goal ≥ 20) | | $(ratio "$(py catalog_create_va_per_s)" "$(py sdk_create_va_per_s)") | $(ratio "$(ph catalog_create_va_per_s)" "$(ph sdk_create_va_per_s)") |
+| catalog / SDK's way, \`balance_inquiry\` (goal ≥ 20) | | $(ratio "$(py catalog_balance_per_s)" "$(py sdk_balance_per_s)") | $(ratio "$(ph catalog_balance_per_s)" "$(ph sdk_balance_per_s)") |
+TABLE
+)
 echo "$table"
 echo
 echo "$transport"
+echo
+echo "$operations"
 echo
 cat "$work/criterion.md"
 
@@ -211,6 +234,15 @@ soak=$(sed -n '/^## Soak/,$p' BENCHMARKS.md 2>/dev/null || true)
     echo
     echo "Against the TLS sandbox on loopback, where a new TLS connection costs about 2 ms. Over a real network"
     echo "each new connection also costs its round trips, so the gap to the SDKs' way widens with the distance to DOKU."
+    echo
+    echo "## Operations: the catalog against the official SDKs' way (\`tests/bench/operations_python.py\`, \`operations_php.php\`, \`bench_doku ops\`)"
+    echo
+    echo "$operations"
+    echo
+    echo "Each language's four patterns run back to back in one process against the same TLS sandbox. The SDKs' way"
+    echo "signs as their code does (minify with json_encode/json.dumps, SHA-256, HMAC-SHA512) and opens a new"
+    echo "connection per call (\`requests\` without a Session, a new curl handle); the catalog calls also check the body"
+    echo "and options before sending."
     echo
     echo "## Core microbenchmarks (criterion, \`cargo bench --bench core\`)"
     echo
