@@ -395,9 +395,9 @@ void doku_free(char *s);
  * "invalid_token_retry" (WARN: DOKU refused a request's token with 401xx01; it is dropped and
  * the request retried once), "clock_skew" (WARN: a refused token request and DOKU's clock over
  * a minute from this machine's), "outcome_unknown" (ERROR: a payment or refund was sent and its
- * answer lost; the message names the status call to make). Messages never contain a key, passphrase, secret, password or
- * token: they hold numbers, durations, status and response codes and the library's own error
- * messages.
+ * answer lost; the message names the status call to make). Messages never contain a key,
+ * passphrase, secret, password or token: they hold numbers, durations, status and response
+ * codes and the library's own error messages.
  *
  * Threads: the callback runs only on a thread that is inside a doku_* call, before that call
  * returns (never on a helper thread of the library), so it may be a Python or PHP function. It
@@ -416,9 +416,7 @@ void doku_free(char *s);
  * Errors: DOKU_ERR_INVALID_ARGUMENT when callback is not NULL and min_level is not a
  * DokuLogLevel value (1 to 4; taken as an int so that any value is safe to pass). Thread-safe.
  */
-enum DokuStatus doku_set_log_callback(DokuLogCallback callback,
-                                      void *user_data,
-                                      int min_level);
+enum DokuStatus doku_set_log_callback(DokuLogCallback callback, void *user_data, int min_level);
 
 /**
  * Answers DOKU's B2B token request to the merchant (snap-reference §4), judged as DOKU judges

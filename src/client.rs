@@ -240,7 +240,10 @@ impl Client {
                 .and_then(|v| v.get("responseCode").and_then(Value::as_str).map(|c| crate::text::printable(c, 16)));
             // DOKU refused the B2B token, so it did nothing: a retry is safe, even for a payment.
             // A refused customer token (401xx02) is the caller's: only the customer can renew it.
-            if !retried && is_invalid_token(response.status, response_code.as_deref()) {
+            // For a catalog operation, only its own service's Invalid Token: another service's
+            // code on a payment is no refusal of this payment, and must not get it sent twice.
+            let own_service = op.is_none_or(|(op, _)| response_code.as_deref().and_then(|c| c.get(3..5)) == Some(op.service));
+            if !retried && own_service && is_invalid_token(response.status, response_code.as_deref()) {
                 // Only the token this request used: another thread may already have replaced it.
                 log::emit(Level::Warn, event::INVALID_TOKEN_RETRY, || {
                     format!(

@@ -117,6 +117,11 @@ fn a_virtual_account_s_life() {
         c.request("POST", &format!("{PAY_VA_PATH}?client=MCH-VA"), Some(&body), &CallOptions::default()).unwrap()
     };
     assert!(expect(&pay("11500.00"), 404, "4040013")["responseMessage"].as_str().unwrap().contains("takes exactly 12000.00"));
+    // Regression (review): the simulator read "1.5" as 1.05; its body follows the shared rules.
+    assert_eq!(
+        expect(&pay("1.5"), 400, "4000001")["responseMessage"],
+        "Invalid Field Format paidAmount.value (digits with two decimals, e.g. \"10000.00\" (at most 16 before the point))"
+    );
     expect(&pay("12000.00"), 200, "2000000");
     expect(&pay("12000.00"), 404, "4040014");
     let paid = expect(&call(&c, "check_status_va", &va_id("1001"), "{}"), 200, "2002600");
@@ -278,6 +283,14 @@ fn direct_debit_from_binding_to_unbinding() {
     expect(&call(&c, "account_unbinding", &unbind, &format!("{{{IP}}}")), 401, "4010502");
     assert_eq!(c.stats().fetches, 1, "a refused customer token is not retried with a new B2B token");
 
+    // Regression (review): a token of a code no binding issued, unbound, came back through its
+    // refresh token, and paid again.
+    let any = c.b2b2c_token(Grant::AuthorizationCode("any-code-1")).unwrap();
+    let unbind_any = json!({"tokenId": any.access_token.as_str(), "additionalInfo": channel});
+    expect(&call(&c, "account_unbinding", &unbind_any, &format!("{{{IP}}}")), 200, "2000500");
+    let e = c.b2b2c_token(Grant::RefreshToken(&any.refresh_token)).unwrap_err();
+    assert_eq!((e.response_code(), e.message().contains("Invalid Refresh Token: it was revoked")), (Some("4017401"), true), "{e}");
+
     // Cards: registration answers an auth code too; unbinding its token.
     let card = json!({"cardData": "c2VhbGVkIGNhcmQ=|aXY=", "custIdMerchant": "cust-002", "phoneNo": "62813941306102", "additionalInfo": {
         "channel": "DIRECT_DEBIT_BRI_SNAP", "successRegistrationUrl": "https://merchant.example/ok", "failedRegistrationUrl": "https://merchant.example/failed"}});
@@ -335,4 +348,75 @@ fn a_lost_answer_to_a_payment_is_outcome_unknown() {
     let fresh = setup(&["MCH-SLOW"], &[("MCH-SLOW", "delay:1500")]);
     let e = fresh.client("MCH-SLOW", r#","timeout_ms":600"#).call("payment", Some(&payment.to_string()), &options(&with_token)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+}
+
+/// A plain-HTTP server answering token requests with a token and every other request with
+/// `answer`; counts the others.
+fn lying_server(answer: &'static str) -> (String, Arc<Mutex<usize>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let calls = Arc::new(Mutex::new(0));
+    let counted = calls.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let counted = counted.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                loop {
+                    let (mut line, mut length) = (String::new(), 0usize);
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let token_request = line.contains("/access-token/");
+                    loop {
+                        let mut header = String::new();
+                        reader.read_line(&mut header).unwrap();
+                        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                        if header == "\r\n" {
+                            break;
+                        }
+                    }
+                    reader.by_ref().take(length as u64).read_to_end(&mut Vec::new()).unwrap();
+                    let (status, body) = match token_request {
+                        true => ("200 OK", r#"{"responseCode":"2007300","accessToken":"token-1","tokenType":"Bearer","expiresIn":900}"#),
+                        false => {
+                            *counted.lock().unwrap() += 1;
+                            ("401 Unauthorized", answer)
+                        }
+                    };
+                    let reply = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                    stream.write_all(reply.as_bytes()).unwrap();
+                }
+            });
+        }
+    });
+    (url, calls)
+}
+
+/// Regression (review): any service's Invalid Token (`401xx01`) made the client resend a
+/// payment, so a server that took it and answered `4017301` got it twice. Only the payment's
+/// own service's code (`4015401`) is DOKU refusing its token.
+#[test]
+fn a_payment_is_resent_only_after_its_own_invalid_token() {
+    let s = setup(&["MCH-UNUSED"], &[]);
+    let payment = json!({"partnerReferenceNo": "LIE-1", "amount": {"value": "1.00", "currency": "IDR"}, "additionalInfo": {"channel": "DIRECT_DEBIT_ALLO_SNAP"}});
+    for (answer, sent) in [
+        (r#"{"responseCode":"4017301","responseMessage":"Invalid Token (B2B)"}"#, 1),
+        (r#"{"responseCode":"4015401","responseMessage":"Invalid Token (B2B)"}"#, 2),
+    ] {
+        let (url, calls) = lying_server(answer);
+        let client = Client::from_json(&format!(
+            r#"{{"client_id":"MCH-LIE","private_key":{},"base_url":"{url}","proxy":"","client_secret":"{SECRET}","channel_id":"H2H"}}"#,
+            serde_json::to_string(&s.pem).unwrap()
+        ))
+        .unwrap();
+        let r = call(&client, "payment", &payment, r#"{"customerToken":"customer-1","ipAddress":"203.0.113.7"}"#);
+        assert_eq!(r.http_status, 401);
+        assert_eq!(*calls.lock().unwrap(), sent, "{answer}");
+    }
 }

@@ -30,14 +30,15 @@ pub(crate) fn token(x: &mut Exchange) -> Handled {
         Err(refusal) => return x.refuse(refusal.http_status, refusal.response_code, &refusal.message),
     };
     let client = accepted.client_id.as_str();
-    // A customer token belongs to the account whose binding issued the auth code, if one did;
-    // such a code is good once. Other codes (any, for tests) get tokens of no binding.
+    // A customer token belongs to the account whose binding issued the auth code (such a code is
+    // good once); any other code (tests use any) gets an account of its own. Refreshed tokens
+    // keep theirs, so an unbinding revokes the whole chain.
     let binding = match &accepted.grant {
         GrantRequest::AuthorizationCode(code) if code.starts_with(INVALID_AUTH_CODE_PREFIX) => {
             return x.refuse(401, "4017401", "Invalid Auth Code");
         }
         GrantRequest::AuthorizationCode(code) => match lock(&x.state.books).redeem_auth_code(client, code) {
-            Ok(binding) => binding,
+            Ok(binding) => Some(binding),
             Err(why) => return x.refuse(401, "4017401", &format!("Invalid Auth Code: {why}")),
         },
         GrantRequest::RefreshToken(refresh) => match x.state.check_refresh_token(refresh, client) {

@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 const MAX_RECORDS: usize = 100_000;
 /// A new binding's account holds this much (in cents): 1,000,000.00 IDR.
 pub(crate) const OPENING_BALANCE: u64 = 100_000_000;
+/// Refunds one payment may have: each is in its `refundHistory`, which must stay a readable answer.
+const MAX_REFUNDS: usize = 100;
 
 /// A refusal: HTTP status, SNAP case code, message.
 pub(crate) type Refused = (u16, &'static str, String);
@@ -65,14 +67,12 @@ impl Payment {
     }
 }
 
-/// The account a customer token pays from: its binding's, or one shared by tokens of no binding.
-pub(crate) const UNBOUND_ACCOUNT: &str = "unbound";
-
 #[derive(Default)]
 pub struct Books {
     /// (client, virtualAccountNo)
     vas: HashMap<(String, String), VirtualAccount>,
-    /// (client, binding id); the binding `UNBOUND_ACCOUNT` is made on first use.
+    /// (client, binding id): bindings, and the accounts of auth codes no binding issued (tests
+    /// exchange any code), one per code.
     bindings: HashMap<(String, String), Binding>,
     /// auth code → (client, binding id, redeemed).
     auth_codes: HashMap<String, (String, String, bool)>,
@@ -80,6 +80,7 @@ pub struct Books {
     trx_ids: HashMap<(String, String), String>,
     /// (client, partnerReferenceNo)
     payments: HashMap<(String, String), Payment>,
+    refunds: usize,
     next: u64,
 }
 
@@ -89,7 +90,7 @@ fn key(client: &str, id: &str) -> (String, String) {
 
 impl Books {
     fn records(&self) -> usize {
-        self.vas.len() + self.bindings.len() + self.auth_codes.len() + self.payments.len()
+        self.vas.len() + self.bindings.len() + self.auth_codes.len() + self.payments.len() + self.refunds
     }
 
     fn room(&self) -> Result<(), Refused> {
@@ -109,9 +110,9 @@ impl Books {
         self.vas.get(&key(client, va_no))
     }
 
-    /// A new bill. A number in use gets the new bill in place of an unpaid one (a reusable
+    /// A new bill. A number in use gets the new bill in place of its last one (a reusable
     /// account's next bill, or the same bill sent again); `409xx01` when the `trxId` is another
-    /// account's, or its bill was paid.
+    /// account's, or its bill was paid (a paid bill's `trxId` is never free again).
     pub fn create_va(&mut self, client: &str, va_no: &str, va: VirtualAccount) -> Result<(), Refused> {
         if let Some(owner) = self.trx_ids.get(&key(client, &va.trx_id)) {
             let paid = self.vas.get(&key(client, owner)).is_some_and(|v| v.paid.is_some() && v.trx_id == va.trx_id);
@@ -123,7 +124,8 @@ impl Books {
             self.room()?;
         }
         self.trx_ids.insert(key(client, &va.trx_id), va_no.to_owned());
-        if let Some(old) = self.vas.insert(key(client, va_no), va) {
+        if let Some(old) = self.vas.insert(key(client, va_no), va).filter(|old| old.paid.is_none()) {
+            // A paid bill's trxId stays taken.
             self.forget_trx_id(client, va_no, &old.trx_id);
         }
         Ok(())
@@ -190,28 +192,28 @@ impl Books {
         Ok((id, code))
     }
 
-    /// The binding an auth code names (spent by this), `None` for a code no binding issued, or
-    /// why it cannot be used.
-    pub fn redeem_auth_code(&mut self, client: &str, code: &str) -> Result<Option<String>, &'static str> {
-        let Some((owner, binding, redeemed)) = self.auth_codes.get_mut(code) else { return Ok(None) };
-        if owner != client {
-            return Err("it was issued to another client");
+    /// The account an auth code is for, spending the code: its binding's, or for a code no
+    /// binding issued, a new account of its own.
+    pub fn redeem_auth_code(&mut self, client: &str, code: &str) -> Result<String, &'static str> {
+        match self.auth_codes.get_mut(code) {
+            Some((owner, _, _)) if owner != client => Err("it was issued to another client"),
+            Some((_, _, true)) => Err("it was already used"),
+            Some((_, binding, redeemed)) => {
+                *redeemed = true;
+                Ok(binding.clone())
+            }
+            None => {
+                self.room().map_err(|_| "the sandbox's books are full")?;
+                let id = self.number("GRANT");
+                self.bindings.insert(key(client, &id), Binding { balance: OPENING_BALANCE, active: true });
+                Ok(id)
+            }
         }
-        if *redeemed {
-            return Err("it was already used");
-        }
-        *redeemed = true;
-        Ok(Some(binding.clone()))
     }
 
-    /// The account of a binding (or the unbound one), if it is active.
-    pub fn account(&mut self, client: &str, binding: Option<&str>) -> Result<&mut Binding, Refused> {
-        let id = binding.unwrap_or(UNBOUND_ACCOUNT);
-        if binding.is_none() && !self.bindings.contains_key(&key(client, id)) {
-            self.room()?;
-            self.bindings.insert(key(client, id), Binding { balance: OPENING_BALANCE, active: true });
-        }
-        match self.bindings.get_mut(&key(client, id)) {
+    /// The account of a binding, if it is active.
+    pub fn account(&mut self, client: &str, binding: &str) -> Result<&mut Binding, Refused> {
+        match self.bindings.get_mut(&key(client, binding)) {
             Some(b) if b.active => Ok(b),
             _ => Err((403, "18", "Inactive Account: the account was unbound".into())),
         }
@@ -229,7 +231,7 @@ impl Books {
 
     /// Debits `account` (`None`: a jump-app payment, approved in the customer's app) and records
     /// the payment: `409xx01` for a used `partnerReferenceNo`, `403xx14` over the balance.
-    pub fn pay(&mut self, client: &str, partner_reference_no: &str, amount: u64, account: Option<Option<&str>>) -> Result<String, Refused> {
+    pub fn pay(&mut self, client: &str, partner_reference_no: &str, amount: u64, account: Option<&str>) -> Result<String, Refused> {
         if self.payments.contains_key(&key(client, partner_reference_no)) {
             return Err((409, "01", "Conflict. Duplicate partnerReferenceNo".into()));
         }
@@ -237,30 +239,42 @@ impl Books {
             return Err((404, "13", "Invalid Amount: nothing to pay".into()));
         }
         self.room()?;
-        let account_name = match account {
-            Some(binding) => {
-                let account = self.account(client, binding)?;
-                if amount > account.balance {
-                    return Err((403, "14", "Insufficient Funds".into()));
-                }
-                account.balance -= amount;
-                binding.unwrap_or(UNBOUND_ACCOUNT).to_owned()
+        if let Some(binding) = account {
+            let account = self.account(client, binding)?;
+            if amount > account.balance {
+                return Err((403, "14", "Insufficient Funds".into()));
             }
-            None => String::new(),
-        };
+            account.balance -= amount;
+        }
         let reference_no = self.number("DD");
-        let payment = Payment { amount, reference_no: reference_no.clone(), account: account_name, refunds: Vec::new() };
+        let payment = Payment { amount, reference_no: reference_no.clone(), account: account.unwrap_or_default().to_owned(), refunds: Vec::new() };
         self.payments.insert(key(client, partner_reference_no), payment);
         Ok(reference_no)
     }
 
-    /// Refunds part or all of a payment: `404xx01` unknown payment, `409xx01` a used
-    /// `partnerRefundNo`, `404xx13` more than is left to refund.
-    pub fn refund(&mut self, client: &str, original: &str, partner_refund_no: &str, amount: u64, at: String) -> Result<(&Payment, String), Refused> {
+    /// Refunds part or all of a payment, asked with the token of `account` (the payer's, for a
+    /// payment from a bound account): `404xx01` unknown payment, `401xx02` another customer's
+    /// token, `409xx01` a used `partnerRefundNo`, `404xx13` more than is left to refund.
+    pub fn refund(
+        &mut self,
+        client: &str,
+        original: &str,
+        partner_refund_no: &str,
+        amount: u64,
+        account: Option<&str>,
+        at: String,
+    ) -> Result<(&Payment, String), Refused> {
         let refund_no = self.number("RF");
+        let full = self.room().is_err();
         let payment = self.payments.get_mut(&key(client, original)).ok_or((404, "01", "Transaction Not Found".to_owned()))?;
+        if !payment.account.is_empty() && account != Some(payment.account.as_str()) {
+            return Err((401, "02", "Invalid Customer Token: the payment was made from another customer's account".into()));
+        }
         if payment.refunds.iter().any(|r| r.partner_refund_no == partner_refund_no) {
             return Err((409, "01", "Conflict. Duplicate partnerRefundNo".into()));
+        }
+        if full || payment.refunds.len() >= MAX_REFUNDS {
+            return Err((500, "00", format!("General Error: at most {MAX_REFUNDS} refunds per payment, within the sandbox's books")));
         }
         let left = payment.amount - payment.refunded();
         if amount == 0 || amount > left {
@@ -268,7 +282,8 @@ impl Books {
         }
         payment.refunds.push(Refund { partner_refund_no: partner_refund_no.to_owned(), refund_no: refund_no.clone(), amount, at });
         let account = payment.account.clone();
-        if let Some(b) = (!account.is_empty()).then(|| self.bindings.get_mut(&key(client, &account))).flatten() {
+        self.refunds += 1;
+        if let Some(b) = self.bindings.get_mut(&key(client, &account)) {
             b.balance += amount;
         }
         Ok((&self.payments[&key(client, original)], refund_no))
@@ -297,6 +312,9 @@ mod tests {
         assert_eq!(b.pay_va("A", "  1", None, now).unwrap_err(), (404, "14", "Paid Bill".into()));
         assert_eq!(b.delete_va("A", "  1", now).unwrap_err().1, "14");
         assert_eq!(b.create_va("A", "  1", va("T1", 1000)).unwrap_err().2, "Conflict. Duplicate trxId", "its bill was paid");
+        // The number's next bill: the paid one's trxId stays taken.
+        b.create_va("A", "  1", va("T4", 1000)).unwrap();
+        assert_eq!(b.create_va("A", "  2", va("T1", 1000)).unwrap_err().2, "Conflict. Duplicate trxId");
         assert_eq!(b.delete_va("A", "  9", now).unwrap_err().1, "12");
         let mut expired = va("T3", 5);
         expired.expires = Some(now - chrono::TimeDelta::seconds(1));
@@ -309,20 +327,30 @@ mod tests {
         let mut b = Books::default();
         let (binding, code) = b.bind("A").unwrap();
         assert_eq!(b.redeem_auth_code("B", &code), Err("it was issued to another client"));
-        assert_eq!(b.redeem_auth_code("A", &code), Ok(Some(binding.clone())));
+        assert_eq!(b.redeem_auth_code("A", &code).as_ref(), Ok(&binding));
         assert_eq!(b.redeem_auth_code("A", &code), Err("it was already used"));
-        assert_eq!(b.redeem_auth_code("A", "any"), Ok(None));
-        b.pay("A", "P1", 10_000, Some(Some(&binding))).unwrap();
-        assert_eq!(b.pay("A", "P1", 1, Some(Some(&binding))).unwrap_err().1, "01");
-        assert_eq!(b.pay("A", "P2", OPENING_BALANCE, Some(Some(&binding))).unwrap_err(), (403, "14", "Insufficient Funds".into()));
-        assert_eq!(b.refund("A", "P1", "R1", 4_000, "t".into()).unwrap().0.refunded(), 4_000);
-        assert_eq!(b.refund("A", "P1", "R1", 1, "t".into()).unwrap_err().1, "01");
-        assert_eq!(b.refund("A", "P1", "R2", 6_001, "t".into()).unwrap_err().2, "Invalid Amount: 60.00 is left to refund");
-        b.refund("A", "P1", "R3", 6_000, "t".into()).unwrap();
-        assert_eq!(b.account("A", Some(&binding)).unwrap().balance, OPENING_BALANCE);
-        assert_eq!(b.refund("A", "P9", "R4", 1, "t".into()).unwrap_err().1, "01");
-        b.unbind("A", &binding);
-        assert_eq!(b.pay("A", "P3", 1, Some(Some(&binding))).unwrap_err().1, "18");
+        let other = b.redeem_auth_code("A", "any").unwrap();
+        assert_ne!(other, binding, "a code no binding issued gets an account of its own");
+        let id = binding.as_str();
+        let binding = Some(id);
+        b.pay("A", "P1", 10_000, binding).unwrap();
+        assert_eq!(b.pay("A", "P1", 1, binding).unwrap_err().1, "01");
+        assert_eq!(b.pay("A", "P2", OPENING_BALANCE, binding).unwrap_err(), (403, "14", "Insufficient Funds".into()));
+        assert_eq!(b.refund("A", "P1", "R1", 4_000, binding, "t".into()).unwrap().0.refunded(), 4_000);
+        assert_eq!(b.refund("A", "P1", "R0", 1, Some(&other), "t".into()).unwrap_err().1, "02", "another customer's token");
+        assert_eq!(b.refund("A", "P1", "R1", 1, binding, "t".into()).unwrap_err().1, "01");
+        assert_eq!(b.refund("A", "P1", "R2", 6_001, binding, "t".into()).unwrap_err().2, "Invalid Amount: 60.00 is left to refund");
+        b.refund("A", "P1", "R3", 6_000, binding, "t".into()).unwrap();
+        assert_eq!(b.account("A", id).unwrap().balance, OPENING_BALANCE);
+        assert_eq!(b.refund("A", "P9", "R4", 1, binding, "t".into()).unwrap_err().1, "01");
+        b.unbind("A", id);
+        assert_eq!(b.pay("A", "P3", 1, binding).unwrap_err().1, "18");
+        // A jump-app payment: no account, refunds capped.
+        b.pay("A", "J1", 1_000_000, None).unwrap();
+        for n in 0..MAX_REFUNDS {
+            b.refund("A", "J1", &format!("JR{n}"), 1, None, "t".into()).unwrap();
+        }
+        assert_eq!(b.refund("A", "J1", "JR-last", 1, None, "t".into()).unwrap_err().0, 500);
     }
 
     #[test]

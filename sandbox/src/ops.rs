@@ -88,7 +88,7 @@ pub(crate) fn handle(x: &mut Exchange, row: &'static Operation) -> Handled {
                 return x.refuse(400, &code(400, "01"), "Invalid Field Format Authorization-Customer (expected Bearer <customer token>)");
             }
             match state.check_customer_token(token, &client) {
-                Ok(b) => binding = Some(b),
+                Ok(b) => binding = b,
                 Err(why) => return x.refuse(401, &code(401, "02"), &format!("Invalid Customer Token: {why}")),
             }
         }
@@ -134,7 +134,7 @@ fn va_id(fields: &Map<String, Value>) -> Map<String, Value> {
     ["partnerServiceId", "customerNo", "virtualAccountNo"].iter().filter_map(|k| fields.get(*k).map(|v| ((*k).to_owned(), v.clone()))).collect()
 }
 
-fn play(x: &Exchange, op: &Operation, client: &str, fields: &Map<String, Value>, binding: Option<Option<String>>) -> Played {
+fn play(x: &Exchange, op: &Operation, client: &str, fields: &Map<String, Value>, binding: Option<String>) -> Played {
     let now = x.now;
     let mut books = lock(&x.state.books);
     let va_no = text(fields, "virtualAccountNo");
@@ -202,8 +202,7 @@ fn play(x: &Exchange, op: &Operation, client: &str, fields: &Map<String, Value>,
         }
         "payment" | "payment_jump_app" => {
             let reference = text(fields, "partnerReferenceNo");
-            let account = binding.as_ref().map(|b| b.as_deref());
-            let reference_no = books.pay(client, reference, amount(fields, "amount"), account)?;
+            let reference_no = books.pay(client, reference, amount(fields, "amount"), binding.as_deref())?;
             let mut answer = vec![("referenceNo", json!(reference_no)), ("partnerReferenceNo", json!(reference))];
             if op.name == "payment_jump_app" {
                 answer.push(("webRedirectUrl", json!(format!("{REDIRECT_BASE}pay/{reference_no}"))));
@@ -213,7 +212,8 @@ fn play(x: &Exchange, op: &Operation, client: &str, fields: &Map<String, Value>,
         "refund" => {
             let at = Offset::parse("+07:00").unwrap_or(Offset::UTC).format(now);
             let (original, partner_refund_no) = (text(fields, "originalPartnerReferenceNo"), text(fields, "partnerRefundNo"));
-            let (payment, refund_no) = books.refund(client, original, partner_refund_no, amount(fields, "refundAmount"), at.clone())?;
+            let refunded = amount(fields, "refundAmount");
+            let (payment, refund_no) = books.refund(client, original, partner_refund_no, refunded, binding.as_deref(), at.clone())?;
             Ok(vec![
                 ("refundAmount", fields.get("refundAmount").cloned().unwrap_or(Value::Null)),
                 ("originalPartnerReferenceNo", json!(original)),
@@ -224,7 +224,7 @@ fn play(x: &Exchange, op: &Operation, client: &str, fields: &Map<String, Value>,
             ])
         }
         "balance_inquiry" => {
-            let account = books.account(client, binding.flatten().as_deref())?;
+            let account = books.account(client, binding.as_deref().unwrap_or_default())?;
             Ok(vec![("accountInfos", json!([{"balanceType": "CASH", "amount": idr(account.balance), "holdAmount": idr(0)}]))])
         }
         "check_status" => {
@@ -266,20 +266,18 @@ pub(crate) fn simulate_payment(x: &Exchange) -> Handled {
     let Some(client) = client.filter(|c| !c.is_empty()) else {
         return x.refuse(400, "4000002", "Invalid Mandatory Field client (POST /sandbox/v1/pay-va?client=ID)");
     };
-    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&x.req.body) else {
-        return x.refuse(400, "4000000", "Bad Request. The body must be a JSON object: {\"virtualAccountNo\":\"…\"}");
+    // The simulator's body, by the rules every operation's body follows.
+    const FIELDS: [body::Field; 2] = [
+        body::Field { name: "virtualAccountNo", rule: body::Rule::Text(64), mandatory: true },
+        body::Field { name: "paidAmount", rule: body::Rule::Amount, mandatory: false },
+    ];
+    let fields = match std::str::from_utf8(&x.req.body).map_err(|_| "the body is not UTF-8").map(|text| body::check(text, &FIELDS)) {
+        Ok(Ok(fields)) => fields,
+        Ok(Err(p)) => return x.refuse(400, &format!("40000{}", p.case), &p.message()),
+        Err(why) => return x.refuse(400, "4000000", &format!("Bad Request. {why}")),
     };
     let va_no = text(&fields, "virtualAccountNo");
-    if va_no.is_empty() {
-        return x.refuse(400, "4000002", "Invalid Mandatory Field virtualAccountNo");
-    }
-    let paid = match fields.get("paidAmount") {
-        None => None,
-        Some(_) => match cents(text(&fields, "paidAmount.value")) {
-            Some(c) => Some(c),
-            None => return x.refuse(400, "4000001", "Invalid Field Format paidAmount.value (e.g. \"10000.00\")"),
-        },
-    };
+    let paid = fields.get("paidAmount").map(|_| amount(&fields, "paidAmount"));
     let paid = lock(&x.state.books).pay_va(&client, va_no, paid, x.now);
     match paid {
         Ok((amount, request_id)) => {

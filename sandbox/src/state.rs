@@ -336,7 +336,7 @@ impl State {
     }
 
     /// Revokes the customer's tokens (access and refresh) of `binding`, or only the access token
-    /// `bearer` when it has no binding; returns how many.
+    /// `bearer` when it has none (tokens issued before bindings were kept); returns how many.
     pub fn revoke_customer(&self, client: &str, bearer: &str, binding: Option<&str>) -> usize {
         let mut tokens = lock(&self.tokens);
         let jti = jwt::verify_rs256(bearer, &self.token_public, Utc::now().timestamp())

@@ -82,9 +82,9 @@ impl Callback {
 /// "invalid_token_retry" (WARN: DOKU refused a request's token with 401xx01; it is dropped and
 /// the request retried once), "clock_skew" (WARN: a refused token request and DOKU's clock over
 /// a minute from this machine's), "outcome_unknown" (ERROR: a payment or refund was sent and its
-/// answer lost; the message names the status call to make). Messages never contain a key, passphrase, secret, password or
-/// token: they hold numbers, durations, status and response codes and the library's own error
-/// messages.
+/// answer lost; the message names the status call to make). Messages never contain a key,
+/// passphrase, secret, password or token: they hold numbers, durations, status and response
+/// codes and the library's own error messages.
 ///
 /// Threads: the callback runs only on a thread that is inside a doku_* call, before that call
 /// returns (never on a helper thread of the library), so it may be a Python or PHP function. It

@@ -150,9 +150,10 @@ fn extra_headers(map: serde_json::Map<String, Value>) -> Result<Vec<(String, Str
     let mut out = Vec::with_capacity(map.len());
     for (name, value) in map {
         let shown = crate::text::printable(&name, 64);
+        // Bytes, not string slices: a name may start with a multi-byte character.
         let valid_name = name.len() > 2
             && name.len() <= 64
-            && name[..2].eq_ignore_ascii_case("X-")
+            && name.as_bytes()[..2].eq_ignore_ascii_case(b"X-")
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !valid_name {
             return Err(Error::invalid(format!(
@@ -228,6 +229,8 @@ mod tests {
             (r#"{"headers":{"X-A":"1\n2"}}"#, "options: headers: X-A must be at most 1024 characters of visible ASCII"),
             (r#"{"headers":{"X-A":"Śiti"}}"#, "options: headers: X-A must be at most 1024 characters of visible ASCII"),
             (r#"{"headers":{"X-A":1}}"#, "options: headers: X-A must be a string"),
+            // Regression (review): slicing the name's first two bytes panicked inside a character.
+            (r#"{"headers":{"Xé":"1"}}"#, "options: headers: \"Xé\" is not an X-… header name (letters, digits and '-', at most 64 characters)"),
             (r#"{"headers":[]}"#, "options: headers must be an object of header names to string values"),
         ];
         for (json, expected) in cases {
