@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the C and C++ test programs into OUT (default target/c-tests), for tests/c_api.rs to
 # run (it finds them through DOKU_C_TESTS). They link libdoku_test.so, the shipped library plus
-# doku_test_hook (tests/testlib); the merchant examples link the shipped libdoku.so, as users'
-# programs do. Each test program is built twice: plain (run under valgrind) and with
+# doku_test_hook (tests/testlib); the merchant and operations examples link the shipped libdoku.so,
+# as users' programs do. Each test program is built twice: plain (run under valgrind) and with
 # AddressSanitizer, LeakSanitizer and UBSan. Also checks that the headers compile standalone.
 # Needs `make build` first.
 set -euo pipefail
@@ -28,8 +28,8 @@ test_lib=("-L$testlib" "-Wl,-rpath,$PWD/$testlib" "-Wl,--disable-new-dtags" -ldo
 shipped_lib=("-L$lib" "-Wl,-rpath,$PWD/$lib" "-Wl,--disable-new-dtags" -ldoku)
 sanitizers=("-fsanitize=address,undefined" -fno-omit-frame-pointer -fno-sanitize-recover=all)
 
-for source in tests/c/test_doku.c tests/c/test_transactions.c tests/c/test_hostile.c tests/c/test_reliability.c \
-    tests/c/test_suspend.c tests/c/test_log.c tests/c/test_merchant.c tests/cpp/test_doku.cpp; do
+for source in tests/c/test_doku.c tests/c/test_transactions.c tests/c/test_operations.c tests/c/test_hostile.c \
+    tests/c/test_reliability.c tests/c/test_suspend.c tests/c/test_log.c tests/c/test_merchant.c tests/cpp/test_doku.cpp; do
     name=$(basename "${source%.*}")
     case "$source" in
         *.cpp) compile=("$cxx" -std=c++17) && name="$name-cpp" ;;
@@ -42,6 +42,8 @@ done
 "$cc" -std=gnu11 "${flags[@]}" tests/c/test_heap.c "${test_lib[@]}" -o "$out/test_heap-plain"
 "$cc" -std=gnu11 "${flags[@]}" bindings/c/merchant_server.c "${shipped_lib[@]}" -o "$out/merchant_server"
 "$cxx" -std=c++17 "${flags[@]}" bindings/cpp/merchant_server.cpp "${shipped_lib[@]}" -o "$out/merchant_server-cpp"
+"$cc" -std=c99 "${flags[@]}" bindings/c/operations.c "${shipped_lib[@]}" -o "$out/operations"
+"$cxx" -std=c++17 "${flags[@]}" bindings/cpp/operations.cpp "${shipped_lib[@]}" -o "$out/operations-cpp"
 
 # The headers on their own: C99 and C++11 for doku.h, C++17 for doku.hpp, all pedantic.
 tmp=$(mktemp -d)

@@ -97,6 +97,7 @@ fn fixture(name: &str) -> Fixture {
         "c-log-cpp",
         "c-store-0",
         "c-store-1",
+        "c-ops",
     ];
     let faults: &[(&str, &str)] = &[
         ("c-expstr", "expires-string"),
@@ -121,6 +122,8 @@ fn fixture(name: &str) -> Fixture {
         ("c-log-clock", "clock:+600"),
         ("c-log-down", "ttl:8"),
         ("c-log-down", "down-after:1"),
+        // test_operations.c: a payment's answer later than a 600 ms client waits.
+        ("c-slow", "delay:1500"),
     ];
     let mut clients: Vec<(String, doku::key::PublicKey)> = plain.iter().map(|id| (id.to_string(), public.clone())).collect();
     let mut faulted: Vec<&str> = faults.iter().map(|(id, _)| *id).filter(|id| !plain.contains(id)).collect();
@@ -130,7 +133,12 @@ fn fixture(name: &str) -> Fixture {
     let sandbox = Sandbox::start(SandboxConfig {
         clients,
         faults: faults.iter().map(|(id, f)| (id.to_string(), f.parse::<Fault>().unwrap())).collect(),
-        secrets: vec![("c-va".into(), "va-secret".into()), ("c-fork".into(), "va-secret".into())],
+        secrets: vec![
+            ("c-va".into(), "va-secret".into()),
+            ("c-fork".into(), "va-secret".into()),
+            ("c-ops".into(), "ops-secret".into()),
+            ("c-slow".into(), "ops-secret".into()),
+        ],
         log: Log::Off,
         ..SandboxConfig::default()
     })
@@ -232,6 +240,19 @@ fn c_transactions_under_valgrind() {
     assert_eq!(f.sandbox.token_requests("c-va"), 2, "one token, and one more after the revocation's 4012701");
 }
 
+/// The operations catalog (tests/c/test_operations.c): doku_operations, doku_client_call's flows
+/// and checks before sending, and DOKU_ERR_OUTCOME_UNKNOWN, against the fixture's sandbox.
+#[test]
+fn c_operations_under_valgrind() {
+    let f = fixture("c-operations");
+    let Some(exe) = program("test_operations-plain") else { return };
+    let output = run_checked(&f, &exe, Checker::Valgrind);
+    assert!(output.contains("operations checks passed"), "{output}");
+    // The checks before sending fetched no token (their client points where nothing listens),
+    // and the slow clients shared one.
+    assert_eq!((f.sandbox.token_requests("c-ops"), f.sandbox.token_requests("c-slow")), (1, 1));
+}
+
 #[test]
 fn c_reliability_under_valgrind() {
     let f = fixture("c-reliability");
@@ -286,14 +307,16 @@ fn cpp_raii_layer_under_valgrind() {
         assert_eq!(f.sandbox.token_requests(store), 1, "{store}: the second process read the stored token");
     }
     assert_eq!((f.sandbox.token_requests("c-log-cpp"), f.sandbox.token_requests("c-log-fail")), (1, 2));
+    assert_eq!((f.sandbox.token_requests("c-ops"), f.sandbox.token_requests("c-slow")), (1, 1), "the hasty client shared the token");
 }
 
-/// The same three programs built with AddressSanitizer, LeakSanitizer and UBSan.
+/// Every C and C++ test program, built with AddressSanitizer, LeakSanitizer and UBSan.
 #[test]
 fn c_and_cpp_under_sanitizers() {
     for (source, done) in [
         ("test_doku-asan", "checks passed"),
         ("test_transactions-asan", "transaction checks passed"),
+        ("test_operations-asan", "operations checks passed"),
         ("test_hostile-asan", "hostile-input checks passed"),
         ("test_reliability-asan", "reliability checks passed"),
         ("test_suspend-asan", "suspend checks passed"),
@@ -490,6 +513,60 @@ fn merchant_examples_answer_dokus_calls() {
             }
         }
     }
+}
+
+/// The operations examples (bindings/c/operations.c, bindings/cpp/operations.cpp), configured
+/// through the environment as `make demo` configures example.c, against a TLS sandbox: a virtual
+/// account created, paid by the sandbox's simulator and found paid; a Direct Debit account bound,
+/// the customer's token, a payment refunded and found refunded. One line per step, exit 0. Each
+/// runs twice against the same sandbox: every run makes its own bill and payment.
+#[test]
+fn operations_examples_run_their_flows() {
+    const SECRET: &str = "example-secret-41c9";
+    let dir = TestDir::new("operations-examples");
+    let key = dir.path("private.pem");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"], &key);
+    openssl(&["pkey", "-in", key.to_str().unwrap(), "-pubout", "-out"], &dir.path("public.pem"));
+    let (Some(c), Some(cpp)) = (program("operations"), program("operations-cpp")) else { return };
+    let public = doku::key::PublicKey::parse(&std::fs::read_to_string(dir.path("public.pem")).unwrap()).unwrap();
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients: vec![("MCH-EXAMPLE".into(), public)],
+        secrets: vec![("MCH-EXAMPLE".into(), SECRET.into())],
+        tls_dir: Some(dir.path("tls")),
+        log: Log::Off,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let steps = [
+        "create_va: HTTP 200, 2002700",
+        "check_status_va: HTTP 200, 2002600, Unpaid",
+        "customer pays (sandbox): HTTP 200, 2000000",
+        "check_status_va: HTTP 200, 2002600, Paid",
+        "account_binding: HTTP 200, 2000700",
+        "customer token: received",
+        "payment: HTTP 200, 2005400",
+        "refund: HTTP 200, 2000700",
+        "check_status: HTTP 200, 2005500, Refunded",
+    ];
+    for (prefix, exe) in [("c", &c), ("c++", &cpp)] {
+        for run in 1..=2 {
+            let out = Command::new(exe)
+                .env("DOKU_BASE_URL", sandbox.url())
+                .env("DOKU_CLIENT_ID", "MCH-EXAMPLE")
+                .env("DOKU_PRIVATE_KEY_FILE", &key)
+                .env("DOKU_CLIENT_SECRET", SECRET)
+                .env("DOKU_CA_FILE", sandbox.ca_file().unwrap())
+                .output()
+                .unwrap();
+            let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(out.status.success(), "{prefix} run {run}: {}\n{stdout}{stderr}", out.status);
+            let expected: Vec<String> = steps.iter().map(|step| format!("{prefix}: {step}")).collect();
+            assert_eq!(stdout.lines().collect::<Vec<_>>(), expected, "{prefix} run {run}: {stderr}");
+            assert_eq!(stderr, "", "{prefix} run {run}");
+        }
+    }
+    // Each run is its own process, with its own B2B token.
+    assert_eq!(sandbox.token_requests("MCH-EXAMPLE"), 4);
 }
 
 /// A child process, killed when dropped (also by a failing assertion).

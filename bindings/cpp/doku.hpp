@@ -11,6 +11,9 @@
 //   instead of being silently truncated.
 // - doku::set_log_callback() takes a std::function for the library's events; Client::stats()
 //   returns the token cache's counters as JSON.
+// - Client::call() sends one of DOKU's operations by name, checking its body and options first;
+//   doku::operations() lists them. A money-moving call whose answer was lost throws
+//   DOKU_ERR_OUTCOME_UNKNOWN (Error::outcome_unknown()): never resend it, ask its status.
 // - The merchant side: issue_token() answers DOKU's token request, merchant_verify() judges
 //   DOKU's later calls (the body as bytes: a std::string_view, NUL bytes included) and
 //   merchant_answer() builds the answer to one it accepted.
@@ -39,6 +42,10 @@ public:
     const char *status_name() const noexcept { return doku_status_name(static_cast<int>(status_)); }
     // DOKU's responseCode (e.g. "4017300") for DOKU_ERR_API, else "".
     const std::string &response_code() const noexcept { return response_code_; }
+    // DOKU_ERR_OUTCOME_UNKNOWN: a payment, payment_jump_app or refund was sent and its answer
+    // lost, so DOKU may have acted on it. Do not resend it: ask the status operation the message
+    // names, by the same partnerReferenceNo.
+    bool outcome_unknown() const noexcept { return status_ == DOKU_ERR_OUTCOME_UNKNOWN; }
 
 private:
     DokuStatus status_;
@@ -63,6 +70,9 @@ inline const char *arg(const std::string &s, const char *name) {
     if (s.find('\0') != std::string::npos) throw Error(DOKU_ERR_INVALID_ARGUMENT, std::string(name) + " contains a NUL byte");
     return s.c_str();
 }
+
+// An optional JSON argument: "" is none (NULL).
+inline const char *opt_arg(const std::string &s, const char *name) { return s.empty() ? nullptr : arg(s, name); }
 
 // Runs call(&out), owns whatever it returned, throws on failure, returns a copy.
 template <class Call>
@@ -109,9 +119,9 @@ inline void log_trampoline(void *user_data, DokuLogLevel level, const char *even
 // The library's events, process-wide: `log(level, event, message)` for each event at min_level
 // or more severe (DOKU_LOG_ERROR, DOKU_LOG_WARN, DOKU_LOG_INFO, DOKU_LOG_DEBUG). event is a stable
 // snake_case name ("token_fetched", "token_fetch_failed", "token_from_store", "store_unavailable",
-// "store_recovered", "stale_token_served", "invalid_token_retry", "clock_skew"); message is for
-// humans and never holds a key, passphrase, secret, password or token. An empty function removes
-// the callback. See doku_set_log_callback() in doku.h.
+// "store_recovered", "stale_token_served", "invalid_token_retry", "clock_skew", "outcome_unknown");
+// message is for humans and never holds a key, passphrase, secret, password or token. An empty
+// function removes the callback. See doku_set_log_callback() in doku.h.
 //
 // The function runs on the thread inside a doku_* call (or a Client method), before that call
 // returns, possibly on several threads at once: it must be thread-safe. It may call the library,
@@ -136,6 +146,12 @@ inline void set_log_callback(LogFunction log, DokuLogLevel min_level = DOKU_LOG_
 
 // The library's version; equals DOKU_VERSION of the header it was built with.
 inline std::string version() { return doku_version(); }
+
+// The catalog of operations Client::call() works by, as JSON: [{"name","method","path","service",
+// "success","required","accepted","movesMoney","statusOperation","fields"}, …].
+inline std::string operations() {
+    return detail::owned_string([](char **out) { return doku_operations(out); });
+}
 
 // Now, UTC, "YYYY-MM-DDTHH:MM:SSZ".
 inline std::string timestamp() {
@@ -298,10 +314,30 @@ public:
         return detail::owned_string([&](char **out) { return doku_client_request_headers(handle_.get(), m, p, b, out); });
     }
 
-    // Sends a signed request: {"httpStatus":…,"responseCode":…,"body":"…"} (retries once on 401xx01).
-    std::string request(const std::string &method, const std::string &path, const std::string &body = "") {
+    // Sends a signed request to any path: {"httpStatus":…,"responseCode":…|null,"body":"…",
+    // "operation":null,"externalId":"…"} (body is DOKU's answer as text; any HTTP status is an
+    // answer, not an exception). Retries once on 401xx01. options_json: as for call() ("" = none);
+    // every option given is sent, none is required.
+    std::string request(const std::string &method, const std::string &path, const std::string &body = "",
+                        const std::string &options_json = "") {
         const char *m = detail::arg(method, "method"), *p = detail::arg(path, "path"), *b = detail::arg(body, "body");
-        return detail::owned_string([&](char **out) { return doku_client_request(handle_.get(), m, p, b, out); });
+        const char *o = detail::opt_arg(options_json, "options_json");
+        return detail::owned_string([&](char **out) { return doku_client_request(handle_.get(), m, p, b, o, out); });
+    }
+
+    // Calls one of DOKU's operations by its catalog name ("create_va", "payment", …; see
+    // doku::operations()): {"httpStatus","responseCode","body","operation","externalId"}. The body
+    // is checked by the operation's rules and the options by its needs before anything is sent
+    // (DOKU_ERR_INVALID_ARGUMENT, naming the field or option). options_json ("" = none), a JSON
+    // object of "customerToken", "ipAddress", "deviceId", "channelId", "externalId", "headers"
+    // (see doku_client_call in doku.h). A payment, payment_jump_app or refund whose answer was
+    // lost after sending throws doku::Error with DOKU_ERR_OUTCOME_UNKNOWN (outcome_unknown() is
+    // true): never send it again; ask check_status, as the message says, by the same
+    // partnerReferenceNo.
+    std::string call(const std::string &operation, const std::string &body, const std::string &options_json = "") {
+        const char *op = detail::arg(operation, "operation"), *b = detail::arg(body, "body");
+        const char *o = detail::opt_arg(options_json, "options_json");
+        return detail::owned_string([&](char **out) { return doku_client_call(handle_.get(), op, b, o, out); });
     }
 
     // B2B2C customer token from an auth code, and its refresh: JSON with both tokens and expiries.

@@ -95,7 +95,7 @@ pub(crate) fn handle(x: &mut Exchange, row: &'static Operation) -> Handled {
     }
     let fields = match body::check(text, op.fields) {
         Ok(fields) => fields,
-        Err(p) => return x.refuse(400, &code(400, p.case), &p.message()),
+        Err(p) => return x.refuse(400, &code(400, p.case), &p.refusal()),
     };
     let played = play(x, op, &client, &fields, binding);
     match played {
@@ -273,7 +273,7 @@ pub(crate) fn simulate_payment(x: &Exchange) -> Handled {
     ];
     let fields = match std::str::from_utf8(&x.req.body).map_err(|_| "the body is not UTF-8").map(|text| body::check(text, &FIELDS)) {
         Ok(Ok(fields)) => fields,
-        Ok(Err(p)) => return x.refuse(400, &format!("40000{}", p.case), &p.message()),
+        Ok(Err(p)) => return x.refuse(400, &format!("40000{}", p.case), &p.refusal()),
         Err(why) => return x.refuse(400, "4000000", &format!("Bad Request. {why}")),
     };
     let va_no = text(&fields, "virtualAccountNo");

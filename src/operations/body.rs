@@ -47,12 +47,21 @@ pub struct Problem {
 
 impl Problem {
     /// DOKU's wording: `Invalid Mandatory Field trxId`, `Invalid Field Format totalAmount.value
-    /// (…)`, `Bad Request. …`.
+    /// (…)`, or why the body is no JSON object.
     pub fn message(&self) -> String {
         match self.case {
             "02" => format!("Invalid Mandatory Field {}", self.field),
             "01" => format!("Invalid Field Format {} ({})", self.field, self.why),
-            _ => format!("Bad Request. {}", self.why),
+            _ => self.why.clone(),
+        }
+    }
+
+    /// The `responseMessage` a server refuses the body with: DOKU prefixes `Bad Request.` to a
+    /// body it cannot read.
+    pub fn refusal(&self) -> String {
+        match self.case {
+            "00" => format!("Bad Request. {}", self.message()),
+            _ => self.message(),
         }
     }
 }
@@ -64,6 +73,7 @@ impl Rule {
     /// The rule in words, for messages and the published catalog.
     pub fn describe(&self) -> String {
         match self {
+            Rule::Text(1) => "one character".into(),
             Rule::Text(n) => format!("a string of 1 to {n} characters"),
             Rule::Digits(n) => format!("1 to {n} digits, as a string"),
             Rule::PartnerServiceId => "8 characters: digits left-padded with spaces, e.g. \"  888994\"".into(),
@@ -218,7 +228,7 @@ mod tests {
     const VA: &str = r#"{"partnerServiceId":"  888994","customerNo":"00000000000000000001","virtualAccountNo":"  88899400000000000000000001","virtualAccountName":"Budi Śantoso","trxId":"INV/1","totalAmount":{"value":"10000.00","currency":"IDR"},"virtualAccountTrxType":"C","expiredDate":"2026-12-31T23:59:59+07:00"}"#;
 
     fn problem(op: &str, body: &str) -> String {
-        check(body, find(op).unwrap().fields).map(|_| "accepted".to_owned()).unwrap_or_else(|p| format!("{} {}", p.case, p.message()))
+        check(body, find(op).unwrap().fields).map(|_| "accepted".to_owned()).unwrap_or_else(|p| format!("{} {}", p.case, p.refusal()))
     }
 
     #[test]

@@ -99,12 +99,15 @@ static void test_status_names_and_errors(void) {
     CHECK(strcmp(doku_last_response_code(), "") == 0);
     CHECK(strcmp(doku_status_name(DOKU_OK), "DOKU_OK") == 0);
     CHECK(strcmp(doku_status_name(DOKU_ERR_SIGNATURE_INVALID), "DOKU_ERR_SIGNATURE_INVALID") == 0);
+    CHECK(strcmp(doku_status_name(DOKU_ERR_OUTCOME_UNKNOWN), "DOKU_ERR_OUTCOME_UNKNOWN") == 0);
     CHECK(strcmp(doku_status_name(DOKU_ERR_PANIC), "DOKU_ERR_PANIC") == 0);
+    CHECK(strcmp(doku_status_name(12), "DOKU_UNKNOWN_STATUS") == 0);
     CHECK(strcmp(doku_status_name(-7), "DOKU_UNKNOWN_STATUS") == 0);
     /* The fixed values bindings depend on. */
     CHECK(DOKU_ERR_NULL_ARGUMENT == 1 && DOKU_ERR_INVALID_ARGUMENT == 2 && DOKU_ERR_KEY == 3);
     CHECK(DOKU_ERR_CRYPTO == 4 && DOKU_ERR_NETWORK == 5 && DOKU_ERR_TIMEOUT == 6 && DOKU_ERR_TLS == 7);
-    CHECK(DOKU_ERR_API == 8 && DOKU_ERR_PROTOCOL == 9 && DOKU_ERR_SIGNATURE_INVALID == 10 && DOKU_ERR_PANIC == 99);
+    CHECK(DOKU_ERR_API == 8 && DOKU_ERR_PROTOCOL == 9 && DOKU_ERR_SIGNATURE_INVALID == 10 && DOKU_ERR_OUTCOME_UNKNOWN == 11);
+    CHECK(DOKU_ERR_PANIC == 99);
 }
 
 static void test_free_null(void) {

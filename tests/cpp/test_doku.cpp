@@ -1,5 +1,5 @@
 // The C++ RAII layer (bindings/cpp/doku.hpp) against a real sandbox. Run by tests/c_api.rs under
-// valgrind. Environment: DOKU_TEST_URL, DOKU_TEST_DIR (keys, expected.sig).
+// valgrind. Environment: DOKU_TEST_URL, DOKU_TEST_DIR (keys, expected.sig), DOKU_TEST_REDIS.
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -132,8 +132,90 @@ static void test_log_and_stats() {
     CHECK(events.size() == 2);
 }
 
+static bool contains(const std::string &haystack, const std::string &needle) {
+    if (haystack.find(needle) != std::string::npos) return true;
+    std::cerr << "\"" << haystack << "\" lacks \"" << needle << "\"\n";
+    return false;
+}
+
+// A string value in a JSON text, or (in_body) inside a response's "body", DOKU's answer as a JSON
+// string whose quotes are escaped. The values read here hold no escapes.
+static std::string field(const std::string &json, const std::string &name, bool in_body) {
+    const std::string q = in_body ? "\\\"" : "\"";
+    const std::string key = q + name + q + ":" + q;
+    std::size_t at = json.find(key);
+    CHECK(contains(json, key));
+    at += key.size();
+    return json.substr(at, json.find(q, at) - at);
+}
+
+static std::string ops_config(const std::string &client_id, const std::string &extra = "") {
+    std::string json = config(client_id);
+    json.pop_back();
+    return json + ",\"client_secret\":\"ops-secret\",\"channel_id\":\"H2H\"" + extra + "}";
+}
+
+// Client::call, Client::request with options, doku::operations() and DOKU_ERR_OUTCOME_UNKNOWN,
+// against the sandbox's c-ops and c-slow (every answer 1.5 s late). See tests/c/test_operations.c.
+static void test_operations() {
+    std::string catalog = doku::operations();
+    std::size_t rows = 0;
+    for (std::size_t at = catalog.find("\"movesMoney\":"); at != std::string::npos; at = catalog.find("\"movesMoney\":", at + 1))
+        rows++;
+    CHECK(rows == 13);
+    CHECK(contains(catalog,
+                   "\"movesMoney\":true,\"name\":\"payment\",\"path\":\"/direct-debit/core/v1/debit/payment-host-to-host\""));
+
+    doku::Client c(ops_config("c-ops"));
+    const std::string va =
+        "{\"partnerServiceId\":\"  888994\",\"customerNo\":\"8001\",\"virtualAccountNo\":\"  8889948001\","
+        "\"virtualAccountName\":\"Budi\",\"trxId\":\"INV/CPP/8001\",\"totalAmount\":{\"value\":\"5000.00\",\"currency\":\"IDR\"}}";
+    std::string answer = c.call("create_va", va);
+    CHECK(contains(answer, "\"httpStatus\":200,") && contains(answer, "\"responseCode\":\"2002700\""));
+    CHECK(contains(answer, "\"operation\":\"create_va\"") && field(answer, "externalId", false).size() == 36);
+    const std::string va_id = "{\"partnerServiceId\":\"  888994\",\"customerNo\":\"8001\",\"virtualAccountNo\":\"  8889948001\"}";
+    CHECK(contains(c.call("check_status_va", va_id, "{\"channelId\":\"H2H\"}"), "\\\"english\\\":\\\"Unpaid\\\""));
+    answer = c.request("POST", "/sandbox/v1/pay-va?client=c-ops", "{\"virtualAccountNo\":\"  8889948001\"}");
+    CHECK(contains(answer, "\"responseCode\":\"2000000\"") && contains(answer, "\"operation\":null"));
+    CHECK(contains(c.call("check_status_va", va_id), "\\\"english\\\":\\\"Paid\\\""));
+
+    // Checked before sending, in the C API's words; NUL bytes never reach it.
+    std::string bad = va;
+    bad.erase(22, 1);
+    expect_error([&] { c.call("create_va", bad); }, DOKU_ERR_INVALID_ARGUMENT,
+                 "create_va: body: Invalid Field Format partnerServiceId (8 characters: digits left-padded with spaces, e.g. \"  "
+                 "888994\"; 7 characters given)");
+    expect_error([&] { c.call("payment", "{}"); }, DOKU_ERR_INVALID_ARGUMENT,
+                 "payment: options: customerToken is required (Authorization-Customer)");
+    expect_error([&] { c.request("POST", "/orders/v1.0/debit/status", "{}", "{\"ip\":\"1\"}"); }, DOKU_ERR_INVALID_ARGUMENT,
+                 "options: unknown key \"ip\"");
+    expect_error([&] { c.call("create_va", va, std::string("{}\0", 3)); }, DOKU_ERR_INVALID_ARGUMENT,
+                 "options_json contains a NUL byte");
+
+    // A payment whose answer was lost: the hasty client shares the patient one's B2B token.
+    doku::Client patient(ops_config("c-slow")), hasty(ops_config("c-slow", ",\"timeout_ms\":600"));
+    std::string bound = patient.call("account_binding",
+                                     "{\"phoneNo\":\"62813941306109\",\"additionalInfo\":{\"channel\":\"DIRECT_DEBIT_ALLO_SNAP\","
+                                     "\"custIdMerchant\":\"cust-cpp\",\"successRegistrationUrl\":\"https://merchant.example/ok\","
+                                     "\"failedRegistrationUrl\":\"https://merchant.example/failed\"}}",
+                                     "{\"ipAddress\":\"203.0.113.7\",\"deviceId\":\"device-1\"}");
+    std::string token = field(patient.get_token_b2b2c(field(bound, "authCode", true)), "accessToken", false);
+    const std::string payment =
+        "{\"partnerReferenceNo\":\"SLOW-CPP-1\",\"amount\":{\"value\":\"700.00\",\"currency\":\"IDR\"},"
+        "\"additionalInfo\":{\"channel\":\"DIRECT_DEBIT_ALLO_SNAP\"}}";
+    doku::Error e = expect_error(
+        [&] { hasty.call("payment", payment, "{\"customerToken\":\"" + token + "\",\"ipAddress\":\"203.0.113.7\"}"); },
+        DOKU_ERR_OUTCOME_UNKNOWN, "call check_status with originalPartnerReferenceNo \"SLOW-CPP-1\"");
+    CHECK(e.outcome_unknown() && std::string(e.status_name()) == "DOKU_ERR_OUTCOME_UNKNOWN" && e.response_code().empty());
+    CHECK(std::string(e.what()).find(token) == std::string::npos);
+    CHECK(contains(patient.call("check_status", "{\"originalPartnerReferenceNo\":\"SLOW-CPP-1\",\"serviceCode\":\"54\"}"),
+                   "\\\"latestTransactionStatus\\\":\\\"00\\\""));
+    CHECK(!expect_error([] { doku::minify("{"); }, DOKU_ERR_INVALID_ARGUMENT, "not valid JSON").outcome_unknown());
+}
+
 int main() {
     CHECK(doku::version() == DOKU_VERSION);
+    test_operations();
     test_log_and_stats();
     std::string ts = doku::timestamp();
     CHECK(ts.size() == 20 && ts[10] == 'T' && ts[19] == 'Z');

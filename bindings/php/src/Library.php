@@ -172,6 +172,7 @@ final class Library
             Status::API => new ApiException($message, $responseCode),
             Status::PROTOCOL => new ProtocolException($message, $status),
             Status::SIGNATURE_INVALID => new SignatureInvalidException($message, $status),
+            Status::OUTCOME_UNKNOWN => new OutcomeUnknownException($message, $status),
             Status::PANIC => new PanicException($message, $status),
             default => new UnknownStatusException($message, $status),
         };

@@ -5,7 +5,8 @@ declare(strict_types=1);
 namespace DokuSnap;
 
 /**
- * DOKU's answer to a signed transaction request (Client::request()), whatever its HTTP status.
+ * DOKU's answer to a signed transaction request (Client::request(), Client::call() and the
+ * operations' methods), whatever its HTTP status.
  * (Readonly properties rather than a readonly class, which would need PHP 8.2.)
  */
 final class Response
@@ -17,6 +18,10 @@ final class Response
         public readonly ?string $responseCode,
         /** The body as DOKU sent it. */
         public readonly string $body,
+        /** The catalog operation called, e.g. "create_va"; null for Client::request(). */
+        public readonly ?string $operation = null,
+        /** The X-EXTERNAL-ID of the request that got this answer (generated, or the externalId option). */
+        public readonly string $externalId = '',
     ) {
     }
 

@@ -311,6 +311,24 @@ final class Snap
         return Library::decode('the claims', $claims);
     }
 
+    /**
+     * The catalog of DOKU's operations that Client::call() works by (doku_operations()), in the
+     * library's order: each operation's name (Client's method is its camelCase: create_va is
+     * createVa()), HTTP method and path, SNAP service code, success responseCodes, the options it
+     * requires and the further ones it accepts (customerToken, ipAddress, deviceId), whether it
+     * moves money (then an answer lost after sending is an OutcomeUnknownException), the
+     * operation that tells its status (or null), and its body's fields by dotted name, with
+     * whether each is mandatory and its rule in words.
+     *
+     * @return list<array{name: string, method: string, path: string, service: string, success: list<string>, required: list<string>, accepted: list<string>, movesMoney: bool, statusOperation: ?string, fields: list<array{name: string, mandatory: bool, rule: string}>}>
+     * @throws DokuException
+     */
+    public static function operations(): array
+    {
+        $ffi = Library::ffi();
+        return Library::decode('the operations', Library::takeString(static fn ($out) => $ffi->doku_operations($out)));
+    }
+
     /** Now, UTC, as "YYYY-MM-DDTHH:MM:SSZ": the X-TIMESTAMP to sign and send. */
     public static function timestamp(): string
     {

@@ -18,6 +18,7 @@ final class Status
     public const API = 8;
     public const PROTOCOL = 9;
     public const SIGNATURE_INVALID = 10;
+    public const OUTCOME_UNKNOWN = 11;
     public const PANIC = 99;
 
     private function __construct()

@@ -4,8 +4,10 @@ declare(strict_types=1);
 
 namespace DokuSnap\Tests;
 
+use DokuSnap\DokuException;
 use DokuSnap\Library;
 use DokuSnap\Status;
+use DokuSnap\UnknownStatusException;
 use PHPUnit\Framework\TestCase;
 
 /**
@@ -99,6 +101,26 @@ final class HeaderTest extends TestCase
         $this->assertSame([], self::mismatches($header, self::bindingStatuses(), self::ffiConstant(...)));
     }
 
+    /**
+     * Each status of the header has an exception of its own in Library::check(): a status added
+     * to Status but not to its match would fall through to UnknownStatusException.
+     */
+    public function testEveryStatusOfTheHeaderHasItsException(): void
+    {
+        foreach (self::headerStatuses((string) file_get_contents(self::HEADER)) as $name => $value) {
+            if ($value === Status::OK) {
+                continue;
+            }
+            try {
+                Library::check($value);
+                $this->fail("{$name}: no exception");
+            } catch (DokuException $e) {
+                $this->assertNotInstanceOf(UnknownStatusException::class, $e, $name);
+                $this->assertSame($value, $e->getCode(), $name);
+            }
+        }
+    }
+
     public function testTheBindingsHeaderHasTheSameEnum(): void
     {
         $this->assertSame(
@@ -118,8 +140,8 @@ final class HeaderTest extends TestCase
             self::mismatches(['DOKU_ERR_TLS' => 70] + $header, $binding, $ffi),
         );
         $this->assertSame(
-            ['DOKU_ERR_RATE_LIMITED = 11 is in doku.h but not in DokuSnap\Status', 'DOKU_ERR_RATE_LIMITED is missing in the FFI object, 11 in doku.h or Status'],
-            self::mismatches($header + ['DOKU_ERR_RATE_LIMITED' => 11], $binding, $ffi),
+            ['DOKU_ERR_RATE_LIMITED = 12 is in doku.h but not in DokuSnap\Status', 'DOKU_ERR_RATE_LIMITED is missing in the FFI object, 12 in doku.h or Status'],
+            self::mismatches($header + ['DOKU_ERR_RATE_LIMITED' => 12], $binding, $ffi),
         );
         unset($header['DOKU_ERR_PANIC']);
         $this->assertSame(['DokuSnap\Status has DOKU_ERR_PANIC = 99, which doku.h does not have'], self::mismatches($header, $binding, $ffi));

@@ -41,7 +41,7 @@ final class RequestTest extends TestCase
         $this->assertSame('Budi Śantoso / Toko Kue', $data['virtualAccountName']);
         $this->assertSame('INV/2026/0001', $data['trxId']);
 
-        // Pretty-printed text, escaped slashes and all: sent as given, signed minified.
+        // Pretty-printed text, escaped slashes and all: minified, signed and sent.
         $pretty = json_encode(self::createVa('INV/2026/0002'), JSON_PRETTY_PRINT);
         $response = $client->request('post', self::CREATE_VA, $pretty);
         $this->assertSame([200, '2002700'], [$response->httpStatus, $response->responseCode], $response->body);

@@ -12,6 +12,7 @@ use DokuSnap\KeyException;
 use DokuSnap\Library;
 use DokuSnap\LibraryException;
 use DokuSnap\NetworkException;
+use DokuSnap\OutcomeUnknownException;
 use DokuSnap\PanicException;
 use DokuSnap\ProtocolException;
 use DokuSnap\SignatureInvalidException;
@@ -39,6 +40,7 @@ final class StatusTest extends TestCase
             'API' => [Status::API, ApiException::class, 'DOKU_ERR_API'],
             'PROTOCOL' => [Status::PROTOCOL, ProtocolException::class, 'DOKU_ERR_PROTOCOL'],
             'SIGNATURE_INVALID' => [Status::SIGNATURE_INVALID, SignatureInvalidException::class, 'DOKU_ERR_SIGNATURE_INVALID'],
+            'OUTCOME_UNKNOWN' => [Status::OUTCOME_UNKNOWN, OutcomeUnknownException::class, 'DOKU_ERR_OUTCOME_UNKNOWN'],
             'PANIC' => [Status::PANIC, PanicException::class, 'DOKU_ERR_PANIC'],
             'a status this binding does not know' => [42, UnknownStatusException::class, 'DOKU_UNKNOWN_STATUS'],
         ];
@@ -64,6 +66,25 @@ final class StatusTest extends TestCase
                 $this->assertSame('', $e->getResponseCode());
             }
         }
+    }
+
+    /** statuses() covers every status of Status but OK: a status added there is mapped and tested here. */
+    public function testEveryStatusIsListed(): void
+    {
+        $listed = array_column(self::statuses(), 0);
+        $this->assertEqualsCanonicalizing(array_values(array_diff((new \ReflectionClass(Status::class))->getConstants(), [Status::OK])), array_diff($listed, [42]));
+    }
+
+    /**
+     * OutcomeUnknownException is neither a TimeoutException nor a NetworkException, so that a
+     * handler retrying those (the README's example) never resends a payment that may have
+     * happened.
+     */
+    public function testOutcomeUnknownIsNoTransientError(): void
+    {
+        $e = new OutcomeUnknownException('m', Status::OUTCOME_UNKNOWN);
+        $this->assertNotInstanceOf(TimeoutException::class, $e);
+        $this->assertNotInstanceOf(NetworkException::class, $e);
     }
 
     public function testOkDoesNotThrow(): void
@@ -103,6 +124,7 @@ final class StatusTest extends TestCase
             'ApiException' => [ApiException::class, \RuntimeException::class],
             'ProtocolException' => [ProtocolException::class, \RuntimeException::class],
             'SignatureInvalidException' => [SignatureInvalidException::class, \RuntimeException::class],
+            'OutcomeUnknownException' => [OutcomeUnknownException::class, \RuntimeException::class],
             'PanicException' => [PanicException::class, \RuntimeException::class],
             'LibraryException' => [LibraryException::class, \RuntimeException::class],
             'UnknownStatusException' => [UnknownStatusException::class, \RuntimeException::class],

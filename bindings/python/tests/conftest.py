@@ -184,11 +184,32 @@ def sandbox(keys: Keys, tmp_path_factory: pytest.TempPathFactory):
     sb.stop()
 
 
+# The TLS sandbox's clients, with their fault mode. It keeps books (virtual accounts, bindings,
+# payments) per client, so each operations test has an id of its own; those in TLS_SECRETS get
+# --secret ID=SECRET.
+TLS_CLIENTS: Dict[str, Optional[str]] = {
+    "py-tls": None,
+    "py-demo": None,
+    "py-ops-va": None,
+    "py-ops-dd": None,
+    "py-ops-check": None,
+    "py-ops-example": None,
+    "py-ops-slow": "delay:1500",
+}
+TLS_SECRETS: Dict[str, str] = {cid: f"SK-{cid}-secret" for cid in TLS_CLIENTS if cid.startswith("py-ops-")}
+
+
 @pytest.fixture(scope="session")
 def tls_sandbox(keys: Keys, tmp_path_factory: pytest.TempPathFactory):
     d = tmp_path_factory.mktemp("tls-sandbox")
-    sb = Sandbox(_binary(), d, ["--quiet", "--tls-dir", str(d / "tls"),
-                                "--client", f"py-tls={keys.public}", "--client", f"py-demo={keys.public}"])
+    args = ["--quiet", "--tls-dir", str(d / "tls")]
+    for cid, fault in TLS_CLIENTS.items():
+        args += ["--client", f"{cid}={keys.public}"]
+        if fault:
+            args += ["--fault", f"{cid}={fault}"]
+    for cid, secret in TLS_SECRETS.items():
+        args += ["--secret", f"{cid}={secret}"]
+    sb = Sandbox(_binary(), d, args)
     yield sb
     sb.stop()
 

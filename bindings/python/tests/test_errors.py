@@ -170,7 +170,7 @@ def test_protocol_errors(make_client, client_id, fragment):
     (1, doku_snap.InvalidArgumentError), (2, doku_snap.InvalidArgumentError), (3, doku_snap.InvalidKeyError),
     (4, doku_snap.CryptoError), (5, doku_snap.NetworkError), (6, doku_snap.DokuTimeoutError),
     (7, doku_snap.TlsError), (8, doku_snap.ApiError), (9, doku_snap.ProtocolError),
-    (10, doku_snap.SignatureInvalidError), (99, doku_snap.InternalError),
+    (10, doku_snap.SignatureInvalidError), (11, doku_snap.OutcomeUnknownError), (99, doku_snap.InternalError),
 ])
 def test_status_mapping(status, cls):
     doku_snap.timestamp()  # a successful call: no details left on this thread

@@ -5,6 +5,7 @@
                           client_secret="...", channel_id="H2H") as client:
         headers = {"Authorization": "Bearer " + client.get_token()}
         answer = client.request("POST", "/virtual-accounts/...", {"trxId": "..."})
+        answer = client.create_va({...})  # DOKU's operations by name, checked before sending
 
 Merchant side (DOKU calling you): issue_token() answers DOKU's token request; merchant_verify()
 judges every later call (VA inquiry, VA payment notification, Direct Debit notification) and
@@ -21,10 +22,11 @@ takes precedence when set).
 
 from __future__ import annotations
 
-from typing import Union
+import json
+from typing import Any, Dict, List, Union
 
 from . import _log  # noqa: F401  (installs the log callback: events go to logging.getLogger("doku_snap"))
-from ._client import Client, Response
+from ._client import CallOptions, Client, Response
 from ._native import call_string, cstr, lib
 from ._snap import (IssuedToken, MerchantAnswer, Verdict, issue_token, merchant_answer,
                     merchant_verify, minify, sign_request, validate_token, verify, verify_request)
@@ -38,6 +40,7 @@ from .errors import (
     InvalidArgumentError,
     InvalidKeyError,
     NetworkError,
+    OutcomeUnknownError,
     ProtocolError,
     SignatureInvalidError,
     Status,
@@ -45,12 +48,12 @@ from .errors import (
 )
 
 __all__ = [
-    "Client", "Response", "sign", "timestamp", "version", "minify", "sign_request", "verify",
+    "Client", "Response", "CallOptions", "operations", "sign", "timestamp", "version", "minify", "sign_request", "verify",
     "verify_request", "issue_token", "IssuedToken", "validate_token", "merchant_verify",
     "Verdict", "merchant_answer", "MerchantAnswer", "Status", "DokuError",
     "InvalidArgumentError", "ClientClosedError", "InvalidKeyError", "CryptoError", "NetworkError",
     "DokuTimeoutError", "TlsError", "ApiError", "ProtocolError", "SignatureInvalidError",
-    "InternalError",
+    "OutcomeUnknownError", "InternalError",
 ]
 
 
@@ -60,6 +63,16 @@ def version() -> str:
 
 
 __version__ = version()
+
+
+def operations() -> List[Dict[str, Any]]:
+    """The catalog of DOKU's operations that Client.call() works by, one dict each: name,
+    method, path, service, success (codes), required and accepted (options, as JSON keys:
+    customerToken, ipAddress, deviceId), movesMoney, statusOperation and fields ({name,
+    mandatory, rule}: the body's rules, checked before sending). Client has a method of each
+    name."""
+    catalog: List[Dict[str, Any]] = json.loads(call_string(lib.doku_operations))
+    return catalog
 
 
 def timestamp() -> str:

@@ -3,16 +3,56 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
+import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence, TypeVar, Union
 
 from ._native import Body, call_string, cbody, check, cstr, json_object, lib
 from .errors import ClientClosedError, InvalidArgumentError, Status
 
+if sys.version_info >= (3, 11):
+    from typing import TypedDict, Unpack
+else:
+    from typing import TypedDict
+    if TYPE_CHECKING:  # annotations are not evaluated at run time (__future__ annotations)
+        from typing_extensions import Unpack
+
 # Client.request() also takes a dict or list, which it encodes itself (see _json_body).
 JsonBody = Union[str, bytes, bytearray, Mapping[str, Any], Sequence[Any], None]
+
+
+class CallOptions(TypedDict, total=False):
+    """The keyword options of Client.request(), Client.call() and the named operations. Each is
+    sent only when given; None is the same as leaving it out."""
+
+    customer_token: Optional[str]  # Authorization-Customer: Bearer … (B2B2C access token)
+    ip_address: Optional[str]      # X-IP-ADDRESS: the customer's IPv4 or IPv6 address
+    device_id: Optional[str]       # X-DEVICE-ID: the customer's device
+    channel_id: Optional[str]      # CHANNEL-ID instead of the config's channel_id
+    external_id: Optional[str]     # X-EXTERNAL-ID instead of a generated one (1 to 36 digits)
+    headers: Optional[Mapping[str, str]]  # further X-… headers
+
+
+# Keyword option -> options_json key. The core's messages name options by the JSON key.
+_OPTION_KEYS = {"customer_token": "customerToken", "ip_address": "ipAddress",
+                "device_id": "deviceId", "channel_id": "channelId", "external_id": "externalId",
+                "headers": "headers"}
+
+
+def _options_json(options: Mapping[str, Any]) -> Optional[bytes]:
+    """options_json from the keyword options given (None values left out), or None (NULL) when
+    none is. The core checks names, formats and what each operation takes."""
+    given: Dict[str, Any] = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name == "headers" and isinstance(value, Mapping):
+            value = dict(value)  # any Mapping (json.dumps takes only dicts)
+        given[_OPTION_KEYS[name]] = value
+    return json_object("options", given) if given else None
 
 
 def _json_body(body: JsonBody) -> Optional[bytes]:
@@ -36,15 +76,36 @@ def _json_body(body: JsonBody) -> Optional[bytes]:
 @dataclass(frozen=True)
 class Response:
     """DOKU's answer to a transaction request, whatever its HTTP status: ``http_status``,
-    ``response_code`` (its responseCode, e.g. "2002700", or None) and the raw ``body``."""
+    ``response_code`` (its responseCode, e.g. "2002700", or None), the raw ``body``,
+    ``operation`` (the catalog operation called, None for request()) and ``external_id`` (the
+    X-EXTERNAL-ID sent, e.g. to quote to DOKU's support or as a refund's originalExternalId)."""
 
     http_status: int
     response_code: Optional[str]
     body: str
+    operation: Optional[str] = None
+    external_id: Optional[str] = None
 
     def json(self) -> Any:
         """The body, parsed (raises json.JSONDecodeError if it is not JSON)."""
         return json.loads(self.body)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _operation(stub: _F) -> _F:
+    """Makes a named operation method from a stub whose name is the catalog operation's: the
+    stub's signature and docstring are what IDEs and help() show; calling it is
+    self.call(name, body, **options). test_operations.py checks the names against the catalog."""
+    name = stub.__name__
+
+    @functools.wraps(stub)
+    def method(self: "Client", body: JsonBody, **options: Any) -> Response:
+        return self.call(name, body, **options)
+
+    method.operation = name  # type: ignore[attr-defined]
+    return method  # type: ignore[return-value]
 
 
 class Client:
@@ -148,18 +209,161 @@ class Client:
             cbody(body)))
         return headers
 
-    def request(self, method: str, path: str, body: JsonBody = None) -> Response:
+    def request(self, method: str, path: str, body: JsonBody = None, *,
+                customer_token: Optional[str] = None, ip_address: Optional[str] = None,
+                device_id: Optional[str] = None, channel_id: Optional[str] = None,
+                external_id: Optional[str] = None,
+                headers: Optional[Mapping[str, str]] = None) -> Response:
         """Sends a signed transaction request to path (relative to the base URL, e.g.
         "/virtual-accounts/bi-snap-va/v1.1/transfer-va/create-va") and returns DOKU's answer,
         whatever its HTTP status. On Invalid Token (401xx01) the core fetches a new token and
         retries once. body: JSON text (str/bytes), a dict or list (encoded compactly with
-        ensure_ascii=False), or None. Needs client_secret and channel_id.
+        ensure_ascii=False), or None. Needs client_secret and channel_id (or channel_id=...).
 
-        Raises InvalidArgumentError (missing client_secret/channel_id, bad method, path or
-        body) and the transport errors of get_token()."""
-        answer = json.loads(self._call(lib.doku_client_request, cstr(method, "method"),
-                                       cstr(path, "path"), _json_body(body)))
-        return Response(answer["httpStatus"], answer.get("responseCode"), answer["body"])
+        The keyword options (see CallOptions) are sent as given, none required and none checked
+        against an operation: for DOKU's own operations prefer call() or the named methods,
+        which check the body and options first and know which calls move money.
+
+        Raises InvalidArgumentError (missing client_secret/channel_id, bad method, path, body
+        or option) and the transport errors of get_token()."""
+        options = _options_json(dict(customer_token=customer_token, ip_address=ip_address,
+                                     device_id=device_id, channel_id=channel_id,
+                                     external_id=external_id, headers=headers))
+        return self._response(self._call(lib.doku_client_request, cstr(method, "method"),
+                                         cstr(path, "path"), _json_body(body), options))
+
+    def call(self, operation: str, body: JsonBody, *, customer_token: Optional[str] = None,
+             ip_address: Optional[str] = None, device_id: Optional[str] = None,
+             channel_id: Optional[str] = None, external_id: Optional[str] = None,
+             headers: Optional[Mapping[str, str]] = None) -> Response:
+        """Calls one of DOKU's operations by its catalog name (see doku_snap.operations(), and
+        the named methods: client.create_va(body, ...) is client.call("create_va", body, ...))
+        with its method and path, signed as request() signs, and returns DOKU's answer whatever
+        its HTTP status (``operation`` set). body as for request().
+
+        Before anything is sent the core checks the body by the operation's rules (mandatory
+        fields, formats such as partnerServiceId's 8 characters, amounts as "10000.00" IDR)
+        and the options by its needs: InvalidArgumentError names the field or option (by its
+        JSON key, e.g. customerToken), never its value. An option the operation does not send
+        is refused, not ignored.
+
+        Money: payment, payment_jump_app and refund are never resent once sent. If their answer
+        is lost after sending (a timeout, a broken connection) the call raises
+        OutcomeUnknownError: DOKU may have acted on it; ask check_status, as its message says.
+        Other failures raise as request() does."""
+        options = _options_json(dict(customer_token=customer_token, ip_address=ip_address,
+                                     device_id=device_id, channel_id=channel_id,
+                                     external_id=external_id, headers=headers))
+        return self._response(self._call(lib.doku_client_call, cstr(operation, "operation"),
+                                         _json_body(body), options))
+
+    @staticmethod
+    def _response(text: str) -> Response:
+        answer = json.loads(text)
+        return Response(answer["httpStatus"], answer.get("responseCode"), answer["body"],
+                        answer.get("operation"), answer.get("externalId"))
+
+    # One method per catalog operation: client.create_va(body, **options) is
+    # client.call("create_va", body, **options); _operation replaces the stubs' bodies, which
+    # never run. Each docstring ends with the options the operation requires and accepts
+    # besides channel_id, external_id and headers (checked against the catalog by the tests).
+
+    @_operation
+    def create_va(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """Creates a virtual account: a bill the customer pays by bank transfer (2002700).
+
+        Options: none required."""
+        raise NotImplementedError
+
+    @_operation
+    def update_va(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """Updates an unpaid virtual account's bill (2002800).
+
+        Options: none required."""
+        raise NotImplementedError
+
+    @_operation
+    def delete_va(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """Deletes an unpaid virtual account (2003100).
+
+        Options: none required."""
+        raise NotImplementedError
+
+    @_operation
+    def check_status_va(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """A virtual account's status: paid or not, paidAmount (2002600).
+
+        Options: none required."""
+        raise NotImplementedError
+
+    @_operation
+    def account_binding(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """Binds a customer's e-wallet or bank account for Direct Debit (2000700);
+        additionalInfo.authCode goes to get_token_b2b2c() for the customer token.
+
+        Options: ip_address, device_id required."""
+        raise NotImplementedError
+
+    @_operation
+    def account_unbinding(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """Unbinds an account (tokenId: the customer token), revoking its tokens (2000500).
+
+        Options: ip_address required."""
+        raise NotImplementedError
+
+    @_operation
+    def card_registration(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """Registers a customer's card for Direct Debit (2000100); additionalInfo.authCode goes
+        to get_token_b2b2c().
+
+        Options: none required; ip_address, device_id accepted."""
+        raise NotImplementedError
+
+    @_operation
+    def card_unbinding(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """Unbinds a registered card (tokenId: its customer token) (2000500).
+
+        Options: none required; ip_address accepted."""
+        raise NotImplementedError
+
+    @_operation
+    def payment(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """Debits the customer's bound account, host to host (2005400). Moves money: a lost
+        answer raises OutcomeUnknownError; never resend, ask check_status.
+
+        Options: customer_token, ip_address required; device_id accepted."""
+        raise NotImplementedError
+
+    @_operation
+    def payment_jump_app(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """A payment the customer approves in the wallet's app (webRedirectUrl) (2005400).
+        Moves money: a lost answer raises OutcomeUnknownError; ask check_status.
+
+        Options: ip_address, device_id required."""
+        raise NotImplementedError
+
+    @_operation
+    def refund(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """Refunds a payment, wholly or in part (2000700 or 2005800). Moves money: a lost
+        answer raises OutcomeUnknownError; ask check_status.
+
+        Options: customer_token, ip_address required; device_id accepted."""
+        raise NotImplementedError
+
+    @_operation
+    def balance_inquiry(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """The balance of the customer's bound account (2001100).
+
+        Options: customer_token, ip_address required."""
+        raise NotImplementedError
+
+    @_operation
+    def check_status(self, body: JsonBody, **options: Unpack[CallOptions]) -> Response:
+        """A Direct Debit payment's status by originalPartnerReferenceNo and serviceCode "54"
+        (2005500): latestTransactionStatus "00" paid, "04" refunded, and its refunds.
+
+        Options: none required."""
+        raise NotImplementedError
 
     def get_token_b2b2c(self, auth_code: str) -> Dict[str, Any]:
         """Exchanges a customer's auth code for a B2B2C token: {"accessToken", "tokenType",

@@ -5,10 +5,9 @@ each event on the "doku_snap" logger, at the level it maps to (DOKU_LOG_ERROR: E
 WARNING, INFO: INFO, DEBUG: DEBUG), with the event's stable name in ``extra={"event": ...}``
 (``record.event``, ``%(event)s`` in a format): ``token_fetched``, ``token_fetch_failed``,
 ``token_from_store``, ``store_unavailable``, ``store_recovered``, ``stale_token_served``,
-``invalid_token_retry``, ``clock_skew`` (README.md, "Logs and stats"). The library calls it only
-on the thread inside
-its own call, before that call returns: records carry the calling thread. Messages never hold a
-key, passphrase, secret, password or token.
+``invalid_token_retry``, ``clock_skew``, ``outcome_unknown`` (README.md, "Logs and stats"). The
+library calls it only on the thread inside its own call, before that call returns: records carry
+the calling thread. Messages never hold a key, passphrase, secret, password or token.
 
 Filtering is left to logging (the logger's level, handlers, filters): the library delivers
 every event, which costs nothing on the cached token path, where it raises none.

@@ -74,7 +74,11 @@ _FUNCTIONS = {
     "doku_verify": ([_S, _S, _S, _S], _STATUS),
     "doku_verify_request": ([_S, _S, _S, _S, _S, _S, _S], _STATUS),
     "doku_client_request_headers": ([_H, _S, _S, _S, _OUT], _STATUS),
-    "doku_client_request": ([_H, _S, _S, _S, _OUT], _STATUS),
+    # method, path, body, options_json
+    "doku_client_request": ([_H, _S, _S, _S, _S, _OUT], _STATUS),
+    # operation, body_json, options_json
+    "doku_client_call": ([_H, _S, _S, _S, _OUT], _STATUS),
+    "doku_operations": ([_OUT], _STATUS),
     "doku_issue_token": ([_S, _S, _S, ctypes.POINTER(ctypes.c_int), _OUT], _STATUS),
     "doku_validate_token": ([_S, _S, _OUT], _STATUS),
     # body, body_len: c_char_p passes a bytes object's buffer as it is, NUL bytes included

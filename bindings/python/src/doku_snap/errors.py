@@ -20,6 +20,7 @@ class Status(enum.IntEnum):
     API = 8
     PROTOCOL = 9
     SIGNATURE_INVALID = 10
+    OUTCOME_UNKNOWN = 11
     PANIC = 99
 
 
@@ -89,6 +90,16 @@ class SignatureInvalidError(DokuError):
     """A signature did not verify."""
 
 
+class OutcomeUnknownError(DokuError):
+    """A money-moving call (payment, payment_jump_app, refund) was sent and its answer was lost
+    (a timeout or a broken connection after sending): DOKU may have acted on it. Never send it
+    again blindly: the message names the status operation (check_status) and the
+    originalPartnerReferenceNo to ask it with.
+
+    Deliberately not a TimeoutError nor a NetworkError: code that retries those must not
+    retry this one."""
+
+
 class InternalError(DokuError):
     """A bug in the core (a Rust panic caught at the C boundary)."""
 
@@ -104,6 +115,7 @@ _CLASSES: Dict[int, Type[DokuError]] = {
     Status.API: ApiError,
     Status.PROTOCOL: ProtocolError,
     Status.SIGNATURE_INVALID: SignatureInvalidError,
+    Status.OUTCOME_UNKNOWN: OutcomeUnknownError,
     Status.PANIC: InternalError,
 }
 
