@@ -143,9 +143,10 @@ fn fixture(name: &str) -> Fixture {
         ..SandboxConfig::default()
     })
     .unwrap();
+    // c-ops: the shared run of every operation (DOKU_TEST_OPERATIONS), from C and from C++.
     let tls = Sandbox::start(SandboxConfig {
-        clients: ["c-ok", "c-fork", "c-liar"].iter().map(|id| (id.to_string(), public.clone())).collect(),
-        secrets: vec![("c-fork".into(), "va-secret".into())],
+        clients: ["c-ok", "c-fork", "c-liar", "c-ops"].iter().map(|id| (id.to_string(), public.clone())).collect(),
+        secrets: vec![("c-fork".into(), "va-secret".into()), ("c-ops".into(), "ops-secret".into())],
         faults: vec![("c-liar".into(), Fault::Overlong)],
         tls_dir: Some(dir.path("tls")),
         log: Log::Off,
@@ -202,6 +203,8 @@ fn run_checked(f: &Fixture, exe: &Path, checker: Checker) -> String {
         .env("DOKU_TEST_HANGUP_URL", &f.hangup_url)
         .env("DOKU_TEST_DIR", &f.keys)
         .env("DOKU_TEST_REDIS", f.redis.url())
+        // Run by test_operations.c and test_doku.cpp against the https sandbox.
+        .env("DOKU_TEST_OPERATIONS", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/every-operation.tsv"))
         .env("DOKU_TEST_SLACK_MS", if valgrind { "4000" } else { "300" })
         .env("DOKU_TEST_REVOKE_CMD", format!("curl -sf -X POST '{}{}?client=c-va' >/dev/null", f.sandbox.url(), doku_sandbox::REVOKE_PATH))
         // Leaks and undefined behaviour fail the run; Rust's own globals are reachable, not leaks.
@@ -251,6 +254,7 @@ fn c_operations_under_valgrind() {
     // The checks before sending fetched no token (their client points where nothing listens),
     // and the slow clients shared one.
     assert_eq!((f.sandbox.token_requests("c-ops"), f.sandbox.token_requests("c-slow")), (1, 1));
+    assert_eq!(f.tls.token_requests("c-ops"), 1, "the shared run of every operation, on one B2B token");
 }
 
 #[test]
@@ -308,6 +312,7 @@ fn cpp_raii_layer_under_valgrind() {
     }
     assert_eq!((f.sandbox.token_requests("c-log-cpp"), f.sandbox.token_requests("c-log-fail")), (1, 2));
     assert_eq!((f.sandbox.token_requests("c-ops"), f.sandbox.token_requests("c-slow")), (1, 1), "the hasty client shared the token");
+    assert_eq!(f.tls.token_requests("c-ops"), 1, "the shared run of every operation, on one B2B token");
 }
 
 /// Every C and C++ test program, built with AddressSanitizer, LeakSanitizer and UBSan.

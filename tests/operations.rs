@@ -420,3 +420,35 @@ fn a_payment_is_resent_only_after_its_own_invalid_token() {
         assert_eq!(*calls.lock().unwrap(), sent, "{answer}");
     }
 }
+
+/// The shared run (tests/fixtures/every-operation.tsv): every operation of the catalog once,
+/// as the C, C++, Python and PHP tests also run it through their bindings.
+#[test]
+fn every_operation_in_the_shared_run() {
+    const RUN: &str = include_str!("fixtures/every-operation.tsv");
+    let steps: Vec<Vec<&str>> = RUN.lines().filter(|l| !l.starts_with('#')).map(|l| l.split('\t').collect()).collect();
+    let mut named: Vec<&str> = steps.iter().map(|s| s[0]).filter(|op| *op != "customer_token").collect();
+    named.sort_unstable();
+    let mut catalog: Vec<&str> = CATALOG.iter().map(|op| op.name).collect();
+    catalog.sort_unstable();
+    assert_eq!(named, catalog, "each operation once");
+
+    let s = setup(&["MCH-RUN"], &[]);
+    let c = s.client("MCH-RUN", "");
+    let n = format!("{}", std::process::id());
+    let (mut auth_code, mut customer) = (String::new(), String::new());
+    for step in steps {
+        let [op, code, body, options] = step[..] else { panic!("4 fields: {step:?}") };
+        if op == "customer_token" {
+            customer = c.b2b2c_token(Grant::AuthorizationCode(&auth_code)).unwrap().access_token.to_string();
+            continue;
+        }
+        let fill = |text: &str| (text != "-").then(|| text.replace("{n}", &n).replace("{customerToken}", &customer));
+        let options = CallOptions::parse(fill(options).as_deref()).unwrap();
+        let r = c.call(op, fill(body).as_deref(), &options).unwrap_or_else(|e| panic!("{op}: {e}"));
+        let answer = expect(&r, 200, code);
+        if let Some(found) = answer["additionalInfo"]["authCode"].as_str() {
+            auth_code = found.to_owned();
+        }
+    }
+}

@@ -250,11 +250,7 @@ impl Sandbox {
     /// A [`notify::NotifyConfig`] for notifying the merchant at `merchant_url` as DOKU: signed
     /// with this sandbox's DOKU key and the secret registered for `client_id`.
     pub fn notify_config(&self, merchant_url: &str, client_id: &str) -> Result<notify::NotifyConfig> {
-        let secret = self
-            .state
-            .secret(client_id)
-            .ok_or_else(|| doku::Error::invalid(format!("notify: no client secret registered for {client_id} (--secret {client_id}=…)")))?;
-        Ok(notify::NotifyConfig::new(merchant_url, client_id, secret, self.state.doku_key()?))
+        self.state.notify_config(merchant_url, client_id)
     }
 
     /// Stops accepting, joins the accept thread and closes live connections. Connection threads

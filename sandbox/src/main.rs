@@ -52,7 +52,9 @@ ENDPOINTS:
   that binding's customer token; unbinding (tokenId = that token) revokes the binding's tokens.
   POST {PAY_VA_PATH}?client=ID with {{\"virtualAccountNo\":\"...\"}} (and \"paidAmount\" for an open account) plays the
   customer paying: 200, 2000000; unknown 404, 4040012; paid 4040014; expired 4040019; a closed account's
-  wrong amount 4040013.
+  wrong amount 4040013. With \"notifyUrl\":\"URL\" the sandbox then notifies the merchant at URL of this payment
+  as --notify does (token request, then the payment notification with this account's fields), and answers
+  \"notification\":{{\"ok\":true|false,\"summary\":\"notify: ...\"}}; a failed notification does not undo the payment.
   POST {REVOKE_PATH}?client=ID revokes that client's tokens, so clients see 4012701 and fetch a new one.
 
 FAULT MODES:

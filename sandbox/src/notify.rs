@@ -60,6 +60,10 @@ pub struct NotifyConfig {
     pub debit: bool,
     /// Then the probes the merchant must refuse (`--notify-probe`).
     pub probe: bool,
+    /// The paid account's fields (`partnerServiceId`, `customerNo`, `virtualAccountNo`,
+    /// `virtualAccountName`, `trxId`, `paymentRequestId`, `paidAmount`) in place of the sample's,
+    /// when the sandbox's simulator notifies a payment it played.
+    pub paid: Option<serde_json::Map<String, Value>>,
 }
 
 impl std::fmt::Debug for NotifyConfig {
@@ -92,6 +96,7 @@ impl NotifyConfig {
             inquire: false,
             debit: false,
             probe: false,
+            paid: None,
         }
     }
 }
@@ -270,7 +275,7 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
     for (operation, wanted) in [("inquiry", config.inquire), ("payment_notification", true), ("debit_notification", config.debit)] {
         let Some(call) = Call::named(operation).filter(|_| wanted) else { continue };
         let ts = config.timestamp_offset.now();
-        let sent = caller.sign(call, token, secret, &ts, call_body(call, &ts))?;
+        let sent = caller.sign(call, token, secret, &ts, call_body(call, &ts, config.paid.as_ref()))?;
         let name = step_name(call);
         let response = match caller.send(&sent) {
             Ok(r) => r,
@@ -310,8 +315,8 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
             ("probe: replayed X-EXTERNAL-ID", payment, 409, "00"),
             ("probe: replayed under a new X-EXTERNAL-ID", renamed, 409, "00"),
             ("probe: replayed with a space after X-SIGNATURE", padded, 409, "00"),
-            ("probe: stale X-TIMESTAMP", caller.sign(call, token, secret, &stale, call_body(call, &stale))?, 401, "00"),
-            ("probe: wrong X-SIGNATURE", caller.sign(call, token, &wrong_secret, &now, call_body(call, &now))?, 401, "00"),
+            ("probe: stale X-TIMESTAMP", caller.sign(call, token, secret, &stale, call_body(call, &stale, config.paid.as_ref()))?, 401, "00"),
+            ("probe: wrong X-SIGNATURE", caller.sign(call, token, &wrong_secret, &now, call_body(call, &now, config.paid.as_ref()))?, 401, "00"),
         ];
         // Every probe is sent, and every one the merchant let through is reported.
         let mut failed = Vec::new();
@@ -331,7 +336,7 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
             // JWT times are whole seconds: a second past `exp` is expired wherever it is checked.
             std::thread::sleep((lifetime + Duration::from_millis(1100)).saturating_sub(issued.elapsed()));
             let now = config.timestamp_offset.now();
-            let sent = caller.sign(call, token, secret, &now, call_body(call, &now))?;
+            let sent = caller.sign(call, token, secret, &now, call_body(call, &now, config.paid.as_ref()))?;
             failed.extend(probe(&caller, &mut report, name, &sent, call, 401, "01").err());
         }
         if !failed.is_empty() {
@@ -371,13 +376,19 @@ fn probe(
     Err(format!("{name}: the merchant answered {} (expected HTTP {status} and {expected})", step.describe()))
 }
 
-/// The body DOKU sends for `call`, pretty-printed as DOKU's samples are.
-fn call_body(call: &Call, ts: &str) -> String {
+/// The body DOKU sends for `call`, pretty-printed as DOKU's samples are; a payment
+/// notification carries `paid`'s fields when given.
+fn call_body(call: &Call, ts: &str, paid: Option<&serde_json::Map<String, Value>>) -> String {
     let external = external_id();
-    match call.operation {
-        "inquiry" => inquiry_body(&external, ts),
-        "debit_notification" => debit_body(&external, ts),
-        _ => notification_body(&external, ts),
+    match (call.operation, paid) {
+        ("inquiry", _) => inquiry_body(&external, ts),
+        ("debit_notification", _) => debit_body(&external, ts),
+        (_, None) => notification_body(&external, ts),
+        (_, Some(paid)) => {
+            let mut body: serde_json::Map<String, Value> = serde_json::from_str(&notification_body(&external, ts)).unwrap_or_default();
+            body.extend(paid.iter().map(|(k, v)| (k.clone(), v.clone())));
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        }
     }
 }
 

@@ -267,9 +267,10 @@ pub(crate) fn simulate_payment(x: &Exchange) -> Handled {
         return x.refuse(400, "4000002", "Invalid Mandatory Field client (POST /sandbox/v1/pay-va?client=ID)");
     };
     // The simulator's body, by the rules every operation's body follows.
-    const FIELDS: [body::Field; 2] = [
+    const FIELDS: [body::Field; 3] = [
         body::Field { name: "virtualAccountNo", rule: body::Rule::Text(64), mandatory: true },
         body::Field { name: "paidAmount", rule: body::Rule::Amount, mandatory: false },
+        body::Field { name: "notifyUrl", rule: body::Rule::Text(1024), mandatory: false },
     ];
     let fields = match std::str::from_utf8(&x.req.body).map_err(|_| "the body is not UTF-8").map(|text| body::check(text, &FIELDS)) {
         Ok(Ok(fields)) => fields,
@@ -278,20 +279,44 @@ pub(crate) fn simulate_payment(x: &Exchange) -> Handled {
     };
     let va_no = text(&fields, "virtualAccountNo");
     let paid = fields.get("paidAmount").map(|_| amount(&fields, "paidAmount"));
-    let paid = lock(&x.state.books).pay_va(&client, va_no, paid, x.now);
-    match paid {
-        Ok((amount, request_id)) => {
-            let fields = [
-                ("responseCode", json!("2000000")),
-                ("responseMessage", json!("Successful")),
-                ("virtualAccountNo", json!(va_no)),
-                ("paidAmount", idr(amount)),
-                ("paymentRequestId", json!(request_id)),
-            ];
-            (x.json(200, &fields), "ok")
-        }
-        Err((status, case, message)) => x.refuse(status, &format!("{status}00{case}"), &message),
+    let paid = {
+        let mut books = lock(&x.state.books);
+        books.pay_va(&client, va_no, paid, x.now).map(|(amount, request_id)| {
+            let bill = books.va(&client, va_no).map(|va| (va.name.clone(), va.trx_id.clone())).unwrap_or_default();
+            (amount, request_id, bill)
+        })
+    };
+    let (amount, request_id, (name, trx_id)) = match paid {
+        Ok(paid) => paid,
+        Err((status, case, message)) => return x.refuse(status, &format!("{status}00{case}"), &message),
+    };
+    let mut answer = vec![
+        ("responseCode", json!("2000000")),
+        ("responseMessage", json!("Successful")),
+        ("virtualAccountNo", json!(va_no)),
+        ("paidAmount", idr(amount)),
+        ("paymentRequestId", json!(request_id)),
+    ];
+    // Then DOKU notifies the merchant of this payment, as --notify does of its sample's. The
+    // account number is partnerServiceId (8 characters, by the rules it was created under)
+    // followed by customerNo.
+    if let Some(url) = fields.get("notifyUrl").and_then(Value::as_str) {
+        let (service_id, customer) = va_no.split_at(va_no.char_indices().nth(8).map_or(va_no.len(), |(at, _)| at));
+        let paid = json!({
+            "partnerServiceId": service_id, "customerNo": customer, "virtualAccountNo": va_no, "virtualAccountName": name,
+            "trxId": trx_id, "paymentRequestId": request_id, "paidAmount": idr(amount),
+        });
+        let report = x.state.notify_config(url, &client).and_then(|mut config| {
+            config.paid = paid.as_object().cloned();
+            super::notify::run(&config)
+        });
+        let (ok, summary) = match report {
+            Ok(report) => (report.ok(), report.summary()),
+            Err(e) => (false, format!("notify: failed: {}", e.message())),
+        };
+        answer.push(("notification", json!({"ok": ok, "summary": summary})));
     }
+    (x.json(200, &answer), "ok")
 }
 
 /// The answer's `additionalInfo`: the request's (its `channel`, its `virtualAccountConfig`), plus

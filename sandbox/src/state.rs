@@ -387,6 +387,15 @@ impl State {
         n
     }
 
+    /// A [`super::notify::NotifyConfig`] for notifying the merchant at `merchant_url` as DOKU:
+    /// signed with this sandbox's DOKU key and the secret registered for `client_id`.
+    pub fn notify_config(&self, merchant_url: &str, client_id: &str) -> Result<super::notify::NotifyConfig> {
+        let secret = self
+            .secret(client_id)
+            .ok_or_else(|| Error::invalid(format!("notify: no client secret registered for {client_id} (--secret {client_id}=…)")))?;
+        Ok(super::notify::NotifyConfig::new(merchant_url, client_id, secret, self.doku_key()?))
+    }
+
     /// The client secret registered for `client`.
     pub fn secret(&self, client: &str) -> Option<&str> {
         self.secrets.get(client).map(|s| s.as_str())

@@ -17,7 +17,7 @@ use doku::merchant::answer;
 use doku::merchant::notification::{Verifier, CALLS};
 use doku::signature::symmetric;
 use doku::{jwt, signature, timestamp};
-use doku_sandbox::{notify, Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
+use doku_sandbox::{notify, Fault, Log, Sandbox, SandboxConfig, B2B2C_TOKEN_PATH, CREATE_VA_PATH, PAY_VA_PATH, REVOKE_PATH, STATS_PATH, TOKEN_PATH};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------- keys, dirs, the shared sandbox
@@ -1662,6 +1662,60 @@ fn notify_flow_against_a_test_merchant() {
         assert!(n.header("X-TIMESTAMP").unwrap().ends_with("+07:00"));
         assert!(n.header("Authorization").unwrap().starts_with("Bearer ey"));
     }
+}
+
+/// The simulator's payment is notified to the merchant (`notifyUrl`): that account's number,
+/// name, trxId, amount and paymentRequestId, signed as --notify signs, and the merchant's answer
+/// judged; a merchant that is down does not undo the payment.
+#[test]
+fn a_simulated_payment_is_notified_to_the_merchant() {
+    let sb = va_sandbox();
+    let doku_public = PublicKey::parse(&sb.doku_public_key_pem().unwrap()).unwrap();
+    let m = test_merchant("MCH-VA2", doku_public, SECRET, "");
+    let config = format!(
+        r#"{{"client_id":"MCH-VA2","private_key":{},"base_url":"{}","proxy":"","client_secret":{},"channel_id":"H2H"}}"#,
+        serde_json::to_string(&merchant().pem).unwrap(),
+        sb.url(),
+        serde_json::to_string(SECRET).unwrap()
+    );
+    let client = doku::client::Client::from_json(&config).unwrap();
+    let body = va_body("INV/notify/1").replace("00000000000000000001", "00000000000000000077");
+    let r = client.call("create_va", Some(&body), &Default::default()).unwrap();
+    assert_eq!(r.response_code.as_deref(), Some("2002700"), "{}", r.body);
+    let pay = |va: &str| {
+        let body = json!({"virtualAccountNo": va, "notifyUrl": m.url}).to_string();
+        let r = client.request("POST", &format!("{PAY_VA_PATH}?client=MCH-VA2"), Some(&body), &Default::default()).unwrap();
+        serde_json::from_str::<Value>(&r.body).unwrap()
+    };
+    let answer = pay("  88899400000000000000000077");
+    assert_eq!(answer["responseCode"], "2000000", "{answer}");
+    assert_eq!(answer["notification"], json!({"ok": true, "summary": "notify: ok (token 2007300, payment 2002500)"}));
+    let received = m.received.lock().unwrap().clone();
+    let notification: Value = serde_json::from_str(&received.last().unwrap().body).unwrap();
+    assert_eq!(received.last().unwrap().path, PAYMENT_PATH);
+    for (field, value) in [
+        ("partnerServiceId", json!("  888994")),
+        ("customerNo", json!("00000000000000000077")),
+        ("virtualAccountNo", json!("  88899400000000000000000077")),
+        ("virtualAccountName", json!("Śiti Nurhaliza / Toko")),
+        ("trxId", json!("INV/notify/1")),
+        ("paidAmount", json!({"value": "11500.00", "currency": "IDR"})),
+        ("paymentRequestId", answer["paymentRequestId"].clone()),
+    ] {
+        assert_eq!(notification[field], value, "{field}: {notification}");
+    }
+    // A merchant that is not there: the payment stands, the failure is reported.
+    let body = va_body("INV/notify/2").replace("00000000000000000001", "00000000000000000078");
+    client.call("create_va", Some(&body), &Default::default()).unwrap();
+    let down = format!("http://127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let body = json!({"virtualAccountNo": "  88899400000000000000000078", "notifyUrl": down}).to_string();
+    let r = client.request("POST", &format!("{PAY_VA_PATH}?client=MCH-VA2"), Some(&body), &Default::default()).unwrap();
+    let answer: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!((answer["responseCode"].as_str(), answer["notification"]["ok"].as_bool()), (Some("2000000"), Some(false)), "{answer}");
+    assert!(
+        answer["notification"]["summary"].as_str().unwrap().starts_with("notify: failed: token request: cannot connect to 127.0.0.1"),
+        "{answer}"
+    );
 }
 
 /// The merchant's answer is judged as DOKU would (issue 13): the string 2002500 with a

@@ -4,13 +4,17 @@
  * with options, and DOKU_ERR_OUTCOME_UNKNOWN for a payment whose answer was lost. Mirrors
  * tests/operations.rs. Run by tests/c_api.rs under valgrind and with the sanitizers against a
  * plain-http sandbox where c-ops and c-slow (every answer delayed 1.5 s) have the client secret
- * "ops-secret".
+ * "ops-secret", and the shared run of every operation (tests/fixtures/every-operation.tsv) against
+ * the TLS sandbox, where c-ops has the same secret.
  *
- * Environment: DOKU_TEST_URL, DOKU_TEST_CLOSED_URL (nothing listens), DOKU_TEST_DIR (keys).
+ * Environment: DOKU_TEST_URL, DOKU_TEST_CLOSED_URL (nothing listens), DOKU_TEST_DIR (keys),
+ * DOKU_TEST_TLS_URL and DOKU_TEST_CA (the TLS sandbox), DOKU_TEST_OPERATIONS (the shared run).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -385,6 +389,112 @@ static void test_outcome_unknown(const char *url) {
     free(token);
 }
 
+/* text with every `from` replaced by `to` (malloc'd). */
+static char *replace(const char *text, const char *from, const char *to) {
+    size_t from_len = strlen(from), to_len = strlen(to);
+    char *out = malloc(strlen(text) + count(text, from) * to_len + 1), *w = out;
+    for (const char *at = strstr(text, from); at; text = at + from_len, at = strstr(text, from)) {
+        memcpy(w, text, (size_t)(at - text));
+        w += at - text;
+        memcpy(w, to, to_len);
+        w += to_len;
+    }
+    strcpy(w, text);
+    return out;
+}
+
+/* A body or options of the shared run with its placeholders filled (malloc'd); NULL for "-". */
+static char *fill(const char *text, const char *n, const char *customer_token) {
+    if (strcmp(text, "-") == 0) return NULL;
+    char *numbered = replace(text, "{n}", n);
+    char *filled = replace(numbered, "{customerToken}", customer_token);
+    free(numbered);
+    return filled;
+}
+
+/* The shared run (tests/fixtures/every-operation.tsv, at DOKU_TEST_OPERATIONS): each line an
+ * operation, its expected responseCode, body and options ("-": none), in an order the sandbox
+ * accepts; customer_token exchanges the last authCode for a customer token. Against the TLS
+ * sandbox, as tests/operations.rs and the other bindings run it: every catalog operation once. */
+static void test_every_operation(void) {
+    char *catalog = NULL;
+    CHECK(doku_operations(&catalog) == DOKU_OK);
+    size_t operations = count(catalog, "\"movesMoney\":");
+    CHECK(operations == 13);
+
+    char extra[1024], n[32];
+    snprintf(extra, sizeof extra, ",\"ca_file\":\"%s\"", env("DOKU_TEST_CA"));
+    DokuClient *c = client(env("DOKU_TEST_TLS_URL"), "c-ops", extra);
+    /* Unique to the run: digits only, at most 12 of them. */
+    snprintf(n, sizeof n, "%lld", (long long)(time(NULL) % 10000000) * 100000 + getpid() % 100000);
+    CHECK(strlen(n) <= 12 && strspn(n, "0123456789") == strlen(n));
+
+    char *run = slurp_path(env("DOKU_TEST_OPERATIONS"));
+    char *auth_code = NULL, *customer_token = strdup("");
+    const char *seen[32];
+    size_t distinct = 0, steps = 0;
+    for (char *line = run, *next; line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        size_t len = strlen(line);
+        if (len > 0 && line[len - 1] == '\r') line[--len] = '\0';
+        if (len == 0 || line[0] == '#') continue;
+        /* operation, responseCode, body, options */
+        char *fields[4];
+        size_t k = 0;
+        for (char *f = line; f && k < 4; k++) {
+            fields[k] = f;
+            f = strchr(f, '\t');
+            if (f) *f++ = '\0';
+        }
+        if (k != 4 || strchr(fields[3], '\t')) fprintf(stderr, "not 4 tab-separated fields: \"%s\"\n", fields[0]);
+        CHECK(k == 4 && !strchr(fields[3], '\t'));
+        const char *op = fields[0], *code = fields[1];
+        steps++;
+        if (strcmp(op, "customer_token") == 0) {
+            /* doku_get_token_b2b2c succeeds on 2007400 only. */
+            CHECK(equals(code, "2007400"));
+            CHECK(auth_code != NULL);
+            char *grant = NULL;
+            DokuStatus st = doku_get_token_b2b2c(c, auth_code, &grant);
+            if (st != DOKU_OK) fprintf(stderr, "customer_token: %s: %s\n", doku_status_name(st), doku_last_error());
+            CHECK(st == DOKU_OK);
+            free(customer_token);
+            customer_token = field(grant, "accessToken", 0);
+            doku_free(grant);
+            continue;
+        }
+        char key[128];
+        snprintf(key, sizeof key, "\"name\":\"%s\",\"path\":", op);
+        CHECK(contains(catalog, key));
+        size_t i = 0;
+        while (i < distinct && strcmp(seen[i], op) != 0) i++;
+        if (i == distinct) {
+            CHECK(distinct < sizeof seen / sizeof *seen);
+            seen[distinct++] = op;
+        }
+
+        char *body = fill(fields[2], n, customer_token), *options = fill(fields[3], n, customer_token);
+        char *r = call(c, op, body, options, 200, code);
+        if (strstr(r, "\\\"authCode\\\":\\\"")) {
+            free(auth_code);
+            auth_code = field(r, "authCode", 1);
+            CHECK(auth_code[0] != '\0' && strspn(auth_code, "0123456789abcdefABCDEF") == strlen(auth_code));
+        }
+        doku_free(r);
+        free(body);
+        free(options);
+    }
+    /* Every operation of the catalog, each called. */
+    if (distinct != operations) fprintf(stderr, "%zu of the catalog's %zu operations called\n", distinct, operations);
+    CHECK(distinct == operations && steps > distinct);
+    free(auth_code);
+    free(customer_token);
+    free(run);
+    doku_free(catalog);
+    doku_client_free(c);
+}
+
 int main(void) {
     const char *url = env("DOKU_TEST_URL");
     test_status_and_catalog();
@@ -394,6 +504,7 @@ int main(void) {
     test_direct_debit(c);
     doku_client_free(c);
     test_outcome_unknown(url);
+    test_every_operation();
     printf("ok: %d operations checks passed\n", checks);
     return 0;
 }

@@ -1,9 +1,14 @@
 // The C++ RAII layer (bindings/cpp/doku.hpp) against a real sandbox. Run by tests/c_api.rs under
-// valgrind. Environment: DOKU_TEST_URL, DOKU_TEST_DIR (keys, expected.sig), DOKU_TEST_REDIS.
+// valgrind. Environment: DOKU_TEST_URL, DOKU_TEST_DIR (keys, expected.sig), DOKU_TEST_REDIS,
+// DOKU_TEST_TLS_URL and DOKU_TEST_CA (the TLS sandbox), DOKU_TEST_OPERATIONS (the shared run).
+#include <unistd.h>
+
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -213,9 +218,81 @@ static void test_operations() {
     CHECK(!expect_error([] { doku::minify("{"); }, DOKU_ERR_INVALID_ARGUMENT, "not valid JSON").outcome_unknown());
 }
 
+// text with every `from` replaced by `to`.
+static std::string replace(std::string text, const std::string &from, const std::string &to) {
+    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+    return text;
+}
+
+// The shared run (tests/fixtures/every-operation.tsv, at DOKU_TEST_OPERATIONS) through
+// Client::call, against the TLS sandbox's c-ops: each line an operation, its expected
+// responseCode, body and options ("-": none); customer_token exchanges the last authCode for a
+// customer token. Every catalog operation once, as tests/c/test_operations.c runs it.
+static void test_every_operation() {
+    std::string catalog = doku::operations();
+    std::size_t operations = 0;
+    for (std::size_t at = catalog.find("\"movesMoney\":"); at != std::string::npos; at = catalog.find("\"movesMoney\":", at + 1))
+        operations++;
+    CHECK(operations == 13);
+
+    doku::Client c("{\"client_id\":\"c-ops\",\"private_key_file\":\"" + path("pkcs8.pem") + "\",\"base_url\":\"" +
+                   env("DOKU_TEST_TLS_URL") + "\",\"proxy\":\"\",\"ca_file\":\"" + env("DOKU_TEST_CA") +
+                   "\",\"client_secret\":\"ops-secret\",\"channel_id\":\"H2H\"}");
+    // Unique to the run: digits only, at most 12 of them.
+    const std::string n = std::to_string((static_cast<long long>(std::time(nullptr)) % 10000000) * 100000 + getpid() % 100000);
+    CHECK(n.size() <= 12 && n.find_first_not_of("0123456789") == std::string::npos);
+
+    std::ifstream run(env("DOKU_TEST_OPERATIONS"));
+    CHECK(run.is_open());
+    std::string line, auth_code, customer_token;
+    std::set<std::string> seen;
+    std::size_t steps = 0;
+    while (std::getline(run, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        // operation, responseCode, body, options
+        std::vector<std::string> fields;
+        std::stringstream split(line);
+        for (std::string f; std::getline(split, f, '\t');) fields.push_back(f);
+        if (fields.size() != 4) std::cerr << "not 4 tab-separated fields: \"" << line << "\"\n";
+        CHECK(fields.size() == 4);
+        const std::string &op = fields[0], &code = fields[1];
+        steps++;
+        if (op == "customer_token") {
+            // get_token_b2b2c succeeds on 2007400 only.
+            CHECK(code == "2007400" && !auth_code.empty());
+            customer_token = field(c.get_token_b2b2c(auth_code), "accessToken", false);
+            continue;
+        }
+        CHECK(contains(catalog, "\"name\":\"" + op + "\",\"path\":"));
+        seen.insert(op);
+        auto fill = [&](const std::string &text) {
+            return text == "-" ? std::string() : replace(replace(text, "{n}", n), "{customerToken}", customer_token);
+        };
+        std::string answer;
+        try {
+            answer = c.call(op, fill(fields[2]), fill(fields[3]));
+        } catch (const doku::Error &e) {
+            std::cerr << op << ": " << e.status_name() << ": " << e.what() << "\n";
+            CHECK(false);
+        }
+        CHECK(contains(answer, "\"httpStatus\":200,") && contains(answer, "\"responseCode\":\"" + code + "\""));
+        CHECK(contains(answer, "\"operation\":\"" + op + "\""));
+        if (answer.find("\\\"authCode\\\":\\\"") != std::string::npos) {
+            auth_code = field(answer, "authCode", true);
+            CHECK(!auth_code.empty() && auth_code.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos);
+        }
+    }
+    // Every operation of the catalog, each called.
+    if (seen.size() != operations) std::cerr << seen.size() << " of the catalog's " << operations << " operations called\n";
+    CHECK(seen.size() == operations && steps > seen.size());
+}
+
 int main() {
     CHECK(doku::version() == DOKU_VERSION);
     test_operations();
+    test_every_operation();
     test_log_and_stats();
     std::string ts = doku::timestamp();
     CHECK(ts.size() == 20 && ts[10] == 'T' && ts[19] == 'Z');

@@ -430,4 +430,30 @@ final class OperationsTest extends TestCase
             $this->assertMatchesRegularExpression($pattern, $lines[$i]);
         }
     }
+    /**
+     * tests/fixtures/every-operation.tsv: every operation of the catalog once, through the named
+     * methods, as the Rust, C, C++ and Python tests run it through theirs.
+     */
+    public function testEveryOperationInTheSharedRun(): void
+    {
+        $lines = file(dirname(__DIR__, 3) . '/tests/fixtures/every-operation.tsv', FILE_IGNORE_NEW_LINES);
+        $steps = array_map(static fn (string $line): array => explode("\t", $line), array_values(array_filter($lines, static fn (string $line): bool => !str_starts_with($line, '#'))));
+        $named = array_values(array_filter(array_column($steps, 0), static fn (string $op): bool => $op !== 'customer_token'));
+        $catalog = array_column(Snap::operations(), 'name');
+        sort($named);
+        sort($catalog);
+        $this->assertSame($catalog, $named, 'each operation once');
+        $client = self::client('ops-dd');
+        [$n, $authCode, $customer] = [(string) getmypid(), '', ''];
+        foreach ($steps as [$operation, $code, $body, $options]) {
+            if ($operation === 'customer_token') {
+                $customer = $client->getTokenB2b2c($authCode)['accessToken'];
+                continue;
+            }
+            $fill = static fn (string $text): ?string => $text === '-' ? null : str_replace(['{n}', '{customerToken}'], [$n, $customer], $text);
+            $method = lcfirst(str_replace('_', '', ucwords($operation, '_')));
+            $answer = $this->expect($client->{$method}($fill($body), json_decode($fill($options) ?? '{}', true)), 200, $code);
+            $authCode = $answer['additionalInfo']['authCode'] ?? $authCode;
+        }
+    }
 }

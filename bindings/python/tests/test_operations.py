@@ -4,6 +4,7 @@ sending, the money rule (a payment whose answer is lost is OutcomeUnknownError, 
 keep their timeout), and examples/operations.py."""
 
 import inspect
+import json
 import logging
 import os
 import re
@@ -384,3 +385,26 @@ def test_the_example_reports_a_refusal(tls_sandbox, keys):
                     DOKU_CA_FILE=tls_sandbox.ca_file, NO_PROXY="*")
     assert (r.returncode, r.stdout) == (1, ""), r.stdout
     assert r.stderr.startswith("python: create_va: expected 2002700, got HTTP 401: "), r.stderr
+
+
+RUN = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "every-operation.tsv"
+
+
+def test_every_operation_in_the_shared_run(ops_client):
+    """tests/fixtures/every-operation.tsv: every operation of the catalog once, through the named
+    methods, as the Rust, C, C++ and PHP tests run it through theirs."""
+    steps = [line.split("\t") for line in RUN.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    names = sorted(op for op, *_ in steps if op != "customer_token")
+    assert names == sorted(op["name"] for op in doku_snap.operations())
+    client = ops_client("py-ops-dd")
+    n, auth_code, customer = str(os.getpid()), "", ""
+    for op, code, body, options in steps:
+        if op == "customer_token":
+            customer = client.get_token_b2b2c(auth_code)["accessToken"]
+            continue
+        def fill(text):
+            return None if text == "-" else text.replace("{n}", n).replace("{customerToken}", customer)
+        opts = json.loads(fill(options) or "{}")
+        kwargs = {SNAKE.get(key, key): value for key, value in opts.items()}
+        answer = expect(getattr(client, op)(fill(body), **kwargs), 200, code)
+        auth_code = (answer.get("additionalInfo") or {}).get("authCode", auth_code)
