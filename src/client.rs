@@ -200,7 +200,7 @@ impl Client {
         let body = minified_body(body).map_err(|e| Error::invalid(format!("{}: body: {}", op.name, e.message())))?;
         let fields = operations::body::check(&body, op.fields).map_err(|p| Error::invalid(format!("{}: body: {}", op.name, p.message())))?;
         let reference = op.status.and_then(|(_, field)| fields.get(field)).and_then(Value::as_str).unwrap_or("");
-        self.send_signed(op.method, op.path, &body, options, Some((op, reference)))
+        self.send_signed(op.method, op.path, &body, options, Some(op.name), Some((op, reference)))
     }
 
     /// Sends a signed request and returns DOKU's answer. On Invalid Token (`401xx01`) it drops
@@ -208,16 +208,23 @@ impl Client {
     /// and may set `CHANNEL-ID` and `X-EXTERNAL-ID`; they are sent as given, unchecked against
     /// any operation.
     pub fn request(&self, method: &str, path: &str, body: Option<&str>, options: &CallOptions) -> Result<ApiResponse> {
-        self.send_signed(&normalize_method(method)?, path, &minified_body(body)?, options, None)
+        let (method, body) = (normalize_method(method)?, minified_body(body)?);
+        // A payment sent to its path keeps the money rules, however it is called.
+        let money = operations::for_request(&method, path).filter(|op| op.moves_money);
+        let fields = money.and_then(|_| serde_json::from_str::<Value>(&body).ok());
+        let reference = money.and_then(|op| fields.as_ref()?.get(op.status?.1)?.as_str()).unwrap_or("");
+        self.send_signed(&method, path, &body, options, None, money.map(|op| (op, reference)))
     }
 
-    /// `op`: the catalog operation sent, and the reference its status is asked by.
+    /// `name`: the operation called by name, for the answer. `op`: the catalog operation whose
+    /// rules apply (its Invalid Token, the money rule), and the reference its status is asked by.
     fn send_signed(
         &self,
         method: &str,
         path: &str,
         body: &str,
         options: &CallOptions,
+        name: Option<&'static str>,
         op: Option<(&'static Operation, &str)>,
     ) -> Result<ApiResponse> {
         let extra = options.extra_headers();
@@ -256,7 +263,7 @@ impl Client {
                 retried = true;
                 continue;
             }
-            return Ok(ApiResponse { http_status: response.status, response_code, body: text, operation: op.map(|(op, _)| op.name), external_id });
+            return Ok(ApiResponse { http_status: response.status, response_code, body: text, operation: name, external_id });
         }
     }
 }

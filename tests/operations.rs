@@ -330,6 +330,13 @@ fn a_lost_answer_to_a_payment_is_outcome_unknown() {
     let e = hasty.call("refund", Some(&refund.to_string()), &options(&with_token)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::OutcomeUnknown, "{e}");
     assert!(e.message().contains("call check_status with originalPartnerReferenceNo \"SLOW-1\""), "{e}");
+    // Regression (review): the same payment through request() to its path was a plain timeout,
+    // which a retry-on-timeout policy would resend.
+    let payment_path = CATALOG.iter().find(|op| op.name == "payment").unwrap().path;
+    let again = json!({"partnerReferenceNo": "SLOW-2", "amount": {"value": "700.00", "currency": "IDR"}, "additionalInfo": channel});
+    let e = hasty.request("POST", payment_path, Some(&again.to_string()), &options(&with_token)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutcomeUnknown, "{e}");
+    assert!(e.message().contains("call check_status with originalPartnerReferenceNo \"SLOW-2\""), "{e}");
     // The same timeout on an operation that moves no money is a timeout.
     let e = hasty.call("balance_inquiry", Some(&json!({"additionalInfo": channel}).to_string()), &options(&with_token)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");

@@ -101,6 +101,14 @@ impl NotifyConfig {
     }
 }
 
+impl NotifyConfig {
+    /// The HTTP settings for the merchant's URL, or why it is no URL to notify.
+    pub fn settings(&self) -> Result<Settings> {
+        Settings::new(&self.merchant_url, self.timeout, self.connect_timeout, self.ca_file.as_deref(), Some(""))
+            .map_err(|e| Error::new(e.kind(), format!("notify: merchant URL: {}", e.message().trim_start_matches("config: "))))
+    }
+}
+
 /// What one request got back.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Step {
@@ -240,8 +248,7 @@ pub fn run(config: &NotifyConfig) -> Result<NotifyReport> {
     if config.client_secret.is_empty() {
         return Err(Error::invalid("notify: the client secret is empty"));
     }
-    let settings = Settings::new(&config.merchant_url, config.timeout, config.connect_timeout, config.ca_file.as_deref(), Some(""))
-        .map_err(|e| Error::new(e.kind(), format!("notify: merchant URL: {}", e.message().trim_start_matches("config: "))))?;
+    let settings = config.settings()?;
     let base_path = url::Url::parse(settings.base_url()).map(|u| u.path().trim_end_matches('/').to_owned()).unwrap_or_default();
     let caller = Caller { config, http: Http::new(settings), base_path };
     let mut report = NotifyReport::default();

@@ -279,6 +279,14 @@ pub(crate) fn simulate_payment(x: &Exchange) -> Handled {
     };
     let va_no = text(&fields, "virtualAccountNo");
     let paid = fields.get("paidAmount").map(|_| amount(&fields, "paidAmount"));
+    // The merchant to notify, checked before the bill is paid: a wrong URL must not use it up.
+    let notify = match fields.get("notifyUrl").and_then(Value::as_str) {
+        None => None,
+        Some(url) => match x.state.notify_config(url, &client).and_then(|config| config.settings().map(|_| config)) {
+            Ok(config) => Some(config),
+            Err(e) => return x.refuse(400, "4000001", &format!("Invalid Field Format notifyUrl ({})", e.message())),
+        },
+    };
     let paid = {
         let mut books = lock(&x.state.books);
         books.pay_va(&client, va_no, paid, x.now).map(|(amount, request_id)| {
@@ -300,16 +308,14 @@ pub(crate) fn simulate_payment(x: &Exchange) -> Handled {
     // Then DOKU notifies the merchant of this payment, as --notify does of its sample's. The
     // account number is partnerServiceId (8 characters, by the rules it was created under)
     // followed by customerNo.
-    if let Some(url) = fields.get("notifyUrl").and_then(Value::as_str) {
+    if let Some(mut config) = notify {
         let (service_id, customer) = va_no.split_at(va_no.char_indices().nth(8).map_or(va_no.len(), |(at, _)| at));
         let paid = json!({
             "partnerServiceId": service_id, "customerNo": customer, "virtualAccountNo": va_no, "virtualAccountName": name,
             "trxId": trx_id, "paymentRequestId": request_id, "paidAmount": idr(amount),
         });
-        let report = x.state.notify_config(url, &client).and_then(|mut config| {
-            config.paid = paid.as_object().cloned();
-            super::notify::run(&config)
-        });
+        config.paid = paid.as_object().cloned();
+        let report = super::notify::run(&config);
         let (ok, summary) = match report {
             Ok(report) => (report.ok(), report.summary()),
             Err(e) => (false, format!("notify: failed: {}", e.message())),

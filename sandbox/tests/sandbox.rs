@@ -1042,6 +1042,17 @@ fn b2b_token(addr: SocketAddr, id: &str) -> String {
     r.json()["accessToken"].as_str().unwrap().to_owned()
 }
 
+/// The library's client for `id` on `sb`, with the merchant's key and the shared secret.
+fn library_client(sb: &Sandbox, id: &str) -> doku::client::Client {
+    let config = format!(
+        r#"{{"client_id":"{id}","private_key":{},"base_url":"{}","proxy":"","client_secret":{},"channel_id":"H2H"}}"#,
+        serde_json::to_string(&merchant().pem).unwrap(),
+        sb.url(),
+        serde_json::to_string(SECRET).unwrap()
+    );
+    doku::client::Client::from_json(&config).unwrap()
+}
+
 /// A create-VA body, pretty-printed, with a non-ASCII name and `/` in the trxId.
 fn va_body(trx: &str) -> String {
     format!(
@@ -1123,13 +1134,7 @@ fn create_va_succeeds_and_echoes_the_account() {
 #[test]
 fn create_va_through_the_library_client() {
     let sb = va_sandbox();
-    let config = format!(
-        r#"{{"client_id":"MCH-VA2","private_key":{},"base_url":"{}","proxy":"","client_secret":{},"channel_id":"H2H"}}"#,
-        serde_json::to_string(&merchant().pem).unwrap(),
-        sb.url(),
-        serde_json::to_string(SECRET).unwrap()
-    );
-    let client = doku::client::Client::from_json(&config).unwrap();
+    let client = library_client(sb, "MCH-VA2");
     let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/lib/1")), &Default::default()).unwrap();
     assert_eq!((r.http_status, r.response_code.as_deref()), (200, Some("2002700")), "{}", r.body);
 }
@@ -1377,13 +1382,7 @@ fn revoked_tokens_are_invalid_tokens() {
 fn the_client_refetches_and_retries_once_after_revocation() {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sb = Sandbox::start(SandboxConfig { log: Log::Capture(Arc::clone(&lines)), ..va_config() }).unwrap();
-    let config = format!(
-        r#"{{"client_id":"MCH-RETRY","private_key":{},"base_url":"{}","proxy":"","client_secret":{},"channel_id":"H2H"}}"#,
-        serde_json::to_string(&merchant().pem).unwrap(),
-        sb.url(),
-        serde_json::to_string(SECRET).unwrap()
-    );
-    let client = doku::client::Client::from_json(&config).unwrap();
+    let client = library_client(&sb, "MCH-RETRY");
     let r = client.request("POST", CREATE_VA_PATH, Some(&va_body("INV/retry/1")), &Default::default()).unwrap();
     assert_eq!((r.http_status, r.response_code.as_deref()), (200, Some("2002700")), "{}", r.body);
     assert_eq!(sb.token_requests("MCH-RETRY"), 1);
@@ -1672,13 +1671,7 @@ fn a_simulated_payment_is_notified_to_the_merchant() {
     let sb = va_sandbox();
     let doku_public = PublicKey::parse(&sb.doku_public_key_pem().unwrap()).unwrap();
     let m = test_merchant("MCH-VA2", doku_public, SECRET, "");
-    let config = format!(
-        r#"{{"client_id":"MCH-VA2","private_key":{},"base_url":"{}","proxy":"","client_secret":{},"channel_id":"H2H"}}"#,
-        serde_json::to_string(&merchant().pem).unwrap(),
-        sb.url(),
-        serde_json::to_string(SECRET).unwrap()
-    );
-    let client = doku::client::Client::from_json(&config).unwrap();
+    let client = library_client(sb, "MCH-VA2");
     let body = va_body("INV/notify/1").replace("00000000000000000001", "00000000000000000077");
     let r = client.call("create_va", Some(&body), &Default::default()).unwrap();
     assert_eq!(r.response_code.as_deref(), Some("2002700"), "{}", r.body);
@@ -1704,9 +1697,14 @@ fn a_simulated_payment_is_notified_to_the_merchant() {
     ] {
         assert_eq!(notification[field], value, "{field}: {notification}");
     }
-    // A merchant that is not there: the payment stands, the failure is reported.
+    // Regression (review): a URL that cannot be notified used up the bill; it is refused first.
     let body = va_body("INV/notify/2").replace("00000000000000000001", "00000000000000000078");
     client.call("create_va", Some(&body), &Default::default()).unwrap();
+    let body = json!({"virtualAccountNo": "  88899400000000000000000078", "notifyUrl": "http//127.0.0.1:9"}).to_string();
+    let r = client.request("POST", &format!("{PAY_VA_PATH}?client=MCH-VA2"), Some(&body), &Default::default()).unwrap();
+    assert_eq!((r.http_status, r.response_code.as_deref()), (400, Some("4000001")), "{}", r.body);
+    assert!(r.body.contains("Invalid Field Format notifyUrl (notify: merchant URL: "), "{}", r.body);
+    // A merchant that is not there: the payment stands, the failure is reported.
     let down = format!("http://127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
     let body = json!({"virtualAccountNo": "  88899400000000000000000078", "notifyUrl": down}).to_string();
     let r = client.request("POST", &format!("{PAY_VA_PATH}?client=MCH-VA2"), Some(&body), &Default::default()).unwrap();

@@ -25,7 +25,7 @@ final class Client
      *     transaction requests client_secret, channel_id, partner_id (default: client_id)
      * @throws InvalidArgumentException|KeyException|DokuException
      */
-    public function __construct(array $config)
+    public function __construct(#[\SensitiveParameter] array $config)
     {
         // JSON would carry a NUL intact, but the rule stays the same for every string sent to C.
         array_walk_recursive($config, static function (mixed $value, int|string $key): void {
@@ -157,7 +157,7 @@ final class Client
      *     or path, a body that is not JSON
      * @throws ApiException|NetworkException|TimeoutException|TlsException|ProtocolException when a token must be fetched
      */
-    public function requestHeaders(string $method, string $path, ?string $body = null): array
+    public function requestHeaders(string $method, string $path, #[\SensitiveParameter] ?string $body = null): array
     {
         Library::texts(compact('method', 'path', 'body'));
         $ffi = Library::ffi();
@@ -184,7 +184,7 @@ final class Client
      *     (named, never their value)
      * @throws ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function request(string $method, string $path, string|array|null $body = null, array $options = []): Response
+    public function request(string $method, string $path, #[\SensitiveParameter] string|array|null $body = null, #[\SensitiveParameter] array $options = []): Response
     {
         $body = self::bodyJson($body);
         Library::texts(compact('method', 'path', 'body'));
@@ -229,7 +229,7 @@ final class Client
      * @throws OutcomeUnknownException when a payment or refund was sent and its answer lost
      * @throws ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function call(string $operation, string|array|null $body, array $options = []): Response
+    public function call(string $operation, #[\SensitiveParameter] string|array|null $body, #[\SensitiveParameter] array $options = []): Response
     {
         $body = self::bodyJson($body, object: true);
         Library::texts(compact('operation', 'body'));
@@ -250,7 +250,7 @@ final class Client
      * @param array{channelId?: string, externalId?: string, headers?: array<string, string>} $options
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function createVa(string|array $body, array $options = []): Response
+    public function createVa(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('create_va', $body, $options);
     }
@@ -264,7 +264,7 @@ final class Client
      * @param array{channelId?: string, externalId?: string, headers?: array<string, string>} $options
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function updateVa(string|array $body, array $options = []): Response
+    public function updateVa(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('update_va', $body, $options);
     }
@@ -279,7 +279,7 @@ final class Client
      * @param array{channelId?: string, externalId?: string, headers?: array<string, string>} $options
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function deleteVa(string|array $body, array $options = []): Response
+    public function deleteVa(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('delete_va', $body, $options);
     }
@@ -294,7 +294,7 @@ final class Client
      * @param array{channelId?: string, externalId?: string, headers?: array<string, string>} $options
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function checkStatusVa(string|array $body, array $options = []): Response
+    public function checkStatusVa(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('check_status_va', $body, $options);
     }
@@ -311,7 +311,7 @@ final class Client
      * @param array{ipAddress: string, deviceId: string, channelId?: string, externalId?: string, headers?: array<string, string>} $options
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function accountBinding(string|array $body, array $options = []): Response
+    public function accountBinding(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('account_binding', $body, $options);
     }
@@ -326,7 +326,7 @@ final class Client
      * @param array{ipAddress: string, channelId?: string, externalId?: string, headers?: array<string, string>} $options
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function accountUnbinding(string|array $body, array $options = []): Response
+    public function accountUnbinding(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('account_unbinding', $body, $options);
     }
@@ -342,7 +342,7 @@ final class Client
      * @param array{ipAddress?: string, deviceId?: string, channelId?: string, externalId?: string, headers?: array<string, string>} $options
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function cardRegistration(string|array $body, array $options = []): Response
+    public function cardRegistration(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('card_registration', $body, $options);
     }
@@ -357,7 +357,7 @@ final class Client
      * @param array{ipAddress?: string, channelId?: string, externalId?: string, headers?: array<string, string>} $options
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function cardUnbinding(string|array $body, array $options = []): Response
+    public function cardUnbinding(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('card_unbinding', $body, $options);
     }
@@ -376,7 +376,7 @@ final class Client
      * @throws OutcomeUnknownException when it was sent and its answer lost
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function payment(string|array $body, array $options = []): Response
+    public function payment(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('payment', $body, $options);
     }
@@ -395,7 +395,7 @@ final class Client
      * @throws OutcomeUnknownException when it was sent and its answer lost
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function paymentJumpApp(string|array $body, array $options = []): Response
+    public function paymentJumpApp(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('payment_jump_app', $body, $options);
     }
@@ -413,7 +413,7 @@ final class Client
      * @throws OutcomeUnknownException when it was sent and its answer lost
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function refund(string|array $body, array $options = []): Response
+    public function refund(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('refund', $body, $options);
     }
@@ -428,7 +428,7 @@ final class Client
      * @param array{customerToken: string, ipAddress: string, channelId?: string, externalId?: string, headers?: array<string, string>} $options
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function balanceInquiry(string|array $body, array $options = []): Response
+    public function balanceInquiry(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('balance_inquiry', $body, $options);
     }
@@ -444,7 +444,7 @@ final class Client
      * @param array{channelId?: string, externalId?: string, headers?: array<string, string>} $options
      * @throws InvalidArgumentException|ApiException|NetworkException|TimeoutException|TlsException|ProtocolException
      */
-    public function checkStatus(string|array $body, array $options = []): Response
+    public function checkStatus(#[\SensitiveParameter] string|array $body, #[\SensitiveParameter] array $options = []): Response
     {
         return $this->call('check_status', $body, $options);
     }
@@ -458,7 +458,7 @@ final class Client
      * @throws InvalidArgumentException for an empty auth code
      * @throws NetworkException|TimeoutException|TlsException|ProtocolException|DokuException
      */
-    public function getTokenB2b2c(string $authCode): array
+    public function getTokenB2b2c(#[\SensitiveParameter] string $authCode): array
     {
         Library::text('authCode', $authCode);
         $ffi = Library::ffi();
@@ -471,7 +471,7 @@ final class Client
      * @return array{accessToken: string, tokenType: string, accessTokenExpiryTime: string, refreshToken: string, refreshTokenExpiryTime: string}
      * @throws ApiException|InvalidArgumentException|NetworkException|TimeoutException|TlsException|ProtocolException|DokuException
      */
-    public function refreshTokenB2b2c(string $refreshToken): array
+    public function refreshTokenB2b2c(#[\SensitiveParameter] string $refreshToken): array
     {
         Library::text('refreshToken', $refreshToken);
         $ffi = Library::ffi();
@@ -483,7 +483,7 @@ final class Client
      * signs and sends is these bytes. $object: an empty array is {} (an operation's body is
      * always an object; request() sends [] as [], as it always has).
      */
-    private static function bodyJson(string|array|null $body, bool $object = false): ?string
+    private static function bodyJson(#[\SensitiveParameter] string|array|null $body, bool $object = false): ?string
     {
         return is_array($body) ? Library::encode('body', $body, object: $object && $body === []) : $body;
     }
@@ -493,7 +493,7 @@ final class Client
      *
      * @param array<string, mixed> $options
      */
-    private static function optionsJson(array $options): ?string
+    private static function optionsJson(#[\SensitiveParameter] array $options): ?string
     {
         if ($options === []) {
             return null;

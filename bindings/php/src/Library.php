@@ -185,7 +185,7 @@ final class Library
      * @internal
      * @param \Closure(CData): int $call
      */
-    public static function takeString(\Closure $call): string
+    public static function takeString(#[\SensitiveParameter] \Closure $call): string
     {
         $ffi = self::ffi();
         $out = $ffi->new('char *');
@@ -219,7 +219,7 @@ final class Library
      *
      * @internal
      */
-    public static function text(string $name, ?string $value): ?string
+    public static function text(string $name, #[\SensitiveParameter] ?string $value): ?string
     {
         if ($value !== null && str_contains($value, "\0")) {
             throw new InvalidArgumentException("{$name} contains a NUL byte", Status::INVALID_ARGUMENT);
@@ -233,7 +233,7 @@ final class Library
      * @internal
      * @param array<string, ?string> $arguments
      */
-    public static function texts(array $arguments): void
+    public static function texts(#[\SensitiveParameter] array $arguments): void
     {
         foreach ($arguments as $name => $value) {
             self::text($name, $value);
@@ -247,7 +247,7 @@ final class Library
      * @internal
      * @throws InvalidArgumentException when it cannot be encoded (invalid UTF-8, NAN, ...)
      */
-    public static function encode(string $name, mixed $value, bool $object = false): string
+    public static function encode(string $name, #[\SensitiveParameter] mixed $value, bool $object = false): string
     {
         try {
             return json_encode($object ? (object) $value : $value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR);
@@ -282,7 +282,7 @@ final class Library
      *
      * @internal
      */
-    public static function reencode(mixed $value): string
+    public static function reencode(#[\SensitiveParameter] mixed $value): string
     {
         return json_encode(
             $value,

@@ -18,7 +18,7 @@ final class Snap
      *
      * @throws InvalidArgumentException|KeyException|DokuException
      */
-    public static function sign(string $clientId, string $timestamp, string $privateKey): string
+    public static function sign(string $clientId, string $timestamp, #[\SensitiveParameter] string $privateKey): string
     {
         Library::text('clientId', $clientId);
         Library::text('timestamp', $timestamp);
@@ -33,7 +33,7 @@ final class Snap
      *
      * @throws InvalidArgumentException for invalid JSON or UTF-8
      */
-    public static function minify(string $json): string
+    public static function minify(#[\SensitiveParameter] string $json): string
     {
         Library::text('json', $json);
         $ffi = Library::ffi();
@@ -49,11 +49,11 @@ final class Snap
      *     a body that is not JSON, invalid UTF-8
      */
     public static function signRequest(
-        string $clientSecret,
+        #[\SensitiveParameter] string $clientSecret,
         string $method,
         string $path,
-        string $accessToken,
-        ?string $body,
+        #[\SensitiveParameter] string $accessToken,
+        #[\SensitiveParameter] ?string $body,
         string $timestamp,
     ): string {
         Library::texts(compact('clientSecret', 'method', 'path', 'accessToken', 'body', 'timestamp'));
@@ -87,11 +87,11 @@ final class Snap
      *     token, a malformed method or path, a body that is not JSON, invalid UTF-8
      */
     public static function verifyRequest(
-        string $clientSecret,
+        #[\SensitiveParameter] string $clientSecret,
         string $method,
         string $path,
-        string $accessToken,
-        ?string $body,
+        #[\SensitiveParameter] string $accessToken,
+        #[\SensitiveParameter] ?string $body,
         string $timestamp,
         string $signature,
     ): bool {
@@ -131,7 +131,7 @@ final class Snap
      * @throws KeyException (status KEY) if either key is unusable or its file cannot be read,
      *     or the passphrase is missing or wrong
      */
-    public static function issueToken(array $options, array $headers, string $body): IssuedToken
+    public static function issueToken(#[\SensitiveParameter] array $options, #[\SensitiveParameter] array $headers, #[\SensitiveParameter] string $body): IssuedToken
     {
         $optionsJson = self::optionsJson($options);
         $headersJson = self::headersJson($headers);
@@ -195,7 +195,7 @@ final class Snap
      *     headers, method or path; a NUL byte in an option, the method or the path
      * @throws KeyException (status KEY) if the public key is unusable or its file cannot be read
      */
-    public static function merchantVerify(array $options, string $method, string $path, array $headers, string $body): Verdict
+    public static function merchantVerify(#[\SensitiveParameter] array $options, string $method, string $path, #[\SensitiveParameter] array $headers, #[\SensitiveParameter] string $body): Verdict
     {
         $optionsJson = self::optionsJson($options);
         $headersJson = self::headersJson($headers);
@@ -239,7 +239,7 @@ final class Snap
      *     $result (each named), a request or result that cannot be encoded as JSON, a NUL byte
      *     in $operation
      */
-    public static function merchantAnswer(string $operation, array $request, ?array $result = null): MerchantAnswer
+    public static function merchantAnswer(string $operation, #[\SensitiveParameter] array $request, #[\SensitiveParameter] ?array $result = null): MerchantAnswer
     {
         return self::answerRequest($operation, Library::encode('request', $request, object: true), $result);
     }
@@ -250,7 +250,7 @@ final class Snap
      * @internal
      * @param array<string, mixed>|null $result
      */
-    public static function answerRequest(string $operation, string $requestJson, ?array $result): MerchantAnswer
+    public static function answerRequest(string $operation, string $requestJson, #[\SensitiveParameter] ?array $result): MerchantAnswer
     {
         Library::text('operation', $operation);
         // object: [] is {}, the result of a payment notification.
@@ -265,7 +265,7 @@ final class Snap
      *
      * @param array<string, mixed> $options
      */
-    private static function optionsJson(array $options): string
+    private static function optionsJson(#[\SensitiveParameter] array $options): string
     {
         // JSON would carry a NUL intact, but the rule stays the same for every string sent to C.
         foreach ($options as $key => $value) {
@@ -284,7 +284,7 @@ final class Snap
      *
      * @param array<string, mixed> $headers
      */
-    private static function headersJson(array $headers): string
+    private static function headersJson(#[\SensitiveParameter] array $headers): string
     {
         return Library::encode('headers', array_map(
             static fn (mixed $value): mixed => is_array($value) ? implode(', ', $value) : $value,

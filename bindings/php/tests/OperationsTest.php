@@ -456,4 +456,48 @@ final class OperationsTest extends TestCase
             $authCode = $answer['additionalInfo']['authCode'] ?? $authCode;
         }
     }
+    /**
+     * Regression (review): with zend.exception_ignore_args off (PHP without a php.ini, or
+     * php.ini-development), a dumped exception's trace held the arguments: the customer token,
+     * an unbinding's tokenId, the client secret.
+     */
+    public function testDumpedExceptionsHoldNoSecret(): void
+    {
+        $previous = ini_set('zend.exception_ignore_args', '0');
+        try {
+            $token = 'eyJhbGciOiJSUzI1NiJ9.customer-token-in-a-trace.c2ln';
+            // What print_r($e) shows of the binding's own frames (the test's frames hold the
+            // secrets as the test wrote them).
+            $dump = static function (\Throwable $e): string {
+                $frames = array_filter($e->getTrace(), static fn (array $f): bool => str_starts_with($f['class'] ?? '', 'DokuSnap\\')
+                    && !str_starts_with($f['class'], 'DokuSnap\\Tests'));
+                return print_r(array_column($frames, 'args'), true);
+            };
+            $dumps = [];
+            try {
+                self::nowhere()->payment(['partnerReferenceNo' => 'P-1', 'amount' => ['value' => '1.00', 'currency' => 'IDR'],
+                    'additionalInfo' => self::CHANNEL], ['customerToken' => $token] + self::IP);
+            } catch (NetworkException $e) {
+                $dumps['payment'] = $dump($e);
+            }
+            try {
+                self::nowhere()->accountUnbinding(['tokenId' => $token, 'additionalInfo' => self::CHANNEL], self::IP);
+            } catch (NetworkException $e) {
+                $dumps['accountUnbinding'] = $dump($e);
+            }
+            try {
+                new Client(['client_id' => 'x', 'private_key' => 'not a key', 'client_secret' => Sandbox::SECRET]);
+            } catch (\DokuSnap\KeyException $e) {
+                $dumps['new Client'] = $dump($e);
+            }
+            $this->assertSame(['payment', 'accountUnbinding', 'new Client'], array_keys($dumps));
+            foreach ($dumps as $call => $text) {
+                $this->assertStringContainsString('SensitiveParameterValue', $text, "$call: the trace keeps its arguments, secrets hidden");
+                $this->assertFalse(str_contains($text, 'customer-token-in-a-trace'), "$call: the customer token is in the trace");
+                $this->assertFalse(str_contains($text, Sandbox::SECRET), "$call: the client secret is in the trace");
+            }
+        } finally {
+            ini_set('zend.exception_ignore_args', $previous === false ? '1' : $previous);
+        }
+    }
 }

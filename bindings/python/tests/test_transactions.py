@@ -2,6 +2,7 @@
 
 import json
 import threading
+import types
 import urllib.request
 
 import pytest
@@ -42,6 +43,11 @@ def test_create_va_with_a_dict_str_and_bytes(va_client):
     assert client.request("POST", CREATE_VA, pretty).response_code == "2002700"
     assert client.request("POST", CREATE_VA, pretty.encode()).response_code == "2002700"
     assert client.request("post", CREATE_VA, json.dumps(va_body("INV/3"))).response_code == "2002700"
+    # Regression (review): a Mapping that is not a dict, at the top or nested, was refused.
+    nested = {**va_body("INV/4"), "totalAmount": types.MappingProxyType({"value": "10000.00", "currency": "IDR"})}
+    r = client.request("POST", CREATE_VA, types.MappingProxyType(nested))
+    assert r.response_code == "2002700", r.body
+    assert r.json()["virtualAccountData"]["totalAmount"] == {"value": "10000.00", "currency": "IDR"}
 
 
 def test_refusals_are_responses_not_exceptions(va_client):

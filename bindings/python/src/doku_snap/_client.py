@@ -55,6 +55,12 @@ def _options_json(options: Mapping[str, Any]) -> Optional[bytes]:
     return json_object("options", given) if given else None
 
 
+def _mapping_as_dict(value: Any) -> Dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _json_body(body: JsonBody) -> Optional[bytes]:
     """request()'s body: str/bytes as given; a dict or list as compact JSON that keeps
     non-ASCII characters as they are (ensure_ascii=False). The core minifies either way, and
@@ -66,7 +72,9 @@ def _json_body(body: JsonBody) -> Optional[bytes]:
             f"body must be str, bytes, a dict or a list, not {type(body).__name__}",
             Status.INVALID_ARGUMENT)
     try:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        # json.dumps takes dicts only: any other Mapping, at any depth, as the dict it reads as.
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                          default=_mapping_as_dict)
     except (TypeError, ValueError) as e:
         raise InvalidArgumentError(f"body is not JSON-serialisable: {e}",
                                    Status.INVALID_ARGUMENT) from None
