@@ -208,8 +208,8 @@ $(op_row "\`balance_inquiry\` (customer token, \`X-IP-ADDRESS\`) through the cat
 $(op_row "\`balance_inquiry\` the official SDKs' way" sdk_balance)
 | \`create_va\` through DOKU's Python SDK 1.1.72 itself (\`DokuSNAP.create_va\`; PHP's SDK cannot be installed here) | – | $(int "$(py official_sdk_create_va_per_s)") ($(int "$(py official_sdk_create_va_p50_us)") / $(int "$(py official_sdk_create_va_p99_us)")) | – |
 | catalog / SDK's way, \`create_va\` (goal ≥ 20) | | $(ratio "$(py catalog_create_va_per_s)" "$(py sdk_create_va_per_s)") | $(ratio "$(ph catalog_create_va_per_s)" "$(ph sdk_create_va_per_s)") |
-| catalog / DOKU's Python SDK itself, \`create_va\` | | $(ratio "$(py catalog_create_va_per_s)" "$(py official_sdk_create_va_per_s)") | |
 | catalog / SDK's way, \`balance_inquiry\` (goal ≥ 20) | | $(ratio "$(py catalog_balance_per_s)" "$(py sdk_balance_per_s)") | $(ratio "$(ph catalog_balance_per_s)" "$(ph sdk_balance_per_s)") |
+| catalog / DOKU's Python SDK itself, \`create_va\` | | $(ratio "$(py catalog_create_va_per_s)" "$(py official_sdk_create_va_per_s)") | |
 TABLE
 )
 echo "$table"
