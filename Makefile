@@ -75,6 +75,7 @@ c-tests: build
 test: deps lint check-header python c-tests
 	@DOKU_C_TESTS=$(CURDIR)/$(C_TESTS) DOKU_REQUIRE_C_TESTS=1 DOKU_REQUIRE_VALGRIND=1 $(CARGO) test --workspace
 	bash scripts/check-exports.sh
+	python3 scripts/abi.py check $(RELEASE)/libdoku.so
 	bash scripts/test-install.sh
 	$(VENV)/bin/pytest bindings/python/tests -q
 	DOKU_REQUIRE_PHP_FPM=1 php -d ffi.enable=1 /usr/bin/phpunit -c bindings/php/phpunit.xml
