@@ -10,20 +10,20 @@ PREFIX ?= /usr/local
 RELEASE := target/release
 C_TESTS := target/c-tests
 VENV := .venv
-APT_PACKAGES := php-cli php-fpm php-curl php-psr-log phpunit valgrind clang-format shellcheck redis-server nodejs npm
+APT_PACKAGES := php-cli php-fpm php-curl php-psr-log phpunit valgrind clang-format shellcheck redis-server nodejs npm lintian
 export CARGO_TERM_COLOR := never
 
 FUZZ_TARGETS := config key token_response minify jwt sandbox_request timestamp issue_token
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps lint build python check-header c-tests test demo bench soak fuzz fuzz-smoke audit install clean
+.PHONY: all deps lint build python check-header c-tests test demo bench soak fuzz fuzz-smoke audit install dist dist-test clean
 
 all: build
 
 # apt: php-cli, php-fpm, php-curl (the official SDK's transport, in make bench), php-psr-log (the
 # PHP binding's setLogger() tests), phpunit, valgrind, clang-format and shellcheck (`make lint`),
 # redis-server (the token store's tests start their own), nodejs and npm (DOKU's Node SDK, in the
-# interop tests: installed from npm, as the Python SDK from PyPI),
+# interop tests: installed from npm, as the Python SDK from PyPI), lintian (make dist's Debian packages),
 # only when something is missing; a venv with pytest.
 deps:
 	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null \
@@ -31,7 +31,7 @@ deps:
 			|| [ ! -f /usr/share/php/Psr/Log/LoggerInterface.php ] \
 			|| ! command -v clang-format >/dev/null || ! command -v shellcheck >/dev/null \
 			|| ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
-			|| ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+			|| ! command -v node >/dev/null || ! command -v npm >/dev/null || ! command -v lintian >/dev/null; then
 		apt-get update -q
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 	fi
@@ -76,6 +76,7 @@ test: deps lint check-header python c-tests
 	@DOKU_C_TESTS=$(CURDIR)/$(C_TESTS) DOKU_REQUIRE_C_TESTS=1 DOKU_REQUIRE_VALGRIND=1 $(CARGO) test --workspace
 	bash scripts/check-exports.sh
 	python3 scripts/abi.py check $(RELEASE)/libdoku.so
+	$(MAKE) -s dist-test
 	bash scripts/test-install.sh
 	$(VENV)/bin/pytest bindings/python/tests -q
 	DOKU_REQUIRE_PHP_FPM=1 php -d ffi.enable=1 /usr/bin/phpunit -c bindings/php/phpunit.xml
@@ -106,6 +107,17 @@ audit:
 # `make fuzz FUZZ_SECONDS=600` for the long runs.
 fuzz fuzz-smoke:
 	@CARGO='$(CARGO)' bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Packages that install without a toolchain, into dist/ with their SHA256SUMS: today the Debian
+# packages (libdoku<ABI>, libdoku-dev). dist-test installs and checks them (as root).
+dist: deps build
+	@rm -rf dist
+	bash scripts/dist-deb.sh
+	(cd dist && sha256sum -- * >SHA256SUMS)
+
+dist-test: dist
+	(cd dist && sha256sum --quiet -c SHA256SUMS)
+	bash scripts/test-deb.sh
 
 # libdoku.so.VERSION with its SONAME and libdoku.so symlinks, libdoku.a, doku.h, doku.pc.
 install: build

@@ -62,10 +62,8 @@ fn a_change_without_a_new_soname_fails_with_the_diff() {
     }
 
     // An addition: a change under 0.x; from 1.0 allowed, once recorded.
-    let added = t.write(
-        "added.h",
-        &HEADER.replace("void doku_free(char *s);", "void doku_free(char *s);\n\nenum DokuStatus doku_new_function(char **out);"),
-    );
+    let added =
+        t.write("added.h", &HEADER.replace("void doku_free(char *s);", "void doku_free(char *s);\n\nenum DokuStatus doku_new_function(char **out);"));
     let o = abi(&added, &dir, &["check", "libdoku.so.0.9"]);
     assert!(!o.status.success() && text(&o).contains("+enum DokuStatus doku_new_function(char **)"), "{}", text(&o));
     let o = abi(&added, &dir, &["check", "libdoku.so.1"]);

@@ -57,7 +57,8 @@ final class Library
 
     /**
      * The library to load: $DOKU_LIBRARY, else the package's lib/libdoku.so, else the source
-     * tree's target/release/libdoku.so, else "libdoku.so" for the dynamic loader (installed).
+     * tree's target/release/libdoku.so, else the SONAME of ABI (libdoku.so.0.1) for the dynamic
+     * loader: the library installed by a package (libdoku0.1) or by make install.
      */
     public static function path(): string
     {
@@ -75,7 +76,13 @@ final class Library
                 return (string) realpath(self::PACKAGE . $candidate);
             }
         }
-        return 'libdoku.so';
+        return self::installedName();
+    }
+
+    /** The installed library's name: its SONAME, which names the ABI this binding needs. */
+    private static function installedName(): string
+    {
+        return 'libdoku.so.' . self::ABI;
     }
 
     /**
@@ -326,8 +333,8 @@ final class Library
         try {
             $ffi = FFI::cdef($declarations, $path);
         } catch (FFI\Exception $e) {
-            $hint = $path === 'libdoku.so'
-                ? 'set DOKU_LIBRARY to the path of libdoku.so, put it in ' . realpath(self::PACKAGE) . '/lib/, or install it (make install)'
+            $hint = $path === self::installedName()
+                ? 'set DOKU_LIBRARY to the path of libdoku.so, put it in ' . realpath(self::PACKAGE) . '/lib/, or install it (the libdoku' . self::ABI . ' package, or make install)'
                 : 'check that it is libdoku for this platform';
             if (str_contains($e->getMessage(), 'restricted')) {
                 $hint = 'set ffi.enable=1, or ffi.enable=preload with preload.php in opcache.preload';
