@@ -38,7 +38,7 @@ pub(crate) fn token(x: &mut Exchange) -> Handled {
             return x.refuse(401, "4017401", "Invalid Auth Code");
         }
         GrantRequest::AuthorizationCode(code) => match lock(&x.state.books).redeem_auth_code(client, code) {
-            Ok(binding) => Some(binding),
+            Ok(binding) => binding,
             Err(why) => return x.refuse(401, "4017401", &format!("Invalid Auth Code: {why}")),
         },
         GrantRequest::RefreshToken(refresh) => match x.state.check_refresh_token(refresh, client) {
@@ -46,7 +46,7 @@ pub(crate) fn token(x: &mut Exchange) -> Handled {
             Err(why) => return x.refuse(401, "4017401", &format!("Invalid Refresh Token: {why}")),
         },
         // `check_token_request_for(B2b2c, …)` accepts only the two grants above.
-        GrantRequest::ClientCredentials => None,
+        GrantRequest::ClientCredentials => return x.refuse(400, "4007400", "Bad Request. grantType must be authorization_code or refresh_token"),
     };
 
     let ttl = x.ttl();

@@ -88,7 +88,7 @@ pub(crate) fn handle(x: &mut Exchange, row: &'static Operation) -> Handled {
                 return x.refuse(400, &code(400, "01"), "Invalid Field Format Authorization-Customer (expected Bearer <customer token>)");
             }
             match state.check_customer_token(token, &client) {
-                Ok(b) => binding = b,
+                Ok(b) => binding = Some(b),
                 Err(why) => return x.refuse(401, &code(401, "02"), &format!("Invalid Customer Token: {why}")),
             }
         }
@@ -111,13 +111,9 @@ pub(crate) fn handle(x: &mut Exchange, row: &'static Operation) -> Handled {
 
 type Played = Result<Vec<(&'static str, Value)>, super::books::Refused>;
 
+/// The string at a dotted path of a checked body ("" where there is none).
 fn text<'v>(fields: &'v Map<String, Value>, path: &str) -> &'v str {
-    let mut parts = path.split('.');
-    let mut value = parts.next().and_then(|p| fields.get(p));
-    for part in parts {
-        value = value.and_then(|v| v.get(part));
-    }
-    value.and_then(Value::as_str).unwrap_or("")
+    body::at(fields, path).and_then(Value::as_str).unwrap_or("")
 }
 
 /// A checked amount's cents.
@@ -194,10 +190,8 @@ fn play(x: &Exchange, op: &Operation, client: &str, fields: &Map<String, Value>,
         "account_unbinding" | "card_unbinding" => {
             let token = strip_bearer(text(fields, "tokenId"));
             let bound = x.state.check_customer_token(token, client).map_err(|why| (401, "02", format!("Invalid Customer Token: {why}")))?;
-            if let Some(b) = &bound {
-                books.unbind(client, b);
-            }
-            x.state.revoke_customer(client, token, bound.as_deref());
+            books.unbind(client, &bound);
+            x.state.revoke_customer(client, &bound);
             Ok(vec![("referenceNo", json!(books.number("REF")))])
         }
         "payment" | "payment_jump_app" => {

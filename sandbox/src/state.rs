@@ -247,13 +247,16 @@ impl State {
 
     /// A B2B2C access token (JWT, `ttl` seconds) and an opaque refresh token (`refresh_ttl`
     /// seconds) for `client`, both remembered.
-    pub fn issue_customer_tokens(&self, client: &str, ttl: u64, refresh_ttl: u64, binding: Option<String>) -> Result<(String, Zeroizing<String>)> {
-        let access = self.issue_jwt(client, ttl, Kind::CustomerAccess, binding.clone())?;
+    pub fn issue_customer_tokens(&self, client: &str, ttl: u64, refresh_ttl: u64, binding: String) -> Result<(String, Zeroizing<String>)> {
+        let access = self.issue_jwt(client, ttl, Kind::CustomerAccess, Some(binding.clone()))?;
         let mut random = Zeroizing::new([0u8; 32]);
         openssl::rand::rand_bytes(&mut *random).map_err(|e| Error::new(ErrorKind::Crypto, openssl_reason(&e)))?;
         let refresh = Zeroizing::new(format!("rt-{}", hex(&*random)));
         let exp = Utc::now().timestamp().saturating_add(i64::try_from(refresh_ttl).unwrap_or(i64::MAX));
-        self.remember(refresh_key(&refresh), Issued { client: client.to_owned(), exp, kind: Kind::CustomerRefresh, binding, revoked: None });
+        self.remember(
+            refresh_key(&refresh),
+            Issued { client: client.to_owned(), exp, kind: Kind::CustomerRefresh, binding: Some(binding), revoked: None },
+        );
         Ok((access, refresh))
     }
 
@@ -294,62 +297,55 @@ impl State {
     /// Verifies a B2B token issued by this sandbox (`Bearer ` prefix optional; signature and
     /// expiry by `jwt`), not revoked, and returns its client.
     pub fn check_token(&self, bearer: &str) -> Result<String> {
-        let claims = jwt::verify_rs256(bearer, &self.token_public, Utc::now().timestamp())?;
         let invalid = |why: &str| Error::new(ErrorKind::SignatureInvalid, why.to_owned());
-        let unknown = || invalid("the token was not issued by this sandbox, or was forgotten");
+        let (kind, revoked, client) = self.issued(bearer, |t| (t.kind, t.revoked, t.client.clone()))?;
+        if kind != Kind::B2b {
+            return Err(invalid("the token is a B2B2C (customer) token, not a B2B token"));
+        }
+        match revoked {
+            Some(Revoked::Revoked) => Err(invalid("the token was revoked")),
+            Some(Revoked::Superseded) => Err(invalid("a newer token was issued to this client (latest token only)")),
+            None => Ok(client),
+        }
+    }
+
+    /// Verifies a customer (B2B2C) access token this sandbox issued to `client`: signature,
+    /// expiry, not revoked (an unbinding revokes its binding's tokens). Returns its binding.
+    pub fn check_customer_token(&self, bearer: &str, client: &str) -> std::result::Result<String, String> {
+        let looked_up = self.issued(bearer, |t| (t.kind, t.client == client, t.revoked, t.binding.clone()));
+        let (kind, ours, revoked, binding) = looked_up.map_err(|e| e.message().to_owned())?;
+        if kind != Kind::CustomerAccess {
+            return Err("the token is a B2B token, not the customer's B2B2C token".into());
+        }
+        if !ours {
+            return Err("the token was issued to another client".into());
+        }
+        match (revoked, binding) {
+            (Some(Revoked::Revoked), _) => Err("the token was revoked (the account was unbound)".into()),
+            (Some(Revoked::Superseded), _) => Err("a newer customer token was issued (latest token only)".into()),
+            (None, binding) => binding.ok_or_else(|| "the token belongs to no account".into()),
+        }
+    }
+
+    /// `read` of the record of a JWT this sandbox issued (signature and expiry by `jwt`, the
+    /// record by its `jti` and client), or why there is none.
+    fn issued<R>(&self, bearer: &str, read: impl FnOnce(&Issued) -> R) -> Result<R> {
+        let claims = jwt::verify_rs256(bearer, &self.token_public, Utc::now().timestamp())?;
+        let unknown = || Error::new(ErrorKind::SignatureInvalid, "the token was not issued by this sandbox, or was forgotten");
         let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(unknown)?;
         let tokens = lock(&self.tokens);
         let issued = tokens.get(jti).ok_or_else(unknown)?;
         if claims.get("clientId").and_then(|v| v.as_str()) != Some(issued.client.as_str()) {
             return Err(unknown());
         }
-        if issued.kind != Kind::B2b {
-            return Err(invalid("the token is a B2B2C (customer) token, not a B2B token"));
-        }
-        match issued.revoked {
-            Some(Revoked::Revoked) => return Err(invalid("the token was revoked")),
-            Some(Revoked::Superseded) => return Err(invalid("a newer token was issued to this client (latest token only)")),
-            None => {}
-        }
-        Ok(issued.client.clone())
+        Ok(read(issued))
     }
 
-    /// Verifies a customer (B2B2C) access token this sandbox issued to `client`: signature,
-    /// expiry, not revoked (an unbinding revokes its binding's tokens). Returns its binding.
-    pub fn check_customer_token(&self, bearer: &str, client: &str) -> std::result::Result<Option<String>, String> {
-        let claims = jwt::verify_rs256(bearer, &self.token_public, Utc::now().timestamp()).map_err(|e| e.message().to_owned())?;
-        let unknown = || "the token was not issued by this sandbox, or was forgotten".to_owned();
-        let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(unknown)?;
-        let tokens = lock(&self.tokens);
-        let issued = tokens.get(jti).ok_or_else(unknown)?;
-        if issued.kind != Kind::CustomerAccess {
-            return Err("the token is a B2B token, not the customer's B2B2C token".into());
-        }
-        if issued.client != client {
-            return Err("the token was issued to another client".into());
-        }
-        match issued.revoked {
-            Some(Revoked::Revoked) => Err("the token was revoked (the account was unbound)".into()),
-            Some(Revoked::Superseded) => Err("a newer customer token was issued (latest token only)".into()),
-            None => Ok(issued.binding.clone()),
-        }
-    }
-
-    /// Revokes the customer's tokens (access and refresh) of `binding`, or only the access token
-    /// `bearer` when it has none (tokens issued before bindings were kept); returns how many.
-    pub fn revoke_customer(&self, client: &str, bearer: &str, binding: Option<&str>) -> usize {
-        let mut tokens = lock(&self.tokens);
-        let jti = jwt::verify_rs256(bearer, &self.token_public, Utc::now().timestamp())
-            .ok()
-            .and_then(|c| c.get("jti").and_then(|v| v.as_str()).map(str::to_owned));
+    /// Revokes the customer's live tokens (access and refresh) of `binding`; returns how many.
+    pub fn revoke_customer(&self, client: &str, binding: &str) -> usize {
         let mut n = 0;
-        for (key, t) in tokens.iter_mut() {
-            let ours = t.client == client && t.kind != Kind::B2b && t.revoked.is_none();
-            let hit = match binding {
-                Some(b) => t.binding.as_deref() == Some(b),
-                None => jti.as_deref() == Some(key.as_str()),
-            };
-            if ours && hit {
+        for t in lock(&self.tokens).values_mut() {
+            if t.client == client && t.kind != Kind::B2b && t.revoked.is_none() && t.binding.as_deref() == Some(binding) {
                 t.revoked = Some(Revoked::Revoked);
                 n += 1;
             }
@@ -358,7 +354,7 @@ impl State {
     }
 
     /// Checks a refresh token this sandbox issued to `client`: known, live, not revoked.
-    pub fn check_refresh_token(&self, token: &str, client: &str) -> std::result::Result<Option<String>, &'static str> {
+    pub fn check_refresh_token(&self, token: &str, client: &str) -> std::result::Result<String, &'static str> {
         let tokens = lock(&self.tokens);
         let issued = match tokens.get(&refresh_key(token)) {
             Some(t) if t.kind == Kind::CustomerRefresh => t,
@@ -373,7 +369,7 @@ impl State {
         if issued.revoked.is_some() {
             return Err("it was revoked");
         }
-        Ok(issued.binding.clone())
+        issued.binding.clone().ok_or("it belongs to no account")
     }
 
     /// Revokes every live credential issued to `client`; returns how many.

@@ -86,8 +86,8 @@ impl Rule {
     }
 }
 
-/// The value at a dotted path.
-fn at<'v>(body: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
+/// The value at a dotted path (`additionalInfo.channel`).
+pub fn at<'v>(body: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
     let mut parts = path.split('.');
     let mut value = body.get(parts.next()?)?;
     for part in parts {

@@ -170,15 +170,21 @@ def doku_keys(tmp_path_factory: pytest.TempPathFactory) -> DokuKeys:
     return DokuKeys(tmp_path_factory.mktemp("doku-keys"))
 
 
-@pytest.fixture(scope="session")
-def sandbox(keys: Keys, tmp_path_factory: pytest.TempPathFactory):
-    args = ["--quiet"]
-    for cid, fault in CLIENTS.items():
+def _client_args(keys: Keys, clients: Dict[str, Optional[str]], secrets: Dict[str, str]) -> list:
+    """--client ID=KEY for each client (and --fault ID=MODE when it has one), --secret ID=SECRET."""
+    args = []
+    for cid, fault in clients.items():
         args += ["--client", f"{cid}={keys.public}"]
         if fault:
             args += ["--fault", f"{cid}={fault}"]
-    for cid, secret in SECRETS.items():
+    for cid, secret in secrets.items():
         args += ["--secret", f"{cid}={secret}"]
+    return args
+
+
+@pytest.fixture(scope="session")
+def sandbox(keys: Keys, tmp_path_factory: pytest.TempPathFactory):
+    args = ["--quiet", *_client_args(keys, CLIENTS, SECRETS)]
     sb = Sandbox(_binary(), tmp_path_factory.mktemp("sandbox"), args)
     yield sb
     sb.stop()
@@ -202,13 +208,7 @@ TLS_SECRETS: Dict[str, str] = {cid: f"SK-{cid}-secret" for cid in TLS_CLIENTS if
 @pytest.fixture(scope="session")
 def tls_sandbox(keys: Keys, tmp_path_factory: pytest.TempPathFactory):
     d = tmp_path_factory.mktemp("tls-sandbox")
-    args = ["--quiet", "--tls-dir", str(d / "tls")]
-    for cid, fault in TLS_CLIENTS.items():
-        args += ["--client", f"{cid}={keys.public}"]
-        if fault:
-            args += ["--fault", f"{cid}={fault}"]
-    for cid, secret in TLS_SECRETS.items():
-        args += ["--secret", f"{cid}={secret}"]
+    args = ["--quiet", "--tls-dir", str(d / "tls"), *_client_args(keys, TLS_CLIENTS, TLS_SECRETS)]
     sb = Sandbox(_binary(), d, args)
     yield sb
     sb.stop()
