@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 RELEASE := target/release
 C_TESTS := target/c-tests
 VENV := .venv
-APT_PACKAGES := php-cli php-fpm php-curl php-psr-log phpunit valgrind clang-format shellcheck redis-server nodejs npm lintian
+APT_PACKAGES := php-cli php-fpm php-curl php-psr-log phpunit valgrind clang-format shellcheck redis-server nodejs npm lintian composer zip unzip
 export CARGO_TERM_COLOR := never
 
 FUZZ_TARGETS := config key token_response minify jwt sandbox_request timestamp issue_token
@@ -24,6 +24,7 @@ all: build
 # PHP binding's setLogger() tests), phpunit, valgrind, clang-format and shellcheck (`make lint`),
 # redis-server (the token store's tests start their own), nodejs and npm (DOKU's Node SDK, in the
 # interop tests: installed from npm, as the Python SDK from PyPI), lintian (make dist's Debian packages),
+# composer, zip and unzip (make dist's composer package: built, installed in its test),
 # only when something is missing; a venv with pytest.
 deps:
 	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null \
@@ -31,7 +32,8 @@ deps:
 			|| [ ! -f /usr/share/php/Psr/Log/LoggerInterface.php ] \
 			|| ! command -v clang-format >/dev/null || ! command -v shellcheck >/dev/null \
 			|| ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
-			|| ! command -v node >/dev/null || ! command -v npm >/dev/null || ! command -v lintian >/dev/null; then
+			|| ! command -v node >/dev/null || ! command -v npm >/dev/null || ! command -v lintian >/dev/null \
+			|| ! command -v composer >/dev/null || ! command -v zip >/dev/null || ! command -v unzip >/dev/null; then
 		apt-get update -q
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 	fi
@@ -108,16 +110,27 @@ audit:
 fuzz fuzz-smoke:
 	@CARGO='$(CARGO)' bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# Packages that install without a toolchain, into dist/ with their SHA256SUMS: today the Debian
-# packages (libdoku<ABI>, libdoku-dev). dist-test installs and checks them (as root).
-dist: deps build
+# Packages that install without a toolchain, into dist/ with their SHA256SUMS: the Debian
+# packages (libdoku<ABI>, libdoku-dev; the system's OpenSSL), and the Python wheel and the
+# composer package, which carry SELF_CONTAINED (OpenSSL built in, its symbols private), and the
+# Python sdist. dist-test installs and checks each one as a user would (as root).
+SELF_CONTAINED := target/vendored/release/libdoku.so
+
+$(SELF_CONTAINED): build
+	$(CARGO) build --release --lib --features vendored-openssl --target-dir target/vendored
+
+dist: deps build $(SELF_CONTAINED)
 	@rm -rf dist
 	bash scripts/dist-deb.sh
+	bash scripts/dist-wheel.sh $(SELF_CONTAINED)
+	bash scripts/dist-composer.sh $(SELF_CONTAINED)
 	(cd dist && sha256sum -- * >SHA256SUMS)
 
 dist-test: dist
 	(cd dist && sha256sum --quiet -c SHA256SUMS)
 	bash scripts/test-deb.sh
+	bash scripts/test-wheel.sh
+	bash scripts/test-composer.sh
 
 # libdoku.so.VERSION with its SONAME and libdoku.so symlinks, libdoku.a, doku.h, doku.pc.
 install: build

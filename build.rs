@@ -47,8 +47,15 @@ fn main() {
     plain.sys_includes = Vec::new();
     let declarations = String::from_utf8(generate(plain, &dir, None)).unwrap();
     // PHP reads FFI_SCOPE/FFI_LIB only as the file's first lines: no banner comment above them.
-    let php = format!("#define FFI_SCOPE \"DOKU\"\n#define FFI_LIB \"libdoku.so\"\n\n{}\n", declarations.trim());
-    write_if_changed(&dir.join("bindings/php/doku.h"), php.as_bytes());
+    // FFI_LIB: the SONAME, which the runtime package (libdoku0.1) installs without the -dev
+    // symlink, and which names the ABI this header declares.
+    let php = format!("#define FFI_SCOPE \"DOKU\"\n#define FFI_LIB \"{soname}\"\n\n{}\n", declarations.trim());
+    // Only in a checkout: the crate as `cargo package` makes it (the Python sdist's copy) has no
+    // bindings/, and creating them there would be writing outside the package's own files.
+    let php_dir = dir.join("bindings/php");
+    if php_dir.is_dir() {
+        write_if_changed(&php_dir.join("doku.h"), php.as_bytes());
+    }
 }
 
 fn generate(config: cbindgen::Config, dir: &std::path::Path, after_includes: Option<String>) -> Vec<u8> {

@@ -38,6 +38,8 @@ pub fn generation() -> u64 {
 #[inline]
 pub fn watch() {
     WATCH.call_once(|| {
+        #[cfg(feature = "vendored-openssl")]
+        crate::ffi::os::openssl_without_config();
         openssl::init();
         crate::ffi::os::install_fork_handlers();
     });

@@ -1,5 +1,5 @@
 #define FFI_SCOPE "DOKU"
-#define FFI_LIB "libdoku.so"
+#define FFI_LIB "libdoku.so.0.1"
 
 typedef enum DokuStatus {
   DOKU_OK = 0,

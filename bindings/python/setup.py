@@ -5,6 +5,11 @@ fingerprints differently from the Makefile's `cargo build --release --lib`, so t
 rebuild (full LTO) over each other in the shared target dir; it also names the file after the
 CPython ABI although the library does not use it. Here we run the Makefile's exact command
 (a no-op when `make build` already ran) and tag the wheel py3-none-<platform>.
+
+Where the crate is: the sdist carries it in rust/ (made by `cargo package`, with its Cargo.lock,
+so it is built --locked); in a checkout it is the repository root. DOKU_LIBDOKU=/path/to/libdoku.so
+bundles that prebuilt library instead and runs no cargo: make dist's wheel carries the
+self-contained build (OpenSSL built in) that scripts/dist-wheel.sh passes this way.
 """
 
 import json
@@ -20,8 +25,11 @@ from setuptools.command.bdist_wheel import bdist_wheel as _bdist_wheel
 from setuptools.command.build_py import build_py as _build_py
 
 HERE = Path(__file__).resolve().parent
-CRATE = HERE.parent.parent  # the repository root holds the crate
+# The sdist's copy of the crate, else the repository root (a checkout).
+IN_SDIST = (HERE / "rust" / "Cargo.toml").is_file()
+CRATE = HERE / "rust" if IN_SDIST else HERE.parent.parent
 MANIFEST = CRATE / "Cargo.toml"
+SUFFIX = {"darwin": ".dylib", "win32": ".dll"}.get(sys.platform, ".so")  # as _native.py loads it
 
 
 def crate_version() -> str:
@@ -36,6 +44,8 @@ def build_libdoku() -> Path:
     cargo = os.environ.get("CARGO", "cargo")
     cmd = [cargo, "build", "--release", "--lib", "--manifest-path", str(MANIFEST),
            "--message-format=json-render-diagnostics"]
+    if IN_SDIST:  # the dependency versions this release was tested with, exactly
+        cmd.append("--locked")
     print(" ".join(cmd), file=sys.stderr)
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
@@ -55,13 +65,20 @@ def build_libdoku() -> Path:
 class build_py(_build_py):
     def run(self):
         super().run()
-        if not MANIFEST.is_file():
+        prebuilt = os.environ.get("DOKU_LIBDOKU")
+        if prebuilt:
+            lib = Path(prebuilt)
+            if not lib.is_file():
+                sys.exit(f"doku-snap: DOKU_LIBDOKU is {prebuilt}, which is not a file")
+            print(f"doku-snap: bundling {lib} (DOKU_LIBDOKU), not building one", file=sys.stderr)
+        elif not MANIFEST.is_file():
             sys.exit(f"doku-snap: the Rust crate is not at {MANIFEST}: build from a checkout "
-                     "of the doku-snap repository (pip install ./bindings/python)")
-        lib = build_libdoku()
+                     "of the doku-snap repository (pip install ./bindings/python) or from the sdist")
+        else:
+            lib = build_libdoku()
         # Editable installs import from src/, regular builds from build_lib.
         base = HERE / "src" if getattr(self, "editable_mode", False) else Path(self.build_lib)
-        dest = base / "doku_snap" / ("libdoku" + lib.suffix)
+        dest = base / "doku_snap" / ("libdoku" + SUFFIX)
         # Copy the bytes rather than hard-link: cargo rewrites target/ in place on later builds.
         shutil.copyfile(lib, dest)
         os.chmod(dest, 0o755)

@@ -93,3 +93,37 @@ static INSTALL_AT_LOAD: extern "C" fn() = {
     }
     install
 };
+
+/// `name` from the environment, as OpenSSL's `secure_getenv` reads it: not in a setuid or setcap
+/// process (`AT_SECURE`), whose environment is its unprivileged caller's.
+#[cfg_attr(not(feature = "vendored-openssl"), allow(dead_code))]
+pub(crate) fn secure_env(name: &str) -> Option<std::ffi::OsString> {
+    // SAFETY: getauxval has no preconditions; an absent entry reads as 0.
+    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    if secure {
+        None
+    } else {
+        std::env::var_os(name)
+    }
+}
+
+/// With OpenSSL built in (`vendored-openssl`): its first initialisation (`fork::watch`, when the
+/// library is loaded), without a configuration file. That OpenSSL's would be
+/// `/usr/local/ssl/openssl.cnf` (openssl-src's prefix), not this system's, and a file there can
+/// name a provider module: code every process loading this library would run. `OPENSSL_CONF` is
+/// not read either; everything TLS needs is set in code (`http::tls`). No exit handler, as in
+/// openssl-sys's own initialisation: OpenSSL's cleanup at exit would pull state from under
+/// threads still using it.
+#[cfg(feature = "vendored-openssl")]
+pub(crate) fn openssl_without_config() {
+    const OPENSSL_INIT_NO_LOAD_CONFIG: u64 = 0x0000_0080;
+    const OPENSSL_INIT_NO_ATEXIT: u64 = 0x0008_0000;
+    extern "C" {
+        fn OPENSSL_init_crypto(opts: u64, settings: *const std::ffi::c_void) -> std::ffi::c_int;
+    }
+    // SAFETY: OPENSSL_init_crypto may be called at any time, from any thread, with NULL
+    // settings. On failure (0) OpenSSL's later initialisation reports the error.
+    unsafe {
+        OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, std::ptr::null());
+    }
+}

@@ -1,6 +1,8 @@
 //! TLS for the HTTP agents, on the system's OpenSSL, as a connector in ureq's transport chain.
 //!
 //! - [`Trust`] is what a client trusts: the system store plus the certificates of its `ca_file`.
+//!   With the `vendored-openssl` feature (the wheel's and the composer package's library), the
+//!   system store is what `openssl-probe` finds, as that OpenSSL's own default is its build prefix.
 //!   Building an OpenSSL context loads the system store, which costs about 20 ms (most of a new
 //!   client's first call), so each distinct `ca_file` content gets one [`Trust`] per process,
 //!   built on first use and shared by every agent that needs it.
@@ -32,7 +34,7 @@ pub struct Trust {
     /// SHA-256 of the `ca_file` contents; `None` for the system store alone.
     digest: Option<[u8; 32]>,
     extra: Vec<X509>,
-    context: OnceLock<Result<SslConnector, String>>,
+    context: OnceLock<SslConnector>,
 }
 
 static SYSTEM: Lazy<Arc<Trust>> = Lazy::new(|| Arc::new(Trust { digest: None, extra: Vec::new(), context: OnceLock::new() }));
@@ -76,16 +78,17 @@ impl Trust {
 
     /// The OpenSSL context: TLS 1.2 or later, peer and host name verified. Built on first use;
     /// `Http` builds it before a request's clock starts, so loading the trust store never eats
-    /// into a request's timeouts.
+    /// into a request's timeouts. A failed build is not kept: a trust store unreadable for a
+    /// moment (descriptors exhausted, a certificate bundle being replaced) fails that call only.
     pub(crate) fn context(&self) -> Result<&SslConnector, ureq::Error> {
         // Built outside the OnceLock, never waiting for another thread's build: a fork() during
         // that build would leave a child waiting for a thread it does not have. Two threads may
         // both build; one result is kept.
         if self.context.get().is_none() {
-            let _ = self.context.set(crate::fork::openssl_work(|| self.build()));
+            let built = crate::fork::openssl_work(|| self.build()).map_err(|why| TlsFailure::boxed(format!("cannot set up TLS: {why}")))?;
+            let _ = self.context.set(built);
         }
-        let built = self.context.get().map_or(Err("unavailable"), |b| b.as_ref().map_err(String::as_str));
-        built.map_err(|why| TlsFailure::boxed(format!("cannot set up TLS: {why}")))
+        self.context.get().ok_or_else(|| TlsFailure::boxed("cannot set up TLS: unavailable".to_owned()))
     }
 
     fn build(&self) -> Result<SslConnector, String> {
@@ -93,11 +96,86 @@ impl Trust {
         builder.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(|e| openssl_reason(&e))?;
         // A server-initiated TLS 1.2 renegotiation has no use here.
         builder.set_options(SslOptions::NO_RENEGOTIATION);
+        #[cfg(feature = "vendored-openssl")]
+        {
+            // Not the built-in OpenSSL's own defaults (its build prefix, /usr/local/ssl, which is
+            // not this system's store and on some systems writable by a group): only what
+            // system_store() finds. With a ca_file, the system store is optional: that file is
+            // what the client needs, so a system store that cannot be read does not stop it.
+            builder.set_cert_store(openssl::x509::store::X509StoreBuilder::new().map_err(|e| openssl_reason(&e))?.build());
+            match system_store(&mut builder) {
+                Err(why) if self.extra.is_empty() => return Err(why),
+                _ => {}
+            }
+        }
         for cert in &self.extra {
             // A certificate already in the system store is not an error.
             let _ = builder.cert_store_mut().add_cert(cert.clone());
         }
         Ok(builder.build())
+    }
+}
+
+/// The system's CA certificates, for the OpenSSL built into this library (`vendored-openssl`):
+/// - `SSL_CERT_FILE` and `SSL_CERT_DIR` (directories separated by `:`), when either is set, and
+///   nothing else, as OpenSSL reads them; a path that is not there is an error naming it. Ignored
+///   in a setuid or setcap process, as OpenSSL's `secure_getenv` does.
+/// - Else the file and directories each distribution uses, as `openssl-probe` knows them
+///   (Debian's `/etc/ssl/certs`, Red Hat's `/etc/pki/tls`, ...).
+///
+/// An error when no certificate is found: every handshake would fail on "unable to get local
+/// issuer certificate", which does not say why.
+#[cfg(feature = "vendored-openssl")]
+fn system_store(builder: &mut openssl::ssl::SslConnectorBuilder) -> Result<(), String> {
+    use std::path::{Path, PathBuf};
+
+    use openssl::ssl::SslFiletype;
+    use openssl::x509::store::X509Lookup;
+
+    let env = |name: &str| crate::ffi::os::secure_env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let (file, dirs) = match (env("SSL_CERT_FILE"), env("SSL_CERT_DIR")) {
+        (None, None) => {
+            let found = openssl_probe::probe();
+            (found.cert_file, found.cert_dir)
+        }
+        (file, dirs) => {
+            if let Some(file) = file.as_deref().filter(|f| !f.is_file()) {
+                return Err(format!("SSL_CERT_FILE names {}, which is not a file", file.display()));
+            }
+            let dirs: Vec<PathBuf> = dirs.iter().flat_map(|d| std::env::split_paths(d)).collect();
+            if let Some(dir) = dirs.iter().find(|d| !d.is_dir()) {
+                return Err(format!("SSL_CERT_DIR names {}, which is not a directory", dir.display()));
+            }
+            (file, dirs)
+        }
+    };
+    let mut found = false;
+    if let Some(file) = &file {
+        // Read first, for the system's own words ("Permission denied") rather than OpenSSL's code.
+        std::fs::File::open(file).map_err(|e| format!("cannot read the CA certificates of {}: {e}", file.display()))?;
+        builder.set_ca_file(file).map_err(|e| format!("cannot load the CA certificates of {}: {}", file.display(), openssl_reason(&e)))?;
+        // OpenSSL refuses a file without a certificate ("no certificate or crl found").
+        found = true;
+    }
+    // A hashed directory is searched at each handshake, by subject hash ("1a2b3c4d.0").
+    let hashed = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .is_ok_and(|mut entries| entries.any(|e| e.is_ok_and(|e| e.file_name().to_str().is_some_and(|n| n.len() > 9 && n.as_bytes()[8] == b'.'))))
+    };
+    let dirs: Vec<&str> = dirs.iter().filter(|d| hashed(d)).filter_map(|d| d.to_str()).collect();
+    if !dirs.is_empty() {
+        let lookup = builder.cert_store_mut().add_lookup(X509Lookup::hash_dir()).map_err(|e| openssl_reason(&e))?;
+        for dir in dirs {
+            lookup.add_dir(dir, SslFiletype::PEM).map_err(|e| openssl_reason(&e))?;
+            found = true;
+        }
+    }
+    if found {
+        Ok(())
+    } else {
+        Err("found no CA certificates on this system (SSL_CERT_FILE, SSL_CERT_DIR, then the usual \
+             places): install them (Debian: ca-certificates), set SSL_CERT_FILE, or the client's ca_file"
+            .to_owned())
     }
 }
 

@@ -335,7 +335,7 @@ final class Library
         } catch (FFI\Exception $e) {
             $hint = $path === self::installedName()
                 ? 'set DOKU_LIBRARY to the path of libdoku.so, put it in ' . realpath(self::PACKAGE) . '/lib/, or install it (the libdoku' . self::ABI . ' package, or make install)'
-                : 'check that it is libdoku for this platform';
+                : 'check that it is libdoku for this platform (the composer package\'s lib/libdoku.so is for Linux x86_64 with glibc 2.34 or later, not musl)';
             if (str_contains($e->getMessage(), 'restricted')) {
                 $hint = 'set ffi.enable=1, or ffi.enable=preload with preload.php in opcache.preload';
             }

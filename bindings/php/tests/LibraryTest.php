@@ -78,6 +78,16 @@ final class LibraryTest extends TestCase
         $this->assertSame('libdoku.so.' . Library::ABI . ' 0.1.0', $run(['LD_LIBRARY_PATH' => dirname(realpath(self::BUILT))]));
 
         mkdir("{$package}/lib");
+        // A library for another machine (e_machine, bytes 18-19 of the ELF header, says aarch64):
+        // the message names what the composer package's library needs.
+        $foreign = (string) file_get_contents(self::BUILT);
+        file_put_contents("{$package}/lib/libdoku.so", substr_replace($foreign, "\xb7\x00", 18, 2));
+        $this->assertStringContainsString(
+            "cannot load libdoku: Failed loading '{$package}/lib/libdoku.so'; check that it is libdoku for this platform "
+            . "(the composer package's lib/libdoku.so is for Linux x86_64 with glibc 2.34 or later, not musl)",
+            $run(['LD_LIBRARY_PATH' => '']),
+        );
+
         copy(self::BUILT, "{$package}/lib/libdoku.so");
         $this->assertSame("{$package}/lib/libdoku.so 0.1.0", $run(['LD_LIBRARY_PATH' => '']));
     }
