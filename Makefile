@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 RELEASE := target/release
 C_TESTS := target/c-tests
 VENV := .venv
-APT_PACKAGES := php-cli php-fpm php-curl php-psr-log phpunit valgrind clang-format shellcheck redis-server nodejs npm lintian composer zip unzip
+APT_PACKAGES := php-cli php-fpm php-curl php-psr-log phpunit valgrind clang-format shellcheck redis-server nodejs npm lintian composer zip unzip libcap2-bin
 export CARGO_TERM_COLOR := never
 
 FUZZ_TARGETS := config key token_response minify jwt sandbox_request timestamp issue_token
@@ -24,7 +24,8 @@ all: build
 # PHP binding's setLogger() tests), phpunit, valgrind, clang-format and shellcheck (`make lint`),
 # redis-server (the token store's tests start their own), nodejs and npm (DOKU's Node SDK, in the
 # interop tests: installed from npm, as the Python SDK from PyPI), lintian (make dist's Debian packages),
-# composer, zip and unzip (make dist's composer package: built, installed in its test),
+# composer, zip and unzip (make dist's composer package: built, installed in its test), libcap2-bin
+# (setcap: the wheel's test runs Python with a capability),
 # only when something is missing; a venv with pytest.
 deps:
 	@if ! command -v valgrind >/dev/null || ! command -v php >/dev/null || ! command -v phpunit >/dev/null \
@@ -33,7 +34,8 @@ deps:
 			|| ! command -v clang-format >/dev/null || ! command -v shellcheck >/dev/null \
 			|| ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
 			|| ! command -v node >/dev/null || ! command -v npm >/dev/null || ! command -v lintian >/dev/null \
-			|| ! command -v composer >/dev/null || ! command -v zip >/dev/null || ! command -v unzip >/dev/null; then
+			|| ! command -v composer >/dev/null || ! command -v zip >/dev/null || ! command -v unzip >/dev/null \
+			|| ! command -v setcap >/dev/null; then
 		apt-get update -q
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 	fi
@@ -83,6 +85,8 @@ test: deps lint check-header python c-tests
 	$(VENV)/bin/pytest bindings/python/tests -q
 	DOKU_REQUIRE_PHP_FPM=1 php -d ffi.enable=1 /usr/bin/phpunit -c bindings/php/phpunit.xml
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	# The code only the self-contained build compiles (make dist built its dependencies there).
+	$(CARGO) clippy --release --lib --features vendored-openssl --target-dir target/vendored -- -D warnings
 	# The fuzz targets compile (cargo-fuzz builds them with --cfg fuzzing); make fuzz-smoke runs them.
 	RUSTFLAGS="--cfg fuzzing" $(CARGO) check --manifest-path tests/fuzz/Cargo.toml --bins --locked
 

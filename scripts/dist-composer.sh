@@ -3,7 +3,7 @@
 # doku-snap/doku-snap (bindings/php without its tests) with lib/libdoku.so, a stripped copy of LIB,
 # where DokuSnap\Library::path() finds it with no configuration. LIB must be self-contained
 # (OpenSSL built in): the package cannot depend on a system libssl. The archive has composer.json at
-# its root, as `composer archive` makes it, so it also serves as an artifact repository. Reproducible:
+# its root, as `composer archive` makes it. Reproducible:
 # sorted entries, fixed modes and mtimes (SOURCE_DATE_EPOCH, else the last commit's date), UTC.
 # scripts/test-composer.sh installs and checks it.
 set -euo pipefail

@@ -8,8 +8,8 @@
 # - its built-in OpenSSL trusts the system's CA store by itself: in a private mount namespace
 #   where /etc/ssl/certs/ca-certificates.crt holds only the sandbox's CA, a client without
 #   ca_file gets a token; outside it the same client fails with TlsError (certificate
-#   verification); SSL_CERT_FILE naming the sandbox's CA works too, and replaces the store; a
-#   missing store or SSL_CERT_FILE is a clear error; /usr/local/ssl (the built-in OpenSSL's own
+#   verification); SSL_CERT_FILE and SSL_CERT_DIR each replace their own source, as in OpenSSL,
+#   but not in a setcap process; a missing store or SSL_CERT_FILE is a clear error; /usr/local/ssl (the built-in OpenSSL's own
 #   prefix) and OPENSSL_CONF count for nothing, and a planted configuration loads no module;
 # - the sdist installs with pip into another venv, building libdoku with cargo (into
 #   target/sdist), and that library (the system's OpenSSL) gets a token too.
@@ -48,7 +48,7 @@ url=$(sed -n 's/^listening on //p' "$tmp/sandbox.out" | head -1)
 ca=$tmp/tls/ca.pem
 
 # check.py MODE: `ca_file` (the client trusts the sandbox's CA file; `config`: that token alone,
-# without Python's ssl), `system` (no ca_file: the
+# without Python's ssl; `recovers`: see there), `system` (no ca_file: the
 # system store must trust the sandbox) or `untrusted` (no ca_file: must fail with TlsError, whose
 # message holds $EXPECT, by default a failed certificate verification).
 cat >"$tmp/check.py" <<'EOF'
@@ -65,19 +65,37 @@ import base64
 import os
 import socket
 import subprocess
-import sysconfig
 import urllib.parse
 from pathlib import Path
 
 import doku_snap
 from doku_snap import _native
 
-bundled = Path(sysconfig.get_paths()["platlib"]).resolve() / "doku_snap" / "libdoku.so"
+# The package's own file, in a site-packages (the setcap check runs a copy of Python outside the
+# venv, with PYTHONPATH).
+bundled = Path(doku_snap.__file__).resolve().parent / "libdoku.so"
+if bundled.parent.parent.name != "site-packages":
+    sys.exit(f"doku_snap imported from {bundled.parent}, not from a site-packages")
 mapped = {line.split(None, 5)[5].strip() for line in open("/proc/self/maps") if "libdoku" in line}
 if mapped != {str(bundled)} or Path(_native.lib._name).resolve() != bundled:
     sys.exit(f"loaded {mapped or _native.lib._name}, not the installed package's {bundled}")
 
 config = {"client_id": client_id, "private_key_file": key_file, "base_url": url, "timeout_ms": 10000}
+if mode == "recovers":
+    # SSL_CERT_FILE names a file not there yet, and ca_file another CA: the first call goes on
+    # with ca_file alone and fails; once the file is there, the next call trusts it.
+    import shutil
+
+    with doku_snap.Client(dict(config, ca_file=os.environ["OTHER_CA"])) as client:
+        try:
+            client.get_token()
+            sys.exit("got a token before SSL_CERT_FILE's file existed")
+        except doku_snap.TlsError as e:
+            first = e
+        shutil.copy(ca, os.environ["SSL_CERT_FILE"])
+        token = client.get_token()
+    print(f"recovers: TlsError: {first}; then, with the file there, token {token[:12]}...")
+    sys.exit(0)
 if mode in ("ca_file", "config"):
     config["ca_file"] = ca
 with doku_snap.Client(config) as client:
@@ -161,31 +179,50 @@ check "$tmp/wheel" ca_file
 
 # 2. The system store, as the built-in OpenSSL finds it (SSL_CERT_FILE, then the distribution's),
 # in private mount namespaces: isolated "SOURCE:TARGET ..." VENV MODE [ENV=VALUE...] bind-mounts
-# each SOURCE over its TARGET for that one check.
+# each SOURCE over its TARGET for that one check, which must end within a minute.
 isolated() {
     local mounts=$1 venv=$2 mode=$3
     shift 3
     # shellcheck disable=SC2016 # $m and $@ are the inner shell's
-    unshare -m --propagation private -- sh -c 'for m in $1; do mount --bind "${m%%:*}" "${m#*:}" || exit 1; done; shift; exec "$@"' \
+    timeout 60 unshare -m --propagation private -- sh -c 'for m in $1; do mount --bind "${m%%:*}" "${m#*:}" || exit 1; done; shift; exec "$@"' \
         sh "$mounts" env -i HOME="$tmp" LANG=C.UTF-8 PATH="$venv/bin:/usr/bin:/bin" "$@" \
         python "$tmp/check.py" "$mode" "$url" "$tmp/key.pem" "$tmp/public.pem" "$ca" ||
         fail "the $mode check with $mounts mounted ($*) failed"
 }
-# /etc/ssl/certs as a store of the sandbox's CA alone: the distribution's file, and a hashed link.
-mkdir "$tmp/certs"
+# /etc/ssl/certs as a store of the sandbox's CA alone: the distribution's file and a hash link;
+# and stores with only one of the two.
+hash=$(openssl x509 -hash -noout -in "$ca")
+mkdir "$tmp/certs" "$tmp/certs-file" "$tmp/certs-hash" "$tmp/other-hash"
 cp "$ca" "$tmp/certs/ca-certificates.crt"
-ln -s ca-certificates.crt "$tmp/certs/$(openssl x509 -hash -noout -in "$ca").0"
+ln -s ca-certificates.crt "$tmp/certs/$hash.0"
+cp "$ca" "$tmp/certs-file/ca-certificates.crt"
+cp "$ca" "$tmp/certs-hash/$hash.0"
 only_sandbox=$tmp/certs:/etc/ssl/certs
 isolated "$only_sandbox" "$tmp/wheel" system
 check "$tmp/wheel" untrusted
 check "$tmp/wheel" system SSL_CERT_FILE="$ca"
-# SSL_CERT_FILE replaces the distribution's store, as in OpenSSL: another CA, and the sandbox's
-# in the distribution's file and directory is not trusted.
+# Each variable replaces its own source, as in OpenSSL: SSL_CERT_FILE the distribution's file
+# (its directory still counts), SSL_CERT_DIR its directories (its file still counts).
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/other-key.pem" -subj /CN=other -days 1 -out "$tmp/other-ca.pem" 2>/dev/null
-isolated "$only_sandbox" "$tmp/wheel" untrusted SSL_CERT_FILE="$tmp/other-ca.pem"
+cp "$tmp/other-ca.pem" "$tmp/other-hash/$(openssl x509 -hash -noout -in "$tmp/other-ca.pem").0"
+isolated "$tmp/certs-file:/etc/ssl/certs" "$tmp/wheel" untrusted SSL_CERT_FILE="$tmp/other-ca.pem"
+isolated "$tmp/certs-hash:/etc/ssl/certs" "$tmp/wheel" system SSL_CERT_FILE="$tmp/other-ca.pem"
+isolated "$tmp/certs-hash:/etc/ssl/certs" "$tmp/wheel" untrusted SSL_CERT_DIR="$tmp/other-hash"
+isolated "$tmp/certs-file:/etc/ssl/certs" "$tmp/wheel" system SSL_CERT_DIR="$tmp/other-hash:"
+# Not in a setuid or setcap process, whose environment is its unprivileged caller's: Python with
+# a capability, as nobody, with SSL_CERT_FILE naming the sandbox's CA, is not fooled by it.
+chmod 0755 "$tmp"
+chmod 0644 "$tmp/key.pem"
+cp "$(readlink -f "$tmp/wheel/bin/python")" "$tmp/python-cap"
+setcap cap_net_bind_service+ep "$tmp/python-cap"
+site=$(clean "$tmp/wheel" python -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
+runuser -u nobody -- env -i HOME="$tmp" LANG=C.UTF-8 PATH=/usr/bin:/bin PYTHONPATH="$site" SSL_CERT_FILE="$ca" \
+    "$tmp/python-cap" "$tmp/check.py" untrusted "$url" "$tmp/key.pem" "$tmp/public.pem" "$ca" ||
+    fail "the setcap check failed (no TlsError: it trusted the CA its caller's SSL_CERT_FILE named?)"
 # A setting that names nothing is an error naming it; a client with its own ca_file still works.
 check "$tmp/wheel" untrusted SSL_CERT_FILE="$tmp/missing.pem" EXPECT="SSL_CERT_FILE names $tmp/missing.pem, which is not a file"
 check "$tmp/wheel" ca_file SSL_CERT_FILE="$tmp/missing.pem"
+check "$tmp/wheel" recovers SSL_CERT_FILE="$tmp/later.pem" OTHER_CA="$tmp/other-ca.pem"
 # No store at all: said so, rather than every handshake's "unable to get local issuer certificate".
 mkdir "$tmp/empty"
 isolated "$tmp/empty:/etc/ssl/certs" "$tmp/wheel" untrusted EXPECT="found no CA certificates on this system"
@@ -206,6 +243,10 @@ rm "$tmp/loaded"
 isolated "$tmp/usr-local:/usr/local" "$tmp/wheel" untrusted
 check "$tmp/wheel" config OPENSSL_CONF="$tmp/usr-local/ssl/openssl.cnf"
 [ ! -e "$tmp/loaded" ] || fail "libdoku's OpenSSL loaded the module a configuration file named"
+# Nothing there is even opened: a FIFO as /usr/local/ssl/cert.pem would block a reader forever.
+mkdir -p "$tmp/usr-local-fifo/ssl"
+mkfifo "$tmp/usr-local-fifo/ssl/cert.pem"
+isolated "$tmp/usr-local-fifo:/usr/local" "$tmp/wheel" ca_file
 
 # 3. The sdist, built with cargo (the system's OpenSSL, as pip install ./bindings/python does).
 command -v cargo >/dev/null || fail "building the sdist needs cargo on PATH"
@@ -225,5 +266,5 @@ echo "auditwheel show $wheel:"
 .venv/bin/auditwheel show "$wheel" 2>/dev/null | sed 's/^/  /'
 echo "dist: $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB) installed without a toolchain or an index:" \
     "its own OpenSSL (no libssl NEEDED, no OpenSSL symbol exported) got a token over TLS beside Python's ssl," \
-    "signed as openssl does, verified, and trusted the system store by itself (SSL_CERT_FILE instead when set; nothing from /usr/local/ssl or a configuration file);" \
+    "signed as openssl does, verified, and trusted the system store by itself (SSL_CERT_FILE and SSL_CERT_DIR as OpenSSL takes them, not in a setcap process; nothing from /usr/local/ssl or a configuration file);" \
     "$(basename "$sdist") ($(du -k "$sdist" | cut -f1) KiB) built with cargo and got a token ($((SECONDS - started)) s)"

@@ -2,7 +2,7 @@
 //!
 //! - [`Trust`] is what a client trusts: the system store plus the certificates of its `ca_file`.
 //!   With the `vendored-openssl` feature (the wheel's and the composer package's library), the
-//!   system store is what `openssl-probe` finds, as that OpenSSL's own default is its build prefix.
+//!   system store is what [`system_store`] finds, not that OpenSSL's own defaults.
 //!   Building an OpenSSL context loads the system store, which costs about 20 ms (most of a new
 //!   client's first call), so each distinct `ca_file` content gets one [`Trust`] per process,
 //!   built on first use and shared by every agent that needs it.
@@ -78,53 +78,75 @@ impl Trust {
 
     /// The OpenSSL context: TLS 1.2 or later, peer and host name verified. Built on first use;
     /// `Http` builds it before a request's clock starts, so loading the trust store never eats
-    /// into a request's timeouts. A failed build is not kept: a trust store unreadable for a
-    /// moment (descriptors exhausted, a certificate bundle being replaced) fails that call only.
-    pub(crate) fn context(&self) -> Result<&SslConnector, ureq::Error> {
+    /// into a request's timeouts. Only a complete build is kept: a trust store unreadable for a
+    /// moment (descriptors exhausted, a certificate bundle being replaced) costs that call, not
+    /// the process.
+    pub(crate) fn context(&self) -> Result<SslConnector, ureq::Error> {
+        if let Some(kept) = self.context.get() {
+            return Ok(kept.clone());
+        }
         // Built outside the OnceLock, never waiting for another thread's build: a fork() during
         // that build would leave a child waiting for a thread it does not have. Two threads may
         // both build; one result is kept.
-        if self.context.get().is_none() {
-            let built = crate::fork::openssl_work(|| self.build()).map_err(|why| TlsFailure::boxed(format!("cannot set up TLS: {why}")))?;
-            let _ = self.context.set(built);
+        let (built, complete) = crate::fork::openssl_work(|| self.build()).map_err(|why| TlsFailure::boxed(format!("cannot set up TLS: {why}")))?;
+        if complete {
+            let _ = self.context.set(built.clone());
         }
-        self.context.get().ok_or_else(|| TlsFailure::boxed("cannot set up TLS: unavailable".to_owned()))
+        Ok(built)
     }
 
-    fn build(&self) -> Result<SslConnector, String> {
+    /// The context, and whether it is complete: not when the system store could not be read
+    /// but the `ca_file` is enough to go on with.
+    fn build(&self) -> Result<(SslConnector, bool), String> {
         let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(|e| openssl_reason(&e))?;
         builder.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(|e| openssl_reason(&e))?;
         // A server-initiated TLS 1.2 renegotiation has no use here.
         builder.set_options(SslOptions::NO_RENEGOTIATION);
+        #[allow(unused_mut)]
+        let mut complete = true;
         #[cfg(feature = "vendored-openssl")]
         {
-            // Not the built-in OpenSSL's own defaults (its build prefix, /usr/local/ssl, which is
-            // not this system's store and on some systems writable by a group): only what
-            // system_store() finds. With a ca_file, the system store is optional: that file is
-            // what the client needs, so a system store that cannot be read does not stop it.
+            // Not the built-in OpenSSL's defaults (its OPENSSLDIR, see .cargo/config.toml, and
+            // SSL_CERT_* read its way): only what system_store() finds.
             builder.set_cert_store(openssl::x509::store::X509StoreBuilder::new().map_err(|e| openssl_reason(&e))?.build());
-            match system_store(&mut builder) {
-                Err(why) if self.extra.is_empty() => return Err(why),
-                _ => {}
+            if let Err(why) = system_store(&mut builder) {
+                if self.extra.is_empty() {
+                    return Err(why);
+                }
+                complete = false;
             }
         }
         for cert in &self.extra {
             // A certificate already in the system store is not an error.
             let _ = builder.cert_store_mut().add_cert(cert.clone());
         }
-        Ok(builder.build())
+        Ok((builder.build(), complete))
     }
 }
 
-/// The system's CA certificates, for the OpenSSL built into this library (`vendored-openssl`):
-/// - `SSL_CERT_FILE` and `SSL_CERT_DIR` (directories separated by `:`), when either is set, and
-///   nothing else, as OpenSSL reads them; a path that is not there is an error naming it. Ignored
-///   in a setuid or setcap process, as OpenSSL's `secure_getenv` does.
-/// - Else the file and directories each distribution uses, as `openssl-probe` knows them
-///   (Debian's `/etc/ssl/certs`, Red Hat's `/etc/pki/tls`, ...).
+/// Where Linux distributions keep their CA certificates, as openssl-probe and Go's crypto/x509
+/// list them: the first file found, and each directory (searched by subject hash).
+#[cfg(feature = "vendored-openssl")]
+const CERT_FILES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",                // Debian, Ubuntu, Arch, Gentoo
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // Fedora, RHEL 7 and later
+    "/etc/pki/tls/certs/ca-bundle.crt",                  // RHEL 6
+    "/etc/ssl/ca-bundle.pem",                            // openSUSE
+    "/etc/pki/tls/cacert.pem",                           // OpenELEC
+    "/etc/ssl/cert.pem",                                 // Alpine
+];
+#[cfg(feature = "vendored-openssl")]
+const CERT_DIRS: &[&str] = &["/etc/ssl/certs", "/etc/pki/tls/certs"];
+
+/// The system's CA certificates, for the OpenSSL built into this library (`vendored-openssl`),
+/// each source as OpenSSL takes it:
+/// - the file `SSL_CERT_FILE`, else the first of [`CERT_FILES`] found;
+/// - the directories of `SSL_CERT_DIR` (separated by `:`), else those of [`CERT_DIRS`] found.
 ///
-/// An error when no certificate is found: every handshake would fail on "unable to get local
-/// issuer certificate", which does not say why.
+/// The variables are ignored in a setuid or setcap process, as OpenSSL's `secure_getenv` does;
+/// unlike OpenSSL, one that names nothing is an error naming it, not an empty store. No
+/// certificate at all is an error too: every handshake would fail on "unable to get local issuer
+/// certificate", which does not say why.
 #[cfg(feature = "vendored-openssl")]
 fn system_store(builder: &mut openssl::ssl::SslConnectorBuilder) -> Result<(), String> {
     use std::path::{Path, PathBuf};
@@ -132,23 +154,28 @@ fn system_store(builder: &mut openssl::ssl::SslConnectorBuilder) -> Result<(), S
     use openssl::ssl::SslFiletype;
     use openssl::x509::store::X509Lookup;
 
-    let env = |name: &str| crate::ffi::os::secure_env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let (file, dirs) = match (env("SSL_CERT_FILE"), env("SSL_CERT_DIR")) {
-        (None, None) => {
-            let found = openssl_probe::probe();
-            (found.cert_file, found.cert_dir)
-        }
-        (file, dirs) => {
-            if let Some(file) = file.as_deref().filter(|f| !f.is_file()) {
+    let env = |name: &str| crate::ffi::os::secure_env(name).filter(|v| !v.is_empty());
+    let file = match env("SSL_CERT_FILE") {
+        Some(named) => {
+            let file = PathBuf::from(named);
+            if !file.is_file() {
                 return Err(format!("SSL_CERT_FILE names {}, which is not a file", file.display()));
             }
-            let dirs: Vec<PathBuf> = dirs.iter().flat_map(|d| std::env::split_paths(d)).collect();
+            Some(file)
+        }
+        None => CERT_FILES.iter().map(PathBuf::from).find(|f| f.is_file()),
+    };
+    let dirs: Vec<PathBuf> = match env("SSL_CERT_DIR") {
+        Some(named) => {
+            let dirs: Vec<PathBuf> = std::env::split_paths(&named).filter(|d| !d.as_os_str().is_empty()).collect();
             if let Some(dir) = dirs.iter().find(|d| !d.is_dir()) {
                 return Err(format!("SSL_CERT_DIR names {}, which is not a directory", dir.display()));
             }
-            (file, dirs)
+            dirs
         }
+        None => CERT_DIRS.iter().map(PathBuf::from).filter(|d| d.is_dir()).collect(),
     };
+
     let mut found = false;
     if let Some(file) = &file {
         // Read first, for the system's own words ("Permission denied") rather than OpenSSL's code.
@@ -157,15 +184,20 @@ fn system_store(builder: &mut openssl::ssl::SslConnectorBuilder) -> Result<(), S
         // OpenSSL refuses a file without a certificate ("no certificate or crl found").
         found = true;
     }
-    // A hashed directory is searched at each handshake, by subject hash ("1a2b3c4d.0").
-    let hashed = |dir: &Path| {
-        std::fs::read_dir(dir)
-            .is_ok_and(|mut entries| entries.any(|e| e.is_ok_and(|e| e.file_name().to_str().is_some_and(|n| n.len() > 9 && n.as_bytes()[8] == b'.'))))
+    // A directory counts when it has a hash link ("1a2b3c4d.0"): OpenSSL looks up nothing else.
+    let hashed = |dir: &Path| -> Result<bool, String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the CA certificates in {}: {e}", dir.display()))?;
+        Ok(entries.flatten().any(|e| e.file_name().to_str().is_some_and(|n| n.len() > 9 && n.as_bytes()[8] == b'.')))
     };
-    let dirs: Vec<&str> = dirs.iter().filter(|d| hashed(d)).filter_map(|d| d.to_str()).collect();
-    if !dirs.is_empty() {
+    let mut lookup_dirs = Vec::new();
+    for dir in &dirs {
+        if hashed(dir)? {
+            lookup_dirs.extend(dir.to_str());
+        }
+    }
+    if !lookup_dirs.is_empty() {
         let lookup = builder.cert_store_mut().add_lookup(X509Lookup::hash_dir()).map_err(|e| openssl_reason(&e))?;
-        for dir in dirs {
+        for dir in lookup_dirs {
             lookup.add_dir(dir, SslFiletype::PEM).map_err(|e| openssl_reason(&e))?;
             found = true;
         }
@@ -174,7 +206,8 @@ fn system_store(builder: &mut openssl::ssl::SslConnectorBuilder) -> Result<(), S
         Ok(())
     } else {
         Err("found no CA certificates on this system (SSL_CERT_FILE, SSL_CERT_DIR, then the usual \
-             places): install them (Debian: ca-certificates), set SSL_CERT_FILE, or the client's ca_file"
+             places; a directory counts with its hash links, see openssl rehash): install them (Debian: \
+             ca-certificates), set SSL_CERT_FILE, or the client's ca_file"
             .to_owned())
     }
 }
