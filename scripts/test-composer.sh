@@ -10,27 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 umask 022 # an unprivileged user must read the installed package
-src=$PWD
-tmp=$(mktemp -d)
-sandbox=
-merchant=
-cleanup() {
-    [ -z "$sandbox" ] || kill "$sandbox" 2>/dev/null || true
-    [ -z "$merchant" ] || kill "$merchant" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM PIPE # so that EXIT's cleanup runs on these too
-fail() { echo "test-composer: $*" >&2; exit 1; }
-
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+# shellcheck source=scripts/sandbox.sh
+. scripts/sandbox.sh
 name=doku-snap-doku-snap-$version.zip
-archive=$src/dist/$name
+archive=$repo/dist/$name
 [ -f "$archive" ] || fail "no dist/$name: run make dist"
 for tool in composer php unzip openssl readelf; do
     command -v "$tool" >/dev/null || fail "$tool is not installed (make deps installs it)"
 done
-[ -x target/release/doku-sandbox ] || fail "no target/release/doku-sandbox: run make build"
 size=$(stat -c %s "$archive")
 chmod 0755 "$tmp" # mktemp's 0700 would hide everything from the unprivileged run
 
@@ -67,15 +54,9 @@ if grep -q autoload-dev "$package/composer.json"; then fail "the package's compo
 lib=$(realpath "$package/lib/libdoku.so" 2>/dev/null) || lib=$package/lib/libdoku.so
 
 # The sandbox, with TLS, a throwaway key (readable by the unprivileged run) and a client secret.
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/key.pem" 2>/dev/null
-openssl pkey -in "$tmp/key.pem" -pubout -out "$tmp/public.pem"
+throwaway_key
 chmod 0644 "$tmp/key.pem"
-"$src/target/release/doku-sandbox" --listen 127.0.0.1:0 --quiet --tls-dir "$tmp/tls" \
-    --client packaged="$tmp/public.pem" --secret packaged=packaged-secret >"$tmp/sandbox.out" 2>"$tmp/sandbox.log" &
-sandbox=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$tmp/sandbox.out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on //p' "$tmp/sandbox.out" | head -1)
-[ -n "$url" ] || fail "the sandbox did not start: $(cat "$tmp/sandbox.out" "$tmp/sandbox.log")"
+start_sandbox --tls-dir "$tmp/tls" --client packaged="$tmp/public.pem" --secret packaged=packaged-secret
 export DOKU_BASE_URL=$url DOKU_CA_FILE=$tmp/tls/ca.pem DOKU_CLIENT_ID=packaged DOKU_PRIVATE_KEY_FILE=$tmp/key.pem
 export DOKU_PUBLIC_KEY_FILE=$tmp/public.pem DOKU_CLIENT_SECRET=packaged-secret
 unset DOKU_LIBRARY LD_LIBRARY_PATH
@@ -173,7 +154,7 @@ case "$needed" in
 esac
 # The wheel's library, byte for byte: scripts/test-wheel.sh checks how its OpenSSL finds the
 # system's CA certificates, and ignores /usr/local/ssl and configuration files.
-wheel=$(ls "$src"/dist/doku_snap-"$version"-py3-none-manylinux*.whl)
+wheel=$(ls "$repo"/dist/doku_snap-"$version"-py3-none-manylinux*.whl)
 unzip -q -o "$wheel" doku_snap/libdoku.so -d "$tmp/wheel"
 cmp -s "$lib" "$tmp/wheel/doku_snap/libdoku.so" || fail "lib/libdoku.so is not the wheel's doku_snap/libdoku.so"
 
@@ -195,9 +176,9 @@ port=$(php -r 'echo explode(":", stream_socket_get_name(stream_socket_server("tc
 DOKU_PUBLIC_KEY_FILE=$tmp/doku/doku-public.pem MERCHANT_CLIENT_ID=notified MERCHANT_CLIENT_SECRET=notified-secret \
     MERCHANT_PRIVATE_KEY_FILE=$tmp/key.pem MERCHANT_PUBLIC_KEY_FILE=$tmp/public.pem \
     php -d ffi.enable=1 -S "127.0.0.1:$port" "$examples/merchant.php" >"$tmp/merchant.log" 2>&1 &
-merchant=$!
+pids+=("$!")
 for _ in $(seq 100); do (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-out=$(timeout 60 "$src/target/release/doku-sandbox" --listen 127.0.0.1:0 --quiet --doku-key-dir "$tmp/doku" \
+out=$(timeout 60 "$repo/target/release/doku-sandbox" --listen 127.0.0.1:0 --quiet --doku-key-dir "$tmp/doku" \
     --secret notified=notified-secret --notify-client notified --notify "http://127.0.0.1:$port" \
     --inquire --notify-debit --notify-exit 2>&1) || fail "examples/merchant.php: $out
 php -S log: $(cat "$tmp/merchant.log")"

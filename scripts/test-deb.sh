@@ -6,18 +6,10 @@
 # cache. Refuses to run where libdoku is already installed from elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-sandbox=
+# shellcheck source=scripts/sandbox.sh
+. scripts/sandbox.sh
 installed=()
-cleanup() {
-    [ -z "$sandbox" ] || kill "$sandbox" 2>/dev/null || true
-    [ ${#installed[@]} -eq 0 ] || dpkg -r "${installed[@]}" >/dev/null 2>&1 || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "test-deb: $*" >&2; exit 1; }
-
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+on_exit() { [ ${#installed[@]} -eq 0 ] || dpkg -r "${installed[@]}" >/dev/null 2>&1; }
 arch=$(dpkg --print-architecture)
 runtime_deb=$(ls dist/libdoku0.*_"${version}_$arch".deb)
 dev_deb=dist/libdoku-dev_${version}_$arch.deb
@@ -51,13 +43,8 @@ for exe in example-c example-cpp; do
     if readelf -d "$tmp/$exe" | grep -i 'rpath\|runpath' >&2; then fail "$exe needs an rpath"; fi
 done
 
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/key.pem" 2>/dev/null
-openssl pkey -in "$tmp/key.pem" -pubout -out "$tmp/public.pem"
-target/release/doku-sandbox --listen 127.0.0.1:0 --quiet --tls-dir "$tmp/tls" --client packaged="$tmp/public.pem" >"$tmp/sandbox.out" &
-sandbox=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$tmp/sandbox.out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on //p' "$tmp/sandbox.out" | head -1)
-[ -n "$url" ] || fail "the sandbox did not start"
+throwaway_key
+start_sandbox --tls-dir "$tmp/tls" --client packaged="$tmp/public.pem"
 # The PHP binding, away from this source tree, finds the packaged library by its SONAME.
 cp -r bindings/php "$tmp/php"
 rm -rf "$tmp/php/lib"

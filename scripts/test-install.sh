@@ -4,16 +4,8 @@
 # both get a token from a sandbox. Needs `make build` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-sandbox=
-cleanup() {
-    [ -z "$sandbox" ] || kill "$sandbox" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "test-install: $*" >&2; exit 1; }
-
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+# shellcheck source=scripts/sandbox.sh
+. scripts/sandbox.sh
 make -s install PREFIX="$tmp/prefix" >/dev/null
 lib=$tmp/prefix/lib
 soname=$(readelf -d "$lib/libdoku.so.$version" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
@@ -34,13 +26,8 @@ cc "${cflags[@]}" bindings/c/example.c -o "$tmp/example-static" "${static_libs[@
 if readelf -d "$tmp/example-static" | grep libdoku >&2; then fail "the static build needs libdoku.so"; fi
 readelf -d "$tmp/example-dynamic" | grep -F "[$soname]" >/dev/null || fail "the dynamic build does not link $soname"
 
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/key.pem" 2>/dev/null
-openssl pkey -in "$tmp/key.pem" -pubout -out "$tmp/public.pem"
-target/release/doku-sandbox --listen 127.0.0.1:0 --quiet --client installed="$tmp/public.pem" >"$tmp/sandbox.out" &
-sandbox=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$tmp/sandbox.out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on //p' "$tmp/sandbox.out" | head -1)
-[ -n "$url" ] || fail "the sandbox did not start"
+throwaway_key
+start_sandbox --client installed="$tmp/public.pem"
 for exe in example-dynamic example-static; do
     out=$(env -u DOKU_CA_FILE DOKU_BASE_URL="$url" DOKU_CLIENT_ID=installed DOKU_PRIVATE_KEY_FILE="$tmp/key.pem" "$tmp/$exe")
     case "$out" in

@@ -16,16 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
-tmp=$(mktemp -d)
-sandbox=
-cleanup() {
-    [ -z "$sandbox" ] || kill "$sandbox" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "test-wheel: $*" >&2; exit 1; }
-
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+# shellcheck source=scripts/sandbox.sh
+. scripts/sandbox.sh
 wheels=(dist/doku_snap-"$version"-py3-none-manylinux*.whl)
 sdist=dist/doku_snap-$version.tar.gz
 if [ ${#wheels[@]} -ne 1 ] || [ ! -f "${wheels[0]}" ]; then
@@ -37,14 +29,8 @@ wheel=${wheels[0]}
 [ "$(id -u)" = 0 ] || fail "the trust store check mounts in a private namespace: run as root"
 [ -f /etc/ssl/certs/ca-certificates.crt ] || fail "no /etc/ssl/certs/ca-certificates.crt (the ca-certificates package)"
 
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/key.pem" 2>/dev/null
-openssl pkey -in "$tmp/key.pem" -pubout -out "$tmp/public.pem"
-target/release/doku-sandbox --listen 127.0.0.1:0 --quiet --tls-dir "$tmp/tls" --client wheel="$tmp/public.pem" \
-    >"$tmp/sandbox.out" 2>"$tmp/sandbox.log" &
-sandbox=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$tmp/sandbox.out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on //p' "$tmp/sandbox.out" | head -1)
-[ -n "$url" ] || { cat "$tmp/sandbox.log" >&2; fail "the sandbox did not start"; }
+throwaway_key
+start_sandbox --tls-dir "$tmp/tls" --client wheel="$tmp/public.pem"
 ca=$tmp/tls/ca.pem
 
 # check.py MODE: `ca_file` (the client trusts the sandbox's CA file; `config`: that token alone,
