@@ -33,6 +33,8 @@ fn main() {
          #define DOKU_VERSION_PATCH {patch}\n"
     );
 
+    vendored_openssl_dir();
+
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let header = generate(config.clone(), &dir, Some(defines));
     write_if_changed(&dir.join("include/doku.h"), &header);
@@ -73,5 +75,28 @@ fn write_if_changed(path: &std::path::Path, contents: &[u8]) {
     if std::fs::read(path).ok().as_deref() != Some(contents) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+}
+
+/// The vendored-openssl build's OpenSSL must have /etc/ssl as its directory (.cargo/config.toml
+/// sets it, but only for cargo run from inside this repository): openssl-src's /usr/local/ssl
+/// is read when a TLS context is made, and is not root's alone everywhere. And it must be the
+/// vendored OpenSSL: OPENSSL_NO_VENDOR would link the system's under code written for the other.
+fn vendored_openssl_dir() {
+    let target = std::env::var("TARGET").unwrap().to_uppercase().replace('-', "_");
+    let prefixed = format!("{target}_OPENSSL_CONFIG_DIR");
+    for name in [prefixed.as_str(), "OPENSSL_CONFIG_DIR", "OPENSSL_NO_VENDOR"] {
+        println!("cargo:rerun-if-env-changed={name}");
+    }
+    if std::env::var_os("CARGO_FEATURE_VENDORED_OPENSSL").is_none() {
+        return;
+    }
+    // openssl-sys reads the target's variable first.
+    let dir = std::env::var(&prefixed).or_else(|_| std::env::var("OPENSSL_CONFIG_DIR"));
+    if dir.as_deref() != Ok("/etc/ssl") {
+        panic!("vendored-openssl needs OPENSSL_CONFIG_DIR=/etc/ssl (set by .cargo/config.toml when cargo runs in this repository), not {dir:?}");
+    }
+    if std::env::var_os("OPENSSL_NO_VENDOR").is_some() {
+        panic!("vendored-openssl cannot be built with OPENSSL_NO_VENDOR set");
     }
 }

@@ -202,12 +202,19 @@ chmod 0644 "$tmp/key.pem"
 cp "$(readlink -f "$tmp/wheel/bin/python")" "$tmp/python-cap"
 setcap cap_net_bind_service+ep "$tmp/python-cap"
 site=$(clean "$tmp/wheel" python -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
+# File capabilities count only where $tmp is not mounted nosuid: the copy must really have one.
+caps=$(runuser -u nobody -- "$tmp/python-cap" -c 'print(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")))')
+[ "$caps" != 0000000000000000 ] ||
+    fail "setcap has no effect under $tmp (mounted nosuid?): the setcap check cannot run here; set TMPDIR elsewhere"
 runuser -u nobody -- env -i HOME="$tmp" LANG=C.UTF-8 PATH=/usr/bin:/bin PYTHONPATH="$site" SSL_CERT_FILE="$ca" \
     "$tmp/python-cap" "$tmp/check.py" untrusted "$url" "$tmp/key.pem" "$tmp/public.pem" "$ca" ||
     fail "the setcap check failed (no TlsError: it trusted the CA its caller's SSL_CERT_FILE named?)"
 # A setting that names nothing is an error naming it; a client with its own ca_file still works.
 check "$tmp/wheel" untrusted SSL_CERT_FILE="$tmp/missing.pem" EXPECT="SSL_CERT_FILE names $tmp/missing.pem, which is not a file"
 check "$tmp/wheel" ca_file SSL_CERT_FILE="$tmp/missing.pem"
+# A path that is not UTF-8 (OpenSSL's crate would panic on it) is refused, naming the variable.
+cp "$ca" "$tmp/ca-"$'\xff'".pem"
+check "$tmp/wheel" untrusted SSL_CERT_FILE="$tmp/ca-"$'\xff'".pem" EXPECT="SSL_CERT_FILE is not UTF-8"
 check "$tmp/wheel" recovers SSL_CERT_FILE="$tmp/later.pem" OTHER_CA="$tmp/other-ca.pem"
 # No store at all: said so, rather than every handshake's "unable to get local issuer certificate".
 mkdir "$tmp/empty"

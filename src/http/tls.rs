@@ -78,9 +78,10 @@ impl Trust {
 
     /// The OpenSSL context: TLS 1.2 or later, peer and host name verified. Built on first use;
     /// `Http` builds it before a request's clock starts, so loading the trust store never eats
-    /// into a request's timeouts. Only a complete build is kept: a trust store unreadable for a
-    /// moment (descriptors exhausted, a certificate bundle being replaced) costs that call, not
-    /// the process.
+    /// into a request's timeouts. Only a complete build is kept: with OpenSSL built in, a system
+    /// store unreadable for a moment (descriptors exhausted, a bundle being replaced) costs that
+    /// call, not the process. While it stays unreadable, a client with a `ca_file` goes on with
+    /// that file alone and builds the context again (about 10 ms) for each request.
     pub(crate) fn context(&self) -> Result<SslConnector, ureq::Error> {
         if let Some(kept) = self.context.get() {
             return Ok(kept.clone());
@@ -154,8 +155,12 @@ fn system_store(builder: &mut openssl::ssl::SslConnectorBuilder) -> Result<(), S
     use openssl::ssl::SslFiletype;
     use openssl::x509::store::X509Lookup;
 
-    let env = |name: &str| crate::ffi::os::secure_env(name).filter(|v| !v.is_empty());
-    let file = match env("SSL_CERT_FILE") {
+    // OpenSSL takes paths as C strings, and the openssl crate as UTF-8 (it panics on others).
+    let env = |name: &str| match crate::ffi::os::secure_env(name).filter(|v| !v.is_empty()) {
+        Some(value) if value.to_str().is_none() => Err(format!("{name} is not UTF-8, which this library needs of a path")),
+        value => Ok(value),
+    };
+    let file = match env("SSL_CERT_FILE")? {
         Some(named) => {
             let file = PathBuf::from(named);
             if !file.is_file() {
@@ -165,7 +170,7 @@ fn system_store(builder: &mut openssl::ssl::SslConnectorBuilder) -> Result<(), S
         }
         None => CERT_FILES.iter().map(PathBuf::from).find(|f| f.is_file()),
     };
-    let dirs: Vec<PathBuf> = match env("SSL_CERT_DIR") {
+    let dirs: Vec<PathBuf> = match env("SSL_CERT_DIR")? {
         Some(named) => {
             let dirs: Vec<PathBuf> = std::env::split_paths(&named).filter(|d| !d.as_os_str().is_empty()).collect();
             if let Some(dir) = dirs.iter().find(|d| !d.is_dir()) {
