@@ -127,10 +127,11 @@ print(f"{mode}: token {token[:12]}..., sign() equals openssl's, verify() ok, "
 EOF
 
 # A PATH without any Rust toolchain, and an environment without SSL_CERT_*, DOKU_*, LD_*.
+bare=(env -i HOME="$tmp" LANG=C.UTF-8)
 clean() {
     local venv=$1
     shift
-    env -i HOME="$tmp" LANG=C.UTF-8 PATH="$venv/bin:/usr/bin:/bin" "$@"
+    "${bare[@]}" PATH="$venv/bin:/usr/bin:/bin" "$@"
 }
 check() { # VENV MODE [ENV=VALUE...]
     local venv=$1 mode=$2
@@ -171,7 +172,7 @@ isolated() {
     shift 3
     # shellcheck disable=SC2016 # $m and $@ are the inner shell's
     timeout 60 unshare -m --propagation private -- sh -c 'for m in $1; do mount --bind "${m%%:*}" "${m#*:}" || exit 1; done; shift; exec "$@"' \
-        sh "$mounts" env -i HOME="$tmp" LANG=C.UTF-8 PATH="$venv/bin:/usr/bin:/bin" "$@" \
+        sh "$mounts" "${bare[@]}" PATH="$venv/bin:/usr/bin:/bin" "$@" \
         python "$tmp/check.py" "$mode" "$url" "$tmp/key.pem" "$tmp/public.pem" "$ca" ||
         fail "the $mode check with $mounts mounted ($*) failed"
 }
@@ -206,7 +207,7 @@ site=$(clean "$tmp/wheel" python -c 'import sysconfig; print(sysconfig.get_paths
 caps=$(runuser -u nobody -- "$tmp/python-cap" -c 'print(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")))')
 [ "$caps" != 0000000000000000 ] ||
     fail "setcap has no effect under $tmp (mounted nosuid?): the setcap check cannot run here; set TMPDIR elsewhere"
-runuser -u nobody -- env -i HOME="$tmp" LANG=C.UTF-8 PATH=/usr/bin:/bin PYTHONPATH="$site" SSL_CERT_FILE="$ca" \
+runuser -u nobody -- "${bare[@]}" PATH=/usr/bin:/bin PYTHONPATH="$site" SSL_CERT_FILE="$ca" \
     "$tmp/python-cap" "$tmp/check.py" untrusted "$url" "$tmp/key.pem" "$tmp/public.pem" "$ca" ||
     fail "the setcap check failed (no TlsError: it trusted the CA its caller's SSL_CERT_FILE named?)"
 # A setting that names nothing is an error naming it; a client with its own ca_file still works.

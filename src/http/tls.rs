@@ -103,20 +103,14 @@ impl Trust {
         builder.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(|e| openssl_reason(&e))?;
         // A server-initiated TLS 1.2 renegotiation has no use here.
         builder.set_options(SslOptions::NO_RENEGOTIATION);
-        #[allow(unused_mut)]
-        let mut complete = true;
         #[cfg(feature = "vendored-openssl")]
-        {
-            // Not the built-in OpenSSL's defaults (its OPENSSLDIR, see .cargo/config.toml, and
-            // SSL_CERT_* read its way): only what system_store() finds.
-            builder.set_cert_store(openssl::x509::store::X509StoreBuilder::new().map_err(|e| openssl_reason(&e))?.build());
-            if let Err(why) = system_store(&mut builder) {
-                if self.extra.is_empty() {
-                    return Err(why);
-                }
-                complete = false;
-            }
-        }
+        let complete = match system_store(&mut builder) {
+            Ok(()) => true,
+            Err(why) if self.extra.is_empty() => return Err(why),
+            Err(_) => false,
+        };
+        #[cfg(not(feature = "vendored-openssl"))]
+        let complete = true;
         for cert in &self.extra {
             // A certificate already in the system store is not an error.
             let _ = builder.cert_store_mut().add_cert(cert.clone());
@@ -153,8 +147,12 @@ fn system_store(builder: &mut openssl::ssl::SslConnectorBuilder) -> Result<(), S
     use std::path::{Path, PathBuf};
 
     use openssl::ssl::SslFiletype;
-    use openssl::x509::store::X509Lookup;
+    use openssl::x509::store::{X509Lookup, X509StoreBuilder};
 
+    // First, so that nothing else is trusted even when this fails: not the built-in OpenSSL's
+    // defaults, which builder() loaded (its OPENSSLDIR, see .cargo/config.toml, and SSL_CERT_*
+    // read its way), only what is found here.
+    builder.set_cert_store(X509StoreBuilder::new().map_err(|e| openssl_reason(&e))?.build());
     // OpenSSL takes paths as C strings, and the openssl crate as UTF-8 (it panics on others).
     let env = |name: &str| match crate::ffi::os::secure_env(name).filter(|v| !v.is_empty()) {
         Some(value) if value.to_str().is_none() => Err(format!("{name} is not UTF-8, which this library needs of a path")),
